@@ -1,0 +1,471 @@
+//! `[workspace|package.metadata.systemprompt-secrets]`: typed, strict, merged workspace → package → flags.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::finding::{Mode, Severity};
+use crate::keys;
+
+/// The name of the metadata table.
+pub const TABLE: &str = "systemprompt-secrets";
+
+const TOP_KEYS: &[&str] = &[
+    "profiles-dir",
+    "default-profile",
+    "required",
+    "require-ai-provider",
+    "protected-profiles",
+    "rules",
+    "profiles",
+];
+const RULE_KEYS: &[&str] = &["prefix", "min-length", "pattern", "required", "severity"];
+const PROFILE_KEYS: &[&str] = &["required", "require-ai-provider", "rules", "validation"];
+
+/// The keys required when the manifest does not say otherwise.
+pub const DEFAULT_REQUIRED: &[&str] = &["jwt_secret", "database_url"];
+/// Profile names protected when the manifest does not say otherwise (`*` matches any text).
+pub const DEFAULT_PROTECTED: &[&str] = &["production", "prod", "*prod*"];
+
+/// One metadata table as written in one manifest.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ManifestTable {
+    /// Where the profile folders live.
+    pub profiles_dir: Option<PathBuf>,
+    /// The profile used when none is chosen.
+    pub default_profile: Option<String>,
+    /// Keys that must be present.
+    pub required: Option<Vec<String>>,
+    /// Whether one of anthropic / openai / gemini must be present.
+    pub require_ai_provider: Option<bool>,
+    /// Profiles validated strictly and (later) confirmed before writes.
+    pub protected_profiles: Option<Vec<String>>,
+    /// Custom rules per key.
+    #[serde(default)]
+    pub rules: BTreeMap<String, RuleConfig>,
+    /// Per-profile overrides.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, ProfileOverride>,
+}
+
+/// `[…rules.<key>]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RuleConfig {
+    /// The value must start with this.
+    pub prefix: Option<String>,
+    /// The value must have at least this many characters.
+    pub min_length: Option<usize>,
+    /// The whole value must match this regular expression.
+    pub pattern: Option<String>,
+    /// The key must be present.
+    pub required: Option<bool>,
+    /// The severity of this rule's findings (default `error`).
+    pub severity: Option<Severity>,
+}
+
+/// `[…profiles.<name>]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ProfileOverride {
+    /// Replaces `required` for this profile.
+    pub required: Option<Vec<String>>,
+    /// Replaces `require-ai-provider` for this profile.
+    pub require_ai_provider: Option<bool>,
+    /// Rules merged over the shared ones for this profile.
+    #[serde(default)]
+    pub rules: BTreeMap<String, RuleConfig>,
+    /// The validation mode for this profile.
+    pub validation: Option<Mode>,
+}
+
+/// A configuration problem in a manifest. Manifests hold no secrets, so values may be shown.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A key that this table does not have.
+    #[error("{}{}: unknown key `{key}` in [{table}]\n    help: {}", manifest.display(), line.map(|l| format!(":{l}")).unwrap_or_default(), suggestion.as_ref().map_or_else(|| format!("valid keys are: {}", valid.join(", ")), |s| format!("did you mean `{s}`?")))]
+    UnknownKey {
+        /// The manifest.
+        manifest: PathBuf,
+        /// The 1-based line, when found.
+        line: Option<usize>,
+        /// The dotted table name.
+        table: String,
+        /// The unknown key.
+        key: String,
+        /// The closest valid key.
+        suggestion: Option<String>,
+        /// All valid keys.
+        valid: Vec<&'static str>,
+    },
+    /// A value of the wrong type or shape.
+    #[error("{}{}: invalid [{table}]: {message}\n    help: see the manifest reference in the README", manifest.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        /// The manifest.
+        manifest: PathBuf,
+        /// The 1-based line, when found.
+        line: Option<usize>,
+        /// The dotted table name.
+        table: String,
+        /// What serde said.
+        message: String,
+    },
+    /// A rule's `pattern` is not a valid regular expression.
+    #[error("{}: rule `{key}` has an invalid pattern: {message}\n    help: `pattern` uses Rust regex syntax and must match the whole value", manifest.display())]
+    Pattern {
+        /// The manifest.
+        manifest: PathBuf,
+        /// The rule's key.
+        key: String,
+        /// The regex error.
+        message: String,
+    },
+}
+
+/// Where a metadata table came from: the manifest path, its text (for line numbers) and its table name.
+#[derive(Debug, Clone, Copy)]
+pub struct TableSource<'a> {
+    /// The manifest file.
+    pub manifest: &'a Path,
+    /// `workspace.metadata` or `package.metadata`.
+    pub prefix: &'a str,
+}
+
+/// The merged configuration for a project.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Profiles folder (absolute) when configured.
+    pub profiles_dir: Option<PathBuf>,
+    /// The default profile.
+    pub default_profile: Option<String>,
+    /// Keys that must be present.
+    pub required: Vec<String>,
+    /// At least one AI provider key.
+    pub require_ai_provider: bool,
+    /// Protected profile names or `*` patterns.
+    pub protected_profiles: Vec<String>,
+    /// Custom rules.
+    pub rules: BTreeMap<String, RuleConfig>,
+    /// Per-profile overrides.
+    pub profiles: BTreeMap<String, ProfileOverride>,
+    /// The manifests whose tables were read.
+    pub manifests: Vec<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            profiles_dir: None,
+            default_profile: None,
+            required: DEFAULT_REQUIRED.iter().map(|s| (*s).to_owned()).collect(),
+            require_ai_provider: true,
+            protected_profiles: DEFAULT_PROTECTED.iter().map(|s| (*s).to_owned()).collect(),
+            rules: BTreeMap::new(),
+            profiles: BTreeMap::new(),
+            manifests: Vec::new(),
+        }
+    }
+}
+
+/// The effective settings for one profile.
+#[derive(Debug, Clone)]
+pub struct ProfileSettings {
+    /// Keys that must be present.
+    pub required: Vec<String>,
+    /// At least one AI provider key.
+    pub require_ai_provider: bool,
+    /// Custom rules (shared merged with the profile's).
+    pub rules: BTreeMap<String, RuleConfig>,
+    /// Mode from the manifest, if set.
+    pub validation: Option<Mode>,
+    /// Whether the profile is protected.
+    pub protected: bool,
+}
+
+impl Config {
+    /// Parses and merges the workspace table and then the package table over it.
+    ///
+    /// Each argument is the table's source and the `systemprompt-secrets` value, if present.
+    pub fn from_tables(
+        workspace: Option<(TableSource<'_>, &serde_json::Value)>,
+        package: Option<(TableSource<'_>, &serde_json::Value)>,
+    ) -> Result<Self, ConfigError> {
+        let mut config = Config::default();
+        for (source, value) in [workspace, package].into_iter().flatten() {
+            let table = parse_table(source, value)?;
+            config.apply(source.manifest, table);
+            config.manifests.push(source.manifest.to_path_buf());
+        }
+        Ok(config)
+    }
+
+    fn apply(&mut self, manifest: &Path, t: ManifestTable) {
+        let base = manifest.parent().unwrap_or(Path::new("."));
+        if let Some(dir) = t.profiles_dir {
+            self.profiles_dir = Some(base.join(dir));
+        }
+        if let Some(p) = t.default_profile {
+            self.default_profile = Some(p);
+        }
+        if let Some(r) = t.required {
+            self.required = r;
+        }
+        if let Some(r) = t.require_ai_provider {
+            self.require_ai_provider = r;
+        }
+        if let Some(p) = t.protected_profiles {
+            self.protected_profiles = p;
+        }
+        merge_rules(&mut self.rules, t.rules);
+        for (name, over) in t.profiles {
+            let slot = self.profiles.entry(name).or_default();
+            if over.required.is_some() {
+                slot.required = over.required;
+            }
+            if over.require_ai_provider.is_some() {
+                slot.require_ai_provider = over.require_ai_provider;
+            }
+            if over.validation.is_some() {
+                slot.validation = over.validation;
+            }
+            merge_rules(&mut slot.rules, over.rules);
+        }
+    }
+
+    /// Whether `profile` is protected (strict by default; confirmations before remote writes).
+    #[must_use]
+    pub fn is_protected(&self, profile: &str) -> bool {
+        self.protected_profiles.iter().any(|p| glob_match(p, profile))
+    }
+
+    /// The settings for one profile: the shared ones with the profile's overrides applied.
+    #[must_use]
+    pub fn for_profile(&self, profile: &str) -> ProfileSettings {
+        let over = self.profiles.get(profile);
+        let mut rules = self.rules.clone();
+        if let Some(o) = over {
+            merge_rules(&mut rules, o.rules.clone());
+        }
+        let mut required = over.and_then(|o| o.required.clone()).unwrap_or_else(|| self.required.clone());
+        for (key, rule) in &rules {
+            if rule.required == Some(true) && !required.contains(key) {
+                required.push(key.clone());
+            }
+            if rule.required == Some(false) {
+                required.retain(|k| k != key);
+            }
+        }
+        ProfileSettings {
+            required,
+            require_ai_provider: over
+                .and_then(|o| o.require_ai_provider)
+                .unwrap_or(self.require_ai_provider),
+            rules,
+            validation: over.and_then(|o| o.validation),
+            protected: self.is_protected(profile),
+        }
+    }
+}
+
+fn merge_rules(into: &mut BTreeMap<String, RuleConfig>, from: BTreeMap<String, RuleConfig>) {
+    for (key, rule) in from {
+        let slot = into.entry(key).or_default();
+        macro_rules! take {
+            ($($f:ident),*) => {$( if rule.$f.is_some() { slot.$f = rule.$f; } )*};
+        }
+        take!(prefix, min_length, pattern, required, severity);
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn glob_match(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || !name[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(at) => rest = &rest[at + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+fn parse_table(source: TableSource<'_>, value: &serde_json::Value) -> Result<ManifestTable, ConfigError> {
+    let table = format!("{}.{TABLE}", source.prefix);
+    check_keys(source, &table, value, TOP_KEYS)?;
+    if let Some(rules) = value.get("rules").and_then(|v| v.as_object()) {
+        for (key, rule) in rules {
+            check_keys(source, &format!("{table}.rules.{key}"), rule, RULE_KEYS)?;
+        }
+    }
+    if let Some(profiles) = value.get("profiles").and_then(|v| v.as_object()) {
+        for (name, over) in profiles {
+            let t = format!("{table}.profiles.{name}");
+            check_keys(source, &t, over, PROFILE_KEYS)?;
+            if let Some(rules) = over.get("rules").and_then(|v| v.as_object()) {
+                for (key, rule) in rules {
+                    check_keys(source, &format!("{t}.rules.{key}"), rule, RULE_KEYS)?;
+                }
+            }
+        }
+    }
+    let parsed: ManifestTable = serde_json::from_value(value.clone()).map_err(|e| ConfigError::Invalid {
+        manifest: source.manifest.to_path_buf(),
+        line: locate(source.manifest, TABLE),
+        table: table.clone(),
+        message: e.to_string(),
+    })?;
+    let rule_sets = std::iter::once(&parsed.rules).chain(parsed.profiles.values().map(|p| &p.rules));
+    for rules in rule_sets {
+        for (key, rule) in rules {
+            if let Some(pattern) = &rule.pattern {
+                regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| ConfigError::Pattern {
+                    manifest: source.manifest.to_path_buf(),
+                    key: key.clone(),
+                    message: e.to_string(),
+                })?;
+            }
+        }
+    }
+    Ok(parsed)
+}
+
+fn check_keys(
+    source: TableSource<'_>,
+    table: &str,
+    value: &serde_json::Value,
+    valid: &[&'static str],
+) -> Result<(), ConfigError> {
+    let Some(object) = value.as_object() else {
+        return Err(ConfigError::Invalid {
+            manifest: source.manifest.to_path_buf(),
+            line: locate(source.manifest, TABLE),
+            table: table.to_owned(),
+            message: "expected a table".to_owned(),
+        });
+    };
+    for key in object.keys() {
+        if !valid.contains(&key.as_str()) {
+            return Err(ConfigError::UnknownKey {
+                manifest: source.manifest.to_path_buf(),
+                line: locate(source.manifest, key),
+                table: table.to_owned(),
+                key: key.clone(),
+                suggestion: keys::closest(key, valid.iter().copied())
+                    .or_else(|| keys::closest(&key.replace('_', "-"), valid.iter().copied()))
+                    .map(str::to_owned),
+                valid: valid.to_vec(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The line of the first assignment or header mentioning `word` after the table header.
+fn locate(manifest: &Path, word: &str) -> Option<usize> {
+    let text = std::fs::read_to_string(manifest).ok()?;
+    let start = text.lines().position(|l| l.contains(TABLE))?;
+    text.lines().enumerate().skip(start).find_map(|(i, line)| {
+        let t = line.trim_start();
+        let assigns = t.strip_prefix(word).is_some_and(|r| {
+            let r = r.trim_start();
+            r.starts_with('=') || r.starts_with('.')
+        });
+        let header = t.starts_with('[') && t.contains(word);
+        (assigns || header || (word == TABLE && t.contains(TABLE))).then_some(i + 1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn src(path: &Path) -> TableSource<'_> {
+        TableSource { manifest: path, prefix: "workspace.metadata" }
+    }
+
+    #[test]
+    fn defaults_apply_without_tables() {
+        let c = Config::from_tables(None, None).unwrap();
+        assert_eq!(c.required, ["jwt_secret", "database_url"]);
+        assert!(c.require_ai_provider);
+        assert!(c.is_protected("production"));
+        assert!(c.is_protected("systemprompt-prod"));
+        assert!(!c.is_protected("local"));
+    }
+
+    #[test]
+    fn package_overrides_workspace_field_by_field() {
+        let ws = Path::new("/ws/Cargo.toml");
+        let pkg = Path::new("/ws/app/Cargo.toml");
+        let w = json!({"required": ["jwt_secret"], "profiles-dir": "secrets", "rules": {"github": {"prefix": "ghp_", "min-length": 10}}});
+        let p = json!({"require-ai-provider": false, "rules": {"github": {"min-length": 40}}, "profiles": {"ci": {"validation": "warn", "required": []}}});
+        let c = Config::from_tables(
+            Some((src(ws), &w)),
+            Some((TableSource { manifest: pkg, prefix: "package.metadata" }, &p)),
+        )
+        .unwrap();
+        assert_eq!(c.required, ["jwt_secret"]);
+        assert!(!c.require_ai_provider);
+        assert_eq!(c.profiles_dir.as_deref(), Some(Path::new("/ws/secrets")));
+        assert_eq!(c.rules["github"].prefix.as_deref(), Some("ghp_"));
+        assert_eq!(c.rules["github"].min_length, Some(40));
+        let ci = c.for_profile("ci");
+        assert!(ci.required.is_empty());
+        assert_eq!(ci.validation, Some(Mode::Warn));
+    }
+
+    #[test]
+    fn rule_required_adds_to_required() {
+        let v = json!({"rules": {"stripe": {"required": true}, "database_url": {"required": false}}});
+        let c = Config::from_tables(Some((src(Path::new("/C.toml")), &v)), None).unwrap();
+        let s = c.for_profile("local");
+        assert_eq!(s.required, ["jwt_secret", "stripe"]);
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_a_suggestion() {
+        let v = json!({"requried": ["a"]});
+        let e = Config::from_tables(Some((src(Path::new("/C.toml")), &v)), None).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("unknown key `requried`"), "{text}");
+        assert!(text.contains("did you mean `required`?"), "{text}");
+        let v = json!({"rules": {"x": {"min_length": 3}}});
+        let text = Config::from_tables(Some((src(Path::new("/C.toml")), &v)), None).unwrap_err().to_string();
+        assert!(text.contains("did you mean `min-length`?"), "{text}");
+    }
+
+    #[test]
+    fn wrong_types_and_bad_patterns_are_errors() {
+        let v = json!({"required": "jwt_secret"});
+        assert!(matches!(
+            Config::from_tables(Some((src(Path::new("/C.toml")), &v)), None),
+            Err(ConfigError::Invalid { .. })
+        ));
+        let v = json!({"rules": {"x": {"pattern": "("}}});
+        assert!(matches!(
+            Config::from_tables(Some((src(Path::new("/C.toml")), &v)), None),
+            Err(ConfigError::Pattern { .. })
+        ));
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("*prod*", "prod"));
+        assert!(glob_match("*prod*", "my-production"));
+        assert!(glob_match("prod-*", "prod-eu"));
+        assert!(!glob_match("prod-*", "staging"));
+        assert!(glob_match("staging", "staging"));
+    }
+}

@@ -1,0 +1,8 @@
+//! The process exit codes of `cargo systemprompt-secrets`. These are stable.
+
+/// Success (validation may have printed warnings).
+pub const OK: i32 = 0;
+/// Findings that fail validation, an invalid secrets or dotenv file, or a failed operation.
+pub const FAILURE: i32 = 1;
+/// A usage or configuration error: bad flags, a bad manifest table, no such profile.
+pub const USAGE: i32 = 2;

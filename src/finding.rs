@@ -1,0 +1,174 @@
+//! Validation findings: a stable code, a severity, the key, where it was found, and a fix.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::source::Source;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Reported; fails only in strict mode.
+    #[serde(alias = "warn")]
+    Warning,
+    /// Fails validation (unless the profile's mode is `warn`).
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+/// How strictly a profile is validated (`profile.yaml` `secrets.validation`, or the manifest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Errors and warnings both fail.
+    Strict,
+    /// Errors fail, warnings are reported (the default for profiles that are not protected).
+    Default,
+    /// Everything is reported, nothing fails.
+    Warn,
+    /// No validation at all (the file must still parse).
+    Skip,
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Strict => "strict",
+            Mode::Default => "default",
+            Mode::Warn => "warn",
+            Mode::Skip => "skip",
+        })
+    }
+}
+
+impl Mode {
+    /// Whether a finding of this severity fails validation in this mode.
+    #[must_use]
+    pub fn fails(self, severity: Severity) -> bool {
+        match self {
+            Mode::Strict => true,
+            Mode::Default => severity == Severity::Error,
+            Mode::Warn | Mode::Skip => false,
+        }
+    }
+}
+
+/// Where a finding points.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Location {
+    /// A definition of the key in one of the layers.
+    Source(Source),
+    /// A file with an optional line and column (a secrets file that failed to parse, a manifest).
+    File {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: Option<usize>,
+        /// 1-based column.
+        column: Option<usize>,
+    },
+}
+
+impl Location {
+    /// The file, if this location is in one.
+    #[must_use]
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            Location::Source(s) => s.path(),
+            Location::File { path, .. } => Some(path),
+        }
+    }
+
+    /// The 1-based line, if known.
+    #[must_use]
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            Location::Source(s) => s.line(),
+            Location::File { line, .. } => *line,
+        }
+    }
+
+    /// The 1-based column, if known.
+    #[must_use]
+    pub fn column(&self) -> Option<usize> {
+        match self {
+            Location::Source(_) => None,
+            Location::File { column, .. } => *column,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Source(s) => s.fmt(f),
+            Location::File { path, line, column } => {
+                write!(f, "{}", path.display())?;
+                if let Some(line) = line {
+                    write!(f, ":{line}")?;
+                    if let Some(column) = column {
+                        write!(f, ":{column}")?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One problem with a profile's secrets. **Never holds the value or any part of it.**
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable kebab-case code, e.g. `jwt-secret-too-short`.
+    pub code: String,
+    /// Error or warning.
+    pub severity: Severity,
+    /// The key concerned, if any.
+    pub key: Option<String>,
+    /// Where it was found.
+    pub location: Option<Location>,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+impl Finding {
+    /// A new finding without a location.
+    pub fn new(
+        code: impl Into<String>,
+        severity: Severity,
+        key: Option<&str>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Self {
+            code: code.into(),
+            severity,
+            key: key.map(str::to_owned),
+            location: None,
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    /// Sets the location.
+    #[must_use]
+    pub fn at(mut self, location: Option<Location>) -> Self {
+        self.location = location;
+        self
+    }
+}

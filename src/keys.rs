@@ -1,0 +1,134 @@
+//! Secret key names: the snake_case names of `secrets.json` and their env-style names.
+
+/// Keys whose env-style name is not simply the upper-cased key (systemprompt-cloud.md).
+const ENV_NAMES: &[(&str, &str)] = &[
+    ("jwt_secret", "JWT_SECRET"),
+    ("database_url", "DATABASE_URL"),
+    ("anthropic", "ANTHROPIC_API_KEY"),
+    ("openai", "OPENAI_API_KEY"),
+    ("gemini", "GEMINI_API_KEY"),
+    ("github", "GITHUB_TOKEN"),
+];
+
+/// The AI provider keys; a project is expected to have at least one.
+pub const AI_PROVIDERS: &[&str] = &["anthropic", "openai", "gemini"];
+
+/// Keys that upstream systemprompt knows about.
+#[must_use]
+pub fn known_keys() -> impl Iterator<Item = &'static str> {
+    ENV_NAMES.iter().map(|(key, _)| *key)
+}
+
+/// The env-style name of a key: `anthropic` → `ANTHROPIC_API_KEY`, `foo_bar` → `FOO_BAR`.
+#[must_use]
+pub fn env_name(key: &str) -> String {
+    ENV_NAMES
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or_else(|| key.to_ascii_uppercase(), |(_, env)| (*env).to_owned())
+}
+
+/// The key for an env-style name: `ANTHROPIC_API_KEY` → `anthropic`, `FOO_BAR` → `foo_bar`.
+#[must_use]
+pub fn key_from_env(name: &str) -> String {
+    ENV_NAMES
+        .iter()
+        .find(|(_, env)| env.eq_ignore_ascii_case(name))
+        .map_or_else(|| name.to_ascii_lowercase(), |(key, _)| (*key).to_owned())
+}
+
+/// Accepts either form a user may type (`anthropic` or `ANTHROPIC_API_KEY`) and returns the key.
+#[must_use]
+pub fn normalize(name: &str) -> String {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        key_from_env(name)
+    } else {
+        name.to_owned()
+    }
+}
+
+/// Whether a key name is snake_case: `^[a-z][a-z0-9_]*$`.
+#[must_use]
+pub fn is_snake_case(key: &str) -> bool {
+    let mut bytes = key.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The snake_case name to suggest for a key that is not snake_case.
+#[must_use]
+pub fn to_snake_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    let mut prev_lower = false;
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            if prev_lower {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+            prev_lower = false;
+        } else if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+            prev_lower = true;
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+            prev_lower = false;
+        }
+    }
+    let trimmed = out.trim_matches('_');
+    let trimmed = trimmed.trim_start_matches(|c: char| c.is_ascii_digit() || c == '_');
+    if trimmed.is_empty() {
+        "secret".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// The closest candidate to `name`, if one is close enough to be a likely typo.
+#[must_use]
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_names_follow_upstream_mapping() {
+        assert_eq!(env_name("anthropic"), "ANTHROPIC_API_KEY");
+        assert_eq!(env_name("github"), "GITHUB_TOKEN");
+        assert_eq!(env_name("moltbook_builder"), "MOLTBOOK_BUILDER");
+        assert_eq!(key_from_env("ANTHROPIC_API_KEY"), "anthropic");
+        assert_eq!(key_from_env("FOO_BAR"), "foo_bar");
+        assert_eq!(normalize("GEMINI_API_KEY"), "gemini");
+        assert_eq!(normalize("gemini"), "gemini");
+    }
+
+    #[test]
+    fn snake_case_check_and_suggestion() {
+        assert!(is_snake_case("jwt_secret"));
+        assert!(is_snake_case("a1"));
+        assert!(!is_snake_case("JwtSecret"));
+        assert!(!is_snake_case("1abc"));
+        assert!(!is_snake_case("db-url"));
+        assert!(!is_snake_case(""));
+        assert_eq!(to_snake_case("JwtSecret"), "jwt_secret");
+        assert_eq!(to_snake_case("db-url"), "db_url");
+        assert_eq!(to_snake_case("OPENAI"), "openai");
+        assert_eq!(to_snake_case(" api key "), "api_key");
+    }
+
+    #[test]
+    fn closest_finds_typos_only() {
+        let keys = ["required", "default-profile", "profiles-dir"];
+        assert_eq!(closest("requried", keys), Some("required"));
+        assert_eq!(closest("profile-dir", keys), Some("profiles-dir"));
+        assert_eq!(closest("zzz", keys), None);
+    }
+}

@@ -1,0 +1,261 @@
+//! Resolving a profile's secrets from the layers, highest first: env, dotenv files, secrets.json, keyring.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+
+use crate::cache::SecretCache;
+use crate::config::ProfileSettings;
+use crate::dotenv::{self, DotEnvError};
+use crate::env::Env;
+use crate::keys;
+use crate::secrets_file::{self, SecretsFileError};
+use crate::source::Source;
+
+/// One definition of a key in one layer.
+#[derive(Debug)]
+pub struct Definition {
+    /// Where it is defined.
+    pub source: Source,
+    /// The value (never blank).
+    pub value: SecretString,
+}
+
+/// Every definition of one key, highest precedence first; the first one wins.
+#[derive(Debug)]
+pub struct Resolution {
+    /// The snake_case key.
+    pub key: String,
+    /// The definitions, winner first. Never empty.
+    pub definitions: Vec<Definition>,
+}
+
+impl Resolution {
+    /// The definition that wins.
+    #[must_use]
+    pub fn winner(&self) -> &Definition {
+        &self.definitions[0]
+    }
+}
+
+/// What to read.
+pub struct LoadOptions<'a> {
+    /// The environment to read (the process environment in the CLI).
+    pub env: &'a dyn Env,
+    /// `false` with `--no-env`: ignore the environment and dotenv files.
+    pub use_env: bool,
+    /// Dotenv files, lowest precedence first (the workspace `.env`, then each `--env-file`).
+    pub env_files: Vec<DotEnvFile>,
+    /// The keyring cache.
+    pub cache: &'a dyn SecretCache,
+    /// The stable project id used as the cache key.
+    pub project_id: &'a str,
+}
+
+/// A dotenv file to read, and whether it must exist.
+#[derive(Debug, Clone)]
+pub struct DotEnvFile {
+    /// The path.
+    pub path: PathBuf,
+    /// `true` for `--env-file`: a missing file is an error. `false` for the default `.env`.
+    pub required: bool,
+}
+
+/// A profile's secrets as resolved from every layer.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// Resolved keys, sorted.
+    pub entries: BTreeMap<String, Resolution>,
+    /// Keys the secrets file lists with a null or blank value (absent), with their place.
+    pub blanks: BTreeMap<String, Source>,
+    /// The secrets file, and whether it existed.
+    pub secrets_path: PathBuf,
+    /// Whether the secrets file exists.
+    pub secrets_file_found: bool,
+    /// Every file that was read (for `rerun-if-changed`).
+    pub files_read: Vec<PathBuf>,
+    /// Env-style names of dotenv entries that matched no known key and were ignored.
+    pub ignored_dotenv: Vec<String>,
+    /// Non-fatal problems (such as an unreadable keyring cache).
+    pub warnings: Vec<String>,
+}
+
+impl Resolved {
+    /// The winning definition of `key`.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&Definition> {
+        self.entries.get(key).map(Resolution::winner)
+    }
+}
+
+/// Why the layers could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The secrets file was rejected.
+    #[error(transparent)]
+    SecretsFile(#[from] SecretsFileError),
+    /// A dotenv file was rejected.
+    #[error(transparent)]
+    DotEnv(#[from] DotEnvError),
+}
+
+/// Loads one profile's secrets from every layer.
+pub fn load(secrets_path: &Path, settings: &ProfileSettings, profile: &str, opts: &LoadOptions<'_>) -> Result<Resolved, LoadError> {
+    let mut resolved = Resolved { secrets_path: secrets_path.to_path_buf(), ..Resolved::default() };
+    let mut by_key: BTreeMap<String, Vec<Definition>> = BTreeMap::new();
+
+    // Lowest first; each layer's definitions go in front of the ones below it.
+    match opts.cache.load(opts.project_id, profile) {
+        Ok(Some(cached)) => {
+            for (key, value) in cached.values {
+                by_key.entry(key).or_default().push(Definition {
+                    source: Source::Keyring { entry: cached.entry.clone() },
+                    value,
+                });
+            }
+        }
+        Ok(None) => {}
+        Err(e) => resolved.warnings.push(format!("keyring cache not used: {e}")),
+    }
+
+    if secrets_path.is_file() {
+        resolved.secrets_file_found = true;
+        resolved.files_read.push(secrets_path.to_path_buf());
+        let file = secrets_file::read(secrets_path)?;
+        for entry in file.entries {
+            let source = Source::SecretsFile { path: secrets_path.to_path_buf(), line: Some(entry.line) };
+            match entry.value {
+                Some(value) => by_key.entry(entry.key).or_default().insert(0, Definition { source, value }),
+                None => {
+                    resolved.blanks.insert(entry.key, source);
+                }
+            }
+        }
+    } else if secrets_path.exists() {
+        // A folder or special file where the secrets file should be: let the reader say why.
+        secrets_file::read(secrets_path)?;
+    }
+
+    if opts.use_env {
+        let mut universe: BTreeSet<String> = keys::known_keys().map(str::to_owned).collect();
+        universe.extend(by_key.keys().cloned());
+        universe.extend(resolved.blanks.keys().cloned());
+        universe.extend(settings.required.iter().cloned());
+        universe.extend(settings.rules.keys().cloned());
+
+        for file in &opts.env_files {
+            if !file.required && !file.path.is_file() {
+                continue;
+            }
+            resolved.files_read.push(file.path.clone());
+            for entry in dotenv::read(&file.path)? {
+                let key = keys::key_from_env(&entry.var);
+                if is_blank(&entry.value) {
+                    continue;
+                }
+                if !universe.contains(&key) {
+                    resolved.ignored_dotenv.push(entry.var);
+                    continue;
+                }
+                let source = Source::DotEnv { path: file.path.clone(), line: entry.line, var: entry.var };
+                let defs = by_key.entry(key).or_default();
+                // A later file overrides an earlier one; within a file the last assignment wins.
+                defs.retain(|d| d.source.path() != Some(file.path.as_path()));
+                defs.insert(0, Definition { source, value: entry.value });
+            }
+        }
+
+        for key in &universe {
+            let var = keys::env_name(key);
+            if let Some(value) = opts.env.var(&var).filter(|v| !v.trim().is_empty()) {
+                by_key
+                    .entry(key.clone())
+                    .or_default()
+                    .insert(0, Definition { source: Source::Env { var }, value: SecretString::from(value) });
+            }
+        }
+    }
+
+    resolved.entries = by_key
+        .into_iter()
+        .filter(|(_, d)| !d.is_empty())
+        .map(|(key, definitions)| (key.clone(), Resolution { key, definitions }))
+        .collect();
+    Ok(resolved)
+}
+
+fn is_blank(value: &SecretString) -> bool {
+    use secrecy::ExposeSecret;
+    value.expose_secret().trim().is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::{MemoryCache, NoCache};
+    use crate::config::Config;
+    use crate::env::MapEnv;
+    use secrecy::ExposeSecret;
+
+    fn opts<'a>(env: &'a MapEnv, cache: &'a dyn SecretCache, files: Vec<DotEnvFile>) -> LoadOptions<'a> {
+        LoadOptions { env, use_env: true, env_files: files, cache, project_id: "p" }
+    }
+
+    #[test]
+    fn layers_in_order_with_sources() {
+        let d = tempfile::tempdir().unwrap();
+        let secrets = d.path().join("secrets.json");
+        std::fs::write(&secrets, "{\n\"jwt_secret\": \"file\",\n\"openai\": \"file\",\n\"gemini\": \"file\",\n\"github\": null\n}").unwrap();
+        let dotenv = d.path().join(".env");
+        std::fs::write(&dotenv, "OPENAI_API_KEY=dotenv\nGEMINI_API_KEY=dotenv\nHTTP_PORT=8080\n").unwrap();
+        let env = MapEnv::from_pairs([("OPENAI_API_KEY", "env"), ("PATH", "/bin")]);
+        let cache = MemoryCache::default();
+        cache.insert("p", "local", &[("database_url", "cache"), ("jwt_secret", "cache")]);
+        let settings = Config::default().for_profile("local");
+        let r = load(&secrets, &settings, "local", &opts(&env, &cache, vec![DotEnvFile { path: dotenv.clone(), required: false }])).unwrap();
+
+        let winner = |k: &str| r.get(k).unwrap().value.expose_secret().to_owned();
+        assert_eq!(winner("openai"), "env");
+        assert_eq!(winner("gemini"), "dotenv");
+        assert_eq!(winner("jwt_secret"), "file");
+        assert_eq!(winner("database_url"), "cache");
+        assert_eq!(r.entries["openai"].definitions.len(), 3);
+        assert_eq!(r.entries["openai"].definitions[1].source.layer(), "dotenv");
+        assert_eq!(r.entries["jwt_secret"].definitions[1].source.layer(), "keyring");
+        assert_eq!(r.get("jwt_secret").unwrap().source.line(), Some(2));
+        assert!(r.blanks.contains_key("github"));
+        assert!(!r.entries.contains_key("path"));
+        assert_eq!(r.ignored_dotenv, ["HTTP_PORT"]);
+        assert_eq!(cache.reads(), 1);
+    }
+
+    #[test]
+    fn no_env_ignores_env_and_dotenv() {
+        let d = tempfile::tempdir().unwrap();
+        let secrets = d.path().join("secrets.json");
+        std::fs::write(&secrets, "{\"openai\": \"file\"}").unwrap();
+        let env = MapEnv::from_pairs([("OPENAI_API_KEY", "env")]);
+        let mut o = opts(&env, &NoCache, vec![]);
+        o.use_env = false;
+        let r = load(&secrets, &Config::default().for_profile("x"), "x", &o).unwrap();
+        assert_eq!(r.get("openai").unwrap().value.expose_secret(), "file");
+    }
+
+    #[test]
+    fn later_env_files_override_earlier_and_missing_required_file_errors() {
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("a.env");
+        let b = d.path().join("b.env");
+        std::fs::write(&a, "JWT_SECRET=a\n").unwrap();
+        std::fs::write(&b, "JWT_SECRET=b\n").unwrap();
+        let env = MapEnv::default();
+        let files = vec![DotEnvFile { path: a, required: true }, DotEnvFile { path: b, required: true }];
+        let r = load(&d.path().join("none.json"), &Config::default().for_profile("x"), "x", &opts(&env, &NoCache, files)).unwrap();
+        assert_eq!(r.get("jwt_secret").unwrap().value.expose_secret(), "b");
+        assert!(!r.secrets_file_found);
+        let files = vec![DotEnvFile { path: d.path().join("missing.env"), required: true }];
+        assert!(load(&d.path().join("none.json"), &Config::default().for_profile("x"), "x", &opts(&env, &NoCache, files)).is_err());
+    }
+}

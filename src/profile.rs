@@ -1,0 +1,358 @@
+//! Finding the profiles folder, choosing the active profile and reading its `profile.yaml`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::env::Env;
+use crate::finding::Mode;
+
+/// The env variable that selects a profile (a name or a path).
+pub const PROFILE_ENV: &str = "SYSTEMPROMPT_PROFILE";
+
+/// The profiles folder and the profiles in it.
+#[derive(Debug, Clone)]
+pub struct ProfileSet {
+    /// The folder that holds one folder per profile.
+    pub dir: PathBuf,
+    /// The profile names, sorted.
+    pub names: Vec<String>,
+}
+
+/// How the active profile was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// `--profile`.
+    Flag,
+    /// `SYSTEMPROMPT_PROFILE`.
+    Env,
+    /// The manifest's `default-profile`.
+    Default,
+    /// The only profile there is.
+    Only,
+}
+
+impl fmt::Display for Selection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Selection::Flag => "--profile",
+            Selection::Env => PROFILE_ENV,
+            Selection::Default => "default-profile",
+            Selection::Only => "the only profile",
+        })
+    }
+}
+
+/// One profile folder.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// The profile name (the folder name).
+    pub name: String,
+    /// The profile folder.
+    pub dir: PathBuf,
+    /// The secrets file (`secrets.json`, or `secrets.secrets_path` from profile.yaml).
+    pub secrets_path: PathBuf,
+    /// `profile.yaml`, when present.
+    pub yaml_path: Option<PathBuf>,
+    /// What profile.yaml says (defaults when absent).
+    pub yaml: ProfileYaml,
+}
+
+/// The parts of `profile.yaml` this tool reads. Unknown fields are ignored: the file is upstream's.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProfileYaml {
+    /// `secrets:`
+    #[serde(default)]
+    pub secrets: Option<YamlSecrets>,
+    /// `cloud:`
+    #[serde(default)]
+    pub cloud: Option<YamlCloud>,
+}
+
+/// `profile.yaml` `secrets:`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct YamlSecrets {
+    /// `strict | warn | skip`.
+    pub validation: Option<Mode>,
+    /// Path of the secrets file, relative to the profile folder.
+    pub secrets_path: Option<PathBuf>,
+}
+
+/// `profile.yaml` `cloud:`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct YamlCloud {
+    /// The cloud tenant.
+    pub tenant_id: Option<String>,
+}
+
+impl ProfileYaml {
+    /// `secrets.validation`, if set.
+    #[must_use]
+    pub fn validation(&self) -> Option<Mode> {
+        self.secrets.as_ref().and_then(|s| s.validation)
+    }
+}
+
+/// Why no profile could be chosen or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileError {
+    /// The profiles folder does not exist.
+    #[error("no profiles folder at {}\n    help: run `cargo systemprompt-secrets init` to create one, or set `profiles-dir` in [workspace.metadata.systemprompt-secrets]", dir.display())]
+    NoProfilesDir {
+        /// The folder looked for.
+        dir: PathBuf,
+    },
+    /// The named profile does not exist.
+    #[error("profile `{name}` not found in {} (chosen by {by})\n    help: {}", dir.display(), available_hint(available))]
+    NotFound {
+        /// The name asked for.
+        name: String,
+        /// Where it was looked for.
+        dir: PathBuf,
+        /// How it was chosen.
+        by: Selection,
+        /// The profiles there are.
+        available: Vec<String>,
+    },
+    /// A profile path that does not exist.
+    #[error("profile path {} does not exist (chosen by {by})\n    help: give a profile name, a profile folder, or the path of its profile.yaml", path.display())]
+    PathNotFound {
+        /// The path.
+        path: PathBuf,
+        /// How it was chosen.
+        by: Selection,
+    },
+    /// Several profiles and nothing chooses one.
+    #[error("{} profiles in {} and none chosen: {}\n    help: pass `--profile NAME`, set SYSTEMPROMPT_PROFILE, or set `default-profile` in the manifest", available.len(), dir.display(), available.join(", "))]
+    Ambiguous {
+        /// The folder.
+        dir: PathBuf,
+        /// The profiles there are.
+        available: Vec<String>,
+    },
+    /// The profiles folder has no profile.
+    #[error("no profiles in {}\n    help: run `cargo systemprompt-secrets init --profile local`", dir.display())]
+    Empty {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// profile.yaml could not be read or parsed.
+    #[error("{}{}: invalid profile.yaml: {message}\n    help: `secrets.validation` is one of strict, warn, skip; `secrets.secrets_path` is a path", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Yaml {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line.
+        line: Option<usize>,
+        /// What went wrong.
+        message: String,
+    },
+    /// The profiles folder could not be listed.
+    #[error("cannot list {}: {source}", dir.display())]
+    Io {
+        /// The folder.
+        dir: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn available_hint(available: &[String]) -> String {
+    if available.is_empty() {
+        "there are no profiles yet: run `cargo systemprompt-secrets init --profile NAME`".to_owned()
+    } else {
+        format!("available profiles: {}", available.join(", "))
+    }
+}
+
+/// The profiles folder: the configured one, else the nearest `.systemprompt/profiles` walking up
+/// from `start`, else `<workspace_root>/.systemprompt/profiles`.
+#[must_use]
+pub fn profiles_dir(configured: Option<&Path>, start: &Path, workspace_root: &Path) -> PathBuf {
+    if let Some(dir) = configured {
+        return dir.to_path_buf();
+    }
+    start
+        .ancestors()
+        .map(|a| a.join(".systemprompt").join("profiles"))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| workspace_root.join(".systemprompt").join("profiles"))
+}
+
+impl ProfileSet {
+    /// Lists the profile folders in `dir`. A missing folder gives an empty set.
+    pub fn read(dir: &Path) -> Result<Self, ProfileError> {
+        let mut names = Vec::new();
+        match std::fs::read_dir(dir) {
+            Ok(entries) => {
+                for entry in entries {
+                    let entry = entry.map_err(|source| ProfileError::Io { dir: dir.to_path_buf(), source })?;
+                    if entry.path().is_dir() {
+                        if let Some(name) = entry.file_name().to_str() {
+                            if !name.starts_with('.') {
+                                names.push(name.to_owned());
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(ProfileError::Io { dir: dir.to_path_buf(), source }),
+        }
+        names.sort();
+        Ok(Self { dir: dir.to_path_buf(), names })
+    }
+
+    /// Chooses the active profile: `flag`, then `SYSTEMPROMPT_PROFILE`, then `default`, then the only one.
+    pub fn select(
+        &self,
+        flag: Option<&str>,
+        env: &dyn Env,
+        default: Option<&str>,
+    ) -> Result<(Profile, Selection), ProfileError> {
+        let env_choice = env.var(PROFILE_ENV).filter(|v| !v.trim().is_empty());
+        let (choice, by) = if let Some(f) = flag {
+            (f.to_owned(), Selection::Flag)
+        } else if let Some(e) = env_choice {
+            (e, Selection::Env)
+        } else if let Some(d) = default {
+            (d.to_owned(), Selection::Default)
+        } else {
+            return match self.names.as_slice() {
+                [only] => Ok((self.open(only)?, Selection::Only)),
+                [] if !self.dir.is_dir() => Err(ProfileError::NoProfilesDir { dir: self.dir.clone() }),
+                [] => Err(ProfileError::Empty { dir: self.dir.clone() }),
+                many => Err(ProfileError::Ambiguous { dir: self.dir.clone(), available: many.to_vec() }),
+            };
+        };
+        if looks_like_path(&choice) {
+            let path = PathBuf::from(&choice);
+            let dir = if path.is_file() { path.parent().map(Path::to_path_buf).unwrap_or_default() } else { path.clone() };
+            if !dir.is_dir() {
+                return Err(ProfileError::PathNotFound { path, by });
+            }
+            let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("profile").to_owned();
+            return Ok((Profile::open(name, dir)?, by));
+        }
+        if !self.names.contains(&choice) {
+            return Err(ProfileError::NotFound {
+                name: choice,
+                dir: self.dir.clone(),
+                by,
+                available: self.names.clone(),
+            });
+        }
+        Ok((self.open(&choice)?, by))
+    }
+
+    /// Opens the named profile of this set.
+    pub fn open(&self, name: &str) -> Result<Profile, ProfileError> {
+        Profile::open(name.to_owned(), self.dir.join(name))
+    }
+}
+
+fn looks_like_path(choice: &str) -> bool {
+    choice.contains('/')
+        || choice.contains(std::path::MAIN_SEPARATOR)
+        || choice.ends_with(".yaml")
+        || choice.ends_with(".yml")
+        || choice == "."
+        || choice == ".."
+}
+
+impl Profile {
+    /// Opens a profile folder and reads its profile.yaml, if any. The folder need not exist yet.
+    pub fn open(name: String, dir: PathBuf) -> Result<Self, ProfileError> {
+        let yaml_path = ["profile.yaml", "profile.yml"].iter().map(|f| dir.join(f)).find(|p| p.is_file());
+        let yaml = match &yaml_path {
+            Some(p) => read_yaml(p)?,
+            None => ProfileYaml::default(),
+        };
+        let secrets_path = yaml
+            .secrets
+            .as_ref()
+            .and_then(|s| s.secrets_path.as_ref())
+            .map_or_else(|| dir.join("secrets.json"), |p| dir.join(p));
+        Ok(Self { name, dir, secrets_path, yaml_path, yaml })
+    }
+}
+
+fn read_yaml(path: &Path) -> Result<ProfileYaml, ProfileError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ProfileError::Yaml {
+        path: path.to_path_buf(),
+        line: None,
+        message: e.to_string(),
+    })?;
+    if text.trim().is_empty() {
+        return Ok(ProfileYaml::default());
+    }
+    serde_norway::from_str(&text).map_err(|e| ProfileError::Yaml {
+        path: path.to_path_buf(),
+        line: e.location().map(|l| l.line()),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::MapEnv;
+
+    fn set(names: &[&str]) -> (tempfile::TempDir, ProfileSet) {
+        let dir = tempfile::tempdir().unwrap();
+        for n in names {
+            std::fs::create_dir_all(dir.path().join(n)).unwrap();
+        }
+        let set = ProfileSet::read(dir.path()).unwrap();
+        (dir, set)
+    }
+
+    #[test]
+    fn selection_order() {
+        let (_d, s) = set(&["local", "prod"]);
+        let env = MapEnv::from_pairs([(PROFILE_ENV, "prod")]);
+        let none = MapEnv::default();
+        assert_eq!(s.select(Some("local"), &env, None).unwrap().0.name, "local");
+        assert_eq!(s.select(None, &env, Some("local")).unwrap().1, Selection::Env);
+        assert_eq!(s.select(None, &none, Some("local")).unwrap().1, Selection::Default);
+        let err = s.select(None, &none, None).unwrap_err().to_string();
+        assert!(err.contains("local, prod"), "{err}");
+        let err = s.select(Some("stage"), &none, None).unwrap_err().to_string();
+        assert!(err.contains("available profiles: local, prod"), "{err}");
+    }
+
+    #[test]
+    fn only_profile_and_paths() {
+        let (d, s) = set(&["local"]);
+        let none = MapEnv::default();
+        assert_eq!(s.select(None, &none, None).unwrap().1, Selection::Only);
+        let yaml = d.path().join("local/profile.yaml");
+        std::fs::write(&yaml, "secrets:\n  validation: strict\n  secrets_path: ./s.json\ncloud:\n  tenant_id: t1\nother: 1\n").unwrap();
+        let env = MapEnv::from_pairs([(PROFILE_ENV, yaml.to_str().unwrap())]);
+        let (p, by) = s.select(None, &env, None).unwrap();
+        assert_eq!((p.name.as_str(), by), ("local", Selection::Env));
+        assert_eq!(p.yaml.validation(), Some(Mode::Strict));
+        assert!(p.secrets_path.ends_with("s.json"));
+    }
+
+    #[test]
+    fn bad_yaml_names_file_and_line() {
+        let (d, s) = set(&["local"]);
+        std::fs::write(d.path().join("local/profile.yaml"), "secrets:\n  validation: sometimes\n").unwrap();
+        let err = s.open("local").unwrap_err().to_string();
+        assert!(err.contains("profile.yaml:2"), "{err}");
+    }
+
+    #[test]
+    fn profiles_dir_walks_up() {
+        let d = tempfile::tempdir().unwrap();
+        let deep = d.path().join("a/b");
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::create_dir_all(d.path().join("a/.systemprompt/profiles")).unwrap();
+        assert_eq!(profiles_dir(None, &deep, d.path()), d.path().join("a/.systemprompt/profiles"));
+        let other = tempfile::tempdir().unwrap();
+        assert_eq!(profiles_dir(None, other.path(), other.path()), other.path().join(".systemprompt/profiles"));
+    }
+}

@@ -1,0 +1,464 @@
+//! Strict reading of a profile's `secrets.json`: a flat JSON object of strings, nothing else.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use crate::keys;
+
+/// The largest `secrets.json` accepted (1 MiB).
+pub const MAX_SIZE: u64 = 1024 * 1024;
+
+/// A parsed `secrets.json`.
+#[derive(Debug)]
+pub struct SecretsFile {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The entries in file order. Null and blank values are kept as `None` (absent).
+    pub entries: Vec<FileEntry>,
+}
+
+/// One key of a `secrets.json`.
+#[derive(Debug)]
+pub struct FileEntry {
+    /// The key, as written (always snake_case once the file has been accepted).
+    pub key: String,
+    /// The value; `None` when the file holds `null` or a blank string.
+    pub value: Option<SecretString>,
+    /// The 1-based line of the key.
+    pub line: usize,
+}
+
+/// Why a secrets file was rejected: one or more problems, each with a place and a fix.
+#[derive(Debug, thiserror::Error)]
+pub struct SecretsFileError {
+    /// The file.
+    pub path: PathBuf,
+    /// Every problem found (at least one).
+    pub problems: Vec<FileProblem>,
+}
+
+/// One reason a secrets file was rejected. Never contains a value.
+#[derive(Debug, Clone)]
+pub struct FileProblem {
+    /// Stable kebab-case code, e.g. `duplicate-key`.
+    pub code: &'static str,
+    /// The key concerned, if any.
+    pub key: Option<String>,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub hint: String,
+}
+
+impl fmt::Display for SecretsFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.problems.len();
+        write!(
+            f,
+            "{} is not a valid secrets file ({count} problem{})",
+            self.path.display(),
+            if count == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            write!(f, "\n  {}", self.path.display())?;
+            if let Some(line) = p.line {
+                write!(f, ":{line}")?;
+                if let Some(col) = p.column {
+                    write!(f, ":{col}")?;
+                }
+            }
+            write!(f, ": {} [{}]\n    help: {}", p.message, p.code, p.hint)?;
+        }
+        Ok(())
+    }
+}
+
+impl SecretsFileError {
+    fn one(path: &Path, problem: FileProblem) -> Self {
+        Self { path: path.to_path_buf(), problems: vec![problem] }
+    }
+}
+
+impl FileProblem {
+    fn new(code: &'static str, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self { code, key: None, line: None, column: None, message: message.into(), hint: hint.into() }
+    }
+
+    fn at(mut self, line: usize, column: Option<usize>) -> Self {
+        self.line = Some(line);
+        self.column = column;
+        self
+    }
+
+    fn key(mut self, key: &str) -> Self {
+        self.key = Some(key.to_owned());
+        self
+    }
+}
+
+/// Reads and strictly parses a `secrets.json`.
+pub fn read(path: &Path) -> Result<SecretsFile, SecretsFileError> {
+    let unreadable = |e: std::io::Error| {
+        SecretsFileError::one(
+            path,
+            FileProblem::new(
+                "unreadable-file",
+                format!("cannot read the file: {e}"),
+                "check that the file exists and that you may read it",
+            ),
+        )
+    };
+    let size = std::fs::metadata(path).map_err(unreadable)?.len();
+    if size > MAX_SIZE {
+        return Err(SecretsFileError::one(
+            path,
+            FileProblem::new(
+                "file-too-large",
+                format!("the file is {size} bytes; the limit is {MAX_SIZE} bytes (1 MiB)"),
+                "a secrets file holds a flat object of keys; check that the right file is configured",
+            ),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(unreadable)?;
+    parse(path, &bytes)
+}
+
+/// Strictly parses the bytes of a `secrets.json` (see [`read`]).
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let (line, column) = line_col(&bytes[..e.valid_up_to()]);
+        SecretsFileError::one(
+            path,
+            FileProblem::new(
+                "invalid-utf8",
+                "the file is not valid UTF-8",
+                "save the file as UTF-8 (a leading byte-order mark is accepted)",
+            )
+            .at(line, Some(column)),
+        )
+    })?;
+
+    let top: Top = serde_json::from_str(text).map_err(|e| {
+        let message = e.to_string();
+        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+        SecretsFileError::one(
+            path,
+            FileProblem::new(
+                "invalid-json",
+                format!("malformed JSON: {message}"),
+                "fix the JSON syntax; the file must look like {\"jwt_secret\": \"...\", \"database_url\": \"...\"}",
+            )
+            .at(e.line(), Some(e.column())),
+        )
+    })?;
+    let pairs = match top {
+        Top::Object(pairs) => pairs,
+        Top::Other(kind) => {
+            return Err(SecretsFileError::one(
+                path,
+                FileProblem::new(
+                    "not-an-object",
+                    format!("the top level is {kind}, not an object"),
+                    "the file must be one flat JSON object of strings: {\"key\": \"value\", ...}",
+                )
+                .at(1, None),
+            ))
+        }
+    };
+
+    let lines = top_level_key_lines(text);
+    let mut problems = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut entries = Vec::with_capacity(pairs.len());
+    for (index, (key, value)) in pairs.iter().enumerate() {
+        let line = lines.get(index).copied().unwrap_or(1);
+        if let Some(first) = seen.insert(key, line) {
+            problems.push(
+                FileProblem::new(
+                    "duplicate-key",
+                    format!("key `{key}` is defined twice: on line {first} and on line {line}"),
+                    "remove one of the two definitions; JSON readers disagree on which one wins",
+                )
+                .key(key)
+                .at(line, None),
+            );
+            seen.insert(key, first);
+        }
+        if !keys::is_snake_case(key) {
+            let suggestion = keys::to_snake_case(key);
+            problems.push(
+                FileProblem::new(
+                    "invalid-key-name",
+                    format!("key `{key}` is not snake_case"),
+                    format!("rename it to `{suggestion}` (keys match ^[a-z][a-z0-9_]*$)"),
+                )
+                .key(key)
+                .at(line, None),
+            );
+        }
+        if let RawValue::Other(kind) = value {
+            problems.push(
+                FileProblem::new(
+                    "not-a-string",
+                    format!("the value of `{key}` is {kind}, not a string"),
+                    "write the value as a JSON string in double quotes, or null to leave it unset",
+                )
+                .key(key)
+                .at(line, None),
+            );
+        }
+    }
+    if !problems.is_empty() {
+        return Err(SecretsFileError { path: path.to_path_buf(), problems });
+    }
+    for ((key, value), line) in pairs.into_iter().zip(lines) {
+        let value = match value {
+            RawValue::Str(s) if !is_blank(&s) => Some(s),
+            _ => None,
+        };
+        entries.push(FileEntry { key, value, line });
+    }
+    Ok(SecretsFile { path: path.to_path_buf(), entries })
+}
+
+fn is_blank(s: &SecretString) -> bool {
+    use secrecy::ExposeSecret;
+    s.expose_secret().trim().is_empty()
+}
+
+/// 1-based line and column of the end of `prefix`.
+fn line_col(prefix: &[u8]) -> (usize, usize) {
+    let line = prefix.iter().filter(|b| **b == b'\n').count() + 1;
+    let line_start = prefix.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&prefix[line_start..]).chars().count() + 1;
+    (line, column)
+}
+
+/// The line of each key of the top-level object, in order. Only called on valid JSON.
+fn top_level_key_lines(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut line, mut expect_key) = (0usize, 1usize, false);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => line += 1,
+            b'{' | b'[' => {
+                depth += 1;
+                expect_key = depth == 1;
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' if depth == 1 => expect_key = true,
+            b'"' => {
+                if depth == 1 && expect_key {
+                    out.push(line);
+                    expect_key = false;
+                }
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+enum Top {
+    Object(Vec<(String, RawValue)>),
+    Other(&'static str),
+}
+
+enum RawValue {
+    Str(SecretString),
+    Null,
+    Other(&'static str),
+}
+
+impl<'de> Deserialize<'de> for Top {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Top;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value::<RawValue>()?;
+                    pairs.push((key, value));
+                }
+                Ok(Top::Object(pairs))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Top::Other("an array"))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Top, E> {
+                Ok(Top::Other("a string"))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Top, E> {
+                Ok(Top::Other("a boolean"))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Top, E> {
+                Ok(Top::Other("a number"))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Top, E> {
+                Ok(Top::Other("a number"))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Top, E> {
+                Ok(Top::Other("a number"))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Top, E> {
+                Ok(Top::Other("null"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or null")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RawValue, E> {
+                Ok(RawValue::Str(SecretString::from(s)))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<RawValue, E> {
+                Ok(RawValue::Str(SecretString::from(s)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<RawValue, E> {
+                Ok(RawValue::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<RawValue, E> {
+                Ok(RawValue::Null)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<RawValue, E> {
+                Ok(RawValue::Other("a boolean"))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<RawValue, E> {
+                Ok(RawValue::Other("a number"))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<RawValue, E> {
+                Ok(RawValue::Other("a number"))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<RawValue, E> {
+                Ok(RawValue::Other("a number"))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawValue, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(RawValue::Other("an array"))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawValue, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(RawValue::Other("an object"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn parse_str(s: &str) -> Result<SecretsFile, SecretsFileError> {
+        parse(Path::new("secrets.json"), s.as_bytes())
+    }
+
+    fn codes(e: &SecretsFileError) -> Vec<&'static str> {
+        e.problems.iter().map(|p| p.code).collect()
+    }
+
+    #[test]
+    fn reads_flat_object_with_lines() {
+        let f = parse_str("{\n  \"jwt_secret\": \"abc\",\n  \"openai\": null,\n  \"gemini\": \"  \"\n}").unwrap();
+        assert_eq!(f.entries.len(), 3);
+        assert_eq!(f.entries[0].key, "jwt_secret");
+        assert_eq!(f.entries[0].line, 2);
+        assert_eq!(f.entries[0].value.as_ref().unwrap().expose_secret(), "abc");
+        assert!(f.entries[1].value.is_none());
+        assert!(f.entries[2].value.is_none());
+        assert_eq!(f.entries[2].line, 4);
+    }
+
+    #[test]
+    fn accepts_bom() {
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend_from_slice(b"{\"a\": \"b\"}");
+        assert_eq!(parse(Path::new("s"), &bytes).unwrap().entries.len(), 1);
+    }
+
+    #[test]
+    fn rejects_malformed_json_with_position() {
+        let e = parse_str("{\n  \"a\": \"b\",\n  \"c\" \"d\"\n}").unwrap_err();
+        assert_eq!(codes(&e), ["invalid-json"]);
+        assert_eq!(e.problems[0].line, Some(3));
+        assert!(e.problems[0].column.is_some());
+    }
+
+    #[test]
+    fn rejects_duplicates_naming_both_lines() {
+        let e = parse_str("{\n\"a\": \"x\",\n\"b\": \"y\",\n\"a\": \"z\"\n}").unwrap_err();
+        assert_eq!(codes(&e), ["duplicate-key"]);
+        assert!(e.problems[0].message.contains("line 2 and on line 4"), "{}", e.problems[0].message);
+    }
+
+    #[test]
+    fn reports_every_structural_problem_at_once() {
+        let e = parse_str("{\"Bad\": \"x\", \"n\": 1, \"o\": {\"k\": [1,2]}, \"l\": [\"v\"]}").unwrap_err();
+        assert_eq!(codes(&e), ["invalid-key-name", "not-a-string", "not-a-string", "not-a-string"]);
+        assert!(e.problems[0].hint.contains("`bad`"));
+        assert!(e.problems[1].message.contains("a number"));
+    }
+
+    #[test]
+    fn rejects_non_object_and_bad_utf8() {
+        assert_eq!(codes(&parse_str("[\"a\"]").unwrap_err()), ["not-an-object"]);
+        assert_eq!(codes(&parse_str("\"a\"").unwrap_err()), ["not-an-object"]);
+        let e = parse(Path::new("s"), b"{\"a\":\n \"\xff\"}").unwrap_err();
+        assert_eq!(codes(&e), ["invalid-utf8"]);
+        assert_eq!((e.problems[0].line, e.problems[0].column), (Some(2), Some(3)));
+    }
+
+    #[test]
+    fn key_lines_skip_nested_and_escaped_content() {
+        let text = "{\"a\": \"x\\\"{,\",\n\"b\": \"y\"}";
+        assert_eq!(top_level_key_lines(text), vec![1, 2]);
+    }
+
+    #[test]
+    fn errors_never_contain_values() {
+        let canary = "CANARY-9f8e7d";
+        let inputs = [
+            format!("{{\"a\": \"{canary}\", \"a\": \"{canary}\"}}"),
+            format!("{{\"A\": \"{canary}\"}}"),
+            format!("{{\"a\": \"{canary}\" \"b\": 1}}"),
+            format!("{{\"a\": \"{canary}"),
+            format!("{{\"a\": \"{canary}\\q\"}}"),
+        ];
+        for input in inputs {
+            let e = parse_str(&input).unwrap_err();
+            assert!(!e.to_string().contains(canary), "{e}");
+            assert!(!format!("{e:?}").contains(canary));
+        }
+    }
+}
