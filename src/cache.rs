@@ -38,15 +38,20 @@ impl SecretCache for NoCache {
     }
 }
 
+type Pairs = Vec<(String, String)>;
+
 /// An in-memory cache for tests; counts its reads.
 #[derive(Debug, Default)]
 pub struct MemoryCache {
-    entries: Mutex<HashMap<(String, String), Vec<(String, String)>>>,
+    entries: Mutex<HashMap<(String, String), Pairs>>,
     reads: Mutex<usize>,
 }
 
 impl MemoryCache {
     /// Stores plain pairs for a project and profile.
+    ///
+    /// # Panics
+    /// If a thread panicked while holding the lock.
     pub fn insert(&self, project: &str, profile: &str, values: &[(&str, &str)]) {
         let pairs = values.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         self.entries
@@ -56,6 +61,9 @@ impl MemoryCache {
     }
 
     /// How many times [`SecretCache::load`] was called.
+    ///
+    /// # Panics
+    /// If a thread panicked while holding the lock.
     #[must_use]
     pub fn reads(&self) -> usize {
         *self.reads.lock().expect("cache lock")

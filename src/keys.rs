@@ -14,7 +14,6 @@ const ENV_NAMES: &[(&str, &str)] = &[
 pub const AI_PROVIDERS: &[&str] = &["anthropic", "openai", "gemini"];
 
 /// Keys that upstream systemprompt knows about.
-#[must_use]
 pub fn known_keys() -> impl Iterator<Item = &'static str> {
     ENV_NAMES.iter().map(|(key, _)| *key)
 }

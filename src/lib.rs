@@ -21,3 +21,16 @@ pub mod validate;
 pub use finding::{Finding, Location, Mode, Severity};
 pub use layers::{load, LoadOptions, Resolved};
 pub use secrecy::{ExposeSecret, SecretString};
+
+#[cfg(feature = "cli")]
+pub mod atomic;
+#[cfg(feature = "cli")]
+pub mod cli;
+#[cfg(feature = "cli")]
+pub mod commands;
+#[cfg(feature = "cli")]
+pub mod error;
+#[cfg(feature = "cli")]
+pub mod project;
+#[cfg(feature = "cli")]
+pub mod shell;

@@ -256,8 +256,7 @@ impl ProfileSet {
 fn looks_like_path(choice: &str) -> bool {
     choice.contains('/')
         || choice.contains(std::path::MAIN_SEPARATOR)
-        || choice.ends_with(".yaml")
-        || choice.ends_with(".yml")
+        || Path::new(choice).extension().is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
         || choice == "."
         || choice == ".."
 }
@@ -274,9 +273,25 @@ impl Profile {
             .secrets
             .as_ref()
             .and_then(|s| s.secrets_path.as_ref())
-            .map_or_else(|| dir.join("secrets.json"), |p| dir.join(p));
+            .map_or_else(|| dir.join("secrets.json"), |p| normalize(&dir.join(p)));
         Ok(Self { name, dir, secrets_path, yaml_path, yaml })
     }
+}
+
+/// Removes `.` components and folds `..` lexically (no file system access).
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn read_yaml(path: &Path) -> Result<ProfileYaml, ProfileError> {

@@ -238,7 +238,7 @@ fn is_blank(s: &SecretString) -> bool {
 
 /// 1-based line and column of the end of `prefix`.
 fn line_col(prefix: &[u8]) -> (usize, usize) {
-    let line = prefix.iter().filter(|b| **b == b'\n').count() + 1;
+    let line = String::from_utf8_lossy(prefix).matches('\n').count() + 1;
     let line_start = prefix.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
     let column = String::from_utf8_lossy(&prefix[line_start..]).chars().count() + 1;
     (line, column)

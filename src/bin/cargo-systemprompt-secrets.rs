@@ -1,1 +1,18 @@
-fn main(){}
+//! `cargo systemprompt-secrets`: parse the arguments, run the command, map the error to an exit code.
+
+use systemprompt_secrets::cli::CargoCli;
+use systemprompt_secrets::{commands, exit_code};
+
+fn main() {
+    let cli = CargoCli::parse_args();
+    let mut shell = commands::shell_for(&cli.global);
+    let code = match commands::run(cli, &mut shell) {
+        Ok(()) => exit_code::OK,
+        Err(e) => {
+            shell.error(&e);
+            e.exit_code()
+        }
+    };
+    shell.flush();
+    std::process::exit(code);
+}

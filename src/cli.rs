@@ -1,0 +1,238 @@
+//! Command-line arguments (clap), as `cargo systemprompt-secrets …` or the binary run directly.
+// Reason: doc comments here are the help text people read; backticks would show up in it.
+#![allow(clippy::doc_markdown)]
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const ABOUT: &str = "Find, load and validate the secrets of a systemprompt project";
+
+const EXAMPLES: &str = "\
+Examples:
+  cargo systemprompt-secrets validate                    Check the active profile
+  cargo systemprompt-secrets validate --all-profiles     Check every profile
+  cargo systemprompt-secrets list --profile production   Keys, sources and status (never values)
+  cargo systemprompt-secrets explain anthropic           Which layer defines a key, and which wins
+  cargo systemprompt-secrets init --profile local        Create a profile with a fresh jwt_secret
+
+Layers, highest first: process environment, .env / --env-file, secrets.json, keyring cache.
+Exit codes: 0 ok, 1 failing findings or invalid files, 2 usage or configuration error.";
+
+/// `cargo` passes the subcommand name as the first argument.
+#[derive(Debug, Parser)]
+#[command(name = "cargo", bin_name = "cargo", styles = clap_cargo::style::CLAP_STYLING)]
+pub enum CargoCli {
+    /// Find, load and validate the secrets of a systemprompt project.
+    #[command(name = "systemprompt-secrets")]
+    SystempromptSecrets(Cli),
+}
+
+impl CargoCli {
+    /// Parses the process arguments, accepting both `cargo systemprompt-secrets …` and the binary run directly.
+    #[must_use]
+    pub fn parse_args() -> Cli {
+        Self::parse_from_args(std::env::args_os())
+    }
+
+    /// Parses these arguments (see [`CargoCli::parse_args`]).
+    pub fn parse_from_args(args: impl IntoIterator<Item = OsString>) -> Cli {
+        let CargoCli::SystempromptSecrets(cli) = Self::parse_from(normalize_args(args));
+        cli
+    }
+
+    /// Like [`CargoCli::parse_from_args`] but returns the clap error.
+    pub fn try_parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
+        Self::try_parse_from(normalize_args(args)).map(|CargoCli::SystempromptSecrets(cli)| cli)
+    }
+}
+
+/// Inserts `systemprompt-secrets` after the program name when the binary is run directly.
+fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    if args.get(1).is_none_or(|a| a != "systemprompt-secrets") {
+        args.insert(1.min(args.len()), "systemprompt-secrets".into());
+    }
+    args
+}
+
+/// The command line.
+#[derive(Debug, Args)]
+#[command(version, about = ABOUT, long_about = None, after_help = EXAMPLES)]
+pub struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Path to Cargo.toml
+    #[arg(long, global = true, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Profile to use: a name, a profile folder or its profile.yaml [env: SYSTEMPROMPT_PROFILE]
+    #[arg(long, global = true, value_name = "NAME|PATH")]
+    pub profile: Option<String>,
+    /// Folder holding one folder per profile (overrides `profiles-dir` in the manifest)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub profiles_dir: Option<PathBuf>,
+    /// Extra dotenv file, above the workspace `.env` (repeatable; later files win)
+    #[arg(long = "env-file", global = true, value_name = "PATH")]
+    pub env_files: Vec<PathBuf>,
+    /// Ignore the process environment and dotenv files
+    #[arg(long, global = true)]
+    pub no_env: bool,
+    /// Coloring
+    #[arg(long, global = true, value_enum, value_name = "WHEN", env = "CARGO_TERM_COLOR", default_value_t = Color::Auto)]
+    pub color: Color,
+    /// Use verbose output (-vv very verbose)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Do not print status messages
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Colour when writing to a terminal.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// `--format` for commands that print data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// For people.
+    #[default]
+    Human,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// `--format` for `validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ValidateFormat {
+    /// For people (diagnostics on stderr).
+    #[default]
+    Human,
+    /// One JSON document on stdout.
+    Json,
+    /// GitHub Actions workflow annotations on stdout.
+    Github,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a profile with a fresh jwt_secret and make sure git ignores secrets
+    #[command(after_help = "Examples:\n  cargo systemprompt-secrets init                        Create the `local` profile\n  cargo systemprompt-secrets init --profile staging      Create another profile\n  cargo systemprompt-secrets init --force                Replace an existing secrets.json")]
+    Init(InitArgs),
+    /// Validate a profile's secrets and report every finding
+    #[command(visible_alias = "check", after_help = "Examples:\n  cargo systemprompt-secrets validate\n  cargo systemprompt-secrets validate --strict --profile production\n  cargo systemprompt-secrets validate --all-profiles --format github\n\nExit codes: 0 clean (warnings allowed unless strict), 1 failing findings, 2 usage or configuration error.")]
+    Validate(ValidateArgs),
+    /// List keys with their source and status (never values)
+    #[command(visible_alias = "ls", after_help = "Examples:\n  cargo systemprompt-secrets list\n  cargo systemprompt-secrets list --profile production --format json")]
+    List(FormatArgs),
+    /// Show where a key comes from; print its value only with --reveal
+    #[command(after_help = "Examples:\n  cargo systemprompt-secrets get database_url            Source and status only\n  cargo systemprompt-secrets get DATABASE_URL --reveal   The value, for scripts\n  psql \"$(cargo systemprompt-secrets get database_url --reveal)\"")]
+    Get(GetArgs),
+    /// Show every layer that defines a key and which one wins
+    #[command(after_help = "Examples:\n  cargo systemprompt-secrets explain anthropic\n  cargo systemprompt-secrets explain JWT_SECRET --format json")]
+    Explain(ExplainArgs),
+    /// List the profiles with their key count and validation status
+    #[command(after_help = "Examples:\n  cargo systemprompt-secrets profiles\n  cargo systemprompt-secrets profiles --format json")]
+    Profiles(FormatArgs),
+    /// Print a shell completion script
+    #[command(after_help = "Examples:\n  cargo systemprompt-secrets completions bash > ~/.local/share/bash-completion/completions/cargo-systemprompt-secrets\n  cargo systemprompt-secrets completions zsh > ~/.zfunc/_cargo-systemprompt-secrets")]
+    Completions(CompletionsArgs),
+}
+
+/// `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Replace an existing secrets.json
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ValidateFormat,
+    /// Fail on warnings too
+    #[arg(long)]
+    pub strict: bool,
+    /// Validate every profile
+    #[arg(long, conflicts_with = "profile")]
+    pub all_profiles: bool,
+}
+
+/// Commands with only `--format`.
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The key (`anthropic`) or its env-style name (`ANTHROPIC_API_KEY`)
+    pub key: String,
+    /// Print the value itself on stdout
+    #[arg(long)]
+    pub reveal: bool,
+    /// Output format (without --reveal)
+    #[arg(long, value_enum, default_value_t, conflicts_with = "reveal")]
+    pub format: Format,
+}
+
+/// `explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The key (`anthropic`) or its env-style name (`ANTHROPIC_API_KEY`)
+    pub key: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        CargoCli::command().debug_assert();
+    }
+
+    #[test]
+    fn accepts_cargo_and_direct_invocation() {
+        let via_cargo = CargoCli::try_parse_args(["cargo-systemprompt-secrets", "systemprompt-secrets", "validate"].map(OsString::from)).unwrap();
+        let direct = CargoCli::try_parse_args(["cargo-systemprompt-secrets", "validate", "--strict"].map(OsString::from)).unwrap();
+        assert!(matches!(via_cargo.command, Command::Validate(_)));
+        assert!(matches!(direct.command, Command::Validate(ValidateArgs { strict: true, .. })));
+    }
+}

@@ -1,0 +1,43 @@
+//! `get KEY`: the source and status of one key; the value itself only with `--reveal`.
+
+use serde_json::json;
+
+use super::{list::source_text, Context};
+use crate::cli::{Format, GetArgs};
+use crate::error::Error;
+use crate::keys;
+use crate::shell::Shell;
+
+pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &GetArgs) -> Result<(), Error> {
+    let key = keys::normalize(&args.key);
+    let project = ctx.project(shell)?;
+    let profile = ctx.select(shell, &project)?;
+    let checked = ctx.check(shell, &project, profile, false);
+    let Some(resolved) = &checked.resolved else {
+        for f in &checked.findings {
+            super::validate::diagnostic(shell, f);
+        }
+        return Err(Error::Failed(format!("cannot read profile `{}`", checked.profile.name)));
+    };
+    let Some(def) = resolved.get(&key) else {
+        return Err(Error::Failed(format!(
+            "`{key}` is not set in profile `{}`\n    help: add it to {} or set {}; `cargo systemprompt-secrets explain {key}` shows every layer",
+            checked.profile.name,
+            super::rel(&resolved.secrets_path),
+            keys::env_name(&key)
+        )));
+    };
+    if args.reveal {
+        shell.reveal(&def.value);
+        return Ok(());
+    }
+    let status = checked.key_status(&key);
+    match args.format {
+        Format::Json => shell.out(json!({"key": key, "profile": checked.profile.name, "set": true, "source": def.source, "status": status})),
+        Format::Human => {
+            shell.out(format_args!("{key}: set, from {} ({status})", source_text(&def.source)));
+            shell.info("note: the value is hidden; pass --reveal to print it");
+        }
+    }
+    Ok(())
+}

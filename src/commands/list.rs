@@ -1,0 +1,75 @@
+//! `list` (alias `ls`): every key with its source and status, never its value.
+
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use super::{rel, Context};
+use crate::cli::Format;
+use crate::error::Error;
+use crate::shell::Shell;
+use crate::source::Source;
+
+pub(crate) fn run(ctx: &Context, shell: &mut Shell, format: Format) -> Result<(), Error> {
+    let project = ctx.project(shell)?;
+    let profile = ctx.select(shell, &project)?;
+    let settings = project.config.for_profile(&profile.name);
+    let checked = ctx.check(shell, &project, profile, false);
+    let Some(resolved) = &checked.resolved else {
+        for f in &checked.findings {
+            super::validate::diagnostic(shell, f);
+        }
+        return Err(Error::Failed(format!("cannot list profile `{}`", checked.profile.name)));
+    };
+
+    let mut rows = Vec::new();
+    for (key, r) in &resolved.entries {
+        rows.push((key.clone(), Some(&r.winner().source), checked.key_status(key).to_owned()));
+    }
+    for key in settings.required.iter().chain(resolved.blanks.keys()) {
+        if !resolved.entries.contains_key(key) && !rows.iter().any(|(k, ..)| k == key) {
+            let status = if settings.required.contains(key) { "missing (required)" } else { "empty" };
+            rows.push((key.clone(), None, status.to_owned()));
+        }
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+
+    match format {
+        Format::Json => {
+            let keys: Vec<_> = rows
+                .iter()
+                .map(|(key, source, status)| json!({"key": key, "env": crate::keys::env_name(key), "source": source, "status": status}))
+                .collect();
+            shell.out(json!({"profile": checked.profile.name, "keys": keys}));
+        }
+        Format::Human => {
+            shell.status("Listing", format_args!("profile `{}`", checked.profile.name));
+            let text: Vec<(String, String, String)> =
+                rows.iter().map(|(k, s, st)| (k.clone(), s.map_or_else(|| "-".to_owned(), source_text), st.clone())).collect();
+            let w0 = text.iter().map(|r| r.0.len()).max().unwrap_or(0).max(3);
+            let w1 = text.iter().map(|r| r.1.len()).max().unwrap_or(0).max(6);
+            shell.out(format_args!("{:w0$}  {:w1$}  STATUS", "KEY", "SOURCE"));
+            for (k, s, st) in text {
+                shell.out(format_args!("{k:w0$}  {s:w1$}  {st}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A source with its path relative to the current directory.
+pub(crate) fn source_text(source: &Source) -> String {
+    match source {
+        Source::SecretsFile { path, line } | Source::DotEnv { path, line, .. } => {
+            let mut s = rel(path);
+            if let Some(l) = line {
+                let _ = write!(s, ":{l}");
+            }
+            if let Source::DotEnv { var, .. } = source {
+                let _ = write!(s, " ({var})");
+            }
+            s
+        }
+        other => other.to_string(),
+    }
+}

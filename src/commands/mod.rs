@@ -1,0 +1,235 @@
+//! One file per subcommand, plus the context they share (project, profile, layers, checks).
+
+mod completions;
+mod explain;
+mod get;
+mod init;
+mod list;
+mod profiles;
+mod validate;
+
+use std::path::Path;
+
+use anstream::ColorChoice;
+
+use crate::cache::NoCache;
+use crate::cli::{Cli, Color, Command, GlobalArgs};
+use crate::env::ProcessEnv;
+use crate::error::Error;
+use crate::finding::{Finding, Location, Mode, Severity};
+use crate::layers::{self, DotEnvFile, LoadError, LoadOptions, Resolved};
+use crate::profile::{Profile, ProfileError, Selection};
+use crate::project::{self, Project};
+use crate::shell::{Shell, Verbosity};
+
+/// Runs a parsed command line. Returns the error to report; the caller maps it to an exit code.
+pub fn run(cli: Cli, shell: &mut Shell) -> Result<(), Error> {
+    let ctx = Context { global: cli.global };
+    match cli.command {
+        Command::Init(args) => init::run(&ctx, shell, &args),
+        Command::Validate(args) => validate::run(&ctx, shell, &args),
+        Command::List(args) => list::run(&ctx, shell, args.format),
+        Command::Get(args) => get::run(&ctx, shell, &args),
+        Command::Explain(args) => explain::run(&ctx, shell, &args),
+        Command::Profiles(args) => profiles::run(&ctx, shell, args.format),
+        Command::Completions(args) => {
+            completions::run(shell, args.shell);
+            Ok(())
+        }
+    }
+}
+
+/// The shell for these global options.
+#[must_use]
+pub fn shell_for(global: &GlobalArgs) -> Shell {
+    let color = match global.color {
+        Color::Auto => ColorChoice::Auto,
+        Color::Always => ColorChoice::Always,
+        Color::Never => ColorChoice::Never,
+    };
+    let verbosity = if global.quiet {
+        Verbosity::Quiet
+    } else if global.verbose > 0 {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    Shell::new(color, verbosity)
+}
+
+/// What every command needs: the global options, and from them the project and profile.
+pub(crate) struct Context {
+    pub global: GlobalArgs,
+}
+
+/// One profile, loaded and checked.
+pub(crate) struct Checked {
+    pub profile: Profile,
+    pub mode: Mode,
+    pub protected: bool,
+    /// `None` when loading failed (the failure is in `findings`).
+    pub resolved: Option<Resolved>,
+    pub findings: Vec<Finding>,
+}
+
+impl Checked {
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == severity).count()
+    }
+
+    /// Whether the findings fail validation in this profile's mode.
+    pub fn fails(&self) -> bool {
+        self.resolved.is_none() || self.findings.iter().any(|f| self.mode.fails(f.severity))
+    }
+
+    /// The worst status of one key: `error`, `warning` or `ok`.
+    pub fn key_status(&self, key: &str) -> &'static str {
+        let mut status = "ok";
+        for f in self.findings.iter().filter(|f| f.key.as_deref() == Some(key)) {
+            match f.severity {
+                Severity::Error => return "error",
+                Severity::Warning => status = "warning",
+            }
+        }
+        status
+    }
+}
+
+impl Context {
+    pub fn project(&self, shell: &mut Shell) -> Result<Project, Error> {
+        let project = project::discover(self.global.manifest_path.as_deref(), self.global.profiles_dir.as_deref())?;
+        shell.verbose(format_args!("workspace root {}", project.workspace_root.display()));
+        for m in &project.config.manifests {
+            shell.verbose(format_args!("read [metadata.systemprompt-secrets] from {}", m.display()));
+        }
+        shell.verbose(format_args!("profiles folder {}", project.profiles.dir.display()));
+        Ok(project)
+    }
+
+    pub fn select(&self, shell: &mut Shell, project: &Project) -> Result<Profile, Error> {
+        let (profile, by) = project.profiles.select(
+            self.global.profile.as_deref(),
+            &ProcessEnv,
+            project.config.default_profile.as_deref(),
+        )?;
+        if by != Selection::Flag {
+            shell.verbose(format_args!("profile `{}` chosen by {by}", profile.name));
+        }
+        Ok(profile)
+    }
+
+    pub fn env_files(&self, project: &Project) -> Vec<DotEnvFile> {
+        let mut files = vec![DotEnvFile { path: project.workspace_root.join(".env"), required: false }];
+        let cwd = std::env::current_dir().unwrap_or_default();
+        files.extend(self.global.env_files.iter().map(|p| DotEnvFile { path: cwd.join(p), required: true }));
+        files
+    }
+
+    pub fn load(&self, shell: &mut Shell, project: &Project, profile: &Profile) -> Result<Resolved, LoadError> {
+        let settings = project.config.for_profile(&profile.name);
+        let opts = LoadOptions {
+            env: &ProcessEnv,
+            use_env: !self.global.no_env,
+            env_files: self.env_files(project),
+            cache: &NoCache,
+            project_id: &project.id,
+        };
+        let resolved = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)?;
+        for f in &resolved.files_read {
+            shell.verbose(format_args!("read {}", f.display()));
+        }
+        if !resolved.ignored_dotenv.is_empty() {
+            shell.verbose(format_args!(
+                "ignored dotenv variables that name no known key: {}",
+                resolved.ignored_dotenv.join(", ")
+            ));
+        }
+        for w in &resolved.warnings {
+            shell.warn(w);
+        }
+        Ok(resolved)
+    }
+
+    /// Loads and validates a profile; load failures become findings.
+    pub fn check(&self, shell: &mut Shell, project: &Project, profile: Profile, strict: bool) -> Checked {
+        let settings = project.config.for_profile(&profile.name);
+        let mode = if strict {
+            Mode::Strict
+        } else {
+            settings
+                .validation
+                .or(profile.yaml.validation())
+                .unwrap_or(if settings.protected { Mode::Strict } else { Mode::Default })
+        };
+        let (resolved, findings) = match self.load(shell, project, &profile) {
+            Ok(resolved) => {
+                let findings = if mode == Mode::Skip {
+                    Vec::new()
+                } else {
+                    let mut f = crate::validate::validate(&resolved, &settings);
+                    if !resolved.secrets_file_found {
+                        f.insert(0, missing_file_finding(&resolved.secrets_path));
+                    }
+                    f
+                };
+                (Some(resolved), findings)
+            }
+            Err(e) => (None, load_error_findings(e)),
+        };
+        Checked { profile, mode, protected: settings.protected, resolved, findings }
+    }
+}
+
+fn missing_file_finding(path: &Path) -> Finding {
+    Finding::new(
+        "missing-secrets-file",
+        Severity::Warning,
+        None,
+        "the secrets file does not exist; only the environment, dotenv files and the keyring were read",
+        "create it with `cargo systemprompt-secrets init`",
+    )
+    .at(Some(Location::File { path: path.to_path_buf(), line: None, column: None }))
+}
+
+/// Turns a load failure into findings, so that every format reports it the same way.
+pub(crate) fn load_error_findings(e: LoadError) -> Vec<Finding> {
+    match e {
+        LoadError::SecretsFile(e) => e
+            .problems
+            .into_iter()
+            .map(|p| {
+                let mut f = Finding::new(p.code, Severity::Error, p.key.as_deref(), p.message, p.hint);
+                f.location = Some(Location::File { path: e.path.clone(), line: p.line, column: p.column });
+                f
+            })
+            .collect(),
+        LoadError::DotEnv(e) => {
+            let (path, line) = match &e {
+                crate::dotenv::DotEnvError::Syntax { path, line } => (path.clone(), Some(*line)),
+                crate::dotenv::DotEnvError::Io { path, .. } => (path.clone(), None),
+            };
+            let message = e.to_string();
+            let message = message.split('\n').next().unwrap_or_default();
+            let message = message.rsplit(": ").next().unwrap_or(message).to_owned();
+            vec![Finding::new("invalid-dotenv", Severity::Error, None, message, "fix the line, or pass --no-env to ignore dotenv files")
+                .at(Some(Location::File { path, line, column: None }))]
+        }
+    }
+}
+
+/// A profile that could not be opened (bad profile.yaml), as a finding for `--all-profiles`.
+pub(crate) fn profile_error_finding(e: &ProfileError) -> Finding {
+    let location = match e {
+        ProfileError::Yaml { path, line, .. } => Some(Location::File { path: path.clone(), line: *line, column: None }),
+        _ => None,
+    };
+    let text = e.to_string();
+    let (message, hint) = text.split_once("\n    help: ").unwrap_or((&text, ""));
+    Finding::new("invalid-profile", Severity::Error, None, message, hint).at(location)
+}
+
+/// A path shown relative to the current directory when below it.
+pub(crate) fn rel(path: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    crate::source::display_path(path, &cwd).display().to_string()
+}

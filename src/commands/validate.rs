@@ -1,0 +1,180 @@
+//! `validate` (alias `check`): every finding at once, as diagnostics, JSON or GitHub annotations.
+
+use serde_json::json;
+
+use super::{profile_error_finding, rel, Checked, Context};
+use crate::cli::{ValidateArgs, ValidateFormat};
+use crate::error::Error;
+use crate::finding::{Finding, Location, Mode, Severity};
+use crate::shell::{style, Shell};
+
+pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ValidateArgs) -> Result<(), Error> {
+    let project = ctx.project(shell)?;
+    let mut checked = Vec::new();
+    if args.all_profiles {
+        if project.profiles.names.is_empty() {
+            return Err(crate::profile::ProfileError::Empty { dir: project.profiles.dir.clone() }.into());
+        }
+        for name in &project.profiles.names {
+            match project.profiles.open(name) {
+                Ok(profile) => checked.push(ctx.check(shell, &project, profile, args.strict)),
+                Err(e) => {
+                    let profile = crate::profile::Profile {
+                        name: name.clone(),
+                        dir: project.profiles.dir.join(name),
+                        secrets_path: project.profiles.dir.join(name).join("secrets.json"),
+                        yaml_path: None,
+                        yaml: crate::profile::ProfileYaml::default(),
+                    };
+                    checked.push(Checked {
+                        profile,
+                        mode: Mode::Strict,
+                        protected: project.config.is_protected(name),
+                        resolved: None,
+                        findings: vec![profile_error_finding(&e)],
+                    });
+                }
+            }
+        }
+    } else {
+        let profile = ctx.select(shell, &project)?;
+        checked.push(ctx.check(shell, &project, profile, args.strict));
+    }
+
+    match args.format {
+        ValidateFormat::Human => {
+            for c in &checked {
+                human(shell, c);
+            }
+        }
+        ValidateFormat::Json => shell.out(to_json(&checked)),
+        ValidateFormat::Github => {
+            for c in &checked {
+                for f in &c.findings {
+                    shell.out(github(f, c.mode));
+                }
+            }
+        }
+    }
+
+    let failed: Vec<String> = checked.iter().filter(|c| c.fails()).map(|c| format!("`{}`", c.profile.name)).collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Failed(format!(
+            "validation failed for profile{} {}",
+            if failed.len() == 1 { "" } else { "s" },
+            failed.join(", ")
+        )))
+    }
+}
+
+fn human(shell: &mut Shell, c: &Checked) {
+    shell.status(
+        "Validating",
+        format_args!(
+            "profile `{}` ({}, mode {}{})",
+            c.profile.name,
+            rel(&c.profile.secrets_path),
+            c.mode,
+            if c.protected { ", protected" } else { "" }
+        ),
+    );
+    if c.mode == Mode::Skip {
+        shell.status("Skipped", "validation (secrets.validation = skip)");
+        return;
+    }
+    for f in &c.findings {
+        diagnostic(shell, f);
+    }
+    let (errors, warnings) = (c.count(Severity::Error), c.count(Severity::Warning));
+    let summary = format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"));
+    if !c.fails() {
+        let note = if c.mode == Mode::Warn && errors > 0 { " (mode warn: reported, not failing)" } else { "" };
+        shell.status("Finished", format_args!("profile `{}`: {summary}{note}", c.profile.name));
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Prints one finding as a Cargo-style diagnostic on stderr.
+pub(crate) fn diagnostic(shell: &mut Shell, f: &Finding) {
+    let st = match f.severity {
+        Severity::Error => style::ERROR,
+        Severity::Warning => style::WARN,
+    };
+    shell.err_styled(st, format_args!("{}[{}]", f.severity, f.code));
+    shell.err_raw(format_args!(": {}\n", f.message));
+    if let Some(loc) = &f.location {
+        shell.err_styled(style::NOTE, "  --> ");
+        shell.err_raw(format_args!("{}\n", location_text(loc)));
+    }
+    shell.err_styled(style::NOTE, "   = help");
+    shell.err_raw(format_args!(": {}\n", f.hint));
+}
+
+/// A location with paths relative to the current directory.
+pub(crate) fn location_text(loc: &Location) -> String {
+    match (loc.path(), loc.line(), loc.column()) {
+        (Some(p), Some(l), Some(c)) => format!("{}:{l}:{c}", rel(p)),
+        (Some(p), Some(l), None) => format!("{}:{l}", rel(p)),
+        (Some(p), None, _) => rel(p),
+        (None, ..) => loc.to_string(),
+    }
+}
+
+fn to_json(checked: &[Checked]) -> serde_json::Value {
+    let profiles: Vec<_> = checked
+        .iter()
+        .map(|c| {
+            json!({
+                "profile": c.profile.name,
+                "secrets_file": c.profile.secrets_path,
+                "mode": c.mode,
+                "protected": c.protected,
+                "ok": !c.fails(),
+                "errors": c.count(Severity::Error),
+                "warnings": c.count(Severity::Warning),
+                "findings": c.findings,
+            })
+        })
+        .collect();
+    json!({ "ok": checked.iter().all(|c| !c.fails()), "profiles": profiles })
+}
+
+/// One GitHub Actions workflow command: `::error file=…,line=…,title=…::message`.
+fn github(f: &Finding, mode: Mode) -> String {
+    let level = match (f.severity, mode) {
+        (Severity::Error, Mode::Warn) => "warning",
+        (Severity::Warning, Mode::Strict) | (Severity::Error, _) => "error",
+        (Severity::Warning, _) => "warning",
+    };
+    let mut props = Vec::new();
+    if let Some(loc) = &f.location {
+        if let Some(path) = loc.path() {
+            props.push(format!("file={}", escape_property(&rel(path))));
+        }
+        if let Some(line) = loc.line() {
+            props.push(format!("line={line}"));
+        }
+        if let Some(col) = loc.column() {
+            props.push(format!("col={col}"));
+        }
+    }
+    let title = match &f.key {
+        Some(key) => format!("{} ({key})", f.code),
+        None => f.code.clone(),
+    };
+    props.push(format!("title={}", escape_property(&title)));
+    format!("::{level} {}::{}", props.join(","), escape_data(&format!("{} (help: {})", f.message, f.hint)))
+}
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}

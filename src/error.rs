@@ -1,0 +1,49 @@
+//! The command-line tool's error type and its mapping to exit codes.
+
+use crate::exit_code;
+
+/// Everything a command can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The project or its manifest table.
+    #[error(transparent)]
+    Project(#[from] crate::project::ProjectError),
+    /// Choosing or reading a profile.
+    #[error(transparent)]
+    Profile(#[from] crate::profile::ProfileError),
+    /// Loading the layers.
+    #[error(transparent)]
+    Load(#[from] crate::layers::LoadError),
+    /// A file operation.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A usage mistake.
+    #[error("{0}")]
+    Usage(String),
+    /// A failure whose details were already printed (e.g. failing findings).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl Error {
+    /// The exit code for this error.
+    #[must_use]
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Project(_) | Error::Profile(_) | Error::Usage(_) => exit_code::USAGE,
+            Error::Load(_) | Error::Io { .. } | Error::Failed(_) => exit_code::FAILURE,
+        }
+    }
+
+    /// An I/O error with context.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io { context: context.into(), source }
+    }
+}
