@@ -1,1 +1,51 @@
-fn main(){}
+//! Criterion benchmarks: load and validate a profile of 10, 1,000 and 10,000 keys.
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use systemprompt_secrets::cache::NoCache;
+use systemprompt_secrets::config::Config;
+use systemprompt_secrets::env::ProcessEnv;
+use systemprompt_secrets::layers::{load, LoadOptions};
+use systemprompt_secrets::validate::validate;
+
+fn secrets_json(keys: usize) -> String {
+    let mut s = String::from("{\n  \"jwt_secret\": \"Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ\",\n  \"database_url\": \"postgres://app:pw@db:5432/app\",\n  \"openai\": \"sk-abcdefghij0123456789T3BlbkFJabcdefghij0123456789\"");
+    for i in 3..keys {
+        let _ = write!(
+            s,
+            ",\n  \"custom_key_{i}\": \"value-{i}-abcdefghijklmnopqrstuvwxyz\""
+        );
+    }
+    s.push_str("\n}\n");
+    s
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("load_validate");
+    let config = Config::default();
+    let settings = config.for_profile("local");
+    for keys in [10usize, 1_000, 10_000] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("secrets.json");
+        std::fs::write(&path, secrets_json(keys)).expect("write");
+        group.bench_with_input(BenchmarkId::from_parameter(keys), &path, |b, path| {
+            b.iter(|| {
+                let opts = LoadOptions {
+                    env: &ProcessEnv,
+                    use_env: true,
+                    env_files: vec![],
+                    cache: &NoCache,
+                    project_id: "bench",
+                };
+                let resolved = load(path, &settings, "local", &opts).expect("load");
+                black_box(validate(&resolved, &settings))
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

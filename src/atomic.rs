@@ -6,7 +6,10 @@ use std::path::Path;
 /// Writes `bytes` to `path` atomically with mode 0600. With `overwrite = false` an existing file is an error
 /// (`AlreadyExists`) and is left untouched.
 pub fn write_private(path: &Path, bytes: &[u8], overwrite: bool) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(".secrets-")
         .suffix(".tmp")
@@ -30,7 +33,9 @@ fn private() -> std::fs::Permissions {
 
 #[cfg(not(unix))]
 fn private() -> std::fs::Permissions {
-    let mut p = std::fs::metadata(".").map(|m| m.permissions()).expect("metadata of .");
+    let mut p = std::fs::metadata(".")
+        .map(|m| m.permissions())
+        .expect("metadata of .");
     p.set_readonly(false);
     p
 }
@@ -58,13 +63,20 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         let e = write_private(&p, b"two", false).unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
         assert_eq!(std::fs::read(&p).unwrap(), b"one");
         write_private(&p, b"two", true).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1, "no temp file left behind");
+        assert_eq!(
+            std::fs::read_dir(d.path()).unwrap().count(),
+            1,
+            "no temp file left behind"
+        );
     }
 }

@@ -53,7 +53,10 @@ impl MemoryCache {
     /// # Panics
     /// If a thread panicked while holding the lock.
     pub fn insert(&self, project: &str, profile: &str, values: &[(&str, &str)]) {
-        let pairs = values.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let pairs = values
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         self.entries
             .lock()
             .expect("cache lock")
@@ -74,9 +77,14 @@ impl SecretCache for MemoryCache {
     fn load(&self, project: &str, profile: &str) -> Result<Option<CachedSecrets>, CacheError> {
         *self.reads.lock().expect("cache lock") += 1;
         let entries = self.entries.lock().expect("cache lock");
-        Ok(entries.get(&(project.to_owned(), profile.to_owned())).map(|pairs| CachedSecrets {
-            entry: format!("memory:{project}/{profile}"),
-            values: pairs.iter().map(|(k, v)| (k.clone(), SecretString::from(v.as_str()))).collect(),
-        }))
+        Ok(entries
+            .get(&(project.to_owned(), profile.to_owned()))
+            .map(|pairs| CachedSecrets {
+                entry: format!("memory:{project}/{profile}"),
+                values: pairs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), SecretString::from(v.as_str())))
+                    .collect(),
+            }))
     }
 }

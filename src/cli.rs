@@ -88,7 +88,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_env: bool,
     /// Coloring
-    #[arg(long, global = true, value_enum, value_name = "WHEN", env = "CARGO_TERM_COLOR", default_value_t = Color::Auto)]
+    #[arg(long, global = true, value_enum, value_name = "WHEN", env = "CARGO_TERM_COLOR", hide_env_values = true, default_value_t = Color::Auto)]
     pub color: Color,
     /// Use verbose output (-vv very verbose)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -98,14 +98,12 @@ pub struct GlobalArgs {
     pub quiet: bool,
 }
 
-/// `--color`.
+/// `--color`: `auto` colours when writing to a terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[allow(missing_docs)] // Reason: variant docs would turn the one-line help into a long list.
 pub enum Color {
-    /// Colour when writing to a terminal.
     Auto,
-    /// Always colour.
     Always,
-    /// Never colour.
     Never,
 }
 
@@ -135,25 +133,41 @@ pub enum ValidateFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a profile with a fresh jwt_secret and make sure git ignores secrets
-    #[command(after_help = "Examples:\n  cargo systemprompt-secrets init                        Create the `local` profile\n  cargo systemprompt-secrets init --profile staging      Create another profile\n  cargo systemprompt-secrets init --force                Replace an existing secrets.json")]
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets init                        Create the `local` profile\n  cargo systemprompt-secrets init --profile staging      Create another profile\n  cargo systemprompt-secrets init --force                Replace an existing secrets.json"
+    )]
     Init(InitArgs),
     /// Validate a profile's secrets and report every finding
-    #[command(visible_alias = "check", after_help = "Examples:\n  cargo systemprompt-secrets validate\n  cargo systemprompt-secrets validate --strict --profile production\n  cargo systemprompt-secrets validate --all-profiles --format github\n\nExit codes: 0 clean (warnings allowed unless strict), 1 failing findings, 2 usage or configuration error.")]
+    #[command(
+        visible_alias = "check",
+        after_help = "Examples:\n  cargo systemprompt-secrets validate\n  cargo systemprompt-secrets validate --strict --profile production\n  cargo systemprompt-secrets validate --all-profiles --format github\n\nExit codes: 0 clean (warnings allowed unless strict), 1 failing findings, 2 usage or configuration error."
+    )]
     Validate(ValidateArgs),
     /// List keys with their source and status (never values)
-    #[command(visible_alias = "ls", after_help = "Examples:\n  cargo systemprompt-secrets list\n  cargo systemprompt-secrets list --profile production --format json")]
+    #[command(
+        visible_alias = "ls",
+        after_help = "Examples:\n  cargo systemprompt-secrets list\n  cargo systemprompt-secrets list --profile production --format json"
+    )]
     List(FormatArgs),
     /// Show where a key comes from; print its value only with --reveal
-    #[command(after_help = "Examples:\n  cargo systemprompt-secrets get database_url            Source and status only\n  cargo systemprompt-secrets get DATABASE_URL --reveal   The value, for scripts\n  psql \"$(cargo systemprompt-secrets get database_url --reveal)\"")]
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets get database_url            Source and status only\n  cargo systemprompt-secrets get DATABASE_URL --reveal   The value, for scripts\n  psql \"$(cargo systemprompt-secrets get database_url --reveal)\""
+    )]
     Get(GetArgs),
     /// Show every layer that defines a key and which one wins
-    #[command(after_help = "Examples:\n  cargo systemprompt-secrets explain anthropic\n  cargo systemprompt-secrets explain JWT_SECRET --format json")]
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets explain anthropic\n  cargo systemprompt-secrets explain JWT_SECRET --format json"
+    )]
     Explain(ExplainArgs),
     /// List the profiles with their key count and validation status
-    #[command(after_help = "Examples:\n  cargo systemprompt-secrets profiles\n  cargo systemprompt-secrets profiles --format json")]
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets profiles\n  cargo systemprompt-secrets profiles --format json"
+    )]
     Profiles(FormatArgs),
     /// Print a shell completion script
-    #[command(after_help = "Examples:\n  cargo systemprompt-secrets completions bash > ~/.local/share/bash-completion/completions/cargo-systemprompt-secrets\n  cargo systemprompt-secrets completions zsh > ~/.zfunc/_cargo-systemprompt-secrets")]
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets completions bash > ~/.local/share/bash-completion/completions/cargo-systemprompt-secrets\n  cargo systemprompt-secrets completions zsh > ~/.zfunc/_cargo-systemprompt-secrets"
+    )]
     Completions(CompletionsArgs),
 }
 
@@ -230,9 +244,23 @@ mod tests {
 
     #[test]
     fn accepts_cargo_and_direct_invocation() {
-        let via_cargo = CargoCli::try_parse_args(["cargo-systemprompt-secrets", "systemprompt-secrets", "validate"].map(OsString::from)).unwrap();
-        let direct = CargoCli::try_parse_args(["cargo-systemprompt-secrets", "validate", "--strict"].map(OsString::from)).unwrap();
+        let via_cargo = CargoCli::try_parse_args(
+            [
+                "cargo-systemprompt-secrets",
+                "systemprompt-secrets",
+                "validate",
+            ]
+            .map(OsString::from),
+        )
+        .unwrap();
+        let direct = CargoCli::try_parse_args(
+            ["cargo-systemprompt-secrets", "validate", "--strict"].map(OsString::from),
+        )
+        .unwrap();
         assert!(matches!(via_cargo.command, Command::Validate(_)));
-        assert!(matches!(direct.command, Command::Validate(ValidateArgs { strict: true, .. })));
+        assert!(matches!(
+            direct.command,
+            Command::Validate(ValidateArgs { strict: true, .. })
+        ));
     }
 }

@@ -238,7 +238,9 @@ impl Config {
     /// Whether `profile` is protected (strict by default; confirmations before remote writes).
     #[must_use]
     pub fn is_protected(&self, profile: &str) -> bool {
-        self.protected_profiles.iter().any(|p| glob_match(p, profile))
+        self.protected_profiles
+            .iter()
+            .any(|p| glob_match(p, profile))
     }
 
     /// The settings for one profile: the shared ones with the profile's overrides applied.
@@ -249,7 +251,9 @@ impl Config {
         if let Some(o) = over {
             merge_rules(&mut rules, o.rules.clone());
         }
-        let mut required = over.and_then(|o| o.required.clone()).unwrap_or_else(|| self.required.clone());
+        let mut required = over
+            .and_then(|o| o.required.clone())
+            .unwrap_or_else(|| self.required.clone());
         for (key, rule) in &rules {
             if rule.required == Some(true) && !required.contains(key) {
                 required.push(key.clone());
@@ -300,7 +304,10 @@ fn glob_match(pattern: &str, name: &str) -> bool {
     true
 }
 
-fn parse_table(source: TableSource<'_>, value: &serde_json::Value) -> Result<ManifestTable, ConfigError> {
+fn parse_table(
+    source: TableSource<'_>,
+    value: &serde_json::Value,
+) -> Result<ManifestTable, ConfigError> {
     let table = format!("{}.{TABLE}", source.prefix);
     check_keys(source, &table, value, TOP_KEYS)?;
     if let Some(rules) = value.get("rules").and_then(|v| v.as_object()) {
@@ -319,20 +326,24 @@ fn parse_table(source: TableSource<'_>, value: &serde_json::Value) -> Result<Man
             }
         }
     }
-    let parsed: ManifestTable = serde_json::from_value(value.clone()).map_err(|e| ConfigError::Invalid {
-        manifest: source.manifest.to_path_buf(),
-        line: locate(source.manifest, TABLE),
-        table: table.clone(),
-        message: e.to_string(),
-    })?;
-    let rule_sets = std::iter::once(&parsed.rules).chain(parsed.profiles.values().map(|p| &p.rules));
+    let parsed: ManifestTable =
+        serde_json::from_value(value.clone()).map_err(|e| ConfigError::Invalid {
+            manifest: source.manifest.to_path_buf(),
+            line: locate(source.manifest, TABLE),
+            table: table.clone(),
+            message: e.to_string(),
+        })?;
+    let rule_sets =
+        std::iter::once(&parsed.rules).chain(parsed.profiles.values().map(|p| &p.rules));
     for rules in rule_sets {
         for (key, rule) in rules {
             if let Some(pattern) = &rule.pattern {
-                regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| ConfigError::Pattern {
-                    manifest: source.manifest.to_path_buf(),
-                    key: key.clone(),
-                    message: e.to_string(),
+                regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+                    ConfigError::Pattern {
+                        manifest: source.manifest.to_path_buf(),
+                        key: key.clone(),
+                        message: e.to_string(),
+                    }
                 })?;
             }
         }
@@ -392,7 +403,10 @@ mod tests {
     use serde_json::json;
 
     fn src(path: &Path) -> TableSource<'_> {
-        TableSource { manifest: path, prefix: "workspace.metadata" }
+        TableSource {
+            manifest: path,
+            prefix: "workspace.metadata",
+        }
     }
 
     #[test]
@@ -413,7 +427,13 @@ mod tests {
         let p = json!({"require-ai-provider": false, "rules": {"github": {"min-length": 40}}, "profiles": {"ci": {"validation": "warn", "required": []}}});
         let c = Config::from_tables(
             Some((src(ws), &w)),
-            Some((TableSource { manifest: pkg, prefix: "package.metadata" }, &p)),
+            Some((
+                TableSource {
+                    manifest: pkg,
+                    prefix: "package.metadata",
+                },
+                &p,
+            )),
         )
         .unwrap();
         assert_eq!(c.required, ["jwt_secret"]);
@@ -428,7 +448,8 @@ mod tests {
 
     #[test]
     fn rule_required_adds_to_required() {
-        let v = json!({"rules": {"stripe": {"required": true}, "database_url": {"required": false}}});
+        let v =
+            json!({"rules": {"stripe": {"required": true}, "database_url": {"required": false}}});
         let c = Config::from_tables(Some((src(Path::new("/C.toml")), &v)), None).unwrap();
         let s = c.for_profile("local");
         assert_eq!(s.required, ["jwt_secret", "stripe"]);
@@ -442,7 +463,9 @@ mod tests {
         assert!(text.contains("unknown key `requried`"), "{text}");
         assert!(text.contains("did you mean `required`?"), "{text}");
         let v = json!({"rules": {"x": {"min_length": 3}}});
-        let text = Config::from_tables(Some((src(Path::new("/C.toml")), &v)), None).unwrap_err().to_string();
+        let text = Config::from_tables(Some((src(Path::new("/C.toml")), &v)), None)
+            .unwrap_err()
+            .to_string();
         assert!(text.contains("did you mean `min-length`?"), "{text}");
     }
 

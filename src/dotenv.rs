@@ -40,19 +40,30 @@ pub enum DotEnvError {
 
 /// Reads every variable of a dotenv file, in order. `${VAR}` substitution reads, never writes, the environment.
 pub fn read(path: &Path) -> Result<Vec<DotEnvEntry>, DotEnvError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| DotEnvError::Io { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| DotEnvError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut entries = Vec::new();
     for item in dotenvy::from_read_iter(text.as_bytes()) {
         match item {
             Ok((var, value)) => {
                 let line = definition_line(text, &var);
-                entries.push(DotEnvEntry { var, value: SecretString::from(value), line });
+                entries.push(DotEnvEntry {
+                    var,
+                    value: SecretString::from(value),
+                    line,
+                });
             }
             Err(dotenvy::Error::LineParse(bad, _)) => {
-                let line = text.find(bad.as_str()).map_or(1, |at| text[..at].matches('\n').count() + 1);
-                return Err(DotEnvError::Syntax { path: path.to_path_buf(), line });
+                let line = text
+                    .find(bad.as_str())
+                    .map_or(1, |at| text[..at].matches('\n').count() + 1);
+                return Err(DotEnvError::Syntax {
+                    path: path.to_path_buf(),
+                    line,
+                });
             }
             Err(e) => {
                 return Err(DotEnvError::Io {
@@ -72,7 +83,8 @@ fn definition_line(text: &str, var: &str) -> Option<usize> {
         .filter(|(_, l)| {
             let l = l.trim_start();
             let l = l.strip_prefix("export ").map_or(l, str::trim_start);
-            l.strip_prefix(var).is_some_and(|rest| rest.trim_start().starts_with('='))
+            l.strip_prefix(var)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
         })
         .last()
         .map(|(i, _)| i + 1)

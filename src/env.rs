@@ -26,7 +26,12 @@ pub struct MapEnv(pub HashMap<String, String>);
 impl MapEnv {
     /// A map environment from `(name, value)` pairs.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self(pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        )
     }
 }
 
@@ -46,7 +51,10 @@ pub struct RecordingEnv<E> {
 impl<E: Env> RecordingEnv<E> {
     /// Records the lookups made through `inner`.
     pub fn new(inner: E) -> Self {
-        Self { inner, consulted: RefCell::default() }
+        Self {
+            inner,
+            consulted: RefCell::default(),
+        }
     }
 
     /// Every name looked up so far, sorted.

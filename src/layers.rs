@@ -102,8 +102,16 @@ pub enum LoadError {
 }
 
 /// Loads one profile's secrets from every layer.
-pub fn load(secrets_path: &Path, settings: &ProfileSettings, profile: &str, opts: &LoadOptions<'_>) -> Result<Resolved, LoadError> {
-    let mut resolved = Resolved { secrets_path: secrets_path.to_path_buf(), ..Resolved::default() };
+pub fn load(
+    secrets_path: &Path,
+    settings: &ProfileSettings,
+    profile: &str,
+    opts: &LoadOptions<'_>,
+) -> Result<Resolved, LoadError> {
+    let mut resolved = Resolved {
+        secrets_path: secrets_path.to_path_buf(),
+        ..Resolved::default()
+    };
     let mut by_key: BTreeMap<String, Vec<Definition>> = BTreeMap::new();
 
     // Lowest first; each layer's definitions go in front of the ones below it.
@@ -111,13 +119,17 @@ pub fn load(secrets_path: &Path, settings: &ProfileSettings, profile: &str, opts
         Ok(Some(cached)) => {
             for (key, value) in cached.values {
                 by_key.entry(key).or_default().push(Definition {
-                    source: Source::Keyring { entry: cached.entry.clone() },
+                    source: Source::Keyring {
+                        entry: cached.entry.clone(),
+                    },
                     value,
                 });
             }
         }
         Ok(None) => {}
-        Err(e) => resolved.warnings.push(format!("keyring cache not used: {e}")),
+        Err(e) => resolved
+            .warnings
+            .push(format!("keyring cache not used: {e}")),
     }
 
     if secrets_path.is_file() {
@@ -125,9 +137,15 @@ pub fn load(secrets_path: &Path, settings: &ProfileSettings, profile: &str, opts
         resolved.files_read.push(secrets_path.to_path_buf());
         let file = secrets_file::read(secrets_path)?;
         for entry in file.entries {
-            let source = Source::SecretsFile { path: secrets_path.to_path_buf(), line: Some(entry.line) };
+            let source = Source::SecretsFile {
+                path: secrets_path.to_path_buf(),
+                line: Some(entry.line),
+            };
             match entry.value {
-                Some(value) => by_key.entry(entry.key).or_default().insert(0, Definition { source, value }),
+                Some(value) => by_key
+                    .entry(entry.key)
+                    .or_default()
+                    .insert(0, Definition { source, value }),
                 None => {
                     resolved.blanks.insert(entry.key, source);
                 }
@@ -159,21 +177,34 @@ pub fn load(secrets_path: &Path, settings: &ProfileSettings, profile: &str, opts
                     resolved.ignored_dotenv.push(entry.var);
                     continue;
                 }
-                let source = Source::DotEnv { path: file.path.clone(), line: entry.line, var: entry.var };
+                let source = Source::DotEnv {
+                    path: file.path.clone(),
+                    line: entry.line,
+                    var: entry.var,
+                };
                 let defs = by_key.entry(key).or_default();
                 // A later file overrides an earlier one; within a file the last assignment wins.
                 defs.retain(|d| d.source.path() != Some(file.path.as_path()));
-                defs.insert(0, Definition { source, value: entry.value });
+                defs.insert(
+                    0,
+                    Definition {
+                        source,
+                        value: entry.value,
+                    },
+                );
             }
         }
 
         for key in &universe {
             let var = keys::env_name(key);
             if let Some(value) = opts.env.var(&var).filter(|v| !v.trim().is_empty()) {
-                by_key
-                    .entry(key.clone())
-                    .or_default()
-                    .insert(0, Definition { source: Source::Env { var }, value: SecretString::from(value) });
+                by_key.entry(key.clone()).or_default().insert(
+                    0,
+                    Definition {
+                        source: Source::Env { var },
+                        value: SecretString::from(value),
+                    },
+                );
             }
         }
     }
@@ -199,8 +230,18 @@ mod tests {
     use crate::env::MapEnv;
     use secrecy::ExposeSecret;
 
-    fn opts<'a>(env: &'a MapEnv, cache: &'a dyn SecretCache, files: Vec<DotEnvFile>) -> LoadOptions<'a> {
-        LoadOptions { env, use_env: true, env_files: files, cache, project_id: "p" }
+    fn opts<'a>(
+        env: &'a MapEnv,
+        cache: &'a dyn SecretCache,
+        files: Vec<DotEnvFile>,
+    ) -> LoadOptions<'a> {
+        LoadOptions {
+            env,
+            use_env: true,
+            env_files: files,
+            cache,
+            project_id: "p",
+        }
     }
 
     #[test]
@@ -209,12 +250,33 @@ mod tests {
         let secrets = d.path().join("secrets.json");
         std::fs::write(&secrets, "{\n\"jwt_secret\": \"file\",\n\"openai\": \"file\",\n\"gemini\": \"file\",\n\"github\": null\n}").unwrap();
         let dotenv = d.path().join(".env");
-        std::fs::write(&dotenv, "OPENAI_API_KEY=dotenv\nGEMINI_API_KEY=dotenv\nHTTP_PORT=8080\n").unwrap();
+        std::fs::write(
+            &dotenv,
+            "OPENAI_API_KEY=dotenv\nGEMINI_API_KEY=dotenv\nHTTP_PORT=8080\n",
+        )
+        .unwrap();
         let env = MapEnv::from_pairs([("OPENAI_API_KEY", "env"), ("PATH", "/bin")]);
         let cache = MemoryCache::default();
-        cache.insert("p", "local", &[("database_url", "cache"), ("jwt_secret", "cache")]);
+        cache.insert(
+            "p",
+            "local",
+            &[("database_url", "cache"), ("jwt_secret", "cache")],
+        );
         let settings = Config::default().for_profile("local");
-        let r = load(&secrets, &settings, "local", &opts(&env, &cache, vec![DotEnvFile { path: dotenv.clone(), required: false }])).unwrap();
+        let r = load(
+            &secrets,
+            &settings,
+            "local",
+            &opts(
+                &env,
+                &cache,
+                vec![DotEnvFile {
+                    path: dotenv.clone(),
+                    required: false,
+                }],
+            ),
+        )
+        .unwrap();
 
         let winner = |k: &str| r.get(k).unwrap().value.expose_secret().to_owned();
         assert_eq!(winner("openai"), "env");
@@ -223,7 +285,10 @@ mod tests {
         assert_eq!(winner("database_url"), "cache");
         assert_eq!(r.entries["openai"].definitions.len(), 3);
         assert_eq!(r.entries["openai"].definitions[1].source.layer(), "dotenv");
-        assert_eq!(r.entries["jwt_secret"].definitions[1].source.layer(), "keyring");
+        assert_eq!(
+            r.entries["jwt_secret"].definitions[1].source.layer(),
+            "keyring"
+        );
         assert_eq!(r.get("jwt_secret").unwrap().source.line(), Some(2));
         assert!(r.blanks.contains_key("github"));
         assert!(!r.entries.contains_key("path"));
@@ -251,11 +316,35 @@ mod tests {
         std::fs::write(&a, "JWT_SECRET=a\n").unwrap();
         std::fs::write(&b, "JWT_SECRET=b\n").unwrap();
         let env = MapEnv::default();
-        let files = vec![DotEnvFile { path: a, required: true }, DotEnvFile { path: b, required: true }];
-        let r = load(&d.path().join("none.json"), &Config::default().for_profile("x"), "x", &opts(&env, &NoCache, files)).unwrap();
+        let files = vec![
+            DotEnvFile {
+                path: a,
+                required: true,
+            },
+            DotEnvFile {
+                path: b,
+                required: true,
+            },
+        ];
+        let r = load(
+            &d.path().join("none.json"),
+            &Config::default().for_profile("x"),
+            "x",
+            &opts(&env, &NoCache, files),
+        )
+        .unwrap();
         assert_eq!(r.get("jwt_secret").unwrap().value.expose_secret(), "b");
         assert!(!r.secrets_file_found);
-        let files = vec![DotEnvFile { path: d.path().join("missing.env"), required: true }];
-        assert!(load(&d.path().join("none.json"), &Config::default().for_profile("x"), "x", &opts(&env, &NoCache, files)).is_err());
+        let files = vec![DotEnvFile {
+            path: d.path().join("missing.env"),
+            required: true,
+        }];
+        assert!(load(
+            &d.path().join("none.json"),
+            &Config::default().for_profile("x"),
+            "x",
+            &opts(&env, &NoCache, files)
+        )
+        .is_err());
     }
 }

@@ -188,7 +188,10 @@ impl ProfileSet {
         match std::fs::read_dir(dir) {
             Ok(entries) => {
                 for entry in entries {
-                    let entry = entry.map_err(|source| ProfileError::Io { dir: dir.to_path_buf(), source })?;
+                    let entry = entry.map_err(|source| ProfileError::Io {
+                        dir: dir.to_path_buf(),
+                        source,
+                    })?;
                     if entry.path().is_dir() {
                         if let Some(name) = entry.file_name().to_str() {
                             if !name.starts_with('.') {
@@ -199,10 +202,18 @@ impl ProfileSet {
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(ProfileError::Io { dir: dir.to_path_buf(), source }),
+            Err(source) => {
+                return Err(ProfileError::Io {
+                    dir: dir.to_path_buf(),
+                    source,
+                })
+            }
         }
         names.sort();
-        Ok(Self { dir: dir.to_path_buf(), names })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            names,
+        })
     }
 
     /// Chooses the active profile: `flag`, then `SYSTEMPROMPT_PROFILE`, then `default`, then the only one.
@@ -222,18 +233,33 @@ impl ProfileSet {
         } else {
             return match self.names.as_slice() {
                 [only] => Ok((self.open(only)?, Selection::Only)),
-                [] if !self.dir.is_dir() => Err(ProfileError::NoProfilesDir { dir: self.dir.clone() }),
-                [] => Err(ProfileError::Empty { dir: self.dir.clone() }),
-                many => Err(ProfileError::Ambiguous { dir: self.dir.clone(), available: many.to_vec() }),
+                [] if !self.dir.is_dir() => Err(ProfileError::NoProfilesDir {
+                    dir: self.dir.clone(),
+                }),
+                [] => Err(ProfileError::Empty {
+                    dir: self.dir.clone(),
+                }),
+                many => Err(ProfileError::Ambiguous {
+                    dir: self.dir.clone(),
+                    available: many.to_vec(),
+                }),
             };
         };
         if looks_like_path(&choice) {
             let path = PathBuf::from(&choice);
-            let dir = if path.is_file() { path.parent().map(Path::to_path_buf).unwrap_or_default() } else { path.clone() };
+            let dir = if path.is_file() {
+                path.parent().map(Path::to_path_buf).unwrap_or_default()
+            } else {
+                path.clone()
+            };
             if !dir.is_dir() {
                 return Err(ProfileError::PathNotFound { path, by });
             }
-            let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("profile").to_owned();
+            let name = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("profile")
+                .to_owned();
             return Ok((Profile::open(name, dir)?, by));
         }
         if !self.names.contains(&choice) {
@@ -256,7 +282,9 @@ impl ProfileSet {
 fn looks_like_path(choice: &str) -> bool {
     choice.contains('/')
         || choice.contains(std::path::MAIN_SEPARATOR)
-        || Path::new(choice).extension().is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+        || Path::new(choice)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
         || choice == "."
         || choice == ".."
 }
@@ -264,7 +292,10 @@ fn looks_like_path(choice: &str) -> bool {
 impl Profile {
     /// Opens a profile folder and reads its profile.yaml, if any. The folder need not exist yet.
     pub fn open(name: String, dir: PathBuf) -> Result<Self, ProfileError> {
-        let yaml_path = ["profile.yaml", "profile.yml"].iter().map(|f| dir.join(f)).find(|p| p.is_file());
+        let yaml_path = ["profile.yaml", "profile.yml"]
+            .iter()
+            .map(|f| dir.join(f))
+            .find(|p| p.is_file());
         let yaml = match &yaml_path {
             Some(p) => read_yaml(p)?,
             None => ProfileYaml::default(),
@@ -274,7 +305,13 @@ impl Profile {
             .as_ref()
             .and_then(|s| s.secrets_path.as_ref())
             .map_or_else(|| dir.join("secrets.json"), |p| normalize(&dir.join(p)));
-        Ok(Self { name, dir, secrets_path, yaml_path, yaml })
+        Ok(Self {
+            name,
+            dir,
+            secrets_path,
+            yaml_path,
+            yaml,
+        })
     }
 }
 
@@ -285,7 +322,9 @@ fn normalize(path: &Path) -> PathBuf {
     for c in path.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
                 out.pop();
             }
             other => out.push(other),
@@ -330,11 +369,20 @@ mod tests {
         let env = MapEnv::from_pairs([(PROFILE_ENV, "prod")]);
         let none = MapEnv::default();
         assert_eq!(s.select(Some("local"), &env, None).unwrap().0.name, "local");
-        assert_eq!(s.select(None, &env, Some("local")).unwrap().1, Selection::Env);
-        assert_eq!(s.select(None, &none, Some("local")).unwrap().1, Selection::Default);
+        assert_eq!(
+            s.select(None, &env, Some("local")).unwrap().1,
+            Selection::Env
+        );
+        assert_eq!(
+            s.select(None, &none, Some("local")).unwrap().1,
+            Selection::Default
+        );
         let err = s.select(None, &none, None).unwrap_err().to_string();
         assert!(err.contains("local, prod"), "{err}");
-        let err = s.select(Some("stage"), &none, None).unwrap_err().to_string();
+        let err = s
+            .select(Some("stage"), &none, None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("available profiles: local, prod"), "{err}");
     }
 
@@ -355,7 +403,11 @@ mod tests {
     #[test]
     fn bad_yaml_names_file_and_line() {
         let (d, s) = set(&["local"]);
-        std::fs::write(d.path().join("local/profile.yaml"), "secrets:\n  validation: sometimes\n").unwrap();
+        std::fs::write(
+            d.path().join("local/profile.yaml"),
+            "secrets:\n  validation: sometimes\n",
+        )
+        .unwrap();
         let err = s.open("local").unwrap_err().to_string();
         assert!(err.contains("profile.yaml:2"), "{err}");
     }
@@ -366,8 +418,14 @@ mod tests {
         let deep = d.path().join("a/b");
         std::fs::create_dir_all(&deep).unwrap();
         std::fs::create_dir_all(d.path().join("a/.systemprompt/profiles")).unwrap();
-        assert_eq!(profiles_dir(None, &deep, d.path()), d.path().join("a/.systemprompt/profiles"));
+        assert_eq!(
+            profiles_dir(None, &deep, d.path()),
+            d.path().join("a/.systemprompt/profiles")
+        );
         let other = tempfile::tempdir().unwrap();
-        assert_eq!(profiles_dir(None, other.path(), other.path()), other.path().join(".systemprompt/profiles"));
+        assert_eq!(
+            profiles_dir(None, other.path(), other.path()),
+            other.path().join(".systemprompt/profiles")
+        );
     }
 }

@@ -45,7 +45,10 @@ pub enum ProjectError {
 }
 
 /// Reads the project with `cargo metadata --no-deps`, from `manifest_path` or the current directory.
-pub fn discover(manifest_path: Option<&Path>, profiles_dir_flag: Option<&Path>) -> Result<Project, ProjectError> {
+pub fn discover(
+    manifest_path: Option<&Path>,
+    profiles_dir_flag: Option<&Path>,
+) -> Result<Project, ProjectError> {
     let mut cmd = MetadataCommand::new();
     cmd.no_deps();
     if let Some(m) = manifest_path {
@@ -83,15 +86,35 @@ pub fn from_metadata(
     let package = metadata
         .workspace_packages()
         .into_iter()
-        .filter(|p| p.manifest_path.parent().is_some_and(|d| anchor.starts_with(d.as_std_path())))
+        .filter(|p| {
+            p.manifest_path
+                .parent()
+                .is_some_and(|d| anchor.starts_with(d.as_std_path()))
+        })
         .max_by_key(|p| p.manifest_path.as_str().len());
 
     let ws_value = metadata.workspace_metadata.get(TABLE);
     let pkg_value = package.and_then(|p| p.metadata.get(TABLE));
     let pkg_manifest = package.map(|p| p.manifest_path.clone().into_std_path_buf());
     let mut config = Config::from_tables(
-        ws_value.map(|v| (TableSource { manifest: &root_manifest, prefix: "workspace.metadata" }, v)),
-        pkg_value.zip(pkg_manifest.as_deref()).map(|(v, m)| (TableSource { manifest: m, prefix: "package.metadata" }, v)),
+        ws_value.map(|v| {
+            (
+                TableSource {
+                    manifest: &root_manifest,
+                    prefix: "workspace.metadata",
+                },
+                v,
+            )
+        }),
+        pkg_value.zip(pkg_manifest.as_deref()).map(|(v, m)| {
+            (
+                TableSource {
+                    manifest: m,
+                    prefix: "package.metadata",
+                },
+                v,
+            )
+        }),
     )?;
     if let Some(dir) = profiles_dir_flag {
         config.profiles_dir = Some(absolute(dir, cwd));
@@ -100,7 +123,11 @@ pub fn from_metadata(
         .as_deref()
         .and_then(Path::parent)
         .map_or_else(|| workspace_root.clone(), Path::to_path_buf);
-    let dir = profile::profiles_dir(config.profiles_dir.as_deref(), &manifest_dir, &workspace_root);
+    let dir = profile::profiles_dir(
+        config.profiles_dir.as_deref(),
+        &manifest_dir,
+        &workspace_root,
+    );
     let profiles = ProfileSet::read(&dir)?;
     Ok(Project {
         id: project_id(&workspace_root),
@@ -123,12 +150,19 @@ fn absolute(path: &Path, cwd: &Path) -> PathBuf {
 /// `<folder name>-<16 hex digits of a stable hash of the canonical workspace root>`.
 #[must_use]
 pub fn project_id(workspace_root: &Path) -> String {
-    let canonical = workspace_root.canonicalize().unwrap_or_else(|_| workspace_root.to_path_buf());
+    let canonical = workspace_root
+        .canonicalize()
+        .unwrap_or_else(|_| workspace_root.to_path_buf());
     // FNV-1a: stable across Rust versions and platforms, unlike `DefaultHasher`.
     let hash = canonical
         .to_string_lossy()
         .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    let name = canonical.file_name().and_then(|n| n.to_str()).unwrap_or("project");
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let name = canonical
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("project");
     format!("{name}-{hash:016x}")
 }

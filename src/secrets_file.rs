@@ -84,13 +84,23 @@ impl fmt::Display for SecretsFileError {
 
 impl SecretsFileError {
     fn one(path: &Path, problem: FileProblem) -> Self {
-        Self { path: path.to_path_buf(), problems: vec![problem] }
+        Self {
+            path: path.to_path_buf(),
+            problems: vec![problem],
+        }
     }
 }
 
 impl FileProblem {
     fn new(code: &'static str, message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Self { code, key: None, line: None, column: None, message: message.into(), hint: hint.into() }
+        Self {
+            code,
+            key: None,
+            line: None,
+            column: None,
+            message: message.into(),
+            hint: hint.into(),
+        }
     }
 
     fn at(mut self, line: usize, column: Option<usize>) -> Self {
@@ -161,10 +171,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
             .at(e.line(), Some(e.column())),
         )
     })?;
-    let pairs = match top {
-        Top::Object(pairs) => pairs,
-        Top::Other(kind) => {
-            return Err(SecretsFileError::one(
+    let pairs =
+        match top {
+            Top::Object(pairs) => pairs,
+            Top::Other(kind) => return Err(SecretsFileError::one(
                 path,
                 FileProblem::new(
                     "not-an-object",
@@ -172,9 +182,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
                     "the file must be one flat JSON object of strings: {\"key\": \"value\", ...}",
                 )
                 .at(1, None),
-            ))
-        }
-    };
+            )),
+        };
 
     let lines = top_level_key_lines(text);
     let mut problems = Vec::new();
@@ -219,7 +228,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
         }
     }
     if !problems.is_empty() {
-        return Err(SecretsFileError { path: path.to_path_buf(), problems });
+        return Err(SecretsFileError {
+            path: path.to_path_buf(),
+            problems,
+        });
     }
     for ((key, value), line) in pairs.into_iter().zip(lines) {
         let value = match value {
@@ -228,7 +240,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
         };
         entries.push(FileEntry { key, value, line });
     }
-    Ok(SecretsFile { path: path.to_path_buf(), entries })
+    Ok(SecretsFile {
+        path: path.to_path_buf(),
+        entries,
+    })
 }
 
 fn is_blank(s: &SecretString) -> bool {
@@ -239,8 +254,14 @@ fn is_blank(s: &SecretString) -> bool {
 /// 1-based line and column of the end of `prefix`.
 fn line_col(prefix: &[u8]) -> (usize, usize) {
     let line = String::from_utf8_lossy(prefix).matches('\n').count() + 1;
-    let line_start = prefix.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-    let column = String::from_utf8_lossy(&prefix[line_start..]).chars().count() + 1;
+    let line_start = prefix
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&prefix[line_start..])
+        .chars()
+        .count()
+        + 1;
     (line, column)
 }
 
@@ -390,7 +411,10 @@ mod tests {
 
     #[test]
     fn reads_flat_object_with_lines() {
-        let f = parse_str("{\n  \"jwt_secret\": \"abc\",\n  \"openai\": null,\n  \"gemini\": \"  \"\n}").unwrap();
+        let f = parse_str(
+            "{\n  \"jwt_secret\": \"abc\",\n  \"openai\": null,\n  \"gemini\": \"  \"\n}",
+        )
+        .unwrap();
         assert_eq!(f.entries.len(), 3);
         assert_eq!(f.entries[0].key, "jwt_secret");
         assert_eq!(f.entries[0].line, 2);
@@ -419,13 +443,26 @@ mod tests {
     fn rejects_duplicates_naming_both_lines() {
         let e = parse_str("{\n\"a\": \"x\",\n\"b\": \"y\",\n\"a\": \"z\"\n}").unwrap_err();
         assert_eq!(codes(&e), ["duplicate-key"]);
-        assert!(e.problems[0].message.contains("line 2 and on line 4"), "{}", e.problems[0].message);
+        assert!(
+            e.problems[0].message.contains("line 2 and on line 4"),
+            "{}",
+            e.problems[0].message
+        );
     }
 
     #[test]
     fn reports_every_structural_problem_at_once() {
-        let e = parse_str("{\"Bad\": \"x\", \"n\": 1, \"o\": {\"k\": [1,2]}, \"l\": [\"v\"]}").unwrap_err();
-        assert_eq!(codes(&e), ["invalid-key-name", "not-a-string", "not-a-string", "not-a-string"]);
+        let e = parse_str("{\"Bad\": \"x\", \"n\": 1, \"o\": {\"k\": [1,2]}, \"l\": [\"v\"]}")
+            .unwrap_err();
+        assert_eq!(
+            codes(&e),
+            [
+                "invalid-key-name",
+                "not-a-string",
+                "not-a-string",
+                "not-a-string"
+            ]
+        );
         assert!(e.problems[0].hint.contains("`bad`"));
         assert!(e.problems[1].message.contains("a number"));
     }
@@ -436,7 +473,10 @@ mod tests {
         assert_eq!(codes(&parse_str("\"a\"").unwrap_err()), ["not-an-object"]);
         let e = parse(Path::new("s"), b"{\"a\":\n \"\xff\"}").unwrap_err();
         assert_eq!(codes(&e), ["invalid-utf8"]);
-        assert_eq!((e.problems[0].line, e.problems[0].column), (Some(2), Some(3)));
+        assert_eq!(
+            (e.problems[0].line, e.problems[0].column),
+            (Some(2), Some(3))
+        );
     }
 
     #[test]

@@ -95,5 +95,6 @@ impl fmt::Display for Source {
 /// A path shown relative to `base` when it lies below it, for shorter messages.
 #[must_use]
 pub fn display_path(path: &Path, base: &Path) -> PathBuf {
-    path.strip_prefix(base).map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
+    path.strip_prefix(base)
+        .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
 }

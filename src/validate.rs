@@ -50,21 +50,27 @@ const PLACEHOLDERS: &[&str] = &[
 
 static ANTHROPIC_API03: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^sk-ant-api03-[A-Za-z0-9_-]{93}AA$").expect("regex"));
-static ANTHROPIC_OTHER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^sk-ant-(admin01|oat01|ort01)-[A-Za-z0-9_-]{20,}$").expect("regex"));
+static ANTHROPIC_OTHER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^sk-ant-(admin01|oat01|ort01)-[A-Za-z0-9_-]{20,}$").expect("regex")
+});
 static OPENAI_LEGACY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}$").expect("regex"));
 static OPENAI_PROJECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^sk-(proj|svcacct|admin)-[A-Za-z0-9_-]+T3BlbkFJ[A-Za-z0-9_-]+$").expect("regex")
 });
-static GEMINI: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^AIza[A-Za-z0-9_-]{35}$").expect("regex"));
+static GEMINI: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^AIza[A-Za-z0-9_-]{35}$").expect("regex"));
 
 /// Validates resolved secrets against the profile's settings. Returns every finding, sorted by key.
 #[must_use]
 pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding> {
     let mut findings = Vec::new();
     let file_location = || {
-        Some(Location::File { path: resolved.secrets_path.clone(), line: None, column: None })
+        Some(Location::File {
+            path: resolved.secrets_path.clone(),
+            line: None,
+            column: None,
+        })
     };
 
     for key in &settings.required {
@@ -75,17 +81,29 @@ pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding>
             };
             let hint = match key.as_str() {
                 "jwt_secret" => format!("add \"jwt_secret\" to the secrets file; {GENERATE_JWT}"),
-                "database_url" => "add \"database_url\": \"postgres://user:password@host:5432/dbname\"".to_owned(),
-                _ => format!("add \"{key}\" to the secrets file or set {}", keys::env_name(key)),
+                "database_url" => {
+                    "add \"database_url\": \"postgres://user:password@host:5432/dbname\"".to_owned()
+                }
+                _ => format!(
+                    "add \"{key}\" to the secrets file or set {}",
+                    keys::env_name(key)
+                ),
             };
             findings.push(
-                Finding::new("missing-required-key", Severity::Error, Some(key), format!("required key `{key}` {detail}"), hint)
-                    .at(location),
+                Finding::new(
+                    "missing-required-key",
+                    Severity::Error,
+                    Some(key),
+                    format!("required key `{key}` {detail}"),
+                    hint,
+                )
+                .at(location),
             );
         }
     }
 
-    if settings.require_ai_provider && keys::AI_PROVIDERS.iter().all(|k| resolved.get(k).is_none()) {
+    if settings.require_ai_provider && keys::AI_PROVIDERS.iter().all(|k| resolved.get(k).is_none())
+    {
         findings.push(
             Finding::new(
                 "missing-ai-provider",
@@ -102,17 +120,34 @@ pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding>
         let def = resolution.winner();
         let location = Some(Location::Source(def.source.clone()));
         let before = findings.len();
-        check_value(key, def.value.expose_secret(), &def.source, settings.rules.get(key), &mut findings);
+        check_value(
+            key,
+            def.value.expose_secret(),
+            &def.source,
+            settings.rules.get(key),
+            &mut findings,
+        );
         for f in &mut findings[before..] {
             f.location.clone_from(&location);
         }
     }
-    findings.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| b.severity.cmp(&a.severity)).then_with(|| a.code.cmp(&b.code)));
+    findings.sort_by(|a, b| {
+        a.key
+            .cmp(&b.key)
+            .then_with(|| b.severity.cmp(&a.severity))
+            .then_with(|| a.code.cmp(&b.code))
+    });
     findings
 }
 
 /// Checks one value. Pushes findings without location; the caller sets it.
-fn check_value(key: &str, value: &str, source: &Source, rule: Option<&RuleConfig>, out: &mut Vec<Finding>) {
+fn check_value(
+    key: &str,
+    value: &str,
+    source: &Source,
+    rule: Option<&RuleConfig>,
+    out: &mut Vec<Finding>,
+) {
     let mut push = |code: &str, severity: Severity, message: String, hint: String| {
         out.push(Finding::new(code, severity, Some(key), message, hint));
     };
@@ -166,14 +201,28 @@ fn check_value(key: &str, value: &str, source: &Source, rule: Option<&RuleConfig
         }
         "openai" => {
             if value.starts_with("sk-ant-") {
-                push("openai-prefix", Severity::Error, format!("{what} looks like an Anthropic key (`sk-ant-`)"),
-                    "move it to `anthropic`, and put the OpenAI key (`sk-…`) here".to_owned());
+                push(
+                    "openai-prefix",
+                    Severity::Error,
+                    format!("{what} looks like an Anthropic key (`sk-ant-`)"),
+                    "move it to `anthropic`, and put the OpenAI key (`sk-…`) here".to_owned(),
+                );
             } else if !value.starts_with("sk-") {
-                push("openai-prefix", Severity::Error, format!("{what} does not start with `sk-`"),
-                    "OpenAI API keys start with `sk-`; copy the key again from platform.openai.com".to_owned());
+                push(
+                    "openai-prefix",
+                    Severity::Error,
+                    format!("{what} does not start with `sk-`"),
+                    "OpenAI API keys start with `sk-`; copy the key again from platform.openai.com"
+                        .to_owned(),
+                );
             } else if !OPENAI_LEGACY.is_match(value) && !OPENAI_PROJECT.is_match(value) {
-                push("openai-shape", Severity::Warning, format!("{what} does not have the usual shape of an OpenAI key"),
-                    "check that the whole key was copied (project keys start with `sk-proj-`)".to_owned());
+                push(
+                    "openai-shape",
+                    Severity::Warning,
+                    format!("{what} does not have the usual shape of an OpenAI key"),
+                    "check that the whole key was copied (project keys start with `sk-proj-`)"
+                        .to_owned(),
+                );
             }
         }
         "gemini" => {
@@ -181,8 +230,12 @@ fn check_value(key: &str, value: &str, source: &Source, rule: Option<&RuleConfig
                 push("gemini-prefix", Severity::Error, format!("{what} does not start with `AIza`"),
                     "Gemini API keys start with `AIza`; copy the key again from aistudio.google.com".to_owned());
             } else if !GEMINI.is_match(value) {
-                push("gemini-shape", Severity::Warning, format!("{what} is not `AIza` and 35 more characters (39 in all)"),
-                    "check that the whole key was copied".to_owned());
+                push(
+                    "gemini-shape",
+                    Severity::Warning,
+                    format!("{what} is not `AIza` and 35 more characters (39 in all)"),
+                    "check that the whole key was copied".to_owned(),
+                );
             }
         }
         "github" => {
@@ -207,8 +260,12 @@ fn check_value(key: &str, value: &str, source: &Source, rule: Option<&RuleConfig
 fn check_jwt(what: &str, value: &str, push: &mut impl FnMut(&str, Severity, String, String)) {
     let len = value.chars().count();
     if len < JWT_MIN_LEN {
-        push("jwt-secret-too-short", Severity::Error,
-            format!("{what} must be at least {JWT_MIN_LEN} characters (got {len})"), GENERATE_JWT.to_owned());
+        push(
+            "jwt-secret-too-short",
+            Severity::Error,
+            format!("{what} must be at least {JWT_MIN_LEN} characters (got {len})"),
+            GENERATE_JWT.to_owned(),
+        );
         return;
     }
     let distinct: BTreeSet<char> = value.chars().collect();
@@ -234,16 +291,39 @@ fn is_repetition(value: &str) -> bool {
     (1..=bytes.len() / 2).any(|n| bytes.len() % n == 0 && bytes.chunks(n).all(|c| c == &bytes[..n]))
 }
 
-fn check_database_url(what: &str, value: &str, push: &mut impl FnMut(&str, Severity, String, String)) {
+fn check_database_url(
+    what: &str,
+    value: &str,
+    push: &mut impl FnMut(&str, Severity, String, String),
+) {
     let form = "the form is postgres://user:password@host:5432/dbname".to_owned();
     let Some((scheme, rest)) = value.split_once("://") else {
-        push("database-url-scheme", Severity::Error, format!("{what} is not a URL"), form);
+        push(
+            "database-url-scheme",
+            Severity::Error,
+            format!("{what} is not a URL"),
+            form,
+        );
         return;
     };
     if scheme != "postgres" && scheme != "postgresql" {
-        push("database-url-scheme", Severity::Error,
-            format!("{what} uses the scheme `{}`; it must be `postgres://` or `postgresql://`", if scheme.len() <= 16 && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+') { scheme } else { "?" }),
-            form);
+        push(
+            "database-url-scheme",
+            Severity::Error,
+            format!(
+                "{what} uses the scheme `{}`; it must be `postgres://` or `postgresql://`",
+                if scheme.len() <= 16
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '+')
+                {
+                    scheme
+                } else {
+                    "?"
+                }
+            ),
+            form,
+        );
         return;
     }
     let unencoded = userinfo_needs_encoding(rest);
@@ -255,21 +335,39 @@ fn check_database_url(what: &str, value: &str, push: &mut impl FnMut(&str, Sever
             } else {
                 form
             };
-            push("database-url-invalid", Severity::Error, format!("{what} is not a valid URL: {e}"), hint);
+            push(
+                "database-url-invalid",
+                Severity::Error,
+                format!("{what} is not a valid URL: {e}"),
+                hint,
+            );
             return;
         }
     };
     if url.host_str().is_none_or(str::is_empty) {
-        push("database-url-no-host", Severity::Error, format!("{what} has no host"), form.clone());
+        push(
+            "database-url-no-host",
+            Severity::Error,
+            format!("{what} has no host"),
+            form.clone(),
+        );
     }
     let db = url.path().trim_start_matches('/');
     if db.is_empty() {
-        push("database-url-no-database", Severity::Error, format!("{what} names no database"),
-            "add the database name after the host: …@host:5432/dbname".to_owned());
+        push(
+            "database-url-no-database",
+            Severity::Error,
+            format!("{what} names no database"),
+            "add the database name after the host: …@host:5432/dbname".to_owned(),
+        );
     }
     if url.username().is_empty() || url.password().is_none() {
-        push("database-url-no-credentials", Severity::Warning, format!("{what} has no user or no password"),
-            "most servers need both: postgres://user:password@host:5432/dbname".to_owned());
+        push(
+            "database-url-no-credentials",
+            Severity::Warning,
+            format!("{what} has no user or no password"),
+            "most servers need both: postgres://user:password@host:5432/dbname".to_owned(),
+        );
     }
     if unencoded {
         push("database-url-unencoded", Severity::Warning,
@@ -280,13 +378,18 @@ fn check_database_url(what: &str, value: &str, push: &mut impl FnMut(&str, Sever
 
 /// Whether the user-info part (before the last `@` of the authority) holds characters that need encoding.
 fn userinfo_needs_encoding(after_scheme: &str) -> bool {
-    let Some(at) = after_scheme.rfind('@') else { return false };
+    let Some(at) = after_scheme.rfind('@') else {
+        return false;
+    };
     let userinfo = &after_scheme[..at];
     let (user, pass) = userinfo.split_once(':').unwrap_or((userinfo, ""));
     let bad = |s: &str| {
         let b = s.as_bytes();
         b.iter().enumerate().any(|(i, c)| match c {
-            b'%' => !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit)),
+            b'%' => {
+                !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+            }
             b'@' | b'/' | b'?' | b'#' | b'[' | b']' | b' ' | b':' => true,
             _ => false,
         })
@@ -294,7 +397,12 @@ fn userinfo_needs_encoding(after_scheme: &str) -> bool {
     bad(user) || bad(pass)
 }
 
-fn check_rule(what: &str, value: &str, rule: &RuleConfig, push: &mut impl FnMut(&str, Severity, String, String)) {
+fn check_rule(
+    what: &str,
+    value: &str,
+    rule: &RuleConfig,
+    push: &mut impl FnMut(&str, Severity, String, String),
+) {
     let severity = rule.severity.unwrap_or(Severity::Error);
     if let Some(prefix) = &rule.prefix {
         if !value.starts_with(prefix.as_str()) {
@@ -305,15 +413,19 @@ fn check_rule(what: &str, value: &str, rule: &RuleConfig, push: &mut impl FnMut(
     if let Some(min) = rule.min_length {
         let len = value.chars().count();
         if len < min {
-            push("rule-min-length", severity, format!("{what} must be at least {min} characters (got {len}) (manifest rule)"),
-                "check that the whole value was copied".to_owned());
+            push(
+                "rule-min-length",
+                severity,
+                format!("{what} must be at least {min} characters (got {len}) (manifest rule)"),
+                "check that the whole value was copied".to_owned(),
+            );
         }
     }
     if let Some(pattern) = &rule.pattern {
         let matches = Regex::new(&format!("^(?:{pattern})$")).is_ok_and(|re| re.is_match(value));
         if !matches {
             push("rule-pattern", severity, format!("{what} does not match the pattern `{pattern}` (manifest rule)"),
-                "check the value against the rule in [workspace.metadata.systemprompt-secrets.rules]".to_owned());
+                "check the value against the rule in [...metadata.systemprompt-secrets.rules] of the manifest".to_owned());
         }
     }
 }
@@ -323,7 +435,8 @@ fn is_placeholder(value: &str) -> bool {
     PLACEHOLDERS.contains(&lower.as_str())
         || lower.ends_with("...")
         || lower.ends_with('…')
-        || (lower.starts_with("your") && (lower.ends_with("here") || lower.ends_with("key") || lower.ends_with("token")))
+        || (lower.starts_with("your")
+            && (lower.ends_with("here") || lower.ends_with("key") || lower.ends_with("token")))
         || (lower.starts_with('<') && lower.ends_with('>'))
         || (lower.starts_with("${") && lower.ends_with('}'))
         || (lower.len() >= 4 && lower.chars().all(|c| c == 'x' || c == '*'))
@@ -349,7 +462,13 @@ mod tests {
         std::fs::write(&p, json).unwrap();
         let env = MapEnv::default();
         let settings = config.for_profile("local");
-        let opts = LoadOptions { env: &env, use_env: true, env_files: vec![], cache: &NoCache, project_id: "p" };
+        let opts = LoadOptions {
+            env: &env,
+            use_env: true,
+            env_files: vec![],
+            cache: &NoCache,
+            project_id: "p",
+        };
         validate(&load(&p, &settings, "local", &opts).unwrap(), &settings)
     }
 
@@ -370,8 +489,18 @@ mod tests {
     #[test]
     fn missing_and_empty_required_keys_and_provider() {
         let f = run("{\"jwt_secret\": \"\"}");
-        assert_eq!(codes(&f), ["missing-ai-provider", "missing-required-key", "missing-required-key"]);
-        let jwt = f.iter().find(|f| f.key.as_deref() == Some("jwt_secret")).unwrap();
+        assert_eq!(
+            codes(&f),
+            [
+                "missing-ai-provider",
+                "missing-required-key",
+                "missing-required-key"
+            ]
+        );
+        let jwt = f
+            .iter()
+            .find(|f| f.key.as_deref() == Some("jwt_secret"))
+            .unwrap();
         assert!(jwt.message.contains("is empty"));
         assert_eq!(jwt.location.as_ref().unwrap().line(), Some(1));
     }
@@ -402,14 +531,25 @@ mod tests {
                 assert!(!finding.message.contains(url) && !finding.hint.contains(url));
             }
         }
-        let f = run(&good("").replace("postgres://app:pw@db:5432/app", "postgresql://a:p%40ss@h/db"));
+        let f = run(&good("").replace(
+            "postgres://app:pw@db:5432/app",
+            "postgresql://a:p%40ss@h/db",
+        ));
         assert!(f.is_empty(), "{f:?}");
     }
 
     #[test]
     fn provider_prefixes_and_shapes() {
         let f = run(&good(", \"openai\": \"sk-ant-xyz\", \"gemini\": \"AIzaShort\", \"github\": \"tok\", \"moltbook_builder\": \"x\""));
-        assert_eq!(codes(&f), ["gemini-shape", "github-shape", "agent-key-prefix", "openai-prefix"]);
+        assert_eq!(
+            codes(&f),
+            [
+                "gemini-shape",
+                "github-shape",
+                "agent-key-prefix",
+                "openai-prefix"
+            ]
+        );
         let f = run(&good("").replace(ANT, "sk-ant-api03-short"));
         assert_eq!(codes(&f), ["anthropic-shape"]);
         let f = run(&good("").replace(ANT, "sk-proj-abc"));
@@ -418,28 +558,65 @@ mod tests {
 
     #[test]
     fn placeholders_whitespace_newlines() {
-        let f = run(&good(", \"openai\": \"sk-...\", \"gemini\": \"your-key-here\", \"github\": \" ghp_x\\n\""));
-        assert_eq!(codes(&f), ["placeholder-value", "embedded-newline", "surrounding-whitespace", "placeholder-value"]);
+        let f = run(&good(
+            ", \"openai\": \"sk-...\", \"gemini\": \"your-key-here\", \"github\": \" ghp_x\\n\"",
+        ));
+        assert_eq!(
+            codes(&f),
+            [
+                "placeholder-value",
+                "embedded-newline",
+                "surrounding-whitespace",
+                "placeholder-value"
+            ]
+        );
     }
 
     #[test]
     fn custom_rules_with_severity() {
         let v = serde_json::json!({"rules": {"stripe": {"prefix": "sk_live_", "min-length": 20, "pattern": "sk_[a-z]+_[0-9]+", "severity": "warning"}, "other": {"required": true}}});
         let config = Config::from_tables(
-            Some((crate::config::TableSource { manifest: std::path::Path::new("/C.toml"), prefix: "workspace.metadata" }, &v)),
+            Some((
+                crate::config::TableSource {
+                    manifest: std::path::Path::new("/C.toml"),
+                    prefix: "workspace.metadata",
+                },
+                &v,
+            )),
             None,
         )
         .unwrap();
         let f = run_with(&good(", \"stripe\": \"pk_test_x\""), &config);
-        assert_eq!(codes(&f), ["missing-required-key", "rule-min-length", "rule-pattern", "rule-prefix"]);
+        assert_eq!(
+            codes(&f),
+            [
+                "missing-required-key",
+                "rule-min-length",
+                "rule-pattern",
+                "rule-prefix"
+            ]
+        );
         assert!(f[1..].iter().all(|f| f.severity == Severity::Warning));
     }
 
     #[test]
     fn findings_never_contain_the_value() {
         let canary = "CANARYcanary0123456789";
-        for key in ["jwt_secret", "database_url", "anthropic", "openai", "gemini", "github", "moltbook_x"] {
-            for value in [canary.to_owned(), format!(" {canary}\n"), format!("postgres://{canary}:{canary}@/"), format!("{canary}...")] {
+        for key in [
+            "jwt_secret",
+            "database_url",
+            "anthropic",
+            "openai",
+            "gemini",
+            "github",
+            "moltbook_x",
+        ] {
+            for value in [
+                canary.to_owned(),
+                format!(" {canary}\n"),
+                format!("postgres://{canary}:{canary}@/"),
+                format!("{canary}..."),
+            ] {
                 let json = serde_json::json!({ key: value }).to_string();
                 for f in run(&json) {
                     let text = format!("{f:?}");

@@ -18,33 +18,62 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExplainArgs) -> Resul
         for f in &checked.findings {
             super::validate::diagnostic(shell, f);
         }
-        return Err(Error::Failed(format!("cannot read profile `{}`", checked.profile.name)));
+        return Err(Error::Failed(format!(
+            "cannot read profile `{}`",
+            checked.profile.name
+        )));
     };
-    let definitions = resolved.entries.get(&key).map(|r| r.definitions.as_slice()).unwrap_or_default();
+    let definitions = resolved
+        .entries
+        .get(&key)
+        .map(|r| r.definitions.as_slice())
+        .unwrap_or_default();
 
     // Every layer consulted, highest first, with the definition it holds, if any.
     let mut layers: Vec<(String, String, Option<usize>)> = Vec::new();
     let find = |layer: &str, path: Option<&std::path::Path>| {
-        definitions.iter().position(|d| d.source.layer() == layer && (path.is_none() || d.source.path() == path))
+        definitions
+            .iter()
+            .position(|d| d.source.layer() == layer && (path.is_none() || d.source.path() == path))
     };
     if ctx.global.no_env {
-        layers.push(("env".into(), format!("${env_name} (ignored: --no-env)"), None));
+        layers.push((
+            "env".into(),
+            format!("${env_name} (ignored: --no-env)"),
+            None,
+        ));
         layers.push(("dotenv".into(), "(ignored: --no-env)".into(), None));
     } else {
         layers.push(("env".into(), format!("${env_name}"), find("env", None)));
         for file in ctx.env_files(&project).iter().rev() {
             let exists = file.path.is_file();
-            let label = if exists { rel(&file.path) } else { format!("{} (no such file)", rel(&file.path)) };
+            let label = if exists {
+                rel(&file.path)
+            } else {
+                format!("{} (no such file)", rel(&file.path))
+            };
             layers.push(("dotenv".into(), label, find("dotenv", Some(&file.path))));
         }
     }
     let secrets_label = match resolved.blanks.get(&key) {
-        Some(_) if find("secrets.json", None).is_none() => format!("{} (present but empty)", rel(&resolved.secrets_path)),
-        _ if !resolved.secrets_file_found => format!("{} (no such file)", rel(&resolved.secrets_path)),
+        Some(_) if find("secrets.json", None).is_none() => {
+            format!("{} (present but empty)", rel(&resolved.secrets_path))
+        }
+        _ if !resolved.secrets_file_found => {
+            format!("{} (no such file)", rel(&resolved.secrets_path))
+        }
         _ => rel(&resolved.secrets_path),
     };
-    layers.push(("secrets.json".into(), secrets_label, find("secrets.json", None)));
-    layers.push(("keyring".into(), "cache (not configured)".into(), find("keyring", None)));
+    layers.push((
+        "secrets.json".into(),
+        secrets_label,
+        find("secrets.json", None),
+    ));
+    layers.push((
+        "keyring".into(),
+        "cache (not configured)".into(),
+        find("keyring", None),
+    ));
 
     match args.format {
         Format::Json => {
@@ -63,17 +92,30 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExplainArgs) -> Resul
             shell.out(json!({"key": key, "env": env_name, "profile": checked.profile.name, "set": !definitions.is_empty(), "status": checked.key_status(&key), "layers": rows}));
         }
         Format::Human => {
-            shell.out(format_args!("{key} (env name {env_name}) in profile `{}`, highest layer first:", checked.profile.name));
+            shell.out(format_args!(
+                "{key} (env name {env_name}) in profile `{}`, highest layer first:",
+                checked.profile.name
+            ));
             let width = layers.iter().map(|l| l.0.len()).max().unwrap_or(0);
             for (i, (layer, label, def)) in layers.iter().enumerate() {
                 let state = match def {
                     Some(d) => {
-                        let at = definitions[*d].source.line().map(|l| format!(" on line {l}")).unwrap_or_default();
-                        format!("defined{at}{}", if *d == 0 { "  <- wins" } else { "  (shadowed)" })
+                        let at = definitions[*d]
+                            .source
+                            .line()
+                            .map(|l| format!(" on line {l}"))
+                            .unwrap_or_default();
+                        format!(
+                            "defined{at}{}",
+                            if *d == 0 { "  <- wins" } else { "  (shadowed)" }
+                        )
                     }
                     None => "not defined".to_owned(),
                 };
-                shell.out(format_args!("  {}. {layer:width$}  {label}: {state}", i + 1));
+                shell.out(format_args!(
+                    "  {}. {layer:width$}  {label}: {state}",
+                    i + 1
+                ));
             }
             if definitions.is_empty() {
                 shell.out(format_args!("`{key}` is not set in any layer."));

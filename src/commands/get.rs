@@ -17,7 +17,10 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &GetArgs) -> Result<()
         for f in &checked.findings {
             super::validate::diagnostic(shell, f);
         }
-        return Err(Error::Failed(format!("cannot read profile `{}`", checked.profile.name)));
+        return Err(Error::Failed(format!(
+            "cannot read profile `{}`",
+            checked.profile.name
+        )));
     };
     let Some(def) = resolved.get(&key) else {
         return Err(Error::Failed(format!(

@@ -16,7 +16,11 @@ const GITIGNORE_TEMPLATE: &str = include_str!("../../templates/gitignore");
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;
-    let name = ctx.global.profile.clone().unwrap_or_else(|| "local".to_owned());
+    let name = ctx
+        .global
+        .profile
+        .clone()
+        .unwrap_or_else(|| "local".to_owned());
     if name.contains('/') || name.contains('\\') || name.starts_with('.') || name.is_empty() {
         return Err(Error::Usage(format!(
             "`{name}` is not a profile name\n    help: `init` takes a plain name such as `local` or `production`"
@@ -36,12 +40,30 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
     let body = SecretString::from(SECRETS_TEMPLATE.replace("{{jwt_secret}}", jwt.expose_secret()));
     crate::atomic::write_private(&secrets, body.expose_secret().as_bytes(), args.force)
         .map_err(|e| Error::io(format!("cannot write {}", rel(&secrets)), e))?;
-    shell.status("Created", format_args!("profile `{name}` at {}", rel(&secrets)));
+    shell.status(
+        "Created",
+        format_args!("profile `{name}` at {}", rel(&secrets)),
+    );
 
-    let systemprompt_dir = project.profiles.dir.parent().unwrap_or(&project.profiles.dir).to_path_buf();
-    ensure_ignored(shell, &systemprompt_dir.join(".gitignore"), GITIGNORE_TEMPLATE, &secrets)?;
+    let systemprompt_dir = project
+        .profiles
+        .dir
+        .parent()
+        .unwrap_or(&project.profiles.dir)
+        .to_path_buf();
+    ensure_ignored(
+        shell,
+        &systemprompt_dir.join(".gitignore"),
+        GITIGNORE_TEMPLATE,
+        &secrets,
+    )?;
     let env_file = project.workspace_root.join(".env");
-    ensure_ignored(shell, &project.workspace_root.join(".gitignore"), ".env\n", &env_file)?;
+    ensure_ignored(
+        shell,
+        &project.workspace_root.join(".gitignore"),
+        ".env\n",
+        &env_file,
+    )?;
 
     shell.info(format_args!(
         "\nNext steps:\n  1. Fill in database_url and at least one of anthropic / openai / gemini in {}\n  2. cargo systemprompt-secrets validate --profile {name}\n  (jwt_secret holds 48 fresh random bytes, base64; it is never printed)",
@@ -53,7 +75,12 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
 /// 48 random bytes from the OS CSPRNG, base64 (as `openssl rand -base64 48`).
 pub(crate) fn generate_jwt_secret() -> Result<SecretString, Error> {
     let mut bytes = [0u8; 48];
-    getrandom::fill(&mut bytes).map_err(|e| Error::io("cannot read the OS random number generator", std::io::Error::other(e.to_string())))?;
+    getrandom::fill(&mut bytes).map_err(|e| {
+        Error::io(
+            "cannot read the OS random number generator",
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
     let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
     bytes.fill(0);
     Ok(SecretString::from(encoded))
@@ -63,7 +90,10 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
     }
     #[cfg(not(unix))]
     {
@@ -73,7 +103,12 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Makes sure `target` is ignored by git: asks git when in a repository, else reads the ignore file.
 /// Appends the lines of `lines` that are missing from `gitignore`.
-fn ensure_ignored(shell: &mut Shell, gitignore: &Path, lines: &str, target: &Path) -> Result<(), Error> {
+fn ensure_ignored(
+    shell: &mut Shell,
+    gitignore: &Path,
+    lines: &str,
+    target: &Path,
+) -> Result<(), Error> {
     let dir = gitignore.parent().unwrap_or(Path::new("."));
     let git_says_ignored = Command::new("git")
         .arg("-C")
@@ -89,7 +124,11 @@ fn ensure_ignored(shell: &mut Shell, gitignore: &Path, lines: &str, target: &Pat
     let existing = std::fs::read_to_string(gitignore).unwrap_or_default();
     let missing: Vec<&str> = lines
         .lines()
-        .filter(|l| !l.trim().is_empty() && (l.starts_with('#') && existing.is_empty() || !l.starts_with('#') && !existing.lines().any(|e| e.trim() == l.trim())))
+        .filter(|l| {
+            !l.trim().is_empty()
+                && (l.starts_with('#') && existing.is_empty()
+                    || !l.starts_with('#') && !existing.lines().any(|e| e.trim() == l.trim()))
+        })
         .collect();
     if missing.iter().all(|l| l.starts_with('#')) {
         return Ok(());
@@ -102,9 +141,17 @@ fn ensure_ignored(shell: &mut Shell, gitignore: &Path, lines: &str, target: &Pat
         text.push_str(l);
         text.push('\n');
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", rel(dir)), e))?;
-    std::fs::write(gitignore, text).map_err(|e| Error::io(format!("cannot write {}", rel(gitignore)), e))?;
-    let added: Vec<&str> = missing.into_iter().filter(|l| !l.starts_with('#')).collect();
-    shell.status("Updated", format_args!("{} (added {})", rel(gitignore), added.join(", ")));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("cannot create {}", rel(dir)), e))?;
+    std::fs::write(gitignore, text)
+        .map_err(|e| Error::io(format!("cannot write {}", rel(gitignore)), e))?;
+    let added: Vec<&str> = missing
+        .into_iter()
+        .filter(|l| !l.starts_with('#'))
+        .collect();
+    shell.status(
+        "Updated",
+        format_args!("{} (added {})", rel(gitignore), added.join(", ")),
+    );
     Ok(())
 }

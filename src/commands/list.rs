@@ -19,16 +19,27 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, format: Format) -> Result<()
         for f in &checked.findings {
             super::validate::diagnostic(shell, f);
         }
-        return Err(Error::Failed(format!("cannot list profile `{}`", checked.profile.name)));
+        return Err(Error::Failed(format!(
+            "cannot list profile `{}`",
+            checked.profile.name
+        )));
     };
 
     let mut rows = Vec::new();
     for (key, r) in &resolved.entries {
-        rows.push((key.clone(), Some(&r.winner().source), checked.key_status(key).to_owned()));
+        rows.push((
+            key.clone(),
+            Some(&r.winner().source),
+            checked.key_status(key).to_owned(),
+        ));
     }
     for key in settings.required.iter().chain(resolved.blanks.keys()) {
         if !resolved.entries.contains_key(key) && !rows.iter().any(|(k, ..)| k == key) {
-            let status = if settings.required.contains(key) { "missing (required)" } else { "empty" };
+            let status = if settings.required.contains(key) {
+                "missing (required)"
+            } else {
+                "empty"
+            };
             rows.push((key.clone(), None, status.to_owned()));
         }
     }
@@ -43,9 +54,20 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, format: Format) -> Result<()
             shell.out(json!({"profile": checked.profile.name, "keys": keys}));
         }
         Format::Human => {
-            shell.status("Listing", format_args!("profile `{}`", checked.profile.name));
-            let text: Vec<(String, String, String)> =
-                rows.iter().map(|(k, s, st)| (k.clone(), s.map_or_else(|| "-".to_owned(), source_text), st.clone())).collect();
+            shell.status(
+                "Listing",
+                format_args!("profile `{}`", checked.profile.name),
+            );
+            let text: Vec<(String, String, String)> = rows
+                .iter()
+                .map(|(k, s, st)| {
+                    (
+                        k.clone(),
+                        s.map_or_else(|| "-".to_owned(), source_text),
+                        st.clone(),
+                    )
+                })
+                .collect();
             let w0 = text.iter().map(|r| r.0.len()).max().unwrap_or(0).max(3);
             let w1 = text.iter().map(|r| r.1.len()).max().unwrap_or(0).max(6);
             shell.out(format_args!("{:w0$}  {:w1$}  STATUS", "KEY", "SOURCE"));

@@ -74,7 +74,10 @@ pub(crate) struct Checked {
 
 impl Checked {
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings.iter().filter(|f| f.severity == severity).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
     }
 
     /// Whether the findings fail validation in this profile's mode.
@@ -85,7 +88,11 @@ impl Checked {
     /// The worst status of one key: `error`, `warning` or `ok`.
     pub fn key_status(&self, key: &str) -> &'static str {
         let mut status = "ok";
-        for f in self.findings.iter().filter(|f| f.key.as_deref() == Some(key)) {
+        for f in self
+            .findings
+            .iter()
+            .filter(|f| f.key.as_deref() == Some(key))
+        {
             match f.severity {
                 Severity::Error => return "error",
                 Severity::Warning => status = "warning",
@@ -97,12 +104,24 @@ impl Checked {
 
 impl Context {
     pub fn project(&self, shell: &mut Shell) -> Result<Project, Error> {
-        let project = project::discover(self.global.manifest_path.as_deref(), self.global.profiles_dir.as_deref())?;
-        shell.verbose(format_args!("workspace root {}", project.workspace_root.display()));
+        let project = project::discover(
+            self.global.manifest_path.as_deref(),
+            self.global.profiles_dir.as_deref(),
+        )?;
+        shell.verbose(format_args!(
+            "workspace root {}",
+            project.workspace_root.display()
+        ));
         for m in &project.config.manifests {
-            shell.verbose(format_args!("read [metadata.systemprompt-secrets] from {}", m.display()));
+            shell.verbose(format_args!(
+                "read [metadata.systemprompt-secrets] from {}",
+                m.display()
+            ));
         }
-        shell.verbose(format_args!("profiles folder {}", project.profiles.dir.display()));
+        shell.verbose(format_args!(
+            "profiles folder {}",
+            project.profiles.dir.display()
+        ));
         Ok(project)
     }
 
@@ -119,13 +138,24 @@ impl Context {
     }
 
     pub fn env_files(&self, project: &Project) -> Vec<DotEnvFile> {
-        let mut files = vec![DotEnvFile { path: project.workspace_root.join(".env"), required: false }];
+        let mut files = vec![DotEnvFile {
+            path: project.workspace_root.join(".env"),
+            required: false,
+        }];
         let cwd = std::env::current_dir().unwrap_or_default();
-        files.extend(self.global.env_files.iter().map(|p| DotEnvFile { path: cwd.join(p), required: true }));
+        files.extend(self.global.env_files.iter().map(|p| DotEnvFile {
+            path: cwd.join(p),
+            required: true,
+        }));
         files
     }
 
-    pub fn load(&self, shell: &mut Shell, project: &Project, profile: &Profile) -> Result<Resolved, LoadError> {
+    pub fn load(
+        &self,
+        shell: &mut Shell,
+        project: &Project,
+        profile: &Profile,
+    ) -> Result<Resolved, LoadError> {
         let settings = project.config.for_profile(&profile.name);
         let opts = LoadOptions {
             env: &ProcessEnv,
@@ -151,7 +181,13 @@ impl Context {
     }
 
     /// Loads and validates a profile; load failures become findings.
-    pub fn check(&self, shell: &mut Shell, project: &Project, profile: Profile, strict: bool) -> Checked {
+    pub fn check(
+        &self,
+        shell: &mut Shell,
+        project: &Project,
+        profile: Profile,
+        strict: bool,
+    ) -> Checked {
         let settings = project.config.for_profile(&profile.name);
         let mode = if strict {
             Mode::Strict
@@ -159,7 +195,11 @@ impl Context {
             settings
                 .validation
                 .or(profile.yaml.validation())
-                .unwrap_or(if settings.protected { Mode::Strict } else { Mode::Default })
+                .unwrap_or(if settings.protected {
+                    Mode::Strict
+                } else {
+                    Mode::Default
+                })
         };
         let (resolved, findings) = match self.load(shell, project, &profile) {
             Ok(resolved) => {
@@ -176,7 +216,13 @@ impl Context {
             }
             Err(e) => (None, load_error_findings(e)),
         };
-        Checked { profile, mode, protected: settings.protected, resolved, findings }
+        Checked {
+            profile,
+            mode,
+            protected: settings.protected,
+            resolved,
+            findings,
+        }
     }
 }
 
@@ -198,8 +244,13 @@ pub(crate) fn load_error_findings(e: LoadError) -> Vec<Finding> {
             .problems
             .into_iter()
             .map(|p| {
-                let mut f = Finding::new(p.code, Severity::Error, p.key.as_deref(), p.message, p.hint);
-                f.location = Some(Location::File { path: e.path.clone(), line: p.line, column: p.column });
+                let mut f =
+                    Finding::new(p.code, Severity::Error, p.key.as_deref(), p.message, p.hint);
+                f.location = Some(Location::File {
+                    path: e.path.clone(),
+                    line: p.line,
+                    column: p.column,
+                });
                 f
             })
             .collect(),
@@ -211,8 +262,18 @@ pub(crate) fn load_error_findings(e: LoadError) -> Vec<Finding> {
             let message = e.to_string();
             let message = message.split('\n').next().unwrap_or_default();
             let message = message.rsplit(": ").next().unwrap_or(message).to_owned();
-            vec![Finding::new("invalid-dotenv", Severity::Error, None, message, "fix the line, or pass --no-env to ignore dotenv files")
-                .at(Some(Location::File { path, line, column: None }))]
+            vec![Finding::new(
+                "invalid-dotenv",
+                Severity::Error,
+                None,
+                message,
+                "fix the line, or pass --no-env to ignore dotenv files",
+            )
+            .at(Some(Location::File {
+                path,
+                line,
+                column: None,
+            }))]
         }
     }
 }
@@ -220,7 +281,11 @@ pub(crate) fn load_error_findings(e: LoadError) -> Vec<Finding> {
 /// A profile that could not be opened (bad profile.yaml), as a finding for `--all-profiles`.
 pub(crate) fn profile_error_finding(e: &ProfileError) -> Finding {
     let location = match e {
-        ProfileError::Yaml { path, line, .. } => Some(Location::File { path: path.clone(), line: *line, column: None }),
+        ProfileError::Yaml { path, line, .. } => Some(Location::File {
+            path: path.clone(),
+            line: *line,
+            column: None,
+        }),
         _ => None,
     };
     let text = e.to_string();
@@ -231,5 +296,7 @@ pub(crate) fn profile_error_finding(e: &ProfileError) -> Finding {
 /// A path shown relative to the current directory when below it.
 pub(crate) fn rel(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
-    crate::source::display_path(path, &cwd).display().to_string()
+    crate::source::display_path(path, &cwd)
+        .display()
+        .to_string()
 }

@@ -4,19 +4,26 @@ use serde_json::json;
 
 use super::{profile_error_finding, Context};
 use crate::cli::Format;
-use crate::error::Error;
 use crate::env::ProcessEnv;
+use crate::error::Error;
 use crate::finding::Severity;
 use crate::shell::Shell;
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, format: Format) -> Result<(), Error> {
     let project = ctx.project(shell)?;
     if !project.profiles.dir.is_dir() {
-        return Err(crate::profile::ProfileError::NoProfilesDir { dir: project.profiles.dir.clone() }.into());
+        return Err(crate::profile::ProfileError::NoProfilesDir {
+            dir: project.profiles.dir.clone(),
+        }
+        .into());
     }
     let active = project
         .profiles
-        .select(ctx.global.profile.as_deref(), &ProcessEnv, project.config.default_profile.as_deref())
+        .select(
+            ctx.global.profile.as_deref(),
+            &ProcessEnv,
+            project.config.default_profile.as_deref(),
+        )
         .ok()
         .map(|(p, _)| p.name);
     let mut rows = Vec::new();
@@ -43,7 +50,15 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, format: Format) -> Result<()
             }
         };
         let protected = project.config.is_protected(name);
-        rows.push((name.clone(), keys, status, errors, warnings, protected, active.as_deref() == Some(name)));
+        rows.push((
+            name.clone(),
+            keys,
+            status,
+            errors,
+            warnings,
+            protected,
+            active.as_deref() == Some(name),
+        ));
     }
     match format {
         Format::Json => {
@@ -61,7 +76,11 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, format: Format) -> Result<()
             for (name, keys, status, e, warn, protected, active) in rows {
                 let mut extra = Vec::new();
                 if e + warn > 0 {
-                    extra.push(format!("{e} error{}, {warn} warning{}", if e == 1 { "" } else { "s" }, if warn == 1 { "" } else { "s" }));
+                    extra.push(format!(
+                        "{e} error{}, {warn} warning{}",
+                        if e == 1 { "" } else { "s" },
+                        if warn == 1 { "" } else { "s" }
+                    ));
                 }
                 if protected {
                     extra.push("protected".to_owned());
@@ -69,7 +88,11 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, format: Format) -> Result<()
                 if active {
                     extra.push("active".to_owned());
                 }
-                let extra = if extra.is_empty() { String::new() } else { format!(" ({})", extra.join(", ")) };
+                let extra = if extra.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", extra.join(", "))
+                };
                 shell.out(format_args!("{name:w$}  {keys:>4}  {status}{extra}"));
             }
         }

@@ -13,7 +13,10 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ValidateArgs) -> Resu
     let mut checked = Vec::new();
     if args.all_profiles {
         if project.profiles.names.is_empty() {
-            return Err(crate::profile::ProfileError::Empty { dir: project.profiles.dir.clone() }.into());
+            return Err(crate::profile::ProfileError::Empty {
+                dir: project.profiles.dir.clone(),
+            }
+            .into());
         }
         for name in &project.profiles.names {
             match project.profiles.open(name) {
@@ -57,7 +60,11 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ValidateArgs) -> Resu
         }
     }
 
-    let failed: Vec<String> = checked.iter().filter(|c| c.fails()).map(|c| format!("`{}`", c.profile.name)).collect();
+    let failed: Vec<String> = checked
+        .iter()
+        .filter(|c| c.fails())
+        .map(|c| format!("`{}`", c.profile.name))
+        .collect();
     if failed.is_empty() {
         Ok(())
     } else {
@@ -88,10 +95,21 @@ fn human(shell: &mut Shell, c: &Checked) {
         diagnostic(shell, f);
     }
     let (errors, warnings) = (c.count(Severity::Error), c.count(Severity::Warning));
-    let summary = format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"));
+    let summary = format!(
+        "{}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    );
     if !c.fails() {
-        let note = if c.mode == Mode::Warn && errors > 0 { " (mode warn: reported, not failing)" } else { "" };
-        shell.status("Finished", format_args!("profile `{}`: {summary}{note}", c.profile.name));
+        let note = if c.mode == Mode::Warn && errors > 0 {
+            " (mode warn: reported, not failing)"
+        } else {
+            ""
+        };
+        shell.status(
+            "Finished",
+            format_args!("profile `{}`: {summary}{note}", c.profile.name),
+        );
     }
 }
 
@@ -168,11 +186,17 @@ fn github(f: &Finding, mode: Mode) -> String {
         None => f.code.clone(),
     };
     props.push(format!("title={}", escape_property(&title)));
-    format!("::{level} {}::{}", props.join(","), escape_data(&format!("{} (help: {})", f.message, f.hint)))
+    format!(
+        "::{level} {}::{}",
+        props.join(","),
+        escape_data(&format!("{} (help: {})", f.message, f.hint))
+    )
 }
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {

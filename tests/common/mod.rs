@@ -1,0 +1,104 @@
+//! Helpers shared by the integration tests: run the built binary in a clean environment.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Env names that would leak the developer's own secrets or settings into a test.
+pub const SCRUB: &[&str] = &[
+    "JWT_SECRET",
+    "DATABASE_URL",
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "GEMINI_API_KEY",
+    "GITHUB_TOKEN",
+    "SENDGRID",
+    "STRIPE",
+    "MOLTBOOK_BUILDER",
+    "SYSTEMPROMPT_PROFILE",
+    "CARGO_TERM_COLOR",
+    "RUST_LOG",
+];
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_cargo-systemprompt-secrets"))
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/fixtures").join(name)
+}
+
+/// The binary, run in `dir` with a scrubbed environment and no colour.
+pub fn cmd(dir: &Path) -> Command {
+    let mut c = Command::new(bin());
+    c.current_dir(dir)
+        .env("CARGO_TERM_COLOR", "never")
+        .env("COLUMNS", "100");
+    for name in SCRUB {
+        if *name != "CARGO_TERM_COLOR" {
+            c.env_remove(name);
+        }
+    }
+    c
+}
+
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+pub fn run(mut c: Command) -> Out {
+    let o = c.output().expect("run the binary");
+    Out {
+        code: o.status.code().expect("exit code, not a signal"),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+/// Runs the binary in `dir` with these arguments.
+pub fn sp(dir: &Path, args: &[&str]) -> Out {
+    let mut c = cmd(dir);
+    c.args(args);
+    run(c)
+}
+
+/// A throwaway project: a manifest, a target, and the given files (path, content).
+pub fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let has_manifest = files.iter().any(|(p, _)| *p == "Cargo.toml");
+    if !has_manifest {
+        write(dir.path(), "Cargo.toml", "[package]\nname = \"tmp-project\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n");
+    }
+    write(dir.path(), "src/lib.rs", "");
+    for (path, content) in files {
+        write(dir.path(), path, content);
+    }
+    dir
+}
+
+pub fn write(root: &Path, path: &str, content: &str) {
+    let p = root.join(path);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(p, content).expect("write");
+}
+
+/// A valid local profile's secrets.json.
+pub const GOOD: &str = r#"{
+  "jwt_secret": "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ",
+  "database_url": "postgres://app:pw@db:5432/app",
+  "openai": "sk-abcdefghij0123456789T3BlbkFJabcdefghij0123456789"
+}
+"#;
