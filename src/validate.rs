@@ -186,9 +186,23 @@ fn check_value(
         return;
     }
 
+    check_known_key(key, &what, value, &mut push);
+
+    if let Some(rule) = rule {
+        check_rule(&what, value, rule, &mut push);
+    }
+}
+
+/// The built-in rules for the keys key-formats.md knows.
+fn check_known_key(
+    key: &str,
+    what: &str,
+    value: &str,
+    push: &mut impl FnMut(&str, Severity, String, String),
+) {
     match key {
-        "jwt_secret" => check_jwt(&what, value, &mut push),
-        "database_url" => check_database_url(&what, value, &mut push),
+        "jwt_secret" => check_jwt(what, value, push),
+        "database_url" => check_database_url(what, value, push),
         "anthropic" => {
             if !value.starts_with("sk-ant-") {
                 push("anthropic-prefix", Severity::Error, format!("{what} does not start with `sk-ant-`"),
@@ -250,10 +264,6 @@ fn check_value(
                 "agent keys (moltbook_*) start with `moltbook_sk_`; copy the key again from the agent's settings".to_owned());
         }
         _ => {}
-    }
-
-    if let Some(rule) = rule {
-        check_rule(&what, value, rule, &mut push);
     }
 }
 

@@ -6,7 +6,16 @@ use super::{rel, Context};
 use crate::cli::{ExplainArgs, Format};
 use crate::error::Error;
 use crate::keys;
+use crate::layers::{Definition, Resolved};
+use crate::project::Project;
 use crate::shell::Shell;
+
+/// One consulted layer: its name, where it looked, and the index of its definition, if any.
+struct Layer {
+    name: &'static str,
+    place: String,
+    definition: Option<usize>,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExplainArgs) -> Result<(), Error> {
     let key = keys::normalize(&args.key);
@@ -28,101 +37,125 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExplainArgs) -> Resul
         .get(&key)
         .map(|r| r.definitions.as_slice())
         .unwrap_or_default();
-
-    // Every layer consulted, highest first, with the definition it holds, if any.
-    let mut layers: Vec<(String, String, Option<usize>)> = Vec::new();
-    let find = |layer: &str, path: Option<&std::path::Path>| {
-        definitions
-            .iter()
-            .position(|d| d.source.layer() == layer && (path.is_none() || d.source.path() == path))
-    };
-    if ctx.global.no_env {
-        layers.push((
-            "env".into(),
-            format!("${env_name} (ignored: --no-env)"),
-            None,
-        ));
-        layers.push(("dotenv".into(), "(ignored: --no-env)".into(), None));
-    } else {
-        layers.push(("env".into(), format!("${env_name}"), find("env", None)));
-        for file in ctx.env_files(&project).iter().rev() {
-            let exists = file.path.is_file();
-            let label = if exists {
-                rel(&file.path)
-            } else {
-                format!("{} (no such file)", rel(&file.path))
-            };
-            layers.push(("dotenv".into(), label, find("dotenv", Some(&file.path))));
-        }
-    }
-    let secrets_label = match resolved.blanks.get(&key) {
-        Some(_) if find("secrets.json", None).is_none() => {
-            format!("{} (present but empty)", rel(&resolved.secrets_path))
-        }
-        _ if !resolved.secrets_file_found => {
-            format!("{} (no such file)", rel(&resolved.secrets_path))
-        }
-        _ => rel(&resolved.secrets_path),
-    };
-    layers.push((
-        "secrets.json".into(),
-        secrets_label,
-        find("secrets.json", None),
-    ));
-    layers.push((
-        "keyring".into(),
-        "cache (not configured)".into(),
-        find("keyring", None),
-    ));
+    let layers = consulted_layers(ctx, &project, resolved, &key, definitions);
+    let status = checked.key_status(&key);
 
     match args.format {
         Format::Json => {
             let rows: Vec<_> = layers
                 .iter()
-                .map(|(layer, label, def)| {
+                .map(|l| {
                     json!({
-                        "layer": layer,
-                        "place": label,
-                        "defines": def.is_some(),
-                        "source": def.map(|i| &definitions[i].source),
-                        "wins": *def == Some(0),
+                        "layer": l.name,
+                        "place": l.place,
+                        "defines": l.definition.is_some(),
+                        "source": l.definition.map(|i| &definitions[i].source),
+                        "wins": l.definition == Some(0),
                     })
                 })
                 .collect();
-            shell.out(json!({"key": key, "env": env_name, "profile": checked.profile.name, "set": !definitions.is_empty(), "status": checked.key_status(&key), "layers": rows}));
+            shell.out(json!({"key": key, "env": env_name, "profile": checked.profile.name, "set": !definitions.is_empty(), "status": status, "layers": rows}));
         }
         Format::Human => {
             shell.out(format_args!(
                 "{key} (env name {env_name}) in profile `{}`, highest layer first:",
                 checked.profile.name
             ));
-            let width = layers.iter().map(|l| l.0.len()).max().unwrap_or(0);
-            for (i, (layer, label, def)) in layers.iter().enumerate() {
-                let state = match def {
+            let width = layers.iter().map(|l| l.name.len()).max().unwrap_or(0);
+            for (i, l) in layers.iter().enumerate() {
+                let state = match l.definition {
                     Some(d) => {
-                        let at = definitions[*d]
+                        let at = definitions[d]
                             .source
                             .line()
-                            .map(|l| format!(" on line {l}"))
+                            .map(|n| format!(" on line {n}"))
                             .unwrap_or_default();
                         format!(
                             "defined{at}{}",
-                            if *d == 0 { "  <- wins" } else { "  (shadowed)" }
+                            if d == 0 { "  <- wins" } else { "  (shadowed)" }
                         )
                     }
                     None => "not defined".to_owned(),
                 };
                 shell.out(format_args!(
-                    "  {}. {layer:width$}  {label}: {state}",
-                    i + 1
+                    "  {}. {:width$}  {}: {state}",
+                    i + 1,
+                    l.name,
+                    l.place
                 ));
             }
             if definitions.is_empty() {
                 shell.out(format_args!("`{key}` is not set in any layer."));
             } else {
-                shell.out(format_args!("status: {}", checked.key_status(&key)));
+                shell.out(format_args!("status: {status}"));
             }
         }
     }
     Ok(())
+}
+
+/// Every layer consulted for `key`, highest first.
+fn consulted_layers(
+    ctx: &Context,
+    project: &Project,
+    resolved: &Resolved,
+    key: &str,
+    definitions: &[Definition],
+) -> Vec<Layer> {
+    let find = |layer: &str, path: Option<&std::path::Path>| {
+        definitions
+            .iter()
+            .position(|d| d.source.layer() == layer && (path.is_none() || d.source.path() == path))
+    };
+    let env_name = keys::env_name(key);
+    let mut layers = Vec::new();
+    if ctx.global.no_env {
+        layers.push(Layer {
+            name: "env",
+            place: format!("${env_name} (ignored: --no-env)"),
+            definition: None,
+        });
+        layers.push(Layer {
+            name: "dotenv",
+            place: "(ignored: --no-env)".into(),
+            definition: None,
+        });
+    } else {
+        layers.push(Layer {
+            name: "env",
+            place: format!("${env_name}"),
+            definition: find("env", None),
+        });
+        for file in ctx.env_files(project).iter().rev() {
+            let place = if file.path.is_file() {
+                rel(&file.path)
+            } else {
+                format!("{} (no such file)", rel(&file.path))
+            };
+            layers.push(Layer {
+                name: "dotenv",
+                place,
+                definition: find("dotenv", Some(&file.path)),
+            });
+        }
+    }
+    let file_def = find("secrets.json", None);
+    let place = if !resolved.secrets_file_found {
+        format!("{} (no such file)", rel(&resolved.secrets_path))
+    } else if file_def.is_none() && resolved.blanks.contains_key(key) {
+        format!("{} (present but empty)", rel(&resolved.secrets_path))
+    } else {
+        rel(&resolved.secrets_path)
+    };
+    layers.push(Layer {
+        name: "secrets.json",
+        place,
+        definition: file_def,
+    });
+    layers.push(Layer {
+        name: "keyring",
+        place: "cache (not configured)".into(),
+        definition: find("keyring", None),
+    });
+    layers
 }
