@@ -19,6 +19,12 @@ pub fn known_keys() -> impl Iterator<Item = &'static str> {
 }
 
 /// The env-style name of a key: `anthropic` → `ANTHROPIC_API_KEY`, `foo_bar` → `FOO_BAR`.
+///
+/// ```
+/// use systemprompt_secrets::keys::{env_name, key_from_env};
+/// assert_eq!(env_name("anthropic"), "ANTHROPIC_API_KEY");
+/// assert_eq!(key_from_env("MOLTBOOK_BUILDER"), "moltbook_builder");
+/// ```
 #[must_use]
 pub fn env_name(key: &str) -> String {
     ENV_NAMES

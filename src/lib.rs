@@ -3,6 +3,27 @@
 //! The library is what the `cargo systemprompt-secrets` command is built on. With
 //! `default-features = false` it has no CLI, network or keyring dependencies, so build
 //! scripts can use it.
+//!
+//! ```
+//! use systemprompt_secrets::cache::NoCache;
+//! use systemprompt_secrets::config::Config;
+//! use systemprompt_secrets::env::MapEnv;
+//! use systemprompt_secrets::{load, validate::validate, ExposeSecret, LoadOptions};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("secrets.json");
+//! std::fs::write(&path, r#"{"jwt_secret": "short", "database_url": "postgres://u:p@db/app"}"#)?;
+//!
+//! let settings = Config::default().for_profile("local");
+//! let env = MapEnv::from_pairs([("OPENAI_API_KEY", "sk-ant-oops")]);
+//! let opts = LoadOptions { env: &env, use_env: true, env_files: vec![], cache: &NoCache, project_id: "demo" };
+//! let resolved = load(&path, &settings, "local", &opts)?;
+//! assert_eq!(resolved.get("openai").unwrap().source.layer(), "env");
+//!
+//! let codes: Vec<_> = validate(&resolved, &settings).into_iter().map(|f| f.code).collect();
+//! assert_eq!(codes, ["jwt-secret-too-short", "openai-prefix"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![warn(missing_docs)]
 
 pub mod cache;
