@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::keyring::KeyringChoice;
+
 const ABOUT: &str = "Find, load and validate the secrets of a systemprompt project";
 
 const EXAMPLES: &str = "\
@@ -87,6 +89,9 @@ pub struct GlobalArgs {
     /// Ignore the process environment and dotenv files
     #[arg(long, global = true)]
     pub no_env: bool,
+    /// OS keyring backend [env: SYSTEMPROMPT_SECRETS_KEYRING]
+    #[arg(long, global = true, value_enum, value_name = "BACKEND", env = "SYSTEMPROMPT_SECRETS_KEYRING", hide_env = true, default_value_t = KeyringChoice::Auto)]
+    pub keyring: KeyringChoice,
     /// Coloring
     #[arg(long, global = true, value_enum, value_name = "WHEN", env = "CARGO_TERM_COLOR", hide_env_values = true, default_value_t = Color::Auto)]
     pub color: Color,
@@ -164,6 +169,30 @@ pub enum Command {
         after_help = "Examples:\n  cargo systemprompt-secrets profiles\n  cargo systemprompt-secrets profiles --format json"
     )]
     Profiles(FormatArgs),
+    /// Store the cloud API token (or an OpenBao token) in the OS keyring
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets login                         Prompt for the token (hidden)\n  printf %s \"$TOKEN\" | cargo systemprompt-secrets login --token-stdin\n  cargo systemprompt-secrets login --import --yes          Move upstream's credentials.json into the keyring\n  cargo systemprompt-secrets login --backend openbao --address https://bao.example:8200\n\nTokens are looked up in this order: SYSTEMPROMPT_API_TOKEN, the OS keyring, .systemprompt/credentials.json."
+    )]
+    Login(LoginArgs),
+    /// Remove a stored token from the OS keyring
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets logout\n  cargo systemprompt-secrets logout --backend openbao --address https://bao.example:8200"
+    )]
+    Logout(LogoutArgs),
+    /// Show the API URL, where the token comes from and when it expires (never the token)
+    #[command(
+        visible_alias = "whoami",
+        after_help = "Examples:\n  cargo systemprompt-secrets status\n  cargo systemprompt-secrets whoami --format json"
+    )]
+    Status(StatusArgs),
+    /// Validate a profile and cache its secrets.json in the OS keyring (the lowest layer)
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets cache --profile local\n  cargo systemprompt-secrets cache --status\n  cargo systemprompt-secrets uncache --profile local"
+    )]
+    Cache(CacheArgs),
+    /// Remove a profile's cached secrets from the OS keyring
+    #[command(after_help = "Examples:\n  cargo systemprompt-secrets uncache --profile local")]
+    Uncache,
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  cargo systemprompt-secrets completions bash > ~/.local/share/bash-completion/completions/cargo-systemprompt-secrets\n  cargo systemprompt-secrets completions zsh > ~/.zfunc/_cargo-systemprompt-secrets"
@@ -220,6 +249,78 @@ pub struct ExplainArgs {
     /// The key (`anthropic`) or its env-style name (`ANTHROPIC_API_KEY`)
     pub key: String,
     /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// Which remote a token belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Backend {
+    /// The systemprompt cloud API.
+    #[default]
+    Systemprompt,
+    /// An OpenBao or HashiCorp Vault server.
+    Openbao,
+}
+
+/// `login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Cloud API URL [env: SYSTEMPROMPT_API_URL] [default: https://api.systemprompt.io]
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Read the token from stdin instead of a hidden prompt
+    #[arg(long)]
+    pub token_stdin: bool,
+    /// Move the token from upstream's plaintext .systemprompt/credentials.json into the keyring
+    #[arg(long, conflicts_with = "token_stdin")]
+    pub import: bool,
+    /// With --import: delete the plaintext file without asking
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Whose token this is
+    #[arg(long, value_enum, default_value_t)]
+    pub backend: Backend,
+    /// OpenBao/Vault address [env: BAO_ADDR, VAULT_ADDR]
+    #[arg(long, value_name = "URL")]
+    pub address: Option<String>,
+}
+
+/// `logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Cloud API URL [env: SYSTEMPROMPT_API_URL]
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Whose token to remove
+    #[arg(long, value_enum, default_value_t)]
+    pub backend: Backend,
+    /// OpenBao/Vault address [env: BAO_ADDR, VAULT_ADDR]
+    #[arg(long, value_name = "URL")]
+    pub address: Option<String>,
+}
+
+/// `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Cloud API URL [env: SYSTEMPROMPT_API_URL]
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `cache`.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// Show what is cached for the profile instead of caching
+    #[arg(long)]
+    pub status: bool,
+    /// Cache even when validation fails
+    #[arg(long, conflicts_with = "status")]
+    pub force: bool,
+    /// Output format (with --status)
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }

@@ -24,6 +24,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// No OS keyring could be opened.
+    #[error(transparent)]
+    NoKeyring(#[from] crate::keyring::NoKeyring),
+    /// The keyring refused an operation.
+    #[error("keyring: {0}")]
+    Store(#[from] crate::keyring::StoreError),
+    /// No usable token.
+    #[error(transparent)]
+    Token(#[from] crate::token::TokenError),
     /// A usage mistake.
     #[error("{0}")]
     Usage(String),
@@ -38,7 +47,12 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Project(_) | Error::Profile(_) | Error::Usage(_) => exit_code::USAGE,
-            Error::Load(_) | Error::Io { .. } | Error::Failed(_) => exit_code::FAILURE,
+            Error::Load(_)
+            | Error::Io { .. }
+            | Error::Failed(_)
+            | Error::NoKeyring(_)
+            | Error::Store(_)
+            | Error::Token(_) => exit_code::FAILURE,
         }
     }
 

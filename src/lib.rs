@@ -52,6 +52,10 @@ pub mod commands;
 #[cfg(feature = "cli")]
 pub mod error;
 #[cfg(feature = "cli")]
+pub mod keyring;
+#[cfg(feature = "cli")]
 pub mod project;
 #[cfg(feature = "cli")]
 pub mod shell;
+#[cfg(feature = "cli")]
+pub mod token;

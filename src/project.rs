@@ -59,8 +59,10 @@ pub fn discover(
         message: match e {
             cargo_metadata::Error::CargoMetadata { stderr } => stderr
                 .lines()
+                .take_while(|l| !l.contains("Stack backtrace"))
                 .filter(|l| !l.trim().is_empty())
-                .map(|l| l.trim_start_matches("error: ").to_owned())
+                .take(4)
+                .map(|l| l.trim().trim_start_matches("error: ").to_owned())
                 .collect::<Vec<_>>()
                 .join("; "),
             other => other.to_string(),

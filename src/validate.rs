@@ -298,7 +298,8 @@ fn check_jwt(what: &str, value: &str, push: &mut impl FnMut(&str, Severity, Stri
 /// Whether the value is a shorter string repeated.
 fn is_repetition(value: &str) -> bool {
     let bytes = value.as_bytes();
-    (1..=bytes.len() / 2).any(|n| bytes.len() % n == 0 && bytes.chunks(n).all(|c| c == &bytes[..n]))
+    (1..=bytes.len() / 2)
+        .any(|n| bytes.len().is_multiple_of(n) && bytes.chunks(n).all(|c| c == &bytes[..n]))
 }
 
 fn check_database_url(

@@ -596,6 +596,12 @@ fn canary_never_reaches_output() {
         vec!["profiles", "--format", "json"],
         vec!["init"],
         vec!["init", "--profile", "dup"],
+        vec!["status", "-v"],
+        vec!["cache", "-v"],
+        vec!["cache", "--status"],
+        vec!["uncache"],
+        vec!["login", "--token-stdin"],
+        vec!["logout"],
     ];
     for args in &commands {
         for env in [None, Some(("OPENAI_API_KEY", format!("{CANARY}-env")))] {

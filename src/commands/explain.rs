@@ -152,10 +152,15 @@ fn consulted_layers(
         place,
         definition: file_def,
     });
+    let keyring = find("keyring", None);
+    let place = match keyring {
+        Some(i) => definitions[i].source.to_string(),
+        None => format!("profile cache ({})", ctx.cache.describe()),
+    };
     layers.push(Layer {
         name: "keyring",
-        place: "cache (not configured)".into(),
-        definition: find("keyring", None),
+        place,
+        definition: keyring,
     });
     layers
 }

@@ -1,22 +1,27 @@
 //! One file per subcommand, plus the context they share (project, profile, layers, checks).
 
+mod cache;
 mod completions;
 mod explain;
 mod get;
 mod init;
 mod list;
+mod login;
+mod logout;
 mod profiles;
+mod status;
 mod validate;
 
 use std::path::Path;
 
 use anstream::ColorChoice;
 
-use crate::cache::NoCache;
 use crate::cli::{Cli, Color, Command, GlobalArgs};
 use crate::env::ProcessEnv;
 use crate::error::Error;
 use crate::finding::{Finding, Location, Mode, Severity};
+use crate::keyring::profile_cache::KeyringCache;
+use crate::keyring::{self, Opened};
 use crate::layers::{self, DotEnvFile, LoadError, LoadOptions, Resolved};
 use crate::profile::{Profile, ProfileError, Selection};
 use crate::project::{self, Project};
@@ -24,7 +29,11 @@ use crate::shell::{Shell, Verbosity};
 
 /// Runs a parsed command line. Returns the error to report; the caller maps it to an exit code.
 pub fn run(cli: Cli, shell: &mut Shell) -> Result<(), Error> {
-    let ctx = Context { global: cli.global };
+    let cache = KeyringCache::new(cli.global.keyring);
+    let ctx = Context {
+        global: cli.global,
+        cache,
+    };
     match cli.command {
         Command::Init(args) => init::run(&ctx, shell, &args),
         Command::Validate(args) => validate::run(&ctx, shell, &args),
@@ -32,6 +41,11 @@ pub fn run(cli: Cli, shell: &mut Shell) -> Result<(), Error> {
         Command::Get(args) => get::run(&ctx, shell, &args),
         Command::Explain(args) => explain::run(&ctx, shell, &args),
         Command::Profiles(args) => profiles::run(&ctx, shell, args.format),
+        Command::Login(args) => login::run(&ctx, shell, &args),
+        Command::Logout(args) => logout::run(&ctx, shell, &args),
+        Command::Status(args) => status::run(&ctx, shell, &args),
+        Command::Cache(args) => cache::run(&ctx, shell, &args),
+        Command::Uncache => cache::uncache(&ctx, shell),
         Command::Completions(args) => {
             completions::run(shell, args.shell);
             Ok(())
@@ -60,6 +74,8 @@ pub fn shell_for(global: &GlobalArgs) -> Shell {
 /// What every command needs: the global options, and from them the project and profile.
 pub(crate) struct Context {
     pub global: GlobalArgs,
+    /// The keyring cache layer, opened at most once per command.
+    pub cache: KeyringCache,
 }
 
 /// One profile, loaded and checked.
@@ -137,6 +153,15 @@ impl Context {
         Ok(profile)
     }
 
+    /// Opens the OS keyring for a command that must write to or read from it.
+    pub fn keyring(&self, shell: &mut Shell) -> Result<Opened, Error> {
+        let opened = keyring::open(self.global.keyring)?;
+        for note in &opened.notes {
+            shell.verbose(note);
+        }
+        Ok(opened)
+    }
+
     pub fn env_files(&self, project: &Project) -> Vec<DotEnvFile> {
         let mut files = vec![DotEnvFile {
             path: project.workspace_root.join(".env"),
@@ -161,10 +186,13 @@ impl Context {
             env: &ProcessEnv,
             use_env: !self.global.no_env,
             env_files: self.env_files(project),
-            cache: &NoCache,
+            cache: &self.cache,
             project_id: &project.id,
         };
         let resolved = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)?;
+        for note in self.cache.notes() {
+            shell.verbose(note);
+        }
         for f in &resolved.files_read {
             shell.verbose(format_args!("read {}", f.display()));
         }

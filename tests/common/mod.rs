@@ -18,6 +18,10 @@ pub const SCRUB: &[&str] = &[
     "SYSTEMPROMPT_PROFILE",
     "CARGO_TERM_COLOR",
     "RUST_LOG",
+    "SYSTEMPROMPT_API_TOKEN",
+    "SYSTEMPROMPT_API_URL",
+    "BAO_ADDR",
+    "VAULT_ADDR",
 ];
 
 pub fn bin() -> PathBuf {
@@ -35,9 +39,11 @@ pub fn fixture(name: &str) -> PathBuf {
 /// The binary, run in `dir` with a scrubbed environment and no colour.
 pub fn cmd(dir: &Path) -> Command {
     let mut c = Command::new(bin());
+    // The OS keyring is off unless a test turns it on (tests/keyring.rs).
     c.current_dir(dir)
         .env("CARGO_TERM_COLOR", "never")
-        .env("COLUMNS", "100");
+        .env("COLUMNS", "100")
+        .env("SYSTEMPROMPT_SECRETS_KEYRING", "none");
     for name in SCRUB {
         if *name != "CARGO_TERM_COLOR" {
             c.env_remove(name);

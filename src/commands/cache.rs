@@ -1,0 +1,142 @@
+//! `cache` / `uncache`: a profile's validated secrets.json as one OS-keyring entry, the lowest layer.
+
+use serde_json::json;
+
+use super::{rel, Context};
+use crate::cache::NoCache;
+use crate::cli::{CacheArgs, Format};
+use crate::env::ProcessEnv;
+use crate::error::Error;
+use crate::finding::Severity;
+use crate::keyring::profile_cache;
+use crate::layers::{self, LoadOptions};
+use crate::shell::Shell;
+use crate::token::format_time;
+
+pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CacheArgs) -> Result<(), Error> {
+    let project = ctx.project(shell)?;
+    let profile = ctx.select(shell, &project)?;
+    let opened = ctx.keyring(shell)?;
+    let store = opened.store.as_ref();
+
+    if args.status {
+        let status = profile_cache::status(store, &project.id, &profile.name)
+            .map_err(|e| Error::Failed(e.message))?;
+        match (args.format, status) {
+            (Format::Json, s) => {
+                shell.out(json!({"profile": profile.name, "cached": s.is_some(), "entry": s}));
+            }
+            (Format::Human, Some(s)) => {
+                shell.out(format_args!(
+                    "profile `{}` is cached in {}",
+                    profile.name, s.entry
+                ));
+                shell.out(format_args!(
+                    "cached at {}; {} keys: {}",
+                    format_time(s.cached_at),
+                    s.keys.len(),
+                    s.keys.join(", ")
+                ));
+            }
+            (Format::Human, None) => shell.out(format_args!(
+                "profile `{}` is not cached ({})",
+                profile.name,
+                store.name()
+            )),
+        }
+        return Ok(());
+    }
+
+    // Only the profile's own file is cached: a developer's shell or .env never is.
+    let settings = project.config.for_profile(&profile.name);
+    let opts = LoadOptions {
+        env: &ProcessEnv,
+        use_env: false,
+        env_files: vec![],
+        cache: &NoCache,
+        project_id: &project.id,
+    };
+    let resolved = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)?;
+    if !resolved.secrets_file_found {
+        return Err(Error::Failed(format!(
+            "{} does not exist; there is nothing to cache\n    help: create it with `cargo systemprompt-secrets init`",
+            rel(&profile.secrets_path)
+        )));
+    }
+    let findings = crate::validate::validate(&resolved, &settings);
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    if errors > 0 {
+        for f in &findings {
+            super::validate::diagnostic(shell, f);
+        }
+        if !args.force {
+            return Err(Error::Failed(format!(
+                "profile `{}` has {errors} error(s); nothing was cached\n    help: fix them, or pass --force to cache anyway",
+                profile.name
+            )));
+        }
+        shell.warn(format_args!(
+            "caching profile `{}` despite {errors} error(s) (--force)",
+            profile.name
+        ));
+    }
+    let count = resolved.entries.len();
+    let pairs = resolved.entries.into_values().map(|r| {
+        (
+            r.key,
+            r.definitions
+                .into_iter()
+                .next()
+                .expect("a resolution has a definition")
+                .value,
+        )
+    });
+    let warnings = profile_cache::write(store, &project.id, &profile.name, pairs).map_err(|e| match e {
+        crate::keyring::StoreError::TooLarge { .. } => Error::Failed(format!(
+            "cannot cache profile `{}`: {e}\n    help: the keyring cannot hold this profile in one entry; keep using secrets.json, or use a store with larger entries (Secret Service)",
+            profile.name
+        )),
+        other => other.into(),
+    })?;
+    for w in warnings {
+        shell.warn(w);
+    }
+    shell.status(
+        "Cached",
+        format_args!(
+            "{count} keys of profile `{}` in {}",
+            profile.name,
+            store.describe(&crate::keyring::profile_account(&project.id, &profile.name))
+        ),
+    );
+    Ok(())
+}
+
+pub(crate) fn uncache(ctx: &Context, shell: &mut Shell) -> Result<(), Error> {
+    let project = ctx.project(shell)?;
+    let profile = ctx.select(shell, &project)?;
+    let opened = ctx.keyring(shell)?;
+    if profile_cache::remove(opened.store.as_ref(), &project.id, &profile.name)? {
+        shell.status(
+            "Removed",
+            format_args!(
+                "the cached secrets of profile `{}` ({})",
+                profile.name,
+                opened.store.name()
+            ),
+        );
+    } else {
+        shell.status(
+            "Nothing",
+            format_args!(
+                "to remove: profile `{}` is not cached ({})",
+                profile.name,
+                opened.store.name()
+            ),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! `login`: store the cloud API token (or an OpenBao token) in the OS keyring; `--import` moves
+//! upstream's plaintext token file into it.
+
+use std::io::{IsTerminal, Read};
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{rel, Context};
+use crate::cli::{Backend, LoginArgs};
+use crate::env::ProcessEnv;
+use crate::error::Error;
+use crate::keyring::{api_token_account, openbao_token_account, Opened};
+use crate::shell::Shell;
+use crate::token::{self, format_time, jwt_expiry};
+
+pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &LoginArgs) -> Result<(), Error> {
+    if args.import {
+        return import(ctx, shell, args);
+    }
+    let (account, what) = match args.backend {
+        Backend::Systemprompt => {
+            let url = token::api_url(args.api_url.as_deref(), &ProcessEnv);
+            check_url(&url)?;
+            (api_token_account(&url), format!("API token for {url}"))
+        }
+        Backend::Openbao => {
+            let address = openbao_address(args.address.as_deref())?;
+            (
+                openbao_token_account(&address),
+                format!("OpenBao token for {address}"),
+            )
+        }
+    };
+    // Open the keyring first: never ask for a token that cannot be stored.
+    let opened = ctx.keyring(shell)?;
+    let token = read_token(args.token_stdin, &what)?;
+    store(shell, &opened, &account, &what, &token)
+}
+
+/// The OpenBao address: the flag, then `BAO_ADDR`, then `VAULT_ADDR`.
+pub(crate) fn openbao_address(flag: Option<&str>) -> Result<String, Error> {
+    let address = flag
+        .map(str::to_owned)
+        .or_else(|| std::env::var("BAO_ADDR").ok().filter(|v| !v.is_empty()))
+        .or_else(|| std::env::var("VAULT_ADDR").ok().filter(|v| !v.is_empty()))
+        .ok_or_else(|| {
+            Error::Usage(
+                "no OpenBao address\n    help: pass --address URL or set BAO_ADDR".to_owned(),
+            )
+        })?;
+    let address = address.trim().trim_end_matches('/').to_owned();
+    check_url(&address)?;
+    Ok(address)
+}
+
+fn check_url(url: &str) -> Result<(), Error> {
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(()),
+        _ => Err(Error::Usage(format!(
+            "`{url}` is not an http(s) URL\n    help: for example https://api.systemprompt.io"
+        ))),
+    }
+}
+
+fn read_token(from_stdin: bool, what: &str) -> Result<SecretString, Error> {
+    let raw = if from_stdin {
+        let mut buf = String::new();
+        std::io::stdin()
+            .read_to_string(&mut buf)
+            .map_err(|e| Error::io("cannot read the token from stdin", e))?;
+        SecretString::from(buf)
+    } else if std::io::stdin().is_terminal() {
+        SecretString::from(
+            rpassword::prompt_password(format!("{what} (input hidden): "))
+                .map_err(|e| Error::io("cannot read the token from the terminal", e))?,
+        )
+    } else {
+        return Err(Error::Usage(
+            "stdin is not a terminal, so there is nowhere to prompt for the token\n    help: pipe it in with --token-stdin".to_owned(),
+        ));
+    };
+    let token = raw.expose_secret().trim();
+    if token.is_empty() {
+        return Err(Error::Usage(
+            "the token is empty; nothing was stored".to_owned(),
+        ));
+    }
+    if token.chars().any(char::is_whitespace) {
+        return Err(Error::Usage(
+            "the token contains whitespace; check what was pasted. Nothing was stored".to_owned(),
+        ));
+    }
+    Ok(SecretString::from(token.to_owned()))
+}
+
+fn store(
+    shell: &mut Shell,
+    opened: &Opened,
+    account: &str,
+    what: &str,
+    token: &SecretString,
+) -> Result<(), Error> {
+    let expiry = jwt_expiry(token);
+    if let Some(exp) = expiry.filter(|e| *e <= token::now()) {
+        return Err(Error::Failed(format!(
+            "the token expired at {}; nothing was stored\n    help: create a new token and run `cargo systemprompt-secrets login` again",
+            format_time(exp)
+        )));
+    }
+    for warning in opened.store.set(account, token)? {
+        shell.warn(warning);
+    }
+    let expires = expiry
+        .map(|e| format!(", expires {}", format_time(e)))
+        .unwrap_or_default();
+    shell.status(
+        "Stored",
+        format_args!(
+            "{what} in the OS keyring ({}{expires})",
+            opened.store.name()
+        ),
+    );
+    Ok(())
+}
+
+fn import(ctx: &Context, shell: &mut Shell, args: &LoginArgs) -> Result<(), Error> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let path = token::find_credentials_file(&cwd).ok_or_else(|| {
+        Error::Failed(
+            "no .systemprompt/credentials.json here or in any parent folder; nothing to import"
+                .to_owned(),
+        )
+    })?;
+    let creds = token::read_credentials(&path).map_err(Error::Failed)?;
+    let opened = ctx.keyring(shell)?;
+    let url = token::api_url(
+        args.api_url.as_deref().or(creds.api_url.as_deref()),
+        &ProcessEnv,
+    );
+    check_url(&url)?;
+    store(
+        shell,
+        &opened,
+        &api_token_account(&url),
+        &format!("API token for {url}"),
+        &creds.api_token,
+    )?;
+
+    let delete = if args.yes {
+        true
+    } else if std::io::stdin().is_terminal() {
+        confirm(&format!("Delete the plaintext file {}? [y/N] ", rel(&path)))
+    } else {
+        false
+    };
+    if delete {
+        std::fs::remove_file(&path)
+            .map_err(|e| Error::io(format!("cannot delete {}", rel(&path)), e))?;
+        shell.status(
+            "Deleted",
+            format_args!("{} (the keyring now holds the token)", rel(&path)),
+        );
+    } else {
+        shell.warn(format_args!(
+            "{} still holds the token in plaintext; delete it, or run `login --import --yes`",
+            rel(&path)
+        ));
+    }
+    Ok(())
+}
+
+fn confirm(question: &str) -> bool {
+    #[allow(clippy::print_stderr)]
+    // Reason: the prompt belongs on the terminal, next to the answer.
+    {
+        eprint!("{question}");
+    }
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).is_ok()
+        && matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
+}

@@ -1,0 +1,75 @@
+//! `status` (alias `whoami`): the API URL, where the token comes from and when it expires — never the token.
+
+use serde_json::json;
+
+use super::Context;
+use crate::cli::{Format, StatusArgs};
+use crate::env::ProcessEnv;
+use crate::error::Error;
+use crate::keyring;
+use crate::shell::Shell;
+use crate::token::{self, format_time, TokenError};
+
+pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &StatusArgs) -> Result<(), Error> {
+    let url = token::api_url(args.api_url.as_deref(), &ProcessEnv);
+    let opened = keyring::open(ctx.global.keyring);
+    let (store, keyring_text) = match &opened {
+        Ok(o) => (Some(o.store.as_ref()), o.store.name().to_owned()),
+        Err(e) => (
+            None,
+            format!(
+                "unavailable: {}",
+                e.to_string()
+                    .lines()
+                    .skip(1)
+                    .map(str::trim)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        ),
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut warnings = Vec::new();
+    let resolved = token::resolve(&url, &ProcessEnv, store, &cwd, &mut warnings);
+    for w in warnings {
+        shell.warn(w);
+    }
+    let (logged_in, source, expiry_text, expires_at) = match &resolved {
+        Ok(t) => (
+            true,
+            Some(t.source.to_string()),
+            t.expires_at
+                .map_or_else(|| "unknown (not a JWT)".to_owned(), format_time),
+            t.expires_at,
+        ),
+        Err(TokenError::Expired { from, expired_at }) => (
+            false,
+            Some(from.to_string()),
+            format!("EXPIRED at {}", format_time(*expired_at)),
+            Some(*expired_at),
+        ),
+        Err(_) => (false, None, "-".to_owned(), None),
+    };
+    match args.format {
+        Format::Json => shell.out(json!({
+            "api_url": url,
+            "logged_in": logged_in,
+            "token_source": resolved.as_ref().ok().map(|t| &t.source),
+            "expires_at": expires_at,
+            "keyring": keyring_text,
+        })),
+        Format::Human => {
+            shell.out(format_args!("API URL:  {url}"));
+            shell.out(format_args!(
+                "Token:    {}",
+                source.as_deref().unwrap_or("none")
+            ));
+            shell.out(format_args!("Expires:  {expiry_text}"));
+            shell.out(format_args!("Keyring:  {keyring_text}"));
+        }
+    }
+    match resolved {
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,479 @@
+//! The OS keyring for real: GNOME Keyring over D-Bus (Secret Service) and kernel keyutils, checked
+//! from outside with `secret-tool` and `keyctl`. Each scenario runs as one shell script inside the
+//! session it needs (`dbus-run-session` with an unlocked gnome-keyring, or `keyctl session -`).
+//! These tools are required: a missing one fails the test, it never skips.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{bin, project, Out, GOOD};
+
+const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
+const API: &str = "https://api.systemprompt.io";
+
+/// Which real keyring a scenario runs in.
+#[derive(Clone, Copy)]
+enum Session {
+    /// A private D-Bus session bus with gnome-keyring, unlocked with a known password.
+    SecretService,
+    /// A fresh kernel session keyring (`keyctl session -`).
+    Keyutils,
+}
+
+/// Runs `steps` (shell snippets; `$BIN` is the binary) in one session and returns each step's output.
+fn scenario(session: Session, dir: &Path, env: &[(&str, &str)], steps: &[String]) -> Vec<Out> {
+    for tool in [
+        "dbus-run-session",
+        "gnome-keyring-daemon",
+        "secret-tool",
+        "keyctl",
+        "dbus-send",
+    ] {
+        let found = Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool}"))
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(found, "`{tool}` is required for the keyring tests: apt-get install gnome-keyring dbus keyutils libsecret-tools");
+    }
+    let work = tempfile::tempdir().unwrap();
+    let home = work.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let real_home = PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()));
+    let rustup = std::env::var("RUSTUP_HOME")
+        .unwrap_or_else(|_| real_home.join(".rustup").display().to_string());
+    let cargo = std::env::var("CARGO_HOME")
+        .unwrap_or_else(|_| real_home.join(".cargo").display().to_string());
+
+    let mut script = String::from("set -u\n");
+    let _ = writeln!(
+        script,
+        "export RUSTUP_HOME='{rustup}' CARGO_HOME='{cargo}' HOME='{}'",
+        home.display()
+    );
+    let _ = writeln!(
+        script,
+        "export XDG_RUNTIME_DIR='{}' BIN='{}'",
+        home.display(),
+        bin().display()
+    );
+    script.push_str("export CARGO_TERM_COLOR=never\nunset SYSTEMPROMPT_API_TOKEN SYSTEMPROMPT_API_URL SYSTEMPROMPT_PROFILE JWT_SECRET DATABASE_URL OPENAI_API_KEY ANTHROPIC_API_KEY GEMINI_API_KEY GITHUB_TOKEN\n");
+    for (k, v) in env {
+        let _ = writeln!(script, "export {k}='{v}'");
+    }
+    if let Session::SecretService = session {
+        script.push_str(
+            "echo -n test-password | gnome-keyring-daemon --foreground --unlock --components=secrets >/dev/null 2>&1 &\n\
+             GK=$!\ntrap 'kill $GK 2>/dev/null' EXIT\n\
+             for i in $(seq 1 100); do\n\
+               dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true' && break\n\
+               sleep 0.1\ndone\n",
+        );
+    }
+    let out_dir = work.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    for (i, step) in steps.iter().enumerate() {
+        let o = out_dir.join(i.to_string());
+        let _ = writeln!(
+            script,
+            "( {step} ) > '{0}.out' 2> '{0}.err' < /dev/null; echo $? > '{0}.code'",
+            o.display()
+        );
+    }
+    let script_path = work.path().join("scenario.sh");
+    std::fs::write(&script_path, script).unwrap();
+    let mut c = match session {
+        Session::SecretService => {
+            let mut c = Command::new("dbus-run-session");
+            c.arg("--").arg("bash").arg(&script_path);
+            c
+        }
+        Session::Keyutils => {
+            let mut c = Command::new("keyctl");
+            c.args(["session", "-", "bash"]).arg(&script_path);
+            c.env_remove("DBUS_SESSION_BUS_ADDRESS");
+            c
+        }
+    };
+    c.current_dir(dir);
+    let status = c.output().unwrap();
+    assert!(
+        status.status.success(),
+        "scenario runner failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    (0..steps.len())
+        .map(|i| {
+            let o = out_dir.join(i.to_string());
+            let read =
+                |ext: &str| std::fs::read_to_string(o.with_extension(ext)).unwrap_or_default();
+            Out {
+                code: read("code").trim().parse().unwrap_or(-1),
+                stdout: read("out"),
+                stderr: read("err"),
+            }
+        })
+        .chain(std::iter::once(Out {
+            code: 0,
+            stdout: home.display().to_string(),
+            stderr: String::new(),
+        }))
+        .collect()
+}
+
+fn files_containing(root: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if std::fs::read(&p)
+                .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            {
+                hits.push(p);
+            }
+        }
+    }
+    hits
+}
+
+fn jwt(exp: u64) -> String {
+    use base64::Engine as _;
+    let enc = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    format!(
+        "{}.{}.{}",
+        enc("{\"alg\":\"HS256\"}"),
+        enc(&format!("{{\"exp\":{exp}}}")),
+        enc("signature")
+    )
+}
+
+fn s(step: &str) -> String {
+    step.to_owned()
+}
+
+#[test]
+fn secret_service_login_status_logout_checked_with_secret_tool() {
+    let p = project(&[(SECRETS, GOOD)]);
+    let token = "tok-CANARY-ss-5a7e";
+    let lookup =
+        format!("secret-tool lookup service cargo-systemprompt-secrets username 'api-token:{API}'");
+    let out = scenario(
+        Session::SecretService,
+        p.path(),
+        &[],
+        &[
+            format!("printf %s '{token}' | $BIN login --token-stdin --keyring secret-service"),
+            lookup.clone(),
+            s("$BIN status"),
+            s("SYSTEMPROMPT_API_TOKEN=from-env-token $BIN status --format json"),
+            s("$BIN logout"),
+            format!("{lookup}; echo \"exit=$?\""),
+            s("$BIN status"),
+        ],
+    );
+    assert_eq!(out[0].code, 0, "{:?}", out[0]);
+    assert!(out[0].stderr.contains("secret-service"), "{:?}", out[0]);
+    assert_eq!(out[1].stdout, token, "secret-tool sees the entry");
+    assert_eq!(out[2].code, 0, "{:?}", out[2]);
+    assert!(
+        out[2].stdout.contains("Token:    keyring (secret-service)"),
+        "{}",
+        out[2].stdout
+    );
+    let v: serde_json::Value = serde_json::from_str(&out[3].stdout).unwrap();
+    assert_eq!(
+        v["token_source"]["kind"], "env",
+        "SYSTEMPROMPT_API_TOKEN wins over the keyring"
+    );
+    assert!(out[4].stderr.contains("Removed"), "{:?}", out[4]);
+    assert!(
+        out[5].stdout.contains("exit=1"),
+        "logout removed it: {:?}",
+        out[5]
+    );
+    assert_eq!(out[6].code, 1);
+    assert!(
+        out[6]
+            .stderr
+            .contains("Not logged in: run `cargo systemprompt-secrets login`"),
+        "{:?}",
+        out[6]
+    );
+    for o in &out[..out.len() - 1] {
+        assert!(!o.stderr.contains(token), "never echoed: {o:?}");
+    }
+    let home = PathBuf::from(&out.last().unwrap().stdout);
+    assert!(
+        files_containing(&home, token).is_empty(),
+        "no plaintext token under $HOME"
+    );
+    assert!(
+        files_containing(p.path(), token).is_empty(),
+        "no plaintext token in the project"
+    );
+}
+
+#[test]
+fn secret_service_cache_is_the_lowest_layer_and_corrupt_entries_warn() {
+    let p = project(&[(SECRETS, GOOD)]);
+    let id = systemprompt_secrets::project::project_id(p.path());
+    let secrets = p.path().join(SECRETS);
+    let moved = p.path().join("secrets.json.away");
+    let out = scenario(
+        Session::SecretService,
+        p.path(),
+        &[("SYSTEMPROMPT_SECRETS_KEYRING", "auto")],
+        &[
+            s("$BIN cache"),
+            s("$BIN cache --status --format json"),
+            format!("mv '{}' '{}'", secrets.display(), moved.display()),
+            s("$BIN validate"),
+            s("$BIN explain jwt_secret"),
+            s("$BIN get jwt_secret --reveal"),
+            format!("printf %s '{{not json CANARY-corrupt' | secret-tool store --label=x service cargo-systemprompt-secrets username 'profile:{id}:local'"),
+            format!("mv '{}' '{}'", moved.display(), secrets.display()),
+            s("$BIN validate"),
+            s("$BIN uncache"),
+            format!("secret-tool lookup service cargo-systemprompt-secrets username 'profile:{id}:local'; echo \"exit=$?\""),
+        ],
+    );
+    assert_eq!(out[0].code, 0, "{:?}", out[0]);
+    assert!(out[0].stderr.contains("Cached 3 keys"), "{:?}", out[0]);
+    let v: serde_json::Value = serde_json::from_str(&out[1].stdout).unwrap();
+    assert_eq!(v["cached"], true);
+    assert_eq!(v["entry"]["keys"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        out[3].code, 0,
+        "validate works with no secrets.json: {:?}",
+        out[3]
+    );
+    assert!(
+        out[4].stdout.contains("keyring") && out[4].stdout.contains("<- wins"),
+        "{}",
+        out[4].stdout
+    );
+    assert!(
+        out[4]
+            .stdout
+            .lines()
+            .any(|l| l.contains("4. keyring") && l.contains("<- wins")),
+        "{}",
+        out[4].stdout
+    );
+    assert_eq!(out[5].stdout.trim(), "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ");
+    assert_eq!(out[6].code, 0, "{:?}", out[6]);
+    assert_eq!(
+        out[8].code, 0,
+        "a corrupt cache entry is a warning, not a failure: {:?}",
+        out[8]
+    );
+    assert!(
+        out[8].stderr.contains("warning: keyring cache not used")
+            && out[8].stderr.contains("not a valid cache entry"),
+        "{:?}",
+        out[8]
+    );
+    assert!(!out[8].stderr.contains("CANARY"), "{:?}", out[8]);
+    assert!(out[9].stderr.contains("Removed"), "{:?}", out[9]);
+    assert!(out[10].stdout.contains("exit=1"), "{:?}", out[10]);
+}
+
+#[test]
+fn secret_service_import_moves_plaintext_token_and_jwt_expiry_is_enforced() {
+    let p = project(&[
+        (SECRETS, GOOD),
+        (".systemprompt/credentials.json", "{\"api_token\": \"imported-CANARY-tok\", \"api_url\": \"https://api.systemprompt.io\", \"user_email\": \"a@b.c\"}"),
+    ]);
+    let expired = jwt(1_000_000);
+    let valid = jwt(4_000_000_000);
+    let out = scenario(
+        Session::SecretService,
+        p.path(),
+        &[("SYSTEMPROMPT_SECRETS_KEYRING", "auto")],
+        &[
+            s("$BIN status"),
+            s("$BIN login --import"),
+            s("$BIN login --import --yes"),
+            format!("secret-tool lookup service cargo-systemprompt-secrets username 'api-token:{API}'"),
+            format!("printf %s '{expired}' | $BIN login --token-stdin"),
+            format!("printf %s '{valid}' | $BIN login --token-stdin --api-url https://api-sandbox.systemprompt.io/"),
+            s("$BIN status --api-url https://api-sandbox.systemprompt.io"),
+            s("$BIN login"),
+        ],
+    );
+    assert_eq!(out[0].code, 0, "{:?}", out[0]);
+    assert!(
+        out[0].stderr.contains("plaintext") && out[0].stderr.contains("login --import"),
+        "{:?}",
+        out[0]
+    );
+    assert_eq!(out[1].code, 0, "{:?}", out[1]);
+    assert!(
+        out[1].stderr.contains("still holds the token"),
+        "without --yes and a terminal, the file stays: {:?}",
+        out[1]
+    );
+    assert!(out[2].stderr.contains("Deleted"), "{:?}", out[2]);
+    assert!(!p.path().join(".systemprompt/credentials.json").exists());
+    assert_eq!(out[3].stdout, "imported-CANARY-tok");
+    assert_eq!(out[4].code, 1, "{:?}", out[4]);
+    assert!(
+        out[4].stderr.contains("expired at 1970-01-12"),
+        "{:?}",
+        out[4]
+    );
+    assert_eq!(out[5].code, 0, "{:?}", out[5]);
+    assert!(out[5].stderr.contains("expires 2096-10-02"), "{:?}", out[5]);
+    assert!(
+        out[6].stdout.contains("Expires:  2096-10-02"),
+        "{:?}",
+        out[6]
+    );
+    assert_eq!(
+        out[7].code, 2,
+        "no terminal and no --token-stdin: {:?}",
+        out[7]
+    );
+    for o in &out {
+        assert!(
+            !o.stderr.contains("CANARY") && !o.stderr.contains(&valid),
+            "{o:?}"
+        );
+    }
+}
+
+#[test]
+fn keyutils_login_and_cache_checked_with_keyctl() {
+    let p = project(&[(SECRETS, GOOD)]);
+    let id = systemprompt_secrets::project::project_id(p.path());
+    let token = "tok-CANARY-ku-91c2";
+    let desc = format!("cargo-systemprompt-secrets:api-token:{API}");
+    let out = scenario(
+        Session::Keyutils,
+        p.path(),
+        &[("SYSTEMPROMPT_SECRETS_KEYRING", "keyutils")],
+        &[
+            format!("printf %s '{token}' | $BIN login --token-stdin"),
+            format!("keyctl print $(keyctl search @s user '{desc}')"),
+            s("$BIN status"),
+            s("$BIN cache"),
+            format!("keyctl add user 'cargo-systemprompt-secrets:profile:{id}:local' '{{broken CANARY-ku' @s >/dev/null"),
+            s("$BIN validate"),
+            s("$BIN logout && $BIN uncache"),
+            format!("keyctl search @s user '{desc}'; echo \"exit=$?\""),
+            s("SYSTEMPROMPT_SECRETS_KEYRING=auto $BIN status -v"),
+            s("printf %s bao-tok-1 | BAO_ADDR=http://127.0.0.1:8200/ $BIN login --backend openbao --token-stdin"),
+            s("keyctl print $(keyctl search @s user 'cargo-systemprompt-secrets:openbao-token:http://127.0.0.1:8200')"),
+            s("$BIN logout --backend openbao --address http://127.0.0.1:8200"),
+        ],
+    );
+    assert_eq!(out[0].code, 0, "{:?}", out[0]);
+    assert!(out[0].stderr.contains("keyutils"), "{:?}", out[0]);
+    assert!(
+        out[0].stderr.contains("reboot"),
+        "kernel keys are lost at reboot: {:?}",
+        out[0]
+    );
+    assert_eq!(
+        out[1].stdout.trim(),
+        token,
+        "keyctl sees the key: {:?}",
+        out[1]
+    );
+    assert!(
+        out[2].stdout.contains("Token:    keyring (keyutils)"),
+        "{:?}",
+        out[2]
+    );
+    assert_eq!(out[3].code, 0, "{:?}", out[3]);
+    assert_eq!(out[5].code, 0, "{:?}", out[5]);
+    assert!(
+        out[5].stderr.contains("not a valid cache entry") && !out[5].stderr.contains("CANARY"),
+        "{:?}",
+        out[5]
+    );
+    assert_eq!(out[6].code, 0, "{:?}", out[6]);
+    assert!(out[7].stdout.contains("exit=1"), "{:?}", out[7]);
+    assert!(
+        out[8].stdout.contains("Keyring:  keyutils"),
+        "auto falls back to keyutils without a bus: {:?}",
+        out[8]
+    );
+    assert!(
+        out[9]
+            .stderr
+            .contains("OpenBao token for http://127.0.0.1:8200"),
+        "{:?}",
+        out[9]
+    );
+    assert_eq!(
+        out[10].stdout.trim(),
+        "bao-tok-1",
+        "keyed by address: {:?}",
+        out[10]
+    );
+    assert!(
+        out[11].stderr.contains("Removed OpenBao token"),
+        "{:?}",
+        out[11]
+    );
+    let home = PathBuf::from(&out.last().unwrap().stdout);
+    assert!(files_containing(&home, token).is_empty());
+    assert!(files_containing(p.path(), token).is_empty());
+}
+
+#[test]
+fn no_keyring_gives_a_clear_error_and_reads_still_work() {
+    let p = project(&[(SECRETS, GOOD)]);
+    let mut c = common::cmd(p.path());
+    c.env("SYSTEMPROMPT_SECRETS_KEYRING", "secret-service")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("XDG_RUNTIME_DIR", p.path());
+    c.args(["login", "--token-stdin"])
+        .stdin(std::process::Stdio::piped());
+    let mut child = c
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"tok-nokeyring").unwrap();
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no OS keyring is available"), "{stderr}");
+    assert!(
+        stderr.contains("tried secret-service: no D-Bus session bus"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("keyctl session -") && stderr.contains("SYSTEMPROMPT_API_TOKEN"),
+        "{stderr}"
+    );
+
+    let none = common::sp(p.path(), &["login", "--token-stdin"]);
+    assert_eq!(none.code, 1);
+    assert!(none.stderr.contains("--keyring none"), "{}", none.stderr);
+
+    let mut c = common::cmd(p.path());
+    c.env("SYSTEMPROMPT_SECRETS_KEYRING", "secret-service")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("XDG_RUNTIME_DIR", p.path())
+        .arg("validate");
+    let v = common::run(c);
+    assert_eq!(
+        v.code, 0,
+        "a missing keyring does not fail commands that only read: {v:?}"
+    );
+    assert!(!v.stderr.contains("warning:"), "{v:?}");
+}
