@@ -148,12 +148,12 @@ pub enum Command {
         after_help = "Examples:\n  cargo systemprompt-secrets validate\n  cargo systemprompt-secrets validate --strict --profile production\n  cargo systemprompt-secrets validate --all-profiles --format github\n\nExit codes: 0 clean (warnings allowed unless strict), 1 failing findings, 2 usage or configuration error."
     )]
     Validate(ValidateArgs),
-    /// List keys with their source and status (never values)
+    /// List keys with their source and status (never values); --remote compares with the remote
     #[command(
         visible_alias = "ls",
-        after_help = "Examples:\n  cargo systemprompt-secrets list\n  cargo systemprompt-secrets list --profile production --format json"
+        after_help = "Examples:\n  cargo systemprompt-secrets list\n  cargo systemprompt-secrets list --profile production --format json\n  cargo systemprompt-secrets list --remote --profile production"
     )]
-    List(FormatArgs),
+    List(ListArgs),
     /// Show where a key comes from; print its value only with --reveal
     #[command(
         after_help = "Examples:\n  cargo systemprompt-secrets get database_url            Source and status only\n  cargo systemprompt-secrets get DATABASE_URL --reveal   The value, for scripts\n  psql \"$(cargo systemprompt-secrets get database_url --reveal)\""
@@ -169,6 +169,31 @@ pub enum Command {
         after_help = "Examples:\n  cargo systemprompt-secrets profiles\n  cargo systemprompt-secrets profiles --format json"
     )]
     Profiles(FormatArgs),
+    /// Push the profile's secrets.json to the remote in one request, after printing a plan
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets sync --profile production --dry-run\n  cargo systemprompt-secrets sync --profile production --yes\n  cargo systemprompt-secrets sync --prune                 Also delete remote-only names\n\nOnly secrets.json is pushed; the environment and .env only with --include-env."
+    )]
+    Sync(SyncArgs),
+    /// Set remote secrets; values come from a hidden prompt, stdin, or KEY=VALUE
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets set ANTHROPIC_API_KEY             Prompt for the value (hidden)\n  printf %s \"$KEY\" | cargo systemprompt-secrets set OPENAI_API_KEY --stdin\n  cargo systemprompt-secrets set FEATURE_FLAG=on --local      Also write it to secrets.json\n\nNames are upper-cased. Values given as KEY=VALUE end up in shell history; prefer the prompt or --stdin."
+    )]
+    Set(SetArgs),
+    /// Delete remote secrets (a name that was not set is not an error)
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets unset OLD_API_KEY\n  cargo systemprompt-secrets unset A B C --profile production --yes"
+    )]
+    Unset(UnsetArgs),
+    /// Delete remote names that must not be there (SYSTEMPROMPT_API_URL, system-managed names)
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets cleanup --dry-run\n  cargo systemprompt-secrets cleanup --profile production --yes"
+    )]
+    Cleanup(CleanupArgs),
+    /// Compare local and remote names: local-only, remote-only, both
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets diff --profile production\n  cargo systemprompt-secrets diff --format json\n\nThe cloud API never returns values, so only names are compared."
+    )]
+    Diff(DiffArgs),
     /// Store the cloud API token (or an OpenBao token) in the OS keyring
     #[command(
         after_help = "Examples:\n  cargo systemprompt-secrets login                         Prompt for the token (hidden)\n  printf %s \"$TOKEN\" | cargo systemprompt-secrets login --token-stdin\n  cargo systemprompt-secrets login --import --yes          Move upstream's credentials.json into the keyring\n  cargo systemprompt-secrets login --backend openbao --address https://bao.example:8200\n\nTokens are looked up in this order: SYSTEMPROMPT_API_TOKEN, the OS keyring, .systemprompt/credentials.json."
@@ -251,6 +276,124 @@ pub struct ExplainArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+/// `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Compare with the remote's names instead (same as `diff`)
+    #[arg(long)]
+    pub remote: bool,
+    /// Remote options (with --remote)
+    #[command(flatten)]
+    pub target: RemoteArgs,
+}
+
+/// Options of every verb that talks to a remote.
+#[derive(Debug, Args, Clone)]
+pub struct RemoteArgs {
+    /// Cloud tenant [default: `tenant-id` in the manifest, then `cloud.tenant_id` in profile.yaml]
+    #[arg(long, value_name = "ID")]
+    pub tenant: Option<String>,
+    /// Cloud API URL [env: SYSTEMPROMPT_API_URL] [default: https://api.systemprompt.io]
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Seconds to wait for a connection
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub connect_timeout: u64,
+    /// Seconds to wait for each request
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+}
+
+/// Options of every verb that writes to a remote.
+#[derive(Debug, Args, Clone)]
+pub struct WriteArgs {
+    /// Show the plan; send no write request
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation on protected profiles
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// `sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Also push values from the environment and .env files (never by default)
+    #[arg(long)]
+    pub include_env: bool,
+    /// Push even when validation finds errors
+    #[arg(long)]
+    pub force: bool,
+    /// Also delete remote names that are not in the profile (never system-managed or deploy-owned ones)
+    #[arg(long)]
+    pub prune: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub write: WriteArgs,
+}
+
+/// `set`.
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// NAME=VALUE, NAME (prompt for the value), or NAME=- (read it from stdin)
+    #[arg(required = true, value_name = "NAME[=VALUE]")]
+    pub pairs: Vec<String>,
+    /// Read the value of the one NAME given from stdin
+    #[arg(long)]
+    pub stdin: bool,
+    /// Also write the values into the profile's secrets.json (snake_case keys)
+    #[arg(long)]
+    pub local: bool,
+    /// Set even when a value fails validation
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub write: WriteArgs,
+}
+
+/// `unset`.
+#[derive(Debug, Args)]
+pub struct UnsetArgs {
+    /// Names to delete (upper-cased)
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub write: WriteArgs,
+}
+
+/// `cleanup`.
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub write: WriteArgs,
+}
+
+/// `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
 }
 
 /// Which remote a token belongs to.

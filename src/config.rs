@@ -21,7 +21,13 @@ const TOP_KEYS: &[&str] = &[
     "profiles",
 ];
 const RULE_KEYS: &[&str] = &["prefix", "min-length", "pattern", "required", "severity"];
-const PROFILE_KEYS: &[&str] = &["required", "require-ai-provider", "rules", "validation"];
+const PROFILE_KEYS: &[&str] = &[
+    "required",
+    "require-ai-provider",
+    "rules",
+    "validation",
+    "tenant-id",
+];
 
 /// The keys required when the manifest does not say otherwise.
 pub const DEFAULT_REQUIRED: &[&str] = &["jwt_secret", "database_url"];
@@ -79,6 +85,8 @@ pub struct ProfileOverride {
     pub rules: BTreeMap<String, RuleConfig>,
     /// The validation mode for this profile.
     pub validation: Option<Mode>,
+    /// The systemprompt cloud tenant of this profile.
+    pub tenant_id: Option<String>,
 }
 
 /// A configuration problem in a manifest. Manifests hold no secrets, so values may be shown.
@@ -183,6 +191,8 @@ pub struct ProfileSettings {
     pub validation: Option<Mode>,
     /// Whether the profile is protected.
     pub protected: bool,
+    /// The cloud tenant from the manifest, if set.
+    pub tenant_id: Option<String>,
 }
 
 impl Config {
@@ -231,6 +241,9 @@ impl Config {
             if over.validation.is_some() {
                 slot.validation = over.validation;
             }
+            if over.tenant_id.is_some() {
+                slot.tenant_id = over.tenant_id;
+            }
             merge_rules(&mut slot.rules, over.rules);
         }
     }
@@ -270,6 +283,7 @@ impl Config {
             rules,
             validation: over.and_then(|o| o.validation),
             protected: self.is_protected(profile),
+            tenant_id: over.and_then(|o| o.tenant_id.clone()),
         }
     }
 }

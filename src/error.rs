@@ -33,6 +33,12 @@ pub enum Error {
     /// No usable token.
     #[error(transparent)]
     Token(#[from] crate::token::TokenError),
+    /// The cloud API.
+    #[error(transparent)]
+    Cloud(#[from] crate::remote::systemprompt::CloudError),
+    /// HTTP setup or transport.
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
     /// A usage mistake.
     #[error("{0}")]
     Usage(String),
@@ -52,7 +58,9 @@ impl Error {
             | Error::Failed(_)
             | Error::NoKeyring(_)
             | Error::Store(_)
-            | Error::Token(_) => exit_code::FAILURE,
+            | Error::Token(_)
+            | Error::Cloud(_)
+            | Error::Http(_) => exit_code::FAILURE,
         }
     }
 

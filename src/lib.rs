@@ -52,9 +52,13 @@ pub mod commands;
 #[cfg(feature = "cli")]
 pub mod error;
 #[cfg(feature = "cli")]
+pub mod http;
+#[cfg(feature = "cli")]
 pub mod keyring;
 #[cfg(feature = "cli")]
 pub mod project;
+#[cfg(feature = "cli")]
+pub mod remote;
 #[cfg(feature = "cli")]
 pub mod shell;
 #[cfg(feature = "cli")]

@@ -246,6 +246,48 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
     })
 }
 
+/// Renders entries as a `secrets.json` in the given order (absent values as `""`), two-space indented.
+///
+/// # Panics
+/// Never: serializing a string cannot fail.
+#[must_use]
+pub fn render(entries: &[(String, Option<SecretString>)]) -> SecretString {
+    use secrecy::ExposeSecret;
+    let quote = |s: &str| serde_json::to_string(s).expect("a string always serializes");
+    let mut out = String::from("{\n");
+    for (i, (key, value)) in entries.iter().enumerate() {
+        out.push_str("  ");
+        out.push_str(&quote(key));
+        out.push_str(": ");
+        out.push_str(&quote(value.as_ref().map_or("", |v| v.expose_secret())));
+        out.push_str(if i + 1 == entries.len() { "\n" } else { ",\n" });
+    }
+    out.push_str("}\n");
+    SecretString::from(out)
+}
+
+/// Applies `updates` to a file's entries: existing keys change in place, new keys go at the end.
+/// Returns the new entries and the keys that were added.
+#[must_use]
+pub fn merge(
+    file: Option<SecretsFile>,
+    updates: Vec<(String, SecretString)>,
+) -> (Vec<(String, Option<SecretString>)>, Vec<String>) {
+    let mut entries: Vec<(String, Option<SecretString>)> = file
+        .map(|f| f.entries.into_iter().map(|e| (e.key, e.value)).collect())
+        .unwrap_or_default();
+    let mut added = Vec::new();
+    for (key, value) in updates {
+        if let Some(slot) = entries.iter_mut().find(|(k, _)| *k == key) {
+            slot.1 = Some(value);
+        } else {
+            added.push(key.clone());
+            entries.push((key, Some(value)));
+        }
+    }
+    (entries, added)
+}
+
 fn is_blank(s: &SecretString) -> bool {
     use secrecy::ExposeSecret;
     s.expose_secret().trim().is_empty()
@@ -483,6 +525,29 @@ mod tests {
     fn key_lines_skip_nested_and_escaped_content() {
         let text = "{\"a\": \"x\\\"{,\",\n\"b\": \"y\"}";
         assert_eq!(top_level_key_lines(text), vec![1, 2]);
+    }
+
+    #[test]
+    fn render_and_merge_round_trip_in_order() {
+        let f = parse_str("{\"b\": \"1\", \"a\": null}").unwrap();
+        let (entries, added) = merge(
+            Some(f),
+            vec![
+                ("a".into(), SecretString::from("x\"y")),
+                ("c".into(), SecretString::from("3")),
+            ],
+        );
+        assert_eq!(added, ["c"]);
+        let text = render(&entries);
+        assert_eq!(
+            text.expose_secret(),
+            "{\n  \"b\": \"1\",\n  \"a\": \"x\\\"y\",\n  \"c\": \"3\"\n}\n"
+        );
+        let back = parse(Path::new("s"), text.expose_secret().as_bytes()).unwrap();
+        assert_eq!(
+            back.entries[1].value.as_ref().unwrap().expose_secret(),
+            "x\"y"
+        );
     }
 
     #[test]

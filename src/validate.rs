@@ -140,6 +140,22 @@ pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding>
     findings
 }
 
+/// The findings for one value of `key` from `source` (for values given on a command line).
+#[must_use]
+pub fn validate_value(
+    key: &str,
+    value: &str,
+    source: &Source,
+    rule: Option<&RuleConfig>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    check_value(key, value, source, rule, &mut out);
+    for f in &mut out {
+        f.location = Some(Location::Source(source.clone()));
+    }
+    out
+}
+
 /// Checks one value. Pushes findings without location; the caller sets it.
 fn check_value(
     key: &str,

@@ -1,7 +1,10 @@
 //! One file per subcommand, plus the context they share (project, profile, layers, checks).
 
 mod cache;
+mod cleanup;
+mod cloud;
 mod completions;
+mod diff;
 mod explain;
 mod get;
 mod init;
@@ -9,7 +12,10 @@ mod list;
 mod login;
 mod logout;
 mod profiles;
+mod set;
 mod status;
+mod sync;
+mod unset;
 mod validate;
 
 use std::path::Path;
@@ -37,7 +43,13 @@ pub fn run(cli: Cli, shell: &mut Shell) -> Result<(), Error> {
     match cli.command {
         Command::Init(args) => init::run(&ctx, shell, &args),
         Command::Validate(args) => validate::run(&ctx, shell, &args),
-        Command::List(args) => list::run(&ctx, shell, args.format),
+        Command::List(args) if args.remote => diff::run(&ctx, shell, &args.target),
+        Command::List(args) => list::run(&ctx, shell, args.target.format),
+        Command::Sync(args) => sync::run(&ctx, shell, &args),
+        Command::Set(args) => set::run(&ctx, shell, &args),
+        Command::Unset(args) => unset::run(&ctx, shell, &args),
+        Command::Cleanup(args) => cleanup::run(&ctx, shell, &args),
+        Command::Diff(args) => diff::run(&ctx, shell, &args.target),
         Command::Get(args) => get::run(&ctx, shell, &args),
         Command::Explain(args) => explain::run(&ctx, shell, &args),
         Command::Profiles(args) => profiles::run(&ctx, shell, args.format),

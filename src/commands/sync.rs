@@ -1,0 +1,238 @@
+//! `sync`: push the profile's secrets.json to the remote in one PUT, after a plan of names.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use secrecy::SecretString;
+use serde_json::json;
+
+use super::cloud::{confirm, log_requests, plan_group};
+use super::{rel, Context};
+use crate::cache::NoCache;
+use crate::cli::{Format, SyncArgs};
+use crate::env::ProcessEnv;
+use crate::error::Error;
+use crate::finding::Severity;
+use crate::keys;
+use crate::layers::{self, LoadOptions};
+use crate::profile::Profile;
+use crate::project::Project;
+use crate::remote::{protected_name, Skip};
+use crate::shell::Shell;
+
+/// What the local side offers: names to push, and names skipped with the reason.
+struct Local {
+    push: BTreeMap<String, SecretString>,
+    skipped: Vec<(String, Skip)>,
+}
+
+/// The plan against the remote names.
+struct Plan {
+    new: Vec<String>,
+    existing: Vec<String>,
+    remote_only: Vec<String>,
+    prune: Vec<String>,
+}
+
+pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(), Error> {
+    let project = ctx.project(shell)?;
+    let profile = ctx.select(shell, &project)?;
+    let local = collect(ctx, shell, &project, &profile, args)?;
+    let cloud = ctx.cloud(shell, &project, &profile, &args.target)?;
+    let remote: BTreeSet<String> = cloud.client.list()?.into_iter().collect();
+    let plan = plan(&local.push, &remote, args.prune);
+
+    shell.status(
+        "Plan",
+        format_args!(
+            "sync profile `{}` to tenant {} ({}): {} names in one request",
+            profile.name,
+            cloud.tenant,
+            cloud.api_url,
+            local.push.len()
+        ),
+    );
+    plan_group(shell, "new", &plan.new);
+    plan_group(shell, "already remote", &plan.existing);
+    plan_group(
+        shell,
+        if args.prune {
+            "remote-only"
+        } else {
+            "remote-only kept"
+        },
+        &plan.remote_only,
+    );
+    plan_group(shell, "delete (--prune)", &plan.prune);
+    if !plan.existing.is_empty() {
+        shell.info("note: the API never returns values, so names already remote are overwritten without comparing");
+    }
+
+    let protected = project.config.is_protected(&profile.name);
+    let go = confirm(
+        shell,
+        &args.write,
+        &profile.name,
+        protected,
+        "Push these names",
+    )?;
+    let mut deleted = Vec::new();
+    if go {
+        cloud.client.upsert(&local.push)?;
+        for (name, r) in plan
+            .prune
+            .iter()
+            .zip(cloud.client.delete_many(&plan.prune, &|_| {}))
+        {
+            r?;
+            deleted.push(name.clone());
+        }
+        let pruned = if deleted.is_empty() {
+            String::new()
+        } else {
+            format!("; deleted {}", deleted.len())
+        };
+        shell.status(
+            "Synced",
+            format_args!(
+                "{} names to tenant {}{pruned}",
+                local.push.len(),
+                cloud.tenant
+            ),
+        );
+    }
+    log_requests(shell, &cloud.client);
+    if args.target.format == Format::Json {
+        let skipped: Vec<_> = local
+            .skipped
+            .iter()
+            .map(|(n, w)| json!({"name": n, "reason": w}))
+            .collect();
+        shell.out(json!({
+            "profile": profile.name,
+            "tenant": cloud.tenant,
+            "dry_run": args.write.dry_run,
+            "applied": go,
+            "new": plan.new,
+            "existing": plan.existing,
+            "remote_only": plan.remote_only,
+            "pruned": deleted,
+            "would_prune": plan.prune,
+            "skipped": skipped,
+        }));
+    }
+    Ok(())
+}
+
+/// Loads (secrets.json only, unless `--include-env`), validates, maps names and applies the skips.
+fn collect(
+    ctx: &Context,
+    shell: &mut Shell,
+    project: &Project,
+    profile: &Profile,
+    args: &SyncArgs,
+) -> Result<Local, Error> {
+    let settings = project.config.for_profile(&profile.name);
+    let opts = LoadOptions {
+        env: &ProcessEnv,
+        use_env: args.include_env,
+        env_files: if args.include_env {
+            ctx.env_files(project)
+        } else {
+            Vec::new()
+        },
+        cache: &NoCache,
+        project_id: &project.id,
+    };
+    let resolved = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)?;
+    if !resolved.secrets_file_found && !args.include_env {
+        return Err(Error::Failed(format!(
+            "{} does not exist; there is nothing to sync\n    help: create it with `cargo systemprompt-secrets init --profile {}`",
+            rel(&profile.secrets_path),
+            profile.name
+        )));
+    }
+    let findings = crate::validate::validate(&resolved, &settings);
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    if errors > 0 {
+        for f in &findings {
+            super::validate::diagnostic(shell, f);
+        }
+        if !args.force {
+            return Err(Error::Failed(format!(
+                "profile `{}` has {errors} validation error(s); nothing was synced\n    help: fix them, or pass --force to sync anyway",
+                profile.name
+            )));
+        }
+        shell.warn(format_args!(
+            "syncing despite {errors} validation error(s) (--force)"
+        ));
+    }
+
+    let mut local = Local {
+        push: BTreeMap::new(),
+        skipped: Vec::new(),
+    };
+    for (key, resolution) in resolved.entries {
+        let name = keys::env_name(&key);
+        if let Some(skip) = protected_name(&name) {
+            local.skipped.push((name, skip));
+        } else {
+            let value = resolution
+                .definitions
+                .into_iter()
+                .next()
+                .expect("a resolution has a definition")
+                .value;
+            local.push.insert(name, value);
+        }
+    }
+    for key in resolved.blanks.keys() {
+        let name = keys::env_name(key);
+        if !local.push.contains_key(&name) {
+            local.skipped.push((name, Skip::Empty));
+        }
+    }
+    for (name, why) in &local.skipped {
+        shell.info(format_args!("note: skipped {name}: {why}"));
+    }
+    if local.push.is_empty() {
+        return Err(Error::Failed(format!(
+            "profile `{}` has nothing to push",
+            profile.name
+        )));
+    }
+    Ok(local)
+}
+
+fn plan(push: &BTreeMap<String, SecretString>, remote: &BTreeSet<String>, prune: bool) -> Plan {
+    let remote_only: Vec<String> = remote
+        .iter()
+        .filter(|n| !push.contains_key(*n))
+        .cloned()
+        .collect();
+    Plan {
+        new: push
+            .keys()
+            .filter(|n| !remote.contains(*n))
+            .cloned()
+            .collect(),
+        existing: push
+            .keys()
+            .filter(|n| remote.contains(*n))
+            .cloned()
+            .collect(),
+        prune: if prune {
+            remote_only
+                .iter()
+                .filter(|n| protected_name(n).is_none())
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        },
+        remote_only,
+    }
+}

@@ -1,0 +1,394 @@
+//! The HTTP policy every remote store shares: rustls, timeouts, connection reuse, retries with
+//! exponential backoff and jitter (honouring `Retry-After`), plain `http://` only on loopback,
+//! and errors that never contain a header or a body we sent.
+
+use std::cell::Cell;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use backon::{BlockingRetryable, ExponentialBuilder};
+use reqwest::blocking::{Client, RequestBuilder};
+use url::Url;
+
+/// The `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("cargo-systemprompt-secrets/", env!("CARGO_PKG_VERSION"));
+
+/// Timeouts, retries and trust roots.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Connect timeout (default 10 s).
+    pub connect_timeout: Duration,
+    /// Whole-request timeout (default 30 s).
+    pub timeout: Duration,
+    /// Attempts in all, first one included (default 4).
+    pub attempts: usize,
+    /// The first backoff delay (default 250 ms), doubled each time, with jitter.
+    pub base_delay: Duration,
+    /// Longest wait between attempts, `Retry-After` included (default 30 s).
+    pub max_delay: Duration,
+    /// An extra PEM CA certificate to trust.
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            attempts: 4,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(30),
+            ca_cert: None,
+        }
+    }
+}
+
+/// An HTTP failure, after retries. Never contains request headers or bodies.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpError {
+    /// `http://` to a host that is not loopback.
+    #[error("refusing plain http:// to {host}: secrets only travel over https (plain http is allowed on loopback only)\n    help: use an https:// URL")]
+    Insecure {
+        /// The host.
+        host: String,
+    },
+    /// Not a usable URL.
+    #[error("`{url}` is not a valid http(s) URL: {why}")]
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// Why.
+        why: String,
+    },
+    /// The server could not be reached (connect error, timeout, dropped connection).
+    #[error("{method} {url}: {why} (after {attempts} attempt{})\n    help: check the URL and your network; the server may be down", if *attempts == 1 { "" } else { "s" })]
+    Unreachable {
+        /// The method.
+        method: String,
+        /// The URL (no query with secrets is ever built).
+        url: String,
+        /// What went wrong.
+        why: String,
+        /// Attempts made.
+        attempts: usize,
+    },
+    /// The client could not be built (bad CA certificate, TLS setup).
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// A response: status, `Retry-After`, and the body as text (at most 1 MiB kept).
+#[derive(Debug)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// The body.
+    pub body: String,
+    /// Attempts it took.
+    pub attempts: usize,
+    /// Time taken, retries included.
+    pub elapsed: Duration,
+}
+
+impl HttpResponse {
+    /// `code` and `message` of a `{"error": {"code": …, "message": …}}` body, if it is one.
+    #[must_use]
+    pub fn error_body(&self) -> Option<(String, String)> {
+        #[derive(serde::Deserialize)]
+        struct Outer {
+            error: Inner,
+        }
+        #[derive(serde::Deserialize)]
+        struct Inner {
+            code: Option<String>,
+            message: Option<String>,
+        }
+        let o: Outer = serde_json::from_str(&self.body).ok()?;
+        Some((
+            o.error.code.unwrap_or_default(),
+            o.error.message.unwrap_or_default(),
+        ))
+    }
+}
+
+/// A pooled client with the shared policy.
+#[derive(Debug, Clone)]
+pub struct Http {
+    client: Client,
+    config: HttpConfig,
+}
+
+enum Attempt {
+    /// Worth another try; carries the server's `Retry-After`, if any.
+    Retry(String, Option<Duration>),
+    /// Final.
+    Fatal(String),
+}
+
+impl Http {
+    /// Builds the client (rustls with the platform's roots plus `ca_cert`).
+    pub fn new(config: HttpConfig) -> Result<Self, HttpError> {
+        static PROVIDER: Once = Once::new();
+        PROVIDER.call_once(|| {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        });
+        let mut builder = Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .pool_max_idle_per_host(16)
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(path) = &config.ca_cert {
+            let pem = std::fs::read(path).map_err(|e| {
+                HttpError::Setup(format!(
+                    "cannot read the CA certificate {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                HttpError::Setup(format!("{} is not a PEM certificate: {e}", path.display()))
+            })?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| HttpError::Setup(format!("cannot set up HTTPS: {e}")))?;
+        Ok(Self { client, config })
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
+    }
+
+    /// Sends a request built by `build`, retrying connect errors, timeouts, dropped connections,
+    /// 429 and 502/503/504 with backoff and jitter, honouring `Retry-After`. Other statuses are
+    /// returned as they are, for the caller to interpret.
+    pub fn send(
+        &self,
+        method: &str,
+        url: &Url,
+        build: impl Fn(&Client) -> RequestBuilder,
+    ) -> Result<HttpResponse, HttpError> {
+        let started = Instant::now();
+        let attempts = Cell::new(0usize);
+        let server_wait: Rc<Cell<Option<Duration>>> = Rc::default();
+        let wait_for_sleep = Rc::clone(&server_wait);
+        let max_delay = self.config.max_delay;
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.config.base_delay)
+            .with_max_delay(max_delay)
+            .with_max_times(self.config.attempts.saturating_sub(1))
+            .with_jitter();
+        let once = || -> Result<HttpResponse, Attempt> {
+            attempts.set(attempts.get() + 1);
+            let response = build(&self.client).send().map_err(|e| {
+                let why = describe(&e);
+                if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
+                    Attempt::Retry(why, None)
+                } else {
+                    Attempt::Fatal(why)
+                }
+            })?;
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after);
+            let body = response
+                .text()
+                .map_err(|e| Attempt::Retry(describe(&e), None))?;
+            if matches!(status, 429 | 502 | 503 | 504) {
+                let why = format!("the server answered {status}");
+                return Err(Attempt::Retry(why, retry_after));
+            }
+            Ok(HttpResponse {
+                status,
+                body,
+                attempts: 0,
+                elapsed: Duration::ZERO,
+            })
+        };
+        let result = once
+            .retry(backoff)
+            .when(|e| matches!(e, Attempt::Retry(..)))
+            .notify(|e, _| {
+                if let Attempt::Retry(_, after) = e {
+                    server_wait.set(after.map(|a| a.min(max_delay)));
+                }
+            })
+            .sleep(move |planned: Duration| {
+                // The server's Retry-After, when it sent one, replaces the planned backoff.
+                std::thread::sleep(wait_for_sleep.take().unwrap_or(planned));
+            })
+            .call();
+        match result {
+            Ok(mut r) => {
+                r.attempts = attempts.get();
+                r.elapsed = started.elapsed();
+                Ok(r)
+            }
+            Err(Attempt::Retry(why, _) | Attempt::Fatal(why)) => Err(HttpError::Unreachable {
+                method: method.to_owned(),
+                url: url.to_string(),
+                why,
+                attempts: attempts.get(),
+            }),
+        }
+    }
+}
+
+/// A short reason for a transport error, without the URL (the caller names it).
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the connection broke while reading the answer"
+    } else {
+        "the connection was closed before an answer arrived"
+    };
+    let mut source = std::error::Error::source(e);
+    let mut detail = None;
+    while let Some(s) = source {
+        detail = Some(s.to_string());
+        source = s.source();
+    }
+    match detail {
+        Some(d) => format!("{kind} ({d})"),
+        None => kind.to_owned(),
+    }
+}
+
+/// `Retry-After` as seconds (the HTTP-date form is converted against the clock).
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate_to_unix(value)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    Some(Duration::from_secs(when.saturating_sub(now)))
+}
+
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to seconds since the Unix epoch.
+fn httpdate_to_unix(s: &str) -> Option<u64> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| m == month)
+    .and_then(|i| i64::try_from(i).ok())?
+        + 1;
+    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
+    let hms: Vec<i64> = time
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let [h, m, sec] = hms.as_slice() else {
+        return None;
+    };
+    // Days from civil (Howard Hinnant).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + h * 3600 + m * 60 + sec).ok()
+}
+
+/// Parses a base URL and checks the transport rule: `https`, or `http` on loopback only.
+pub fn parse_base_url(raw: &str) -> Result<Url, HttpError> {
+    let url = Url::parse(raw.trim()).map_err(|e| HttpError::BadUrl {
+        url: raw.to_owned(),
+        why: e.to_string(),
+    })?;
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            if !is_loopback(&url) {
+                return Err(HttpError::Insecure {
+                    host: url.host_str().unwrap_or_default().to_owned(),
+                });
+            }
+        }
+        other => {
+            return Err(HttpError::BadUrl {
+                url: raw.to_owned(),
+                why: format!("the scheme is `{other}`, not https"),
+            });
+        }
+    }
+    if url.host_str().is_none() {
+        return Err(HttpError::BadUrl {
+            url: raw.to_owned(),
+            why: "there is no host".to_owned(),
+        });
+    }
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_on_loopback() {
+        assert!(parse_base_url("https://api.systemprompt.io").is_ok());
+        assert!(parse_base_url("http://127.0.0.1:8080").is_ok());
+        assert!(parse_base_url("http://127.3.4.5").is_ok());
+        assert!(parse_base_url("http://[::1]:80").is_ok());
+        assert!(parse_base_url("http://localhost:1").is_ok());
+        assert!(matches!(
+            parse_base_url("http://api.systemprompt.io"),
+            Err(HttpError::Insecure { .. })
+        ));
+        assert!(matches!(
+            parse_base_url("http://10.0.0.1"),
+            Err(HttpError::Insecure { .. })
+        ));
+        assert!(matches!(
+            parse_base_url("ftp://x"),
+            Err(HttpError::BadUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(
+            httpdate_to_unix("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+}

@@ -1,0 +1,307 @@
+//! The systemprompt cloud secrets API (systemprompt-cloud.md): `PUT`/`GET` on
+//! `/api/v1/tenants/{tenant}/secrets`, `DELETE` on `…/secrets/{KEY}`, bearer token, env-style names.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use crate::http::{Http, HttpError, HttpResponse};
+
+/// How many DELETEs `delete_many` keeps in flight.
+pub const DELETE_CONCURRENCY: usize = 8;
+
+/// A cloud API failure. Never contains the token or a value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CloudError {
+    /// Transport failure after retries, or a refused URL.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// 401 or 403.
+    #[error(
+        "token rejected or expired ({status}{}): run `cargo systemprompt-secrets login`",
+        detail(message)
+    )]
+    Unauthorized {
+        /// 401 or 403.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// The tenant does not exist (or is not visible to this token).
+    #[error("tenant {tenant} not found{}\n    help: check --tenant, `tenant-id` in the manifest, or `cloud.tenant_id` in profile.yaml", detail(message))]
+    TenantNotFound {
+        /// The tenant id.
+        tenant: String,
+        /// The server's message.
+        message: String,
+    },
+    /// Any other error status, with the server's `{"error": {code, message}}`.
+    #[error("{method} {url} failed with {status}{}", api_detail(code, message))]
+    Api {
+        /// The method.
+        method: &'static str,
+        /// The URL.
+        url: String,
+        /// The status.
+        status: u16,
+        /// The error code from the body.
+        code: String,
+        /// The error message from the body.
+        message: String,
+    },
+    /// A 2xx answer whose body is not what the contract says.
+    #[error("{url}: unexpected answer: {why}")]
+    BadResponse {
+        /// The URL.
+        url: String,
+        /// What was wrong.
+        why: String,
+    },
+}
+
+fn detail(message: &str) -> String {
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    }
+}
+
+fn api_detail(code: &str, message: &str) -> String {
+    match (code.is_empty(), message.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => format!(": {code}"),
+        (true, false) => format!(": {message}"),
+        (false, false) => format!(": {code}: {message}"),
+    }
+}
+
+/// What a DELETE did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Deleted {
+    /// It was there and is gone.
+    Removed,
+    /// 404: it was not set.
+    WasNotSet,
+}
+
+/// One request, for `-v` (method, URL, status, attempts, time; never headers or bodies).
+#[derive(Debug, Clone)]
+pub struct RequestRecord {
+    /// The method.
+    pub method: &'static str,
+    /// The URL.
+    pub url: String,
+    /// The status.
+    pub status: u16,
+    /// Attempts.
+    pub attempts: usize,
+    /// Milliseconds, retries included.
+    pub millis: u128,
+}
+
+/// A client for one tenant.
+pub struct CloudClient {
+    http: Http,
+    base: Url,
+    tenant: String,
+    token: SecretString,
+    log: Mutex<Vec<RequestRecord>>,
+}
+
+impl CloudClient {
+    /// A client for `tenant` at `base` (already checked by [`crate::http::parse_base_url`]).
+    #[must_use]
+    pub fn new(http: Http, base: Url, tenant: &str, token: SecretString) -> Self {
+        Self {
+            http,
+            base,
+            tenant: tenant.to_owned(),
+            token,
+            log: Mutex::default(),
+        }
+    }
+
+    /// The requests made so far.
+    ///
+    /// # Panics
+    /// If a thread panicked while holding the lock.
+    #[must_use]
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.log.lock().expect("lock").clone()
+    }
+
+    fn url(&self, key: Option<&str>) -> Url {
+        let mut url = self.base.clone();
+        {
+            let mut segments = url.path_segments_mut().expect("an http(s) URL has a path");
+            segments
+                .pop_if_empty()
+                .extend(["api", "v1", "tenants", &self.tenant, "secrets"]);
+            if let Some(key) = key {
+                segments.push(key);
+            }
+        }
+        url
+    }
+
+    fn record(&self, method: &'static str, url: &Url, r: &HttpResponse) {
+        self.log.lock().expect("lock").push(RequestRecord {
+            method,
+            url: url.to_string(),
+            status: r.status,
+            attempts: r.attempts,
+            millis: r.elapsed.as_millis(),
+        });
+    }
+
+    fn check(
+        &self,
+        method: &'static str,
+        url: &Url,
+        r: HttpResponse,
+    ) -> Result<HttpResponse, CloudError> {
+        self.record(method, url, &r);
+        if (200..300).contains(&r.status) {
+            return Ok(r);
+        }
+        let (code, message) = r.error_body().unwrap_or_default();
+        match r.status {
+            401 | 403 => Err(CloudError::Unauthorized {
+                status: r.status,
+                message,
+            }),
+            404 if method != "DELETE" || code.contains("tenant") => {
+                Err(CloudError::TenantNotFound {
+                    tenant: self.tenant.clone(),
+                    message,
+                })
+            }
+            status => Err(CloudError::Api {
+                method,
+                url: url.to_string(),
+                status,
+                code,
+                message,
+            }),
+        }
+    }
+
+    /// `GET …/secrets`: the remote names (never values).
+    pub fn list(&self) -> Result<Vec<String>, CloudError> {
+        let url = self.url(None);
+        let r = self.http.send("GET", &url, |c| {
+            c.get(url.clone()).bearer_auth(self.token.expose_secret())
+        })?;
+        let r = self.check("GET", &url, r)?;
+        let keys: Keys = serde_json::from_str(&r.body).map_err(|e| CloudError::BadResponse {
+            url: url.to_string(),
+            why: format!("expected {{\"keys\": [...]}}: {e}"),
+        })?;
+        let mut keys = keys.keys;
+        keys.sort();
+        Ok(keys)
+    }
+
+    /// `PUT …/secrets` with `{"secrets": {NAME: value, …}}`: one request for every name.
+    pub fn upsert(&self, secrets: &BTreeMap<String, SecretString>) -> Result<(), CloudError> {
+        let url = self.url(None);
+        let body = SecretBody(secrets);
+        let bytes = SecretString::from(serde_json::to_string(&body).map_err(|e| {
+            CloudError::BadResponse {
+                url: url.to_string(),
+                why: format!("cannot encode the request: {e}"),
+            }
+        })?);
+        let r = self.http.send("PUT", &url, |c| {
+            c.put(url.clone())
+                .bearer_auth(self.token.expose_secret())
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(bytes.expose_secret().to_owned())
+        })?;
+        self.check("PUT", &url, r).map(drop)
+    }
+
+    /// `DELETE …/secrets/{NAME}`; a 404 means it was not set.
+    pub fn delete(&self, name: &str) -> Result<Deleted, CloudError> {
+        let url = self.url(Some(name));
+        let r = self.http.send("DELETE", &url, |c| {
+            c.delete(url.clone())
+                .bearer_auth(self.token.expose_secret())
+        })?;
+        if r.status == 404
+            && !r
+                .error_body()
+                .is_some_and(|(code, _)| code.contains("tenant"))
+        {
+            self.record("DELETE", &url, &r);
+            return Ok(Deleted::WasNotSet);
+        }
+        self.check("DELETE", &url, r).map(|_| Deleted::Removed)
+    }
+
+    /// Deletes every name with at most [`DELETE_CONCURRENCY`] requests in flight over the pooled
+    /// connections; `done` is called after each. Results come back in the order of `names`.
+    ///
+    /// # Panics
+    /// If a worker thread panicked.
+    pub fn delete_many(
+        &self,
+        names: &[String],
+        done: &(dyn Fn(&str) + Sync),
+    ) -> Vec<Result<Deleted, CloudError>> {
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<Result<Deleted, CloudError>>>> =
+            Mutex::new(names.iter().map(|_| None).collect());
+        std::thread::scope(|scope| {
+            for _ in 0..DELETE_CONCURRENCY.min(names.len()) {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(name) = names.get(i) else { break };
+                    let result = self.delete(name);
+                    done(name);
+                    results.lock().expect("lock")[i] = Some(result);
+                });
+            }
+        });
+        results
+            .into_inner()
+            .expect("lock")
+            .into_iter()
+            .map(|r| r.expect("every name was deleted"))
+            .collect()
+    }
+}
+
+/// `{"keys": [...]}`, the answer of `GET …/secrets`.
+#[derive(serde::Deserialize)]
+struct Keys {
+    keys: Vec<String>,
+}
+
+/// Serializes `{"secrets": {…}}` straight from the secret values.
+struct SecretBody<'a>(&'a BTreeMap<String, SecretString>);
+
+impl serde::Serialize for SecretBody<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Inner<'a>(&'a BTreeMap<String, SecretString>);
+        impl serde::Serialize for Inner<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(self.0.len()))?;
+                for (k, v) in self.0 {
+                    m.serialize_entry(k, v.expose_secret())?;
+                }
+                m.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry("secrets", &Inner(self.0))?;
+        m.end()
+    }
+}

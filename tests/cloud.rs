@@ -1,0 +1,529 @@
+//! The cloud verbs through the binary against the HTTP contract server in `tests/support/cloud_server.rs`.
+
+#[path = "support/cloud_server.rs"]
+mod cloud_server;
+mod common;
+
+use std::time::Duration;
+
+use cloud_server::CloudServer;
+use common::{cmd, project, run, write, Out};
+
+const TOKEN: &str = "sp-test-token-CANARY-7f2c";
+const TENANT: &str = "t-123";
+const ANT: &str = "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOpQrStUvWxYzAA";
+const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
+
+fn local_secrets() -> String {
+    format!(
+        r#"{{
+  "jwt_secret": "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ-CANARY",
+  "database_url": "postgres://app:pw-CANARY@db:5432/app",
+  "anthropic": "{ANT}",
+  "openai": "",
+  "fly_app_name": "should-not-sync",
+  "systemprompt_api_url": "https://stale.example",
+  "foo_bar": "custom-CANARY"
+}}
+"#
+    )
+}
+
+fn setup() -> (tempfile::TempDir, CloudServer) {
+    let server = CloudServer::start(TOKEN, &[TENANT]);
+    let p = project(&[
+        (SECRETS, &local_secrets()),
+        (
+            ".systemprompt/profiles/local/profile.yaml",
+            &format!("cloud:\n  tenant_id: {TENANT}\n"),
+        ),
+    ]);
+    (p, server)
+}
+
+fn sp(p: &tempfile::TempDir, server: &CloudServer, args: &[&str]) -> Out {
+    sp_env(p, server, args, &[])
+}
+
+fn sp_env(p: &tempfile::TempDir, server: &CloudServer, args: &[&str], env: &[(&str, &str)]) -> Out {
+    let mut c = cmd(p.path());
+    c.env("SYSTEMPROMPT_API_TOKEN", TOKEN)
+        .env("SYSTEMPROMPT_API_URL", &server.url)
+        .args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = run(c);
+    assert!(
+        !out.all().contains("CANARY"),
+        "a value or the token leaked: {out:?}"
+    );
+    assert!(!out.stderr.contains("panicked"), "{out:?}");
+    out
+}
+
+#[test]
+fn sync_maps_names_skips_and_sends_one_put() {
+    let (p, server) = setup();
+    server.set_remote(
+        TENANT,
+        &[
+            ("OLD_KEY", "x"),
+            ("ANTHROPIC_API_KEY", "old"),
+            ("FLY_MACHINE_ID", "m1"),
+            ("SYSTEMPROMPT_API_TOKEN", "deploy"),
+        ],
+    );
+    let out = sp_env(
+        &p,
+        &server,
+        &["sync", "-v"],
+        &[("OPENAI_API_KEY", "sk-from-the-shell-CANARY")],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("skipped FLY_APP_NAME: system-managed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("skipped SYSTEMPROMPT_API_URL"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("skipped OPENAI_API_KEY: empty locally"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("new: DATABASE_URL, FOO_BAR, JWT_SECRET"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("already remote: ANTHROPIC_API_KEY"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("remote-only kept: FLY_MACHINE_ID, OLD_KEY, SYSTEMPROMPT_API_TOKEN"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        (
+            server.count("GET"),
+            server.count("PUT"),
+            server.count("DELETE")
+        ),
+        (1, 1, 0)
+    );
+    let remote = server.remote(TENANT);
+    assert_eq!(remote["ANTHROPIC_API_KEY"], ANT);
+    assert_eq!(remote["FOO_BAR"], "custom-CANARY");
+    assert!(
+        !remote.contains_key("OPENAI_API_KEY"),
+        "the shell's env is never pushed by default"
+    );
+    assert!(!remote.contains_key("FLY_APP_NAME") && !remote.contains_key("SYSTEMPROMPT_API_URL"));
+    server.assert_contract();
+
+    // --include-env pushes the environment too.
+    let out = sp_env(
+        &p,
+        &server,
+        &["sync", "--include-env"],
+        &[(
+            "OPENAI_API_KEY",
+            "sk-abcdefghij0123456789T3BlbkFJabcdefghij0123456789",
+        )],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(server.remote(TENANT).contains_key("OPENAI_API_KEY"));
+
+    // --prune deletes remote-only names but never system-managed or deploy-owned ones.
+    server.clear_requests();
+    let out = sp(&p, &server, &["sync", "--prune", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        v["pruned"],
+        serde_json::json!(["OLD_KEY", "OPENAI_API_KEY"])
+    );
+    let remote = server.remote(TENANT);
+    assert!(
+        remote.contains_key("FLY_MACHINE_ID")
+            && remote.contains_key("SYSTEMPROMPT_API_TOKEN")
+            && !remote.contains_key("OLD_KEY")
+    );
+    assert_eq!(
+        (
+            server.count("GET"),
+            server.count("PUT"),
+            server.count("DELETE")
+        ),
+        (1, 1, 2)
+    );
+    server.assert_contract();
+}
+
+#[test]
+fn dry_run_sends_no_write_and_validation_blocks() {
+    let (p, server) = setup();
+    let out = sp(&p, &server, &["sync", "--dry-run", "--prune"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("Dry run"), "{}", out.stderr);
+    assert_eq!(server.count("PUT") + server.count("DELETE"), 0);
+    for verb in [
+        &["set", "A=b", "--dry-run"][..],
+        &["unset", "A", "--dry-run"],
+        &["cleanup", "--dry-run"],
+    ] {
+        let out = sp(&p, &server, verb);
+        assert_eq!(out.code, 0, "{verb:?}: {out:?}");
+    }
+    assert_eq!(
+        server.count("PUT") + server.count("DELETE"),
+        0,
+        "dry runs never write"
+    );
+
+    write(p.path(), SECRETS, "{\"jwt_secret\": \"short-CANARY\", \"database_url\": \"postgres://a:b@h/d\", \"anthropic\": \"sk-ant-x\"}");
+    let out = sp(&p, &server, &["sync"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("jwt-secret-too-short") && out.stderr.contains("nothing was synced"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(server.count("PUT"), 0);
+    let out = sp(&p, &server, &["sync", "--force"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(server.count("PUT"), 1);
+    server.assert_contract();
+}
+
+#[test]
+fn protected_profiles_need_confirmation() {
+    let (p, server) = setup();
+    write(
+        p.path(),
+        ".systemprompt/profiles/production/secrets.json",
+        &local_secrets(),
+    );
+    write(
+        p.path(),
+        ".systemprompt/profiles/production/profile.yaml",
+        &format!("cloud:\n  tenant_id: {TENANT}\n"),
+    );
+    let out = sp(&p, &server, &["sync", "--profile", "production"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("protected") && out.stderr.contains("--yes"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("new:"),
+        "the plan is shown first: {}",
+        out.stderr
+    );
+    assert_eq!(server.count("PUT"), 0);
+    let out = sp(&p, &server, &["unset", "X", "--profile", "production"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(server.count("DELETE"), 0);
+    let out = sp(&p, &server, &["sync", "--profile", "production", "--yes"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(server.count("PUT"), 1);
+}
+
+#[test]
+fn set_reads_values_safely_and_writes_local_atomically() {
+    let (p, server) = setup();
+    let out = sp(
+        &p,
+        &server,
+        &[
+            "set",
+            "feature_flag=on",
+            "Fly_App_Name=x",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("skipped FLY_APP_NAME"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("shell history"), "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["names"], serde_json::json!(["FEATURE_FLAG"]));
+    assert_eq!(server.remote(TENANT)["FEATURE_FLAG"], "on");
+
+    let out = sp(&p, &server, &["set", "FLY_MACHINE_ID=1"]);
+    assert_eq!(out.code, 1, "all skipped is an error: {out:?}");
+
+    let mut c = cmd(p.path());
+    c.env("SYSTEMPROMPT_API_TOKEN", TOKEN)
+        .env("SYSTEMPROMPT_API_URL", &server.url);
+    c.args(["set", "OPENAI_API_KEY", "--stdin", "--local"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(
+        child.stdin.as_mut().unwrap(),
+        b"sk-abcdefghij0123456789T3BlbkFJabcdefghij0123456789\n",
+    )
+    .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        server.remote(TENANT)["OPENAI_API_KEY"],
+        "sk-abcdefghij0123456789T3BlbkFJabcdefghij0123456789"
+    );
+    let local: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join(SECRETS)).unwrap()).unwrap();
+    assert_eq!(
+        local["openai"],
+        "sk-abcdefghij0123456789T3BlbkFJabcdefghij0123456789"
+    );
+    assert_eq!(local["foo_bar"], "custom-CANARY", "other keys kept");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(p.path().join(SECRETS))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+
+    let out = sp(&p, &server, &["set", "ANTHROPIC_API_KEY=sk-wrong"]);
+    assert_eq!(out.code, 1, "values are validated: {out:?}");
+    assert!(out.stderr.contains("anthropic-prefix"), "{}", out.stderr);
+    let out = sp(&p, &server, &["set", "NEEDS_PROMPT"]);
+    assert_eq!(out.code, 2, "no terminal to prompt on: {out:?}");
+    assert!(out.stderr.contains("--stdin"), "{}", out.stderr);
+    server.assert_contract();
+}
+
+#[test]
+fn unset_deletes_concurrently_and_404_is_fine() {
+    let (p, server) = setup();
+    let pairs: Vec<(String, String)> = (0..20)
+        .map(|i| (format!("K{i:02}"), "v".to_owned()))
+        .collect();
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    server.set_remote(TENANT, &refs);
+    server.set_latency(Duration::from_millis(30));
+    let mut args = vec!["unset", "--format", "json"];
+    let names: Vec<String> = (0..20)
+        .map(|i| format!("k{i:02}"))
+        .chain(["MISSING".to_owned()])
+        .collect();
+    args.extend(names.iter().map(String::as_str));
+    let out = sp(&p, &server, &args);
+    assert_eq!(out.code, 0, "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["removed"].as_array().unwrap().len(), 20);
+    assert_eq!(v["was_not_set"], serde_json::json!(["MISSING"]));
+    assert!(server.remote(TENANT).is_empty());
+    assert_eq!(server.count("DELETE"), 21);
+    let max = server.max_in_flight();
+    assert!(
+        (2..=8).contains(&max),
+        "at most 8 DELETEs in flight, and more than one: {max}"
+    );
+    server.assert_contract();
+}
+
+#[test]
+fn cleanup_and_diff() {
+    let (p, server) = setup();
+    let out = sp(&p, &server, &["cleanup"]);
+    assert!(
+        out.stderr
+            .contains("No system-managed variables to clean up"),
+        "{out:?}"
+    );
+    server.set_remote(
+        TENANT,
+        &[
+            ("SYSTEMPROMPT_API_URL", "x"),
+            ("fly_app_name", "y"),
+            ("JWT_SECRET", "z"),
+            ("SYSTEMPROMPT_API_TOKEN", "t"),
+            ("REMOTE_ONLY", "r"),
+        ],
+    );
+    let out = sp(&p, &server, &["diff", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["both"], serde_json::json!(["JWT_SECRET"]));
+    assert!(v["local_only"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("ANTHROPIC_API_KEY")));
+    assert!(v["remote_only"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("REMOTE_ONLY")));
+    assert_eq!(v["values_compared"], false);
+    let human = sp(&p, &server, &["list", "--remote"]);
+    assert!(
+        human.stdout.contains("remote-only") && human.stderr.contains("values cannot be compared"),
+        "{human:?}"
+    );
+
+    let out = sp(&p, &server, &["cleanup", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        v["deleted"],
+        serde_json::json!(["SYSTEMPROMPT_API_URL", "fly_app_name"])
+    );
+    let remote = server.remote(TENANT);
+    assert!(
+        remote.contains_key("SYSTEMPROMPT_API_TOKEN") && remote.contains_key("JWT_SECRET"),
+        "deploy-owned names stay"
+    );
+    server.assert_contract();
+}
+
+#[test]
+fn retries_on_503_429_and_dropped_connections() {
+    let (p, server) = setup();
+    server.fail_next(503, 2, None);
+    let out = sp(&p, &server, &["diff", "-v"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("-> 200 (3 attempts"), "{}", out.stderr);
+
+    server.clear_requests();
+    server.fail_next(429, 1, Some(1));
+    let out = sp(&p, &server, &["diff"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let r = server.requests();
+    assert_eq!(r.len(), 2);
+    assert!(
+        r[1].at.duration_since(r[0].at) >= Duration::from_millis(950),
+        "Retry-After: 1 is honoured"
+    );
+
+    server.drop_next(1);
+    let out = sp(&p, &server, &["sync"]);
+    assert_eq!(out.code, 0, "a dropped connection is retried: {out:?}");
+
+    server.fail_next(503, 10, None);
+    let out = sp(&p, &server, &["diff"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("503") && out.stderr.contains("after 4 attempts"),
+        "{}",
+        out.stderr
+    );
+    server.fail_next(503, 0, None);
+    server.assert_contract();
+}
+
+#[test]
+fn timeouts_auth_tenant_and_error_bodies_are_clear() {
+    let (p, server) = setup();
+    server.delay_next(Duration::from_secs(3), 4);
+    let out = sp(&p, &server, &["diff", "--timeout", "1"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("timed out") && out.stderr.contains("after 4 attempts"),
+        "{}",
+        out.stderr
+    );
+
+    let mut c = cmd(p.path());
+    c.env("SYSTEMPROMPT_API_TOKEN", "wrong-token")
+        .env("SYSTEMPROMPT_API_URL", &server.url)
+        .arg("diff");
+    let out = run(c);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("token rejected or expired")
+            && out.stderr.contains("cargo systemprompt-secrets login"),
+        "{}",
+        out.stderr
+    );
+
+    let out = sp(&p, &server, &["diff", "--tenant", "nope"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("tenant nope not found"),
+        "{}",
+        out.stderr
+    );
+
+    server.fail_next(422, 1, None);
+    let out = sp(&p, &server, &["sync"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("422") && out.stderr.contains("fault: injected fault"),
+        "the error body is shown: {}",
+        out.stderr
+    );
+
+    let down = CloudServer::start(TOKEN, &[TENANT]);
+    let url = down.url.clone();
+    drop(down);
+    let out = sp_env(&p, &server, &["diff", "--api-url", &url], &[]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("could not connect") && out.stderr.contains("after 4 attempts"),
+        "{}",
+        out.stderr
+    );
+
+    let out = sp(&p, &server, &["diff", "--api-url", "http://example.com"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("refusing plain http://"),
+        "{}",
+        out.stderr
+    );
+
+    let mut c = cmd(p.path());
+    c.env("SYSTEMPROMPT_API_URL", &server.url)
+        .env("HOME", p.path())
+        .arg("diff");
+    let out = run(c);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("Not logged in: run `cargo systemprompt-secrets login`"),
+        "{}",
+        out.stderr
+    );
+
+    let q = project(&[(SECRETS, &local_secrets())]);
+    let out = sp(&q, &server, &["diff"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("--tenant")
+            && out.stderr.contains("tenant-id")
+            && out.stderr.contains("cloud.tenant_id"),
+        "{}",
+        out.stderr
+    );
+    server.assert_contract();
+}

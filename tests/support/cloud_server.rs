@@ -1,0 +1,454 @@
+//! An HTTP contract server for the systemprompt cloud secrets API (systemprompt-cloud.md).
+//! It enforces the contract (paths, methods, bearer token, `{"secrets": {string: string}}` bodies,
+//! User-Agent), records every request, keeps per-tenant state, and injects faults on demand.
+#![allow(dead_code)]
+// Reason: the whole contract reads best as one function, top to bottom.
+#![allow(clippy::too_many_lines)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+
+/// One request as the server saw it (never the Authorization header).
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    /// Names in a PUT body.
+    pub put_names: Vec<String>,
+    pub at: Instant,
+}
+
+#[derive(Default)]
+struct Faults {
+    /// Answer `status` (with `Retry-After` if set) to the next `n` requests.
+    status: Option<(u16, usize, Option<u64>)>,
+    /// Close the connection without answering the next `n` requests.
+    drop: usize,
+    /// Sleep this long before answering the next `n` requests.
+    delay: Option<(Duration, usize)>,
+    /// Sleep this long before answering every request.
+    latency: Duration,
+}
+
+#[derive(Default)]
+struct State {
+    token: String,
+    tenants: HashMap<String, BTreeMap<String, String>>,
+    requests: Vec<Recorded>,
+    violations: Vec<String>,
+    faults: Faults,
+    in_flight: usize,
+    max_in_flight: usize,
+}
+
+/// A running contract server on 127.0.0.1; stopped on drop.
+pub struct CloudServer {
+    pub url: String,
+    state: Arc<Mutex<State>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+type Body = Full<Bytes>;
+
+impl CloudServer {
+    /// Starts a server that accepts `token` and knows `tenants` (all empty).
+    pub fn start(token: &str, tenants: &[&str]) -> Self {
+        let state = Arc::new(Mutex::new(State {
+            token: token.to_owned(),
+            tenants: tenants
+                .iter()
+                .map(|t| ((*t).to_owned(), BTreeMap::new()))
+                .collect(),
+            ..State::default()
+        }));
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let shared = Arc::clone(&state);
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(4)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                addr_tx.send(listener.local_addr().expect("addr")).expect("send addr");
+                loop {
+                    tokio::select! {
+                        _ = &mut stop_rx => break,
+                        accepted = listener.accept() => {
+                            let Ok((stream, _)) = accepted else { continue };
+                            let state = Arc::clone(&shared);
+                            tokio::spawn(async move {
+                                let service = hyper::service::service_fn(move |req| handle(Arc::clone(&state), req));
+                                let _ = hyper::server::conn::http1::Builder::new()
+                                    .keep_alive(true)
+                                    .serve_connection(TokioIo::new(stream), service)
+                                    .await;
+                            });
+                        }
+                    }
+                }
+            });
+        });
+        let addr = addr_rx.recv().expect("server address");
+        Self {
+            url: format!("http://{addr}"),
+            state,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut self.state.lock().expect("state"))
+    }
+
+    /// Replaces a tenant's remote secrets.
+    pub fn set_remote(&self, tenant: &str, pairs: &[(&str, &str)]) {
+        self.with(|s| {
+            s.tenants.insert(
+                tenant.to_owned(),
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            );
+        });
+    }
+
+    /// A tenant's remote secrets.
+    pub fn remote(&self, tenant: &str) -> BTreeMap<String, String> {
+        self.with(|s| s.tenants.get(tenant).cloned().unwrap_or_default())
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.with(|s| s.requests.clone())
+    }
+
+    /// Requests by method.
+    pub fn count(&self, method: &str) -> usize {
+        self.with(|s| s.requests.iter().filter(|r| r.method == method).count())
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        self.with(|s| {
+            s.requests.clear();
+            s.max_in_flight = 0;
+        });
+    }
+
+    /// The most requests that were being handled at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.with(|s| s.max_in_flight)
+    }
+
+    /// Answer `status` to the next `n` requests, with `Retry-After: retry_after` if given.
+    pub fn fail_next(&self, status: u16, n: usize, retry_after: Option<u64>) {
+        self.with(|s| s.faults.status = Some((status, n, retry_after)));
+    }
+
+    /// Drop the connection of the next `n` requests without answering.
+    pub fn drop_next(&self, n: usize) {
+        self.with(|s| s.faults.drop = n);
+    }
+
+    /// Sleep `delay` before answering the next `n` requests.
+    pub fn delay_next(&self, delay: Duration, n: usize) {
+        self.with(|s| s.faults.delay = Some((delay, n)));
+    }
+
+    /// Sleep `latency` before answering every request.
+    pub fn set_latency(&self, latency: Duration) {
+        self.with(|s| s.faults.latency = latency);
+    }
+
+    /// Panics with every contract violation seen.
+    pub fn assert_contract(&self) {
+        let v = self.with(|s| s.violations.clone());
+        assert!(
+            v.is_empty(),
+            "the client broke the contract:\n{}",
+            v.join("\n")
+        );
+    }
+}
+
+impl Drop for CloudServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn json(status: u16, body: &serde_json::Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("response")
+}
+
+fn error(status: u16, code: &str, message: &str) -> Response<Body> {
+    json(
+        status,
+        &serde_json::json!({"error": {"code": code, "message": message}}),
+    )
+}
+
+async fn handle(
+    state: Arc<Mutex<State>>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, std::io::Error> {
+    let (drop_it, delay, latency, status_fault) = {
+        let mut s = state.lock().expect("state");
+        s.in_flight += 1;
+        s.max_in_flight = s.max_in_flight.max(s.in_flight);
+        let drop_it = if s.faults.drop > 0 {
+            s.faults.drop -= 1;
+            true
+        } else {
+            false
+        };
+        let delay = match &mut s.faults.delay {
+            Some((d, n)) if *n > 0 => {
+                *n -= 1;
+                Some(*d)
+            }
+            _ => None,
+        };
+        let status_fault = match &mut s.faults.status {
+            Some((code, n, after)) if *n > 0 && !drop_it => {
+                *n -= 1;
+                Some((*code, *after))
+            }
+            _ => None,
+        };
+        (drop_it, delay, s.faults.latency, status_fault)
+    };
+    let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
+    let result = respond(&state, req, drop_it, delay, latency, status_fault).await;
+    let mut s = state.lock().expect("state");
+    s.in_flight -= 1;
+    let (status, put_names) = match &result {
+        Ok((r, names)) => (r.status().as_u16(), names.clone()),
+        Err(_) => (0, Vec::new()),
+    };
+    s.requests.push(Recorded {
+        method,
+        path,
+        status,
+        put_names,
+        at: Instant::now(),
+    });
+    result.map(|(r, _)| r)
+}
+
+async fn respond(
+    state: &Arc<Mutex<State>>,
+    req: Request<Incoming>,
+    drop_it: bool,
+    delay: Option<Duration>,
+    latency: Duration,
+    status_fault: Option<(u16, Option<u64>)>,
+) -> Result<(Response<Body>, Vec<String>), std::io::Error> {
+    if drop_it {
+        // An error from the service makes hyper close the connection without an answer.
+        return Err(std::io::Error::other("fault: dropped connection"));
+    }
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let violation = |what: String| state.lock().expect("state").violations.push(what);
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let ua = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if !ua.starts_with("cargo-systemprompt-secrets/") {
+        violation(format!("{method} {path}: User-Agent is `{ua}`"));
+    }
+    let auth = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .unwrap_or_default();
+
+    if let Some((code, after)) = status_fault {
+        let mut r = error(code, "fault", "injected fault");
+        if let Some(a) = after {
+            r.headers_mut()
+                .insert("retry-after", a.to_string().parse().expect("header"));
+        }
+        return Ok((r, Vec::new()));
+    }
+
+    let segments: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(percent_decode)
+        .collect();
+    let (tenant, key) = match segments
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["api", "v1", "tenants", t, "secrets"] => ((*t).to_owned(), None),
+        ["api", "v1", "tenants", t, "secrets", k] => ((*t).to_owned(), Some((*k).to_owned())),
+        _ => {
+            violation(format!("{method} {path}: not a path of the contract"));
+            return Ok((error(404, "not_found", "no such route"), Vec::new()));
+        }
+    };
+    let token = state.lock().expect("state").token.clone();
+    match auth.as_deref().and_then(|a| a.strip_prefix("Bearer ")) {
+        None => {
+            violation(format!(
+                "{method} {path}: no `Authorization: Bearer` header"
+            ));
+            return Ok((
+                error(401, "unauthorized", "missing bearer token"),
+                Vec::new(),
+            ));
+        }
+        Some(t) if t != token => {
+            return Ok((
+                error(401, "unauthorized", "token expired or invalid"),
+                Vec::new(),
+            ))
+        }
+        Some(_) => {}
+    }
+    let mut guard = state.lock().expect("state");
+    let s = &mut *guard;
+    let Some(secrets) = s.tenants.get_mut(&tenant) else {
+        return Ok((
+            error(
+                404,
+                "tenant_not_found",
+                &format!("tenant {tenant} not found"),
+            ),
+            Vec::new(),
+        ));
+    };
+    match (method.as_str(), key) {
+        ("GET", None) => {
+            let keys: Vec<&String> = secrets.keys().collect();
+            Ok((json(200, &serde_json::json!({ "keys": keys })), Vec::new()))
+        }
+        ("PUT", None) => {
+            if !content_type.starts_with("application/json") {
+                s.violations
+                    .push(format!("PUT {path}: Content-Type is `{content_type}`"));
+            }
+            let parsed: Result<serde_json::Value, _> = serde_json::from_slice(&body);
+            let map = parsed.ok().and_then(|v| {
+                let obj = v.as_object()?;
+                if obj.len() != 1 {
+                    return None;
+                }
+                let inner = obj.get("secrets")?.as_object()?;
+                inner
+                    .iter()
+                    .map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect::<Option<Vec<_>>>()
+            });
+            let Some(map) = map else {
+                s.violations.push(format!(
+                    "PUT {path}: body is not {{\"secrets\": {{string: string}}}}"
+                ));
+                return Ok((
+                    error(
+                        400,
+                        "bad_request",
+                        "body must be {\"secrets\": {string: string}}",
+                    ),
+                    Vec::new(),
+                ));
+            };
+            let names: Vec<String> = map.iter().map(|(k, _)| k.clone()).collect();
+            secrets.extend(map);
+            Ok((
+                json(200, &serde_json::json!({"updated": names.len()})),
+                names,
+            ))
+        }
+        ("DELETE", Some(k)) => {
+            if secrets.remove(&k).is_some() {
+                Ok((
+                    Response::builder()
+                        .status(StatusCode::NO_CONTENT)
+                        .body(Full::new(Bytes::new()))
+                        .expect("response"),
+                    Vec::new(),
+                ))
+            } else {
+                Ok((
+                    error(404, "secret_not_found", &format!("{k} is not set")),
+                    Vec::new(),
+                ))
+            }
+        }
+        (m, k) => {
+            s.violations.push(format!(
+                "{m} {path}: method not in the contract (key: {k:?})"
+            ));
+            Ok((
+                error(405, "method_not_allowed", "method not allowed"),
+                Vec::new(),
+            ))
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
