@@ -18,20 +18,35 @@ const TENANT: &str = "bench";
 
 fn client(server: &CloudServer) -> CloudClient {
     let http = Http::new(HttpConfig::default()).expect("http");
-    CloudClient::new(http, parse_base_url(&server.url).expect("url"), TENANT, SecretString::from(TOKEN))
+    CloudClient::new(
+        http,
+        parse_base_url(&server.url).expect("url"),
+        TENANT,
+        SecretString::from(TOKEN),
+    )
 }
 
 fn bench(c: &mut Criterion) {
     let server = CloudServer::start(TOKEN, &[TENANT]);
     let cloud = client(&server);
-    let secrets: BTreeMap<String, SecretString> =
-        (0..10_000).map(|i| (format!("KEY_{i:05}"), SecretString::from(format!("value-{i}-abcdefghijklmnopqrstuvwxyz")))).collect();
+    let secrets: BTreeMap<String, SecretString> = (0..10_000)
+        .map(|i| {
+            (
+                format!("KEY_{i:05}"),
+                SecretString::from(format!("value-{i}-abcdefghijklmnopqrstuvwxyz")),
+            )
+        })
+        .collect();
 
     // The request count is part of the contract: one GET for the plan, one PUT for every key.
     server.clear_requests();
     cloud.list().expect("list");
     cloud.upsert(&secrets).expect("upsert");
-    assert_eq!((server.count("GET"), server.count("PUT")), (1, 1), "sync of 10,000 keys is 1 GET + 1 PUT");
+    assert_eq!(
+        (server.count("GET"), server.count("PUT")),
+        (1, 1),
+        "sync of 10,000 keys is 1 GET + 1 PUT"
+    );
 
     let mut group = c.benchmark_group("cloud");
     group.sample_size(20);
