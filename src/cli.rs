@@ -194,6 +194,19 @@ pub enum Command {
         after_help = "Examples:\n  cargo systemprompt-secrets diff --profile production\n  cargo systemprompt-secrets diff --format json\n\nThe cloud API never returns values, so only names are compared."
     )]
     Diff(DiffArgs),
+    /// OpenBao: write the remote map into the profile's secrets.json (names of changes shown first)
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets pull --profile staging --dry-run\n  cargo systemprompt-secrets pull --profile staging --yes\n\nOnly for profiles with backend = \"openbao\": the systemprompt cloud never returns values."
+    )]
+    Pull(PullArgs),
+    /// OpenBao: list the KV v2 versions of the profile's secret, with times and deletion state
+    #[command(after_help = "Examples:\n  cargo systemprompt-secrets versions --profile staging")]
+    Versions(VersionsArgs),
+    /// OpenBao: restore an earlier version as a new write
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets rollback --version 3 --profile staging"
+    )]
+    Rollback(RollbackArgs),
     /// Store the cloud API token (or an OpenBao token) in the OS keyring
     #[command(
         after_help = "Examples:\n  cargo systemprompt-secrets login                         Prompt for the token (hidden)\n  printf %s \"$TOKEN\" | cargo systemprompt-secrets login --token-stdin\n  cargo systemprompt-secrets login --import --yes          Move upstream's credentials.json into the keyring\n  cargo systemprompt-secrets login --backend openbao --address https://bao.example:8200\n\nTokens are looked up in this order: SYSTEMPROMPT_API_TOKEN, the OS keyring, .systemprompt/credentials.json."
@@ -301,6 +314,9 @@ pub struct RemoteArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// OpenBao/Vault address(es), comma-separated [default: `address` in the manifest, BAO_ADDR, VAULT_ADDR]
+    #[arg(long, value_name = "URL", value_delimiter = ',')]
+    pub address: Vec<String>,
     /// Seconds to wait for a connection
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub connect_timeout: u64,
@@ -388,6 +404,39 @@ pub struct CleanupArgs {
     pub write: WriteArgs,
 }
 
+/// `pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub write: WriteArgs,
+}
+
+/// `versions`.
+#[derive(Debug, Args)]
+pub struct VersionsArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
+}
+
+/// `rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The version to restore
+    #[arg(long, value_name = "N")]
+    pub version: u64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub write: WriteArgs,
+}
+
 /// `diff`.
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -396,15 +445,7 @@ pub struct DiffArgs {
     pub target: RemoteArgs,
 }
 
-/// Which remote a token belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Backend {
-    /// The systemprompt cloud API.
-    #[default]
-    Systemprompt,
-    /// An OpenBao or HashiCorp Vault server.
-    Openbao,
-}
+pub use crate::config::RemoteBackend as Backend;
 
 /// `login`.
 #[derive(Debug, Args)]

@@ -12,6 +12,8 @@ use crate::keys;
 pub const TABLE: &str = "systemprompt-secrets";
 
 const TOP_KEYS: &[&str] = &[
+    "backend",
+    "openbao",
     "profiles-dir",
     "default-profile",
     "required",
@@ -27,7 +29,78 @@ const PROFILE_KEYS: &[&str] = &[
     "rules",
     "validation",
     "tenant-id",
+    "backend",
 ];
+const OPENBAO_KEYS: &[&str] = &[
+    "address",
+    "mount",
+    "path",
+    "namespace",
+    "ca-cert",
+    "remote-names",
+];
+
+/// Where a profile's remote secrets live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum RemoteBackend {
+    /// The systemprompt cloud API.
+    #[default]
+    Systemprompt,
+    /// An OpenBao or HashiCorp Vault server (KV v2).
+    Openbao,
+}
+
+/// How remote names are spelled in OpenBao.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RemoteNames {
+    /// The secrets.json keys (`anthropic`), so a round trip loses nothing.
+    #[default]
+    Keys,
+    /// Env-style names (`ANTHROPIC_API_KEY`).
+    Env,
+}
+
+/// One address or several.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Addresses {
+    /// One URL.
+    One(String),
+    /// Several URLs, tried in order.
+    Many(Vec<String>),
+}
+
+impl Addresses {
+    /// The addresses as a list.
+    #[must_use]
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            Addresses::One(a) => vec![a.clone()],
+            Addresses::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// `[…openbao]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct OpenBaoTable {
+    /// One URL or a list.
+    pub address: Option<Addresses>,
+    /// The KV v2 mount (default `secret`).
+    pub mount: Option<String>,
+    /// The path template (default `systemprompt/{project}/{profile}`).
+    pub path: Option<String>,
+    /// Sent as `X-Vault-Namespace`.
+    pub namespace: Option<String>,
+    /// A PEM CA certificate to trust (relative to the manifest).
+    pub ca_cert: Option<PathBuf>,
+    /// `keys` (default) or `env`.
+    pub remote_names: Option<RemoteNames>,
+}
 
 /// The keys required when the manifest does not say otherwise.
 pub const DEFAULT_REQUIRED: &[&str] = &["jwt_secret", "database_url"];
@@ -38,6 +111,10 @@ pub const DEFAULT_PROTECTED: &[&str] = &["production", "prod", "*prod*"];
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ManifestTable {
+    /// The remote of every profile (default `systemprompt`).
+    pub backend: Option<RemoteBackend>,
+    /// OpenBao / Vault settings.
+    pub openbao: Option<OpenBaoTable>,
     /// Where the profile folders live.
     pub profiles_dir: Option<PathBuf>,
     /// The profile used when none is chosen.
@@ -87,6 +164,8 @@ pub struct ProfileOverride {
     pub validation: Option<Mode>,
     /// The systemprompt cloud tenant of this profile.
     pub tenant_id: Option<String>,
+    /// The remote of this profile.
+    pub backend: Option<RemoteBackend>,
 }
 
 /// A configuration problem in a manifest. Manifests hold no secrets, so values may be shown.
@@ -145,6 +224,10 @@ pub struct TableSource<'a> {
 /// The merged configuration for a project.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The remote of every profile unless overridden.
+    pub backend: RemoteBackend,
+    /// OpenBao settings (`ca-cert` made absolute).
+    pub openbao: OpenBaoTable,
     /// Profiles folder (absolute) when configured.
     pub profiles_dir: Option<PathBuf>,
     /// The default profile.
@@ -166,6 +249,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            backend: RemoteBackend::default(),
+            openbao: OpenBaoTable::default(),
             profiles_dir: None,
             default_profile: None,
             required: DEFAULT_REQUIRED.iter().map(|s| (*s).to_owned()).collect(),
@@ -193,6 +278,8 @@ pub struct ProfileSettings {
     pub protected: bool,
     /// The cloud tenant from the manifest, if set.
     pub tenant_id: Option<String>,
+    /// The remote backend.
+    pub backend: RemoteBackend,
 }
 
 impl Config {
@@ -216,6 +303,18 @@ impl Config {
         let base = manifest.parent().unwrap_or(Path::new("."));
         if let Some(dir) = t.profiles_dir {
             self.profiles_dir = Some(base.join(dir));
+        }
+        if let Some(b) = t.backend {
+            self.backend = b;
+        }
+        if let Some(o) = t.openbao {
+            macro_rules! take {
+                ($($f:ident),*) => {$( if o.$f.is_some() { self.openbao.$f = o.$f; } )*};
+            }
+            take!(address, mount, path, namespace, remote_names);
+            if let Some(ca) = o.ca_cert {
+                self.openbao.ca_cert = Some(base.join(ca));
+            }
         }
         if let Some(p) = t.default_profile {
             self.default_profile = Some(p);
@@ -243,6 +342,9 @@ impl Config {
             }
             if over.tenant_id.is_some() {
                 slot.tenant_id = over.tenant_id;
+            }
+            if over.backend.is_some() {
+                slot.backend = over.backend;
             }
             merge_rules(&mut slot.rules, over.rules);
         }
@@ -284,6 +386,7 @@ impl Config {
             validation: over.and_then(|o| o.validation),
             protected: self.is_protected(profile),
             tenant_id: over.and_then(|o| o.tenant_id.clone()),
+            backend: over.and_then(|o| o.backend).unwrap_or(self.backend),
         }
     }
 }
@@ -328,6 +431,9 @@ fn parse_table(
         for (key, rule) in rules {
             check_keys(source, &format!("{table}.rules.{key}"), rule, RULE_KEYS)?;
         }
+    }
+    if let Some(openbao) = value.get("openbao") {
+        check_keys(source, &format!("{table}.openbao"), openbao, OPENBAO_KEYS)?;
     }
     if let Some(profiles) = value.get("profiles").and_then(|v| v.as_object()) {
         for (name, over) in profiles {

@@ -36,6 +36,9 @@ pub enum Error {
     /// The cloud API.
     #[error(transparent)]
     Cloud(#[from] crate::remote::systemprompt::CloudError),
+    /// OpenBao.
+    #[error(transparent)]
+    OpenBao(#[from] crate::remote::openbao::BaoError),
     /// HTTP setup or transport.
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
@@ -60,6 +63,7 @@ impl Error {
             | Error::Store(_)
             | Error::Token(_)
             | Error::Cloud(_)
+            | Error::OpenBao(_)
             | Error::Http(_) => exit_code::FAILURE,
         }
     }

@@ -6,7 +6,8 @@ use std::cell::Cell;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
 use backon::{BlockingRetryable, ExponentialBuilder};
@@ -31,6 +32,9 @@ pub struct HttpConfig {
     pub max_delay: Duration,
     /// An extra PEM CA certificate to trust.
     pub ca_cert: Option<PathBuf>,
+    /// Redirects are followed only to these origins (`scheme://host:port`), at most 3 times; to
+    /// nowhere when empty. An OpenBao standby node redirects to the active one.
+    pub redirect_origins: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -42,6 +46,7 @@ impl Default for HttpConfig {
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(30),
             ca_cert: None,
+            redirect_origins: Vec::new(),
         }
     }
 }
@@ -115,16 +120,26 @@ impl HttpResponse {
     }
 }
 
+/// Installs rustls' `ring` provider as the process default, once (reqwest needs one).
+pub fn ensure_crypto_provider() {
+    static PROVIDER: Once = Once::new();
+    PROVIDER.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// A pooled client with the shared policy.
 #[derive(Debug, Clone)]
 pub struct Http {
     client: Client,
     config: HttpConfig,
+    /// The index of the address that answered last (shared by clones).
+    preferred: Arc<AtomicUsize>,
 }
 
 enum Attempt {
-    /// Worth another try; carries the server's `Retry-After`, if any.
-    Retry(String, Option<Duration>),
+    /// Worth another try; carries the server's `Retry-After` and its answer, if any.
+    Retry(String, Option<Duration>, Option<HttpResponse>),
     /// Final.
     Fatal(String),
 }
@@ -132,16 +147,13 @@ enum Attempt {
 impl Http {
     /// Builds the client (rustls with the platform's roots plus `ca_cert`).
     pub fn new(config: HttpConfig) -> Result<Self, HttpError> {
-        static PROVIDER: Once = Once::new();
-        PROVIDER.call_once(|| {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        });
+        ensure_crypto_provider();
         let mut builder = Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
             .pool_max_idle_per_host(16)
-            .redirect(reqwest::redirect::Policy::none());
+            .redirect(redirect_policy(config.redirect_origins.clone()));
         if let Some(path) = &config.ca_cert {
             let pem = std::fs::read(path).map_err(|e| {
                 HttpError::Setup(format!(
@@ -157,7 +169,11 @@ impl Http {
         let client = builder
             .build()
             .map_err(|e| HttpError::Setup(format!("cannot set up HTTPS: {e}")))?;
-        Ok(Self { client, config })
+        Ok(Self {
+            client,
+            config,
+            preferred: Arc::default(),
+        })
     }
 
     /// The configuration.
@@ -175,22 +191,48 @@ impl Http {
         url: &Url,
         build: impl Fn(&Client) -> RequestBuilder,
     ) -> Result<HttpResponse, HttpError> {
+        self.send_any(
+            method,
+            std::slice::from_ref(url),
+            Failover::default(),
+            |c, _| build(c),
+        )
+    }
+
+    /// Like [`Http::send`], over several equivalent URLs (one per server address): each retry goes
+    /// to the next URL, and the one that last answered is tried first next time.
+    ///
+    /// # Panics
+    /// If `targets` is empty.
+    pub fn send_any(
+        &self,
+        method: &str,
+        targets: &[Url],
+        failover: Failover,
+        build: impl Fn(&Client, &Url) -> RequestBuilder,
+    ) -> Result<HttpResponse, HttpError> {
+        assert!(!targets.is_empty(), "at least one URL");
         let started = Instant::now();
         let attempts = Cell::new(0usize);
+        let last_url = Cell::new(self.preferred.load(Ordering::Relaxed) % targets.len());
         let server_wait: Rc<Cell<Option<Duration>>> = Rc::default();
         let wait_for_sleep = Rc::clone(&server_wait);
         let max_delay = self.config.max_delay;
+        let total = self.config.attempts.max(2 * targets.len());
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.config.base_delay)
             .with_max_delay(max_delay)
-            .with_max_times(self.config.attempts.saturating_sub(1))
+            .with_max_times(total.saturating_sub(1))
             .with_jitter();
         let once = || -> Result<HttpResponse, Attempt> {
+            let index = (self.preferred.load(Ordering::Relaxed) + attempts.get()) % targets.len();
             attempts.set(attempts.get() + 1);
-            let response = build(&self.client).send().map_err(|e| {
+            last_url.set(index);
+            let url = &targets[index];
+            let response = build(&self.client, url).send().map_err(|e| {
                 let why = describe(&e);
                 if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
-                    Attempt::Retry(why, None)
+                    Attempt::Retry(why, None, None)
                 } else {
                     Attempt::Fatal(why)
                 }
@@ -203,23 +245,27 @@ impl Http {
                 .and_then(parse_retry_after);
             let body = response
                 .text()
-                .map_err(|e| Attempt::Retry(describe(&e), None))?;
-            if matches!(status, 429 | 502 | 503 | 504) {
-                let why = format!("the server answered {status}");
-                return Err(Attempt::Retry(why, retry_after));
-            }
-            Ok(HttpResponse {
+                .map_err(|e| Attempt::Retry(describe(&e), None, None))?;
+            let answer = HttpResponse {
                 status,
                 body,
                 attempts: 0,
                 elapsed: Duration::ZERO,
-            })
+            };
+            if matches!(status, 429 | 502 | 503 | 504)
+                || (failover.any_5xx && (500..600).contains(&status))
+            {
+                let why = format!("the server answered {status}");
+                return Err(Attempt::Retry(why, retry_after, Some(answer)));
+            }
+            self.preferred.store(index, Ordering::Relaxed);
+            Ok(answer)
         };
         let result = once
             .retry(backoff)
             .when(|e| matches!(e, Attempt::Retry(..)))
             .notify(|e, _| {
-                if let Attempt::Retry(_, after) = e {
+                if let Attempt::Retry(_, after, _) = e {
                     server_wait.set(after.map(|a| a.min(max_delay)));
                 }
             })
@@ -228,20 +274,49 @@ impl Http {
                 std::thread::sleep(wait_for_sleep.take().unwrap_or(planned));
             })
             .call();
+        let finish = |mut r: HttpResponse| {
+            r.attempts = attempts.get();
+            r.elapsed = started.elapsed();
+            r
+        };
         match result {
-            Ok(mut r) => {
-                r.attempts = attempts.get();
-                r.elapsed = started.elapsed();
-                Ok(r)
+            Ok(r) => Ok(finish(r)),
+            Err(Attempt::Retry(_, _, Some(last))) if failover.give_back_last_answer => {
+                Ok(finish(last))
             }
-            Err(Attempt::Retry(why, _) | Attempt::Fatal(why)) => Err(HttpError::Unreachable {
+            Err(Attempt::Retry(why, ..) | Attempt::Fatal(why)) => Err(HttpError::Unreachable {
                 method: method.to_owned(),
-                url: url.to_string(),
+                url: targets[last_url.get()].to_string(),
                 why,
                 attempts: attempts.get(),
             }),
         }
     }
+}
+
+/// How [`Http::send_any`] treats server errors.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Failover {
+    /// Retry (on the next address) every 5xx, not only 502/503/504.
+    pub any_5xx: bool,
+    /// When every attempt got an error status, return the last answer instead of an error, so the
+    /// caller can explain it (a sealed server, say).
+    pub give_back_last_answer: bool,
+}
+
+/// Follows a redirect only to one of `origins` (never elsewhere: the token header would go along).
+fn redirect_policy(origins: Vec<String>) -> reqwest::redirect::Policy {
+    if origins.is_empty() {
+        return reqwest::redirect::Policy::none();
+    }
+    reqwest::redirect::Policy::custom(move |attempt| {
+        let origin = attempt.url().origin().ascii_serialization();
+        if attempt.previous().len() <= 3 && origins.iter().any(|o| *o == origin) {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
 }
 
 /// A short reason for a transport error, without the URL (the caller names it).

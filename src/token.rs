@@ -38,6 +38,16 @@ pub enum TokenSource {
         /// The store's name.
         store: String,
     },
+    /// Another env variable (`BAO_TOKEN`, `VAULT_TOKEN`).
+    EnvVar {
+        /// Its name.
+        name: String,
+    },
+    /// The plaintext `~/.vault-token`.
+    VaultTokenFile {
+        /// The file.
+        path: PathBuf,
+    },
     /// Upstream's plaintext `.systemprompt/credentials.json`.
     CredentialsFile {
         /// The file.
@@ -50,7 +60,10 @@ impl std::fmt::Display for TokenSource {
         match self {
             TokenSource::Env => write!(f, "env ${TOKEN_ENV}"),
             TokenSource::Keyring { store } => write!(f, "keyring ({store})"),
-            TokenSource::CredentialsFile { path } => write!(f, "{} (plaintext)", path.display()),
+            TokenSource::CredentialsFile { path } | TokenSource::VaultTokenFile { path } => {
+                write!(f, "{} (plaintext)", path.display())
+            }
+            TokenSource::EnvVar { name } => write!(f, "env ${name}"),
         }
     }
 }
@@ -73,6 +86,12 @@ pub enum TokenError {
     /// Nothing anywhere.
     #[error("Not logged in: run `cargo systemprompt-secrets login` (or set {TOKEN_ENV} in CI)")]
     NotLoggedIn,
+    /// No OpenBao token anywhere.
+    #[error("no OpenBao token: set BAO_TOKEN, or run `cargo systemprompt-secrets login --backend openbao --address {address}`")]
+    NoOpenBaoToken {
+        /// The first address.
+        address: String,
+    },
     /// The token found has expired.
     #[error("the API token from {from} expired at {}: run `cargo systemprompt-secrets login`", format_time(*expired_at))]
     Expired {
@@ -242,6 +261,63 @@ pub fn resolve(
         value,
         source,
         expires_at,
+    })
+}
+
+/// Finds the OpenBao/Vault token for `address`: `BAO_TOKEN`, `VAULT_TOKEN`, the keyring, then the
+/// plaintext `~/.vault-token` (with a warning).
+pub fn resolve_openbao(
+    address: &str,
+    env: &dyn Env,
+    store: Option<&dyn CredentialStore>,
+    home: Option<&Path>,
+    warnings: &mut Vec<String>,
+) -> Result<Token, TokenError> {
+    for name in ["BAO_TOKEN", "VAULT_TOKEN"] {
+        if let Some(v) = env.var(name).filter(|v| !v.trim().is_empty()) {
+            return Ok(Token {
+                value: SecretString::from(v.trim().to_owned()),
+                source: TokenSource::EnvVar {
+                    name: name.to_owned(),
+                },
+                expires_at: None,
+            });
+        }
+    }
+    if let Some(store) = store {
+        match store.get(&crate::keyring::openbao_token_account(address)) {
+            Ok(Some(v)) => {
+                return Ok(Token {
+                    value: v,
+                    source: TokenSource::Keyring {
+                        store: store.name().to_owned(),
+                    },
+                    expires_at: None,
+                })
+            }
+            Ok(None) => {}
+            Err(e) => warnings.push(format!(
+                "cannot read the OpenBao token from the keyring: {e}"
+            )),
+        }
+    }
+    if let Some(path) = home.map(|h| h.join(".vault-token")).filter(|p| p.is_file()) {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            if !text.trim().is_empty() {
+                warnings.push(format!(
+                    "using the plaintext token in {}: run `cargo systemprompt-secrets login --backend openbao` to keep it in the OS keyring",
+                    path.display()
+                ));
+                return Ok(Token {
+                    value: SecretString::from(text.trim().to_owned()),
+                    source: TokenSource::VaultTokenFile { path },
+                    expires_at: None,
+                });
+            }
+        }
+    }
+    Err(TokenError::NoOpenBaoToken {
+        address: address.to_owned(),
     })
 }
 

@@ -90,7 +90,11 @@ impl Context {
 
 /// Prints every request made (method, URL, status, attempts, time) with `-v`.
 pub(crate) fn log_requests(shell: &mut Shell, client: &CloudClient) {
-    for r in client.requests() {
+    print_requests(shell, &client.requests());
+}
+
+fn print_requests(shell: &mut Shell, requests: &[crate::remote::systemprompt::RequestRecord]) {
+    for r in requests {
         shell.verbose(format_args!(
             "{} {} -> {} ({} attempt{}, {} ms)",
             r.method,
@@ -101,6 +105,11 @@ pub(crate) fn log_requests(shell: &mut Shell, client: &CloudClient) {
             r.millis
         ));
     }
+}
+
+/// Prints every OpenBao request made with `-v`.
+pub(crate) fn log_bao(shell: &mut Shell, client: &crate::remote::openbao::BaoClient) {
+    print_requests(shell, &client.requests());
 }
 
 /// One group of a plan: a label and names.

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
+use super::bao::{compare, names, Compare};
 use super::cloud::log_requests;
 use super::Context;
 use crate::cache::NoCache;
@@ -29,6 +30,9 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RemoteArgs) -> Result
     };
     let resolved = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)?;
     // Local names as `sync` would push them: never the system-managed or deploy-owned ones.
+    if settings.backend == crate::config::RemoteBackend::Openbao {
+        return run_openbao(ctx, shell, &project, &profile, resolved, args);
+    }
     let local: BTreeSet<String> = resolved
         .entries
         .keys()
@@ -81,6 +85,74 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RemoteArgs) -> Result
                 }
             }
             shell.info(format_args!("note: {NOTE}"));
+        }
+    }
+    Ok(())
+}
+
+/// OpenBao: values are compared by keyed hash, never shown.
+fn run_openbao(
+    ctx: &Context,
+    shell: &mut Shell,
+    project: &crate::project::Project,
+    profile: &crate::profile::Profile,
+    resolved: crate::layers::Resolved,
+    args: &RemoteArgs,
+) -> Result<(), Error> {
+    let bao = ctx.openbao(shell, project, profile, args)?;
+    let local: std::collections::BTreeMap<String, secrecy::SecretString> = resolved
+        .entries
+        .into_iter()
+        .filter(|(k, _)| crate::remote::protected_name(&keys::env_name(k)).is_none())
+        .map(|(k, r)| {
+            (
+                bao.remote_name(&k),
+                r.definitions
+                    .into_iter()
+                    .next()
+                    .expect("a definition")
+                    .value,
+            )
+        })
+        .collect();
+    let snapshot = bao.client.read(None)?;
+    let cmp = compare(&local, &snapshot.data);
+    super::cloud::log_bao(shell, &bao.client);
+    match args.format {
+        Format::Json => {
+            let keys: Vec<_> = cmp
+                .iter()
+                .map(|(k, c)| json!({"key": k, "status": c}))
+                .collect();
+            shell.out(json!({"profile": profile.name, "path": bao.client.location(), "version": snapshot.version, "values_compared": true, "keys": keys}));
+        }
+        Format::Human => {
+            shell.status(
+                "Comparing",
+                format_args!(
+                    "profile `{}` with {} (version {})",
+                    profile.name,
+                    bao.client.location(),
+                    snapshot.version
+                ),
+            );
+            for (label, which) in [
+                ("equal", Compare::Equal),
+                ("changed", Compare::Changed),
+                ("local-only", Compare::LocalOnly),
+                ("remote-only", Compare::RemoteOnly),
+            ] {
+                let n = names(&cmp, which);
+                shell.out(format_args!(
+                    "{label:12}  {}",
+                    if n.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        n.join(", ")
+                    }
+                ));
+            }
+            shell.info("note: values are compared by a keyed hash (HMAC-SHA256 with a key drawn for this run) and never shown");
         }
     }
     Ok(())

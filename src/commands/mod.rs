@@ -1,5 +1,6 @@
 //! One file per subcommand, plus the context they share (project, profile, layers, checks).
 
+mod bao;
 mod cache;
 mod cleanup;
 mod cloud;
@@ -12,11 +13,14 @@ mod list;
 mod login;
 mod logout;
 mod profiles;
+mod pull;
+mod rollback;
 mod set;
 mod status;
 mod sync;
 mod unset;
 mod validate;
+mod versions;
 
 use std::path::Path;
 
@@ -50,6 +54,9 @@ pub fn run(cli: Cli, shell: &mut Shell) -> Result<(), Error> {
         Command::Unset(args) => unset::run(&ctx, shell, &args),
         Command::Cleanup(args) => cleanup::run(&ctx, shell, &args),
         Command::Diff(args) => diff::run(&ctx, shell, &args.target),
+        Command::Pull(args) => pull::run(&ctx, shell, &args),
+        Command::Versions(args) => versions::run(&ctx, shell, &args),
+        Command::Rollback(args) => rollback::run(&ctx, shell, &args),
         Command::Get(args) => get::run(&ctx, shell, &args),
         Command::Explain(args) => explain::run(&ctx, shell, &args),
         Command::Profiles(args) => profiles::run(&ctx, shell, args.format),

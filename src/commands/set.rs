@@ -25,30 +25,7 @@ enum From {
 }
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SetArgs) -> Result<(), Error> {
-    let mut wanted: Vec<(String, From)> = Vec::new();
-    for pair in &args.pairs {
-        let (name, from) = match pair.split_once('=') {
-            Some((name, "-")) => (name, From::Stdin),
-            Some((name, value)) => (name, From::Inline(SecretString::from(value.to_owned()))),
-            None if args.stdin => (pair.as_str(), From::Stdin),
-            None => (pair.as_str(), From::Prompt),
-        };
-        let name = name.trim().to_ascii_uppercase();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(Error::Usage(format!(
-                "`{name}` is not a valid secret name (letters, digits and _)"
-            )));
-        }
-        wanted.push((name, from));
-    }
-    if wanted
-        .iter()
-        .filter(|(_, f)| matches!(f, From::Stdin))
-        .count()
-        > 1
-    {
-        return Err(Error::Usage("only one value can come from stdin\n    help: set the others separately, or use the prompt".to_owned()));
-    }
+    let wanted = parse_pairs(args)?;
     let mut kept = Vec::new();
     for (name, from) in wanted {
         match protected_name(&name) {
@@ -84,6 +61,9 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SetArgs) -> Result<()
 
     check_values(shell, &values, &settings, args.force)?;
 
+    if settings.backend == crate::config::RemoteBackend::Openbao {
+        return run_openbao(ctx, shell, &project, &profile, &values, args);
+    }
     let cloud = ctx.cloud(shell, &project, &profile, &args.target)?;
     let names: Vec<String> = values.keys().cloned().collect();
     shell.status(
@@ -157,6 +137,35 @@ fn check_values(
     Ok(())
 }
 
+/// `NAME=VALUE`, `NAME=-` (stdin) or `NAME` (prompt, or stdin with `--stdin`); names upper-cased.
+fn parse_pairs(args: &SetArgs) -> Result<Vec<(String, From)>, Error> {
+    let mut wanted: Vec<(String, From)> = Vec::new();
+    for pair in &args.pairs {
+        let (name, from) = match pair.split_once('=') {
+            Some((name, "-")) => (name, From::Stdin),
+            Some((name, value)) => (name, From::Inline(SecretString::from(value.to_owned()))),
+            None if args.stdin => (pair.as_str(), From::Stdin),
+            None => (pair.as_str(), From::Prompt),
+        };
+        let name = name.trim().to_ascii_uppercase();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(Error::Usage(format!(
+                "`{name}` is not a valid secret name (letters, digits and _)"
+            )));
+        }
+        wanted.push((name, from));
+    }
+    if wanted
+        .iter()
+        .filter(|(_, f)| matches!(f, From::Stdin))
+        .count()
+        > 1
+    {
+        return Err(Error::Usage("only one value can come from stdin\n    help: set the others separately, or use the prompt".to_owned()));
+    }
+    Ok(wanted)
+}
+
 fn read_stdin() -> Result<SecretString, Error> {
     let mut buf = String::new();
     std::io::stdin()
@@ -211,5 +220,82 @@ fn write_local(
             values.len() - added.len()
         ),
     );
+    Ok(())
+}
+
+/// OpenBao: one read-modify-write with check-and-set, retried after a re-read on a conflict, so
+/// concurrent `set`s of different keys all land.
+fn run_openbao(
+    ctx: &Context,
+    shell: &mut Shell,
+    project: &crate::project::Project,
+    profile: &crate::profile::Profile,
+    values: &BTreeMap<String, SecretString>,
+    args: &SetArgs,
+) -> Result<(), Error> {
+    let bao = ctx.openbao(shell, project, profile, &args.target)?;
+    let mapped: BTreeMap<String, SecretString> = values
+        .iter()
+        .map(|(n, v)| {
+            (
+                bao.remote_name(&keys::key_from_env(n)),
+                SecretString::from(v.expose_secret()),
+            )
+        })
+        .collect();
+    let names: Vec<String> = mapped.keys().cloned().collect();
+    shell.status(
+        "Plan",
+        format_args!("set {} in {}", names.join(", "), bao.client.location()),
+    );
+    if args.local {
+        shell.info(format_args!(
+            "{:>16}: {}",
+            "also write",
+            rel(&profile.secrets_path)
+        ));
+    }
+    let protected = project.config.is_protected(&profile.name);
+    let mut version = None;
+    let go = confirm(
+        shell,
+        &args.write,
+        &profile.name,
+        protected,
+        "Set these names",
+    )?;
+    if go {
+        version = bao.client.update(|map| {
+            let mut changed = false;
+            for (k, v) in &mapped {
+                if map
+                    .get(k)
+                    .is_none_or(|old| old.expose_secret() != v.expose_secret())
+                {
+                    map.insert(k.clone(), SecretString::from(v.expose_secret()));
+                    changed = true;
+                }
+            }
+            changed
+        })?;
+        match version {
+            Some(v) => shell.status(
+                "Set",
+                format_args!(
+                    "{} in {} (version {v})",
+                    names.join(", "),
+                    bao.client.location()
+                ),
+            ),
+            None => shell.status("Fresh", "every value was already set; nothing was written"),
+        }
+        if args.local {
+            write_local(shell, &profile.secrets_path, values)?;
+        }
+    }
+    super::cloud::log_bao(shell, &bao.client);
+    if args.target.format == Format::Json {
+        shell.out(json!({"profile": profile.name, "path": bao.client.location(), "dry_run": args.write.dry_run, "applied": go, "names": names, "version": version}));
+    }
     Ok(())
 }

@@ -5,10 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use secrecy::SecretString;
 use serde_json::json;
 
+use super::bao::{compare, names, Bao, Compare};
 use super::cloud::{confirm, log_requests, plan_group};
 use super::{rel, Context};
 use crate::cache::NoCache;
 use crate::cli::{Format, SyncArgs};
+use crate::config::RemoteBackend;
 use crate::env::ProcessEnv;
 use crate::error::Error;
 use crate::finding::Severity;
@@ -16,10 +18,12 @@ use crate::keys;
 use crate::layers::{self, LoadOptions};
 use crate::profile::Profile;
 use crate::project::Project;
+use crate::remote::openbao::BaoError;
 use crate::remote::{protected_name, Skip};
 use crate::shell::Shell;
+use secrecy::ExposeSecret;
 
-/// What the local side offers: names to push, and names skipped with the reason.
+/// What the local side offers: keys to push, and env-style names skipped with the reason.
 struct Local {
     push: BTreeMap<String, SecretString>,
     skipped: Vec<(String, Skip)>,
@@ -36,7 +40,15 @@ struct Plan {
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
-    let local = collect(ctx, shell, &project, &profile, args)?;
+    let mut local = collect(ctx, shell, &project, &profile, args)?;
+    if project.config.for_profile(&profile.name).backend == RemoteBackend::Openbao {
+        return run_openbao(ctx, shell, &project, &profile, local, args);
+    }
+    local.push = local
+        .push
+        .into_iter()
+        .map(|(k, v)| (keys::env_name(&k), v))
+        .collect();
     let cloud = ctx.cloud(shell, &project, &profile, &args.target)?;
     let remote: BTreeSet<String> = cloud.client.list()?.into_iter().collect();
     let plan = plan(&local.push, &remote, args.prune);
@@ -186,13 +198,12 @@ fn collect(
                 .next()
                 .expect("a resolution has a definition")
                 .value;
-            local.push.insert(name, value);
+            local.push.insert(key, value);
         }
     }
     for key in resolved.blanks.keys() {
-        let name = keys::env_name(key);
-        if !local.push.contains_key(&name) {
-            local.skipped.push((name, Skip::Empty));
+        if !local.push.contains_key(key) {
+            local.skipped.push((keys::env_name(key), Skip::Empty));
         }
     }
     for (name, why) in &local.skipped {
@@ -235,4 +246,142 @@ fn plan(push: &BTreeMap<String, SecretString>, remote: &BTreeSet<String>, prune:
         },
         remote_only,
     }
+}
+
+/// OpenBao: read the current version, write the whole map with `cas` = that version (2 requests).
+fn run_openbao(
+    ctx: &Context,
+    shell: &mut Shell,
+    project: &Project,
+    profile: &Profile,
+    local: Local,
+    args: &SyncArgs,
+) -> Result<(), Error> {
+    let bao = ctx.openbao(shell, project, profile, &args.target)?;
+    let push: BTreeMap<String, SecretString> = local
+        .push
+        .into_iter()
+        .map(|(k, v)| (bao.remote_name(&k), v))
+        .collect();
+    let snapshot = bao.client.read(None)?;
+    let cmp = compare(&push, &snapshot.data);
+    let (new, changed, equal, remote_only) = (
+        names(&cmp, Compare::LocalOnly),
+        names(&cmp, Compare::Changed),
+        names(&cmp, Compare::Equal),
+        names(&cmp, Compare::RemoteOnly),
+    );
+    let mut target: BTreeMap<String, SecretString> = if args.prune {
+        BTreeMap::new()
+    } else {
+        snapshot
+            .data
+            .iter()
+            .map(|(k, v)| (k.clone(), SecretString::from(v.expose_secret())))
+            .collect()
+    };
+    let count = push.len();
+    target.extend(push);
+
+    shell.status(
+        "Plan",
+        format_args!(
+            "sync profile `{}` to {} (version {}): {count} keys, one write",
+            profile.name,
+            bao.client.location(),
+            snapshot.version
+        ),
+    );
+    plan_group(shell, "new", &new);
+    plan_group(shell, "changed", &changed);
+    plan_group(shell, "unchanged", &equal);
+    plan_group(
+        shell,
+        if args.prune {
+            "delete (--prune)"
+        } else {
+            "remote-only kept"
+        },
+        &remote_only,
+    );
+    let up_to_date =
+        new.is_empty() && changed.is_empty() && (!args.prune || remote_only.is_empty());
+    let mut version = None;
+    if up_to_date {
+        shell.status(
+            "Fresh",
+            format_args!(
+                "{} is up to date; nothing was written",
+                bao.client.location()
+            ),
+        );
+    } else if confirm(
+        shell,
+        &args.write,
+        &profile.name,
+        project.config.is_protected(&profile.name),
+        "Write this map",
+    )? {
+        match bao.client.write(&target, snapshot.version) {
+            Ok(v) => {
+                version = Some(v);
+                shell.status(
+                    "Synced",
+                    format_args!("{count} keys to {} (version {v})", bao.client.location()),
+                );
+            }
+            Err(BaoError::Conflict(_)) => return Err(conflict(&bao, &snapshot)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    super::cloud::log_bao(shell, &bao.client);
+    if args.target.format == Format::Json {
+        let skipped: Vec<_> = local
+            .skipped
+            .iter()
+            .map(|(n, w)| json!({"name": n, "reason": w}))
+            .collect();
+        shell.out(json!({
+            "profile": profile.name,
+            "path": bao.client.location(),
+            "dry_run": args.write.dry_run,
+            "read_version": snapshot.version,
+            "written_version": version,
+            "new": new,
+            "changed": changed,
+            "unchanged": equal,
+            "remote_only": remote_only,
+            "pruned": if args.prune && version.is_some() { remote_only.clone() } else { Vec::new() },
+            "skipped": skipped,
+        }));
+    }
+    Ok(())
+}
+
+/// Explains a CAS conflict: what changed since our read, by name. Nothing was written.
+fn conflict(bao: &Bao, read: &crate::remote::openbao::Snapshot) -> Error {
+    let detail = match bao.client.read(None) {
+        Ok(now) => {
+            let cmp = compare(&read.data, &now.data);
+            let changed: Vec<String> = cmp
+                .iter()
+                .filter(|(_, c)| *c != Compare::Equal)
+                .map(|(k, _)| k.clone())
+                .collect();
+            format!(
+                "someone else wrote version {} after this sync read version {}; keys that changed in between: {}",
+                now.version,
+                read.version,
+                if changed.is_empty() { "none (only the version moved)".to_owned() } else { changed.join(", ") }
+            )
+        }
+        Err(_) => format!(
+            "someone else wrote after this sync read version {}",
+            read.version
+        ),
+    };
+    Error::Failed(format!(
+        "{}: check-and-set conflict: {detail}. Nothing was written\n    help: run `cargo systemprompt-secrets diff` to compare, or `pull` to take the remote, then sync again",
+        bao.client.location()
+    ))
 }

@@ -25,6 +25,9 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &UnsetArgs) -> Result<
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
     let protected = project.config.is_protected(&profile.name);
+    if project.config.for_profile(&profile.name).backend == crate::config::RemoteBackend::Openbao {
+        return run_openbao(ctx, shell, &project, &profile, protected, &names, args);
+    }
     let cloud = ctx.cloud(shell, &project, &profile, &args.target)?;
     shell.status(
         "Plan",
@@ -89,6 +92,81 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &UnsetArgs) -> Result<
     }
     if args.target.format == Format::Json {
         shell.out(json!({"profile": profile.name, "tenant": cloud.tenant, "dry_run": args.write.dry_run, "removed": removed, "was_not_set": not_set}));
+    }
+    Ok(())
+}
+
+/// OpenBao: one read-modify-write with check-and-set (retried on a conflict).
+fn run_openbao(
+    ctx: &Context,
+    shell: &mut Shell,
+    project: &crate::project::Project,
+    profile: &crate::profile::Profile,
+    protected: bool,
+    names: &[String],
+    args: &UnsetArgs,
+) -> Result<(), Error> {
+    let bao = ctx.openbao(shell, project, profile, &args.target)?;
+    let remote_names: Vec<String> = names
+        .iter()
+        .map(|n| bao.remote_name(&crate::keys::key_from_env(n)))
+        .collect();
+    shell.status(
+        "Plan",
+        format_args!(
+            "delete {} from {}",
+            remote_names.join(", "),
+            bao.client.location()
+        ),
+    );
+    let mut removed = Vec::new();
+    let mut version = None;
+    if confirm(
+        shell,
+        &args.write,
+        &profile.name,
+        protected,
+        "Delete these names",
+    )? {
+        version = bao.client.update(|map| {
+            removed = remote_names
+                .iter()
+                .filter(|n| map.remove(n.as_str()).is_some())
+                .cloned()
+                .collect();
+            !removed.is_empty()
+        })?;
+        let not_set: Vec<&String> = remote_names
+            .iter()
+            .filter(|n| !removed.contains(n))
+            .collect();
+        if !not_set.is_empty() {
+            shell.info(format_args!(
+                "note: was not set: {}",
+                not_set
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        shell.status(
+            "Deleted",
+            format_args!(
+                "{} of {} from {}",
+                removed.len(),
+                remote_names.len(),
+                bao.client.location()
+            ),
+        );
+    }
+    super::cloud::log_bao(shell, &bao.client);
+    if args.target.format == Format::Json {
+        let not_set: Vec<&String> = remote_names
+            .iter()
+            .filter(|n| !removed.contains(n))
+            .collect();
+        shell.out(json!({"profile": profile.name, "path": bao.client.location(), "dry_run": args.write.dry_run, "removed": removed, "was_not_set": if version.is_some() || !removed.is_empty() || !args.write.dry_run { not_set } else { Vec::new() }, "version": version}));
     }
     Ok(())
 }

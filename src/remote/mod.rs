@@ -1,5 +1,6 @@
 //! Remote stores: the systemprompt cloud API (and, later, OpenBao), and the naming rules they share.
 
+pub mod openbao;
 pub mod systemprompt;
 
 use std::fmt;

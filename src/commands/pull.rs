@@ -1,0 +1,147 @@
+//! `pull` (OpenBao): write the remote map into the profile's secrets.json, atomically and 0600,
+//! after showing which keys would be added, changed or removed — names only.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+
+use super::bao::{compare, names, Compare};
+use super::cloud::{log_bao, plan_group};
+use super::{rel, Context};
+use crate::cli::{Format, PullArgs};
+use crate::config::RemoteBackend;
+use crate::error::Error;
+use crate::secrets_file;
+use crate::shell::Shell;
+
+pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &PullArgs) -> Result<(), Error> {
+    let project = ctx.project(shell)?;
+    let profile = ctx.select(shell, &project)?;
+    if project.config.for_profile(&profile.name).backend != RemoteBackend::Openbao {
+        return Err(Error::Usage(format!(
+            "profile `{}` syncs to the systemprompt cloud, whose API never returns values, so there is nothing to pull\n    help: `pull` works with backend = \"openbao\"",
+            profile.name
+        )));
+    }
+    let bao = ctx.openbao(shell, &project, &profile, &args.target)?;
+    let snapshot = bao.client.read(None)?;
+    if snapshot.version == 0 && snapshot.data.is_empty() {
+        return Err(Error::Failed(format!(
+            "{} holds no secrets yet; nothing to pull",
+            bao.client.location()
+        )));
+    }
+    let remote: BTreeMap<String, SecretString> = snapshot
+        .data
+        .into_iter()
+        .map(|(k, v)| (bao.local_key(&k), v))
+        .collect();
+
+    let existing = if profile.secrets_path.exists() {
+        Some(secrets_file::read(&profile.secrets_path).map_err(crate::layers::LoadError::from)?)
+    } else {
+        None
+    };
+    let local: BTreeMap<String, SecretString> = existing
+        .iter()
+        .flat_map(|f| f.entries.iter())
+        .filter_map(|e| {
+            e.value
+                .as_ref()
+                .map(|v| (e.key.clone(), SecretString::from(v.expose_secret())))
+        })
+        .collect();
+    let cmp = compare(&remote, &local);
+    let (added, changed, removed) = (
+        names(&cmp, Compare::LocalOnly),
+        names(&cmp, Compare::Changed),
+        names(&cmp, Compare::RemoteOnly),
+    );
+
+    shell.status(
+        "Plan",
+        format_args!(
+            "pull {} (version {}) into {}",
+            bao.client.location(),
+            snapshot.version,
+            rel(&profile.secrets_path)
+        ),
+    );
+    plan_group(shell, "add", &added);
+    plan_group(shell, "change", &changed);
+    plan_group(shell, "remove", &removed);
+    let nothing = added.is_empty() && changed.is_empty() && removed.is_empty();
+    let mut written = false;
+    if nothing {
+        shell.status(
+            "Fresh",
+            format_args!("{} already matches the remote", rel(&profile.secrets_path)),
+        );
+    } else if args.write.dry_run {
+        shell.status("Dry run", "nothing was changed");
+    } else {
+        let overwrites = !changed.is_empty() || !removed.is_empty();
+        if overwrites && !args.write.yes {
+            ask(&profile.secrets_path)?;
+        }
+        // Keep the local order for keys that stay; new keys go at the end, sorted.
+        let order: Vec<String> = existing
+            .map(|f| f.entries.into_iter().map(|e| e.key).collect())
+            .unwrap_or_default();
+        let mut remote = remote;
+        let mut entries: Vec<(String, Option<SecretString>)> = order
+            .into_iter()
+            .filter_map(|k| remote.remove(&k).map(|v| (k, Some(v))))
+            .collect();
+        entries.extend(remote.into_iter().map(|(k, v)| (k, Some(v))));
+        let body = secrets_file::render(&entries);
+        if let Some(dir) = profile.secrets_path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("cannot create {}", rel(dir)), e))?;
+        }
+        crate::atomic::write_private(&profile.secrets_path, body.expose_secret().as_bytes(), true)
+            .map_err(|e| Error::io(format!("cannot write {}", rel(&profile.secrets_path)), e))?;
+        written = true;
+        shell.status(
+            "Pulled",
+            format_args!(
+                "{} keys into {} (version {})",
+                entries.len(),
+                rel(&profile.secrets_path),
+                snapshot.version
+            ),
+        );
+    }
+    log_bao(shell, &bao.client);
+    if args.target.format == Format::Json {
+        shell.out(json!({"profile": profile.name, "version": snapshot.version, "added": added, "changed": changed, "removed": removed, "written": written}));
+    }
+    Ok(())
+}
+
+/// Asks before local values are overwritten or removed; without a terminal, stops.
+fn ask(path: &std::path::Path) -> Result<(), Error> {
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(Error::Usage(format!(
+            "pulling would overwrite or remove values in {}; nothing was changed\n    help: review the plan above, then pass --yes",
+            rel(path)
+        )));
+    }
+    let ok = dialoguer::Confirm::new()
+        .with_prompt(format!("Overwrite local values in {}?", rel(path)))
+        .default(false)
+        .interact()
+        .map_err(|e| {
+            Error::io(
+                "cannot read the answer",
+                std::io::Error::other(e.to_string()),
+            )
+        })?;
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Failed("cancelled; nothing was changed".to_owned()))
+    }
+}

@@ -1,0 +1,563 @@
+//! OpenBao / HashiCorp Vault KV v2: one secret per profile holding the whole map, written with
+//! check-and-set, over one or several server addresses.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use reqwest::blocking::RequestBuilder;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+use super::systemprompt::RequestRecord;
+use crate::http::{Failover, Http, HttpError, HttpResponse};
+
+/// How many times a read-modify-write is retried after a CAS conflict.
+pub const CAS_RETRIES: usize = 12;
+
+/// An OpenBao failure. Never contains the token or a value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BaoError {
+    /// Transport failure after retries, or a refused URL.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The server is sealed.
+    #[error("the OpenBao server at {address} is sealed\n    help: unseal it (`bao operator unseal`), or point `address` at an unsealed node")]
+    Sealed {
+        /// The address that answered.
+        address: String,
+    },
+    /// The mount does not exist.
+    #[error("there is no secrets engine mounted at `{mount}/`\n    help: enable one with `bao secrets enable -path={mount} kv-v2`, or set `mount` in [workspace.metadata.systemprompt-secrets.openbao]")]
+    MissingMount {
+        /// The mount.
+        mount: String,
+    },
+    /// The mount is KV version 1.
+    #[error("`{mount}/` is a KV version 1 mount; this tool needs KV version 2 (versions and check-and-set)\n    help: `bao kv enable-versioning {mount}/`, or use another mount")]
+    KvV1 {
+        /// The mount.
+        mount: String,
+    },
+    /// The token is not valid.
+    #[error("OpenBao rejected the token (expired, revoked or wrong): run `cargo systemprompt-secrets login --backend openbao`, or set BAO_TOKEN")]
+    TokenRejected,
+    /// The token is valid but its policy does not allow this.
+    #[error("permission denied: the token's policy does not allow `{capability}` on `{path}`\n    help: ask for a policy with {capability} on {path}")]
+    PermissionDenied {
+        /// The capability needed.
+        capability: &'static str,
+        /// The API path.
+        path: String,
+    },
+    /// Someone else wrote between our read and our write.
+    #[error("{0}")]
+    Conflict(String),
+    /// A version that cannot be read.
+    #[error("version {version} of {path} cannot be restored: {why}")]
+    Version {
+        /// The version.
+        version: u64,
+        /// The path.
+        path: String,
+        /// Why.
+        why: String,
+    },
+    /// A value in the remote map that is not a string.
+    #[error("{path}: the remote value of `{key}` is not a string; fix it in OpenBao (values are never shown here)")]
+    NotAString {
+        /// The path.
+        path: String,
+        /// The key.
+        key: String,
+    },
+    /// Any other error answer.
+    #[error("{method} {path} failed with {status}: {errors}")]
+    Api {
+        /// The method.
+        method: &'static str,
+        /// The API path.
+        path: String,
+        /// The status.
+        status: u16,
+        /// The server's `errors`.
+        errors: String,
+    },
+    /// A 2xx answer whose body is not KV v2's.
+    #[error("{path}: unexpected answer: {why}")]
+    BadResponse {
+        /// The API path.
+        path: String,
+        /// What was wrong.
+        why: String,
+    },
+}
+
+/// The secret's map at one version (0: it does not exist yet).
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The version read (0 when there is none, or the latest was deleted and nothing is readable).
+    pub version: u64,
+    /// The map.
+    pub data: BTreeMap<String, SecretString>,
+}
+
+/// One version in the metadata.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VersionInfo {
+    /// The version number.
+    pub version: u64,
+    /// RFC 3339 creation time.
+    pub created_time: String,
+    /// RFC 3339 deletion time, if deleted.
+    pub deletion_time: Option<String>,
+    /// Whether its data was destroyed.
+    pub destroyed: bool,
+}
+
+/// KV v2 metadata of the secret.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Metadata {
+    /// The current version.
+    pub current_version: u64,
+    /// Every version kept, oldest first.
+    pub versions: Vec<VersionInfo>,
+}
+
+/// A client for one KV v2 secret.
+pub struct BaoClient {
+    http: Http,
+    addresses: Vec<Url>,
+    mount: String,
+    path: String,
+    namespace: Option<String>,
+    token: SecretString,
+    log: Mutex<Vec<RequestRecord>>,
+}
+
+#[derive(Deserialize)]
+struct Errors {
+    #[serde(default)]
+    errors: Vec<String>,
+}
+
+impl BaoClient {
+    /// A client for `mount`/`path` on `addresses` (already checked by [`crate::http::parse_base_url`]).
+    #[must_use]
+    pub fn new(
+        http: Http,
+        addresses: Vec<Url>,
+        mount: &str,
+        path: &str,
+        namespace: Option<String>,
+        token: SecretString,
+    ) -> Self {
+        Self {
+            http,
+            addresses,
+            mount: mount.trim_matches('/').to_owned(),
+            path: path.trim_matches('/').to_owned(),
+            namespace,
+            token,
+            log: Mutex::default(),
+        }
+    }
+
+    /// `mount/path`, for messages.
+    #[must_use]
+    pub fn location(&self) -> String {
+        format!("{}/{}", self.mount, self.path)
+    }
+
+    /// The requests made so far.
+    ///
+    /// # Panics
+    /// If a thread panicked while holding the lock.
+    #[must_use]
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.log.lock().expect("lock").clone()
+    }
+
+    fn api_path(&self, kind: &str) -> String {
+        format!("{}/{kind}/{}", self.mount, self.path)
+    }
+
+    fn urls(&self, api_path: &str, query: Option<&(&str, String)>) -> Vec<Url> {
+        self.addresses
+            .iter()
+            .map(|base| {
+                let mut url = base.clone();
+                {
+                    let mut segments = url.path_segments_mut().expect("an http(s) URL has a path");
+                    segments.pop_if_empty().push("v1");
+                    segments.extend(api_path.split('/').filter(|s| !s.is_empty()));
+                }
+                if let Some((k, v)) = query {
+                    url.query_pairs_mut().append_pair(k, v);
+                }
+                url
+            })
+            .collect()
+    }
+
+    fn request(
+        &self,
+        method: &'static str,
+        api_path: &str,
+        query: Option<&(&str, String)>,
+        build: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<HttpResponse, BaoError> {
+        let urls = self.urls(api_path, query);
+        let failover = Failover {
+            any_5xx: true,
+            give_back_last_answer: true,
+        };
+        let r = self.http.send_any(method, &urls, failover, |client, url| {
+            let mut rb = match method {
+                "GET" => client.get(url.clone()),
+                "POST" => client.post(url.clone()),
+                "DELETE" => client.delete(url.clone()),
+                other => client.request(
+                    reqwest::Method::from_bytes(other.as_bytes()).expect("a method"),
+                    url.clone(),
+                ),
+            };
+            let mut token = reqwest::header::HeaderValue::from_str(self.token.expose_secret())
+                .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("invalid"));
+            token.set_sensitive(true);
+            rb = rb
+                .header("X-Vault-Token", token)
+                .header("X-Vault-Request", "true");
+            if let Some(ns) = &self.namespace {
+                rb = rb.header("X-Vault-Namespace", ns);
+            }
+            build(rb)
+        })?;
+        self.log.lock().expect("lock").push(RequestRecord {
+            method,
+            url: format!("/v1/{api_path}"),
+            status: r.status,
+            attempts: r.attempts,
+            millis: r.elapsed.as_millis(),
+        });
+        Ok(r)
+    }
+
+    /// Maps an error answer to a clear error.
+    fn fail(
+        &self,
+        method: &'static str,
+        api_path: &str,
+        capability: &'static str,
+        r: &HttpResponse,
+    ) -> BaoError {
+        let errors = serde_json::from_str::<Errors>(&r.body)
+            .map(|e| e.errors.join("; "))
+            .unwrap_or_default();
+        let lower = errors.to_ascii_lowercase();
+        if r.status == 503 && lower.contains("sealed") {
+            return BaoError::Sealed {
+                address: self
+                    .addresses
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            };
+        }
+        if lower.contains("no handler for route") {
+            return BaoError::MissingMount {
+                mount: self.mount.clone(),
+            };
+        }
+        if r.status == 403 {
+            return if self.token_is_valid() {
+                BaoError::PermissionDenied {
+                    capability,
+                    path: api_path.to_owned(),
+                }
+            } else {
+                BaoError::TokenRejected
+            };
+        }
+        BaoError::Api {
+            method,
+            path: api_path.to_owned(),
+            status: r.status,
+            errors,
+        }
+    }
+
+    fn token_is_valid(&self) -> bool {
+        self.request("GET", "auth/token/lookup-self", None, |rb| rb)
+            .is_ok_and(|r| r.status == 200)
+    }
+
+    /// Reads the map (the latest version, or `version`).
+    pub fn read(&self, version: Option<u64>) -> Result<Snapshot, BaoError> {
+        let api_path = self.api_path("data");
+        let query = version.map(|v| ("version", v.to_string()));
+        let r = self.request("GET", &api_path, query.as_ref(), |rb| rb)?;
+        let parsed: Option<ReadBody> = serde_json::from_str(&r.body).ok();
+        if r.status == 404 {
+            if let Some(meta) = parsed
+                .as_ref()
+                .and_then(|b| b.data.as_ref())
+                .and_then(|d| d.metadata.as_ref())
+            {
+                // The version exists but was deleted: nothing readable, but CAS must use its number.
+                return Ok(Snapshot {
+                    version: meta.version,
+                    data: BTreeMap::new(),
+                });
+            }
+            let errors = serde_json::from_str::<Errors>(&r.body)
+                .map(|e| e.errors)
+                .unwrap_or_default();
+            if errors.is_empty() {
+                self.preflight()?;
+                return Ok(Snapshot {
+                    version: 0,
+                    data: BTreeMap::new(),
+                });
+            }
+        }
+        if r.status != 200 {
+            return Err(self.fail("GET", &api_path, "read", &r));
+        }
+        let data = parsed
+            .and_then(|b| b.data)
+            .ok_or_else(|| BaoError::BadResponse {
+                path: api_path.clone(),
+                why: "no `data`".to_owned(),
+            })?;
+        let version = data.metadata.map_or(0, |m| m.version);
+        let mut map = BTreeMap::new();
+        for (k, v) in data.data.unwrap_or_default() {
+            match v {
+                serde_json::Value::String(s) => {
+                    map.insert(k, SecretString::from(s));
+                }
+                _ => {
+                    return Err(BaoError::NotAString {
+                        path: self.location(),
+                        key: k,
+                    })
+                }
+            }
+        }
+        Ok(Snapshot { version, data: map })
+    }
+
+    /// Checks that the mount is KV v2 (only needed when the secret does not exist yet).
+    fn preflight(&self) -> Result<(), BaoError> {
+        let api_path = format!(
+            "sys/internal/ui/mounts/{}",
+            self.api_path("data").replacen("/data/", "/", 1)
+        );
+        let r = self.request("GET", &api_path, None, |rb| rb)?;
+        if r.status != 200 {
+            // Not allowed to look: the write will tell.
+            return Ok(());
+        }
+        let mount = serde_json::from_str::<MountBody>(&r.body)
+            .ok()
+            .and_then(|b| b.data);
+        if let Some(m) = mount {
+            let version = m
+                .options
+                .as_ref()
+                .and_then(|o| o.get("version"))
+                .and_then(|v| v.as_str().map(str::to_owned));
+            if m.kind.as_deref() == Some("kv") && version.as_deref() != Some("2") {
+                return Err(BaoError::KvV1 {
+                    mount: self.mount.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the whole map if the current version is still `cas`. Returns the new version.
+    pub fn write(&self, data: &BTreeMap<String, SecretString>, cas: u64) -> Result<u64, BaoError> {
+        let api_path = self.api_path("data");
+        let body = SecretString::from(serde_json::to_string(&WriteBody { cas, data }).map_err(
+            |e| BaoError::BadResponse {
+                path: api_path.clone(),
+                why: format!("cannot encode the request: {e}"),
+            },
+        )?);
+        let r = self.request("POST", &api_path, None, |rb| {
+            rb.header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.expose_secret().to_owned())
+        })?;
+        if r.status == 400 && r.body.contains("check-and-set") {
+            return Err(BaoError::Conflict(format!(
+                "version {cas} is no longer the current one"
+            )));
+        }
+        if !(200..300).contains(&r.status) {
+            return Err(self.fail("POST", &api_path, "create/update", &r));
+        }
+        serde_json::from_str::<WriteAnswer>(&r.body)
+            .map(|b| b.data.version)
+            .map_err(|_| BaoError::BadResponse {
+                path: api_path,
+                why: "no new version in the answer (is this a KV v1 mount?)".to_owned(),
+            })
+    }
+
+    /// The KV v2 metadata: versions with times and deletion state.
+    pub fn metadata(&self) -> Result<Option<Metadata>, BaoError> {
+        let api_path = self.api_path("metadata");
+        let r = self.request("GET", &api_path, None, |rb| rb)?;
+        if r.status == 404
+            && serde_json::from_str::<Errors>(&r.body).is_ok_and(|e| e.errors.is_empty())
+        {
+            return Ok(None);
+        }
+        if r.status != 200 {
+            return Err(self.fail("GET", &api_path, "read", &r));
+        }
+        let body: MetaBody = serde_json::from_str(&r.body).map_err(|e| BaoError::BadResponse {
+            path: api_path,
+            why: e.to_string(),
+        })?;
+        let mut versions: Vec<VersionInfo> = body
+            .data
+            .versions
+            .into_iter()
+            .filter_map(|(k, v)| {
+                Some(VersionInfo {
+                    version: k.parse().ok()?,
+                    created_time: v.created_time,
+                    deletion_time: Some(v.deletion_time).filter(|d| !d.is_empty()),
+                    destroyed: v.destroyed,
+                })
+            })
+            .collect();
+        versions.sort_by_key(|v| v.version);
+        Ok(Some(Metadata {
+            current_version: body.data.current_version,
+            versions,
+        }))
+    }
+
+    /// Read-modify-write with CAS, re-read and retried on a conflict. `change` returns `false` when
+    /// there is nothing to write. Returns the new version, or `None` when nothing changed.
+    pub fn update(
+        &self,
+        mut change: impl FnMut(&mut BTreeMap<String, SecretString>) -> bool,
+    ) -> Result<Option<u64>, BaoError> {
+        for attempt in 0..CAS_RETRIES {
+            let mut snapshot = self.read(None)?;
+            if !change(&mut snapshot.data) {
+                return Ok(None);
+            }
+            match self.write(&snapshot.data, snapshot.version) {
+                Ok(v) => return Ok(Some(v)),
+                Err(BaoError::Conflict(_)) => {
+                    let mut jitter = [0u8; 1];
+                    let _ = getrandom::fill(&mut jitter);
+                    let base = 10u64 << attempt.min(5);
+                    std::thread::sleep(Duration::from_millis(
+                        base + u64::from(jitter[0]) % (base + 1),
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(BaoError::Conflict(format!(
+            "{} kept changing: gave up after {CAS_RETRIES} check-and-set conflicts\n    help: try again; someone else is writing to it right now",
+            self.location()
+        )))
+    }
+}
+
+/// `{"options": {"cas": N}, "data": {…}}`, serialized straight from the secret values.
+struct WriteBody<'a> {
+    cas: u64,
+    data: &'a BTreeMap<String, SecretString>,
+}
+
+impl serde::Serialize for WriteBody<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Data<'a>(&'a BTreeMap<String, SecretString>);
+        impl serde::Serialize for Data<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(self.0.len()))?;
+                for (k, v) in self.0 {
+                    m.serialize_entry(k, v.expose_secret())?;
+                }
+                m.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("options", &serde_json::json!({ "cas": self.cas }))?;
+        m.serialize_entry("data", &Data(self.data))?;
+        m.end()
+    }
+}
+
+/// `{project}` and `{profile}` in the path template.
+#[must_use]
+pub fn expand_path(template: &str, project: &str, profile: &str) -> String {
+    template
+        .replace("{project}", project)
+        .replace("{profile}", profile)
+}
+
+// The KV v2 answers this client reads.
+
+#[derive(Deserialize)]
+struct ReadBody {
+    data: Option<ReadData>,
+}
+
+#[derive(Deserialize)]
+struct ReadData {
+    data: Option<BTreeMap<String, serde_json::Value>>,
+    metadata: Option<VersionMeta>,
+}
+
+#[derive(Deserialize)]
+struct VersionMeta {
+    version: u64,
+}
+
+#[derive(Deserialize)]
+struct WriteAnswer {
+    data: VersionMeta,
+}
+
+#[derive(Deserialize)]
+struct MountBody {
+    data: Option<MountInfo>,
+}
+
+#[derive(Deserialize)]
+struct MountInfo {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    options: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+#[derive(Deserialize)]
+struct MetaBody {
+    data: MetaData,
+}
+
+#[derive(Deserialize)]
+struct MetaData {
+    current_version: u64,
+    versions: BTreeMap<String, MetaVersion>,
+}
+
+#[derive(Deserialize)]
+struct MetaVersion {
+    created_time: String,
+    deletion_time: String,
+    destroyed: bool,
+}

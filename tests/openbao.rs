@@ -1,0 +1,442 @@
+//! The OpenBao backend against a real `bao server -dev` (and, in `cluster_*`, a real 3-node Raft
+//! cluster), through the binary.
+
+mod common;
+#[path = "support/openbao.rs"]
+mod openbao;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{cmd, run, write, Out};
+use openbao::{bao_project, kv_get, Cluster, DevServer, IntrudingProxy};
+
+const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
+const PATH: &str = "systemprompt/bao-demo/local";
+
+fn secrets() -> String {
+    r#"{
+  "jwt_secret": "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ-CANARY",
+  "database_url": "postgres://app:pw-CANARY@db:5432/app",
+  "stripe_key": "sk_test_CANARY",
+  "empty_one": ""
+}
+"#
+    .to_owned()
+}
+
+fn sp(dir: &std::path::Path, args: &[&str]) -> Out {
+    sp_env(dir, args, &[("BAO_TOKEN", "root")])
+}
+
+fn sp_env(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Out {
+    let mut c = cmd(dir);
+    c.env("HOME", dir).args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = run(c);
+    assert!(!out.all().contains("CANARY"), "a value leaked: {out:?}");
+    assert!(!out.stderr.contains("panicked"), "{out:?}");
+    out
+}
+
+#[test]
+fn sync_pull_round_trip_prune_and_diff() {
+    let server = DevServer::start();
+    let p = bao_project(&[&server.addr], "", &secrets());
+    let out = sp(p.path(), &["sync", "-v"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("new: database_url, jwt_secret, stripe_key"),
+        "{}",
+        out.stderr
+    );
+    let remote = kv_get(&server.addr, "root", PATH);
+    assert_eq!(remote["stripe_key"], "sk_test_CANARY");
+    assert_eq!(remote.len(), 3, "empty values are not pushed");
+    assert_eq!(
+        out.stderr.matches("-> ").count(),
+        3,
+        "GET 404, mount preflight, one write: {}",
+        out.stderr
+    );
+
+    // A second sync with no change reads once and writes nothing.
+    let out = sp(p.path(), &["sync", "-v"]);
+    assert!(
+        out.stderr.contains("up to date") && out.stderr.matches("-> ").count() == 1,
+        "{}",
+        out.stderr
+    );
+
+    // Someone adds a key and changes one remotely.
+    let o = server.bao(&[
+        "kv",
+        "patch",
+        "-mount=secret",
+        PATH,
+        "extra=remote-CANARY",
+        "stripe_key=sk_test_changed-CANARY",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let diff = sp(p.path(), &["diff", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&diff.stdout).unwrap();
+    let status = |k: &str| {
+        v["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["key"] == k)
+            .map(|e| e["status"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(status("jwt_secret").as_deref(), Some("equal"));
+    assert_eq!(status("stripe_key").as_deref(), Some("changed"));
+    assert_eq!(status("extra").as_deref(), Some("remote-only"));
+
+    // pull shows names, asks (no terminal: refuses without --yes), then writes 0600.
+    let out = sp(p.path(), &["pull"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("add: extra")
+            && out.stderr.contains("change: stripe_key")
+            && out.stderr.contains("--yes"),
+        "{}",
+        out.stderr
+    );
+    let out = sp(p.path(), &["pull", "--yes"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let local: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join(SECRETS)).unwrap()).unwrap();
+    assert_eq!(local["stripe_key"], "sk_test_changed-CANARY");
+    assert_eq!(local["extra"], "remote-CANARY");
+    assert!(
+        local.get("empty_one").is_none(),
+        "the file becomes the remote map"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(p.path().join(SECRETS))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
+    }
+
+    // Merge keeps remote-only keys; --prune makes the remote exactly the local map.
+    let o = server.bao(&["kv", "patch", "-mount=secret", PATH, "remote_only=x"]);
+    assert!(o.status.success());
+    assert_eq!(sp(p.path(), &["sync"]).code, 0);
+    assert!(kv_get(&server.addr, "root", PATH).contains_key("remote_only"));
+    let out = sp(p.path(), &["sync", "--prune"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!kv_get(&server.addr, "root", PATH).contains_key("remote_only"));
+}
+
+#[test]
+fn versions_rollback_and_remote_env_names() {
+    let server = DevServer::start();
+    let p = bao_project(&[&server.addr], "remote-names = \"env\"\n", &secrets());
+    assert_eq!(sp(p.path(), &["sync"]).code, 0);
+    assert!(
+        kv_get(&server.addr, "root", PATH).contains_key("JWT_SECRET"),
+        "env-style names"
+    );
+    assert_eq!(sp(p.path(), &["set", "STRIPE_KEY=sk_test_v2"]).code, 0);
+    assert_eq!(sp(p.path(), &["unset", "stripe_key"]).code, 0);
+    let out = sp(p.path(), &["versions", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["current_version"], 3, "{}", out.stdout);
+    let human = sp(p.path(), &["versions"]);
+    assert!(human.stdout.contains("(current)"), "{}", human.stdout);
+
+    let out = sp(p.path(), &["rollback", "--version", "1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("restore: STRIPE_KEY"), "{}", out.stderr);
+    assert_eq!(
+        kv_get(&server.addr, "root", PATH)["STRIPE_KEY"],
+        "sk_test_CANARY"
+    );
+    let out = sp(p.path(), &["rollback", "--version", "9"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("no such version"), "{}", out.stderr);
+
+    // pull maps env-style names back to secrets.json keys.
+    let o = server.bao(&[
+        "kv",
+        "patch",
+        "-mount=secret",
+        PATH,
+        "ANTHROPIC_API_KEY=sk-ant-x",
+    ]);
+    assert!(o.status.success());
+    assert_eq!(sp(p.path(), &["pull", "--yes"]).code, 0);
+    let local: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join(SECRETS)).unwrap()).unwrap();
+    assert_eq!(local["anthropic"], "sk-ant-x");
+    assert_eq!(local["stripe_key"], "sk_test_CANARY");
+}
+
+#[test]
+fn concurrent_sets_of_different_keys_both_land() {
+    let server = DevServer::start();
+    let p = bao_project(&[&server.addr], "", &secrets());
+    assert_eq!(sp(p.path(), &["sync"]).code, 0);
+    for round in 0..4 {
+        let children: Vec<_> = (0..3)
+            .map(|i| {
+                let mut c = cmd(p.path());
+                c.env("HOME", p.path())
+                    .env("BAO_TOKEN", "root")
+                    .args(["set", &format!("KEY_{round}_{i}=v{round}{i}")]);
+                c.stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let o = child.wait_with_output().unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+    }
+    let remote = kv_get(&server.addr, "root", PATH);
+    for round in 0..4 {
+        for i in 0..3 {
+            assert_eq!(
+                remote[&format!("key_{round}_{i}")],
+                format!("v{round}{i}"),
+                "every concurrent set landed"
+            );
+        }
+    }
+}
+
+#[test]
+fn conflicting_sync_fails_cleanly() {
+    let server = DevServer::start();
+    let addr = server.addr.clone();
+    let proxy = IntrudingProxy::start(&server.addr, move || {
+        let o = openbao::bao(
+            &addr,
+            "root",
+            &[
+                "kv",
+                "patch",
+                "-mount=secret",
+                PATH,
+                "stripe_key=intruder-CANARY",
+                "intruder=1",
+            ],
+        );
+        assert!(o.status.success(), "{o:?}");
+    });
+    let p = bao_project(&[&proxy.addr], "", &secrets());
+    assert_eq!(sp(p.path(), &["sync"]).code, 0);
+    write(
+        p.path(),
+        SECRETS,
+        &secrets().replace("sk_test_CANARY", "sk_test_local-CANARY"),
+    );
+    proxy.arm();
+    let out = sp(p.path(), &["sync"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("check-and-set conflict"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("someone else wrote version 2 after this sync read version 1"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("keys that changed in between: intruder, stripe_key"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("`cargo systemprompt-secrets diff`") && out.stderr.contains("`pull`"),
+        "{}",
+        out.stderr
+    );
+    let remote = kv_get(&server.addr, "root", PATH);
+    assert_eq!(
+        remote["stripe_key"], "intruder-CANARY",
+        "the other write is not lost"
+    );
+
+    // A library-level read, then someone else's write, then our write with the old version.
+    let http =
+        systemprompt_secrets::http::Http::new(systemprompt_secrets::http::HttpConfig::default())
+            .unwrap();
+    let url = systemprompt_secrets::http::parse_base_url(&server.addr).unwrap();
+    let client = systemprompt_secrets::remote::openbao::BaoClient::new(
+        http,
+        vec![url],
+        "secret",
+        PATH,
+        None,
+        "root".to_owned().into(),
+    );
+    let snapshot = client.read(None).unwrap();
+    assert!(server
+        .bao(&["kv", "patch", "-mount=secret", PATH, "intruder=1"])
+        .status
+        .success());
+    let err = client.write(&snapshot.data, snapshot.version).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            systemprompt_secrets::remote::openbao::BaoError::Conflict(_)
+        ),
+        "{err}"
+    );
+    assert!(
+        kv_get(&server.addr, "root", PATH).contains_key("intruder"),
+        "nothing was lost"
+    );
+}
+
+#[test]
+fn clear_errors_for_token_mount_kv1_policy_sealed_and_down() {
+    let mut server = DevServer::start();
+    let p = bao_project(&[&server.addr], "", &secrets());
+    let out = sp_env(p.path(), &["sync"], &[("BAO_TOKEN", "wrong")]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("rejected the token") && out.stderr.contains("login --backend openbao"),
+        "{}",
+        out.stderr
+    );
+
+    let q = bao_project(&[&server.addr], "mount = \"nomount\"\n", &secrets());
+    let out = sp(q.path(), &["sync"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("no secrets engine mounted at `nomount/`"),
+        "{}",
+        out.stderr
+    );
+
+    assert!(server
+        .bao(&["secrets", "enable", "-path=kv1", "-version=1", "kv"])
+        .status
+        .success());
+    let q = bao_project(&[&server.addr], "mount = \"kv1\"\n", &secrets());
+    let out = sp(q.path(), &["sync"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("KV version 1"), "{}", out.stderr);
+
+    let mut c = std::process::Command::new(openbao::bao_bin());
+    c.args(["policy", "write", "ro", "-"])
+        .env("BAO_ADDR", &server.addr)
+        .env("BAO_TOKEN", "root")
+        .stdin(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(
+        child.stdin.as_mut().unwrap(),
+        b"path \"secret/data/*\" { capabilities = [\"read\"] }\n",
+    )
+    .unwrap();
+    assert!(child.wait().unwrap().success());
+    let token = String::from_utf8(
+        server
+            .bao(&["token", "create", "-policy=ro", "-field=token"])
+            .stdout,
+    )
+    .unwrap();
+    let out = sp_env(p.path(), &["set", "X=1"], &[("BAO_TOKEN", token.trim())]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("permission denied") && out.stderr.contains("create/update"),
+        "{}",
+        out.stderr
+    );
+
+    // ~/.vault-token is used, with a warning.
+    write(p.path(), ".vault-token", "root");
+    let out = sp_env(p.path(), &["diff"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains(".vault-token") && out.stderr.contains("plaintext"),
+        "{}",
+        out.stderr
+    );
+
+    assert!(server.bao(&["operator", "seal"]).status.success());
+    let out = sp(p.path(), &["diff"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("is sealed"), "{}", out.stderr);
+
+    server.kill();
+    let out = sp(p.path(), &["diff"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("could not connect") && out.stderr.contains("attempts"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn cluster_writes_survive_losing_the_leader() {
+    let mut cluster = Cluster::start();
+    let addrs: Vec<&str> = cluster.nodes.iter().map(|n| n.addr.as_str()).collect();
+    let p = bao_project(&addrs, "", &secrets());
+    let token = cluster.root_token.clone();
+    let env = [("BAO_TOKEN", token.as_str())];
+    let run_ok = |args: &[&str]| {
+        // Every write succeeds, or fails loudly and then succeeds on a retry.
+        for attempt in 0..5 {
+            let out = sp_env(p.path(), args, &env);
+            if out.code == 0 {
+                return;
+            }
+            assert!(out.stderr.contains("error:"), "a failure is loud: {out:?}");
+            assert!(attempt < 4, "still failing after retries: {out:?}");
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    };
+    run_ok(&["sync"]);
+    let mut killed = None;
+    for i in 0..12 {
+        if i == 4 {
+            let leader = cluster.leader().expect("a leader");
+            cluster.kill(leader);
+            killed = Some(leader);
+        }
+        run_ok(&["set", &format!("LOOP_{i}=value-{i}")]);
+        if i % 3 == 0 {
+            write(
+                p.path(),
+                SECRETS,
+                &secrets().replace("\"empty_one\": \"\"", &format!("\"synced_{i}\": \"s{i}\"")),
+            );
+            run_ok(&["sync"]);
+        }
+    }
+    let check_on = cluster.other_than(killed.expect("the leader was killed"));
+    let remote = kv_get(check_on, &token, PATH);
+    for i in 0..12 {
+        assert_eq!(
+            remote[&format!("loop_{i}")],
+            format!("value-{i}"),
+            "update {i} is present on another node"
+        );
+    }
+    assert_eq!(remote["synced_9"], "s9");
+    assert_eq!(
+        remote["jwt_secret"],
+        "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ-CANARY"
+    );
+}
