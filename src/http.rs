@@ -311,7 +311,7 @@ fn redirect_policy(origins: Vec<String>) -> reqwest::redirect::Policy {
     }
     reqwest::redirect::Policy::custom(move |attempt| {
         let origin = attempt.url().origin().ascii_serialization();
-        if attempt.previous().len() <= 3 && origins.iter().any(|o| *o == origin) {
+        if attempt.previous().len() <= 3 && origins.contains(&origin) {
             attempt.follow()
         } else {
             attempt.stop()
