@@ -35,6 +35,9 @@ pub struct HttpConfig {
     /// Redirects are followed only to these origins (`scheme://host:port`), at most 3 times; to
     /// nowhere when empty. An OpenBao standby node redirects to the active one.
     pub redirect_origins: Vec<String>,
+    /// `false` when every URL is plain http on loopback: the platform's trust roots are then not
+    /// loaded (a few milliseconds saved) and https requests would fail.
+    pub tls: bool,
 }
 
 impl Default for HttpConfig {
@@ -47,6 +50,7 @@ impl Default for HttpConfig {
             max_delay: Duration::from_secs(30),
             ca_cert: None,
             redirect_origins: Vec::new(),
+            tls: true,
         }
     }
 }
@@ -164,7 +168,10 @@ impl Http {
             let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
                 HttpError::Setup(format!("{} is not a PEM certificate: {e}", path.display()))
             })?;
-            builder = builder.add_root_certificate(cert);
+            builder = builder.tls_certs_merge([cert]);
+        }
+        if !config.tls && config.ca_cert.is_none() {
+            builder = builder.tls_certs_only([]);
         }
         let client = builder
             .build()

@@ -56,6 +56,8 @@ pub mod http;
 #[cfg(feature = "cli")]
 pub mod keyring;
 #[cfg(feature = "cli")]
+pub mod manifest_cache;
+#[cfg(feature = "cli")]
 pub mod project;
 #[cfg(feature = "cli")]
 pub mod remote;

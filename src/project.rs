@@ -1,8 +1,10 @@
-//! The project: the Cargo workspace read through `cargo metadata --no-deps`, its config and profiles.
+//! The project: the Cargo workspace read through `cargo metadata --no-deps` (cached per manifest
+//! set, see [`crate::manifest_cache`]), its configuration and its profiles.
 
 use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Metadata, MetadataCommand};
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, ConfigError, TableSource, TABLE};
 use crate::profile::{self, ProfileSet};
@@ -22,6 +24,30 @@ pub struct Project {
     pub profiles: ProfileSet,
     /// A stable id for the workspace (for keyring entries).
     pub id: String,
+}
+
+/// What this tool needs from `cargo metadata`: small, serializable, cacheable.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ManifestFacts {
+    /// The workspace root.
+    pub workspace_root: PathBuf,
+    /// `[workspace.metadata.systemprompt-secrets]`, if present.
+    pub workspace_table: Option<serde_json::Value>,
+    /// The selected package: name, manifest and its `[package.metadata.systemprompt-secrets]`.
+    pub package: Option<PackageFacts>,
+    /// Every manifest the answer depends on (the root and each member).
+    pub manifests: Vec<PathBuf>,
+}
+
+/// The selected package.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PackageFacts {
+    /// Its name.
+    pub name: String,
+    /// Its manifest.
+    pub manifest: PathBuf,
+    /// Its table, if present.
+    pub table: Option<serde_json::Value>,
 }
 
 /// Why the project could not be read.
@@ -44,17 +70,32 @@ pub enum ProjectError {
     Profile(#[from] profile::ProfileError),
 }
 
-/// Reads the project with `cargo metadata --no-deps`, from `manifest_path` or the current directory.
+/// Reads the project from `manifest_path` or the current directory: from the manifest cache when
+/// every manifest it depends on is unchanged, else with `cargo metadata --no-deps`.
 pub fn discover(
     manifest_path: Option<&Path>,
     profiles_dir_flag: Option<&Path>,
 ) -> Result<Project, ProjectError> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let anchor = manifest_path.map(|m| absolute(m, &cwd));
+    let facts = if let Some(facts) = crate::manifest_cache::load(anchor.as_deref(), &cwd) {
+        facts
+    } else {
+        let facts =
+            facts_from_metadata(&run_cargo_metadata(manifest_path)?, anchor.as_deref(), &cwd);
+        crate::manifest_cache::store(anchor.as_deref(), &cwd, &facts);
+        facts
+    };
+    from_facts(&facts, &cwd, profiles_dir_flag)
+}
+
+fn run_cargo_metadata(manifest_path: Option<&Path>) -> Result<Metadata, ProjectError> {
     let mut cmd = MetadataCommand::new();
     cmd.no_deps();
     if let Some(m) = manifest_path {
         cmd.manifest_path(m);
     }
-    let metadata = cmd.exec().map_err(|e| ProjectError::Metadata {
+    cmd.exec().map_err(|e| ProjectError::Metadata {
         manifest: manifest_path.map(Path::to_path_buf),
         message: match e {
             cargo_metadata::Error::CargoMetadata { stderr } => stderr
@@ -67,75 +108,99 @@ pub fn discover(
                 .join("; "),
             other => other.to_string(),
         },
-    })?;
-    let cwd = std::env::current_dir().unwrap_or_default();
-    from_metadata(&metadata, manifest_path, &cwd, profiles_dir_flag)
+    })
 }
 
-/// Builds the project from already-read metadata (the cacheable step).
-pub fn from_metadata(
+/// Picks what this tool needs out of `cargo metadata`'s answer. The package is the one whose
+/// folder holds the given manifest (or the current directory), the deepest if several do.
+#[must_use]
+pub fn facts_from_metadata(
     metadata: &Metadata,
     manifest_path: Option<&Path>,
     cwd: &Path,
-    profiles_dir_flag: Option<&Path>,
-) -> Result<Project, ProjectError> {
+) -> ManifestFacts {
     let workspace_root = metadata.workspace_root.clone().into_std_path_buf();
-    let root_manifest = workspace_root.join("Cargo.toml");
     let anchor = manifest_path
-        .map(|m| absolute(m, cwd))
-        .and_then(|m| m.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| cwd.to_path_buf());
-    let package = metadata
-        .workspace_packages()
-        .into_iter()
+        .and_then(Path::parent)
+        .map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
+    let members = metadata.workspace_packages();
+    let package = members
+        .iter()
         .filter(|p| {
             p.manifest_path
                 .parent()
                 .is_some_and(|d| anchor.starts_with(d.as_std_path()))
         })
-        .max_by_key(|p| p.manifest_path.as_str().len());
+        .max_by_key(|p| p.manifest_path.as_str().len())
+        .map(|p| PackageFacts {
+            name: p.name.to_string(),
+            manifest: p.manifest_path.clone().into_std_path_buf(),
+            table: p.metadata.get(TABLE).cloned(),
+        });
+    let mut manifests: Vec<PathBuf> = std::iter::once(workspace_root.join("Cargo.toml"))
+        .chain(
+            members
+                .iter()
+                .map(|p| p.manifest_path.clone().into_std_path_buf()),
+        )
+        .collect();
+    manifests.sort();
+    manifests.dedup();
+    ManifestFacts {
+        workspace_table: metadata.workspace_metadata.get(TABLE).cloned(),
+        workspace_root,
+        package,
+        manifests,
+    }
+}
 
-    let ws_value = metadata.workspace_metadata.get(TABLE);
-    let pkg_value = package.and_then(|p| p.metadata.get(TABLE));
-    let pkg_manifest = package.map(|p| p.manifest_path.clone().into_std_path_buf());
-    let mut config = Config::from_tables(
-        ws_value.map(|v| {
+/// Builds the project from the facts: configuration, profiles folder, profiles.
+pub fn from_facts(
+    facts: &ManifestFacts,
+    cwd: &Path,
+    profiles_dir_flag: Option<&Path>,
+) -> Result<Project, ProjectError> {
+    let root_manifest = facts.workspace_root.join("Cargo.toml");
+    let ws = facts.workspace_table.as_ref().map(|v| {
+        (
+            TableSource {
+                manifest: &root_manifest,
+                prefix: "workspace.metadata",
+            },
+            v,
+        )
+    });
+    let pkg = facts.package.as_ref().and_then(|p| {
+        p.table.as_ref().map(|v| {
             (
                 TableSource {
-                    manifest: &root_manifest,
-                    prefix: "workspace.metadata",
-                },
-                v,
-            )
-        }),
-        pkg_value.zip(pkg_manifest.as_deref()).map(|(v, m)| {
-            (
-                TableSource {
-                    manifest: m,
+                    manifest: &p.manifest,
                     prefix: "package.metadata",
                 },
                 v,
             )
-        }),
-    )?;
+        })
+    });
+    let mut config = Config::from_tables(ws, pkg)?;
     if let Some(dir) = profiles_dir_flag {
         config.profiles_dir = Some(absolute(dir, cwd));
     }
-    let manifest_dir = pkg_manifest
-        .as_deref()
-        .and_then(Path::parent)
-        .map_or_else(|| workspace_root.clone(), Path::to_path_buf);
+    let manifest_dir = facts
+        .package
+        .as_ref()
+        .and_then(|p| p.manifest.parent())
+        .map_or_else(|| facts.workspace_root.clone(), Path::to_path_buf);
     let dir = profile::profiles_dir(
         config.profiles_dir.as_deref(),
         &manifest_dir,
-        &workspace_root,
+        &facts.workspace_root,
     );
     let profiles = ProfileSet::read(&dir)?;
     Ok(Project {
-        id: project_id(&workspace_root),
-        workspace_root,
+        id: project_id(&facts.workspace_root),
+        workspace_root: facts.workspace_root.clone(),
         manifest_dir,
-        package: package.map(|p| p.name.to_string()),
+        package: facts.package.as_ref().map(|p| p.name.clone()),
         config,
         profiles,
     })
@@ -155,13 +220,7 @@ pub fn project_id(workspace_root: &Path) -> String {
     let canonical = workspace_root
         .canonicalize()
         .unwrap_or_else(|_| workspace_root.to_path_buf());
-    // FNV-1a: stable across Rust versions and platforms, unlike `DefaultHasher`.
-    let hash = canonical
-        .to_string_lossy()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
+    let hash = crate::manifest_cache::fnv64(canonical.to_string_lossy().as_bytes());
     let name = canonical
         .file_name()
         .and_then(|n| n.to_str())

@@ -1,6 +1,7 @@
 //! Cloud and OpenBao tokens: where they come from (env, keyring, upstream's plaintext file) and when they expire.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
@@ -210,14 +211,14 @@ pub fn read_credentials(path: &Path) -> Result<UpstreamCredentials, String> {
 pub fn resolve(
     api_url: &str,
     env: &dyn Env,
-    store: Option<&dyn CredentialStore>,
+    store: impl FnOnce() -> Option<Arc<dyn CredentialStore>>,
     start: &Path,
     warnings: &mut Vec<String>,
 ) -> Result<Token, TokenError> {
     let token = if let Some(v) = env.var(TOKEN_ENV).filter(|v| !v.trim().is_empty()) {
         Some((SecretString::from(v.trim().to_owned()), TokenSource::Env))
     } else {
-        let from_keyring = store.and_then(|s| match s.get(&api_token_account(api_url)) {
+        let from_keyring = store().and_then(|s| match s.get(&api_token_account(api_url)) {
             Ok(v) => v.map(|v| {
                 (
                     v,
@@ -269,7 +270,7 @@ pub fn resolve(
 pub fn resolve_openbao(
     address: &str,
     env: &dyn Env,
-    store: Option<&dyn CredentialStore>,
+    store: impl FnOnce() -> Option<Arc<dyn CredentialStore>>,
     home: Option<&Path>,
     warnings: &mut Vec<String>,
 ) -> Result<Token, TokenError> {
@@ -284,7 +285,7 @@ pub fn resolve_openbao(
             });
         }
     }
-    if let Some(store) = store {
+    if let Some(store) = store() {
         match store.get(&crate::keyring::openbao_token_account(address)) {
             Ok(Some(v)) => {
                 return Ok(Token {
@@ -358,26 +359,20 @@ mod tests {
             "{\"api_token\": \"from-file\", \"api_url\": \"https://api.systemprompt.io\"}",
         )
         .unwrap();
-        let store = MemoryStore::default();
+        let store: Arc<dyn CredentialStore> = Arc::new(MemoryStore::default());
+        let with = || Some(Arc::clone(&store));
         let url = DEFAULT_API_URL;
         let mut w = Vec::new();
-        let t = resolve(url, &MapEnv::default(), Some(&store), dir.path(), &mut w).unwrap();
+        let t = resolve(url, &MapEnv::default(), with, dir.path(), &mut w).unwrap();
         assert!(matches!(t.source, TokenSource::CredentialsFile { .. }));
         assert!(w[0].contains("login --import"));
         store
             .set(&api_token_account(url), &SecretString::from("from-keyring"))
             .unwrap();
-        let t = resolve(
-            url,
-            &MapEnv::default(),
-            Some(&store),
-            dir.path(),
-            &mut Vec::new(),
-        )
-        .unwrap();
+        let t = resolve(url, &MapEnv::default(), with, dir.path(), &mut Vec::new()).unwrap();
         assert_eq!(t.value.expose_secret(), "from-keyring");
         let env = MapEnv::from_pairs([(TOKEN_ENV, "from-env")]);
-        let t = resolve(url, &env, Some(&store), dir.path(), &mut Vec::new()).unwrap();
+        let t = resolve(url, &env, with, dir.path(), &mut Vec::new()).unwrap();
         assert_eq!(
             (t.value.expose_secret(), t.source),
             ("from-env", TokenSource::Env)
@@ -386,7 +381,7 @@ mod tests {
         let err = resolve(
             "https://other",
             &MapEnv::default(),
-            None,
+            || None,
             none.path(),
             &mut Vec::new(),
         )
@@ -400,8 +395,14 @@ mod tests {
     fn expired_tokens_are_refused() {
         let env_owned = jwt(1000);
         let env = MapEnv::from_pairs([(TOKEN_ENV, env_owned.as_str())]);
-        let err =
-            resolve(DEFAULT_API_URL, &env, None, Path::new("/"), &mut Vec::new()).unwrap_err();
+        let err = resolve(
+            DEFAULT_API_URL,
+            &env,
+            || None,
+            Path::new("/"),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
         assert!(matches!(
             err,
             TokenError::Expired {

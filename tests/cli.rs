@@ -623,3 +623,46 @@ fn canary_never_reaches_output() {
     let out = sp(p.path(), &["get", "custom_key", "--reveal"]);
     assert_eq!(out.stdout.trim(), CANARY);
 }
+
+#[test]
+fn manifest_cache_follows_manifest_changes_and_holds_no_secrets() {
+    let cache = tempfile::tempdir().unwrap();
+    let manifest = |profile: &str| {
+        format!("[package]\nname = \"cached\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n[package.metadata.systemprompt-secrets]\ndefault-profile = \"{profile}\"\n")
+    };
+    let p = project(&[
+        ("Cargo.toml", &manifest("local")),
+        (
+            SECRETS,
+            &GOOD.replace(
+                "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ",
+                "CANARY-cache-Zq3vN8pR1tY6wB0eK4mJ7hL2",
+            ),
+        ),
+        (".systemprompt/profiles/other/secrets.json", "{}"),
+    ]);
+    let run_in = |args: &[&str]| {
+        let mut c = cmd(p.path());
+        c.env("SYSTEMPROMPT_SECRETS_CACHE_DIR", cache.path())
+            .args(args);
+        run(c)
+    };
+    assert_eq!(run_in(&["validate"]).code, 0);
+    assert!(
+        std::fs::read_dir(cache.path()).unwrap().count() > 0,
+        "the first run fills the cache"
+    );
+    assert_eq!(run_in(&["validate"]).code, 0, "the second run reads it");
+    // Any change to a manifest invalidates the entry at once.
+    write(p.path(), "Cargo.toml", &manifest("other"));
+    let out = run_in(&["validate"]);
+    assert_eq!(out.code, 1, "the new default profile is used: {out:?}");
+    assert!(out.stderr.contains("profile `other`"), "{}", out.stderr);
+    for entry in std::fs::read_dir(cache.path()).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(
+            !text.contains("CANARY"),
+            "the cache holds manifest facts only"
+        );
+    }
+}

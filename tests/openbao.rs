@@ -363,6 +363,23 @@ fn clear_errors_for_token_mount_kv1_policy_sealed_and_down() {
         out.stderr
     );
 
+    // A profile larger than the listener's JSON limits gets a clear message.
+    let big: String = format!(
+        "{{{}}}",
+        (0..600)
+            .map(|i| format!("\"k{i}\": \"v{i}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let q = bao_project(&[&server.addr], "", &big);
+    let out = sp(q.path(), &["sync", "--force"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("max_request_json_strings"),
+        "{}",
+        out.stderr
+    );
+
     // ~/.vault-token is used, with a warning.
     write(p.path(), ".vault-token", "root");
     let out = sp_env(p.path(), &["diff"], &[]);

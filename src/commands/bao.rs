@@ -102,16 +102,12 @@ impl Context {
             .map(|a| http::parse_base_url(a))
             .collect::<Result<Vec<_>, _>>()?;
         let first = addresses[0].trim_end_matches('/').to_owned();
-        let store = crate::keyring::open(self.global.keyring).ok();
+        let choice = self.global.keyring;
+        let store = || crate::keyring::open(choice).ok().map(|o| o.store);
         let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
         let mut warnings = Vec::new();
-        let token = token::resolve_openbao(
-            &first,
-            &ProcessEnv,
-            store.as_ref().map(|o| o.store.as_ref()),
-            home.as_deref(),
-            &mut warnings,
-        )?;
+        let token =
+            token::resolve_openbao(&first, &ProcessEnv, store, home.as_deref(), &mut warnings)?;
         for w in warnings {
             shell.warn(w);
         }
@@ -131,6 +127,7 @@ impl Context {
         ));
         let mut config = http_config(args);
         config.ca_cert.clone_from(&table.ca_cert);
+        config.tls = urls.iter().any(|u| u.scheme() == "https");
         config.redirect_origins = urls
             .iter()
             .map(|u| u.origin().ascii_serialization())

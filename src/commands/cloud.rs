@@ -62,16 +62,11 @@ impl Context {
         let tenant = tenant(project, profile, args.tenant.as_deref())?;
         let api_url = token::api_url(args.api_url.as_deref(), &ProcessEnv);
         let base = http::parse_base_url(&api_url)?;
-        let store = crate::keyring::open(self.global.keyring).ok();
+        let choice = self.global.keyring;
+        let store = || crate::keyring::open(choice).ok().map(|o| o.store);
         let mut warnings = Vec::new();
         let cwd = std::env::current_dir().unwrap_or_default();
-        let token = token::resolve(
-            &api_url,
-            &ProcessEnv,
-            store.as_ref().map(|o| o.store.as_ref()),
-            &cwd,
-            &mut warnings,
-        )?;
+        let token = token::resolve(&api_url, &ProcessEnv, store, &cwd, &mut warnings)?;
         for w in warnings {
             shell.warn(w);
         }
@@ -79,7 +74,9 @@ impl Context {
             "API {api_url}, tenant {tenant}, token from {}",
             token.source
         ));
-        let http = Http::new(http_config(args))?;
+        let mut config = http_config(args);
+        config.tls = base.scheme() == "https";
+        let http = Http::new(config)?;
         Ok(Cloud {
             client: CloudClient::new(http, base, &tenant, token.value),
             tenant,

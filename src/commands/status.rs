@@ -14,7 +14,10 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &StatusArgs) -> Result
     let url = token::api_url(args.api_url.as_deref(), &ProcessEnv);
     let opened = keyring::open(ctx.global.keyring);
     let (store, keyring_text) = match &opened {
-        Ok(o) => (Some(o.store.as_ref()), o.store.name().to_owned()),
+        Ok(o) => (
+            Some(std::sync::Arc::clone(&o.store)),
+            o.store.name().to_owned(),
+        ),
         Err(e) => (
             None,
             format!(
@@ -30,7 +33,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &StatusArgs) -> Result
     };
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut warnings = Vec::new();
-    let resolved = token::resolve(&url, &ProcessEnv, store, &cwd, &mut warnings);
+    let resolved = token::resolve(&url, &ProcessEnv, || store, &cwd, &mut warnings);
     for w in warnings {
         shell.warn(w);
     }

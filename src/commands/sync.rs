@@ -40,10 +40,10 @@ struct Plan {
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
-    let mut local = collect(ctx, shell, &project, &profile, args)?;
     if project.config.for_profile(&profile.name).backend == RemoteBackend::Openbao {
-        return run_openbao(ctx, shell, &project, &profile, local, args);
+        return sync_openbao(ctx, shell, &project, &profile, args);
     }
+    let mut local = collect(ctx, shell, &project, &profile, args)?;
     local.push = local
         .push
         .into_iter()
@@ -249,21 +249,40 @@ fn plan(push: &BTreeMap<String, SecretString>, remote: &BTreeSet<String>, prune:
 }
 
 /// OpenBao: read the current version, write the whole map with `cas` = that version (2 requests).
-fn run_openbao(
+/// OpenBao: the remote read runs while the local file is loaded and validated.
+fn sync_openbao(
     ctx: &Context,
     shell: &mut Shell,
     project: &Project,
     profile: &Profile,
-    local: Local,
     args: &SyncArgs,
 ) -> Result<(), Error> {
     let bao = ctx.openbao(shell, project, profile, &args.target)?;
+    let (local, snapshot) = std::thread::scope(|s| {
+        let remote = s.spawn(|| bao.client.read(None));
+        let local = collect(ctx, shell, project, profile, args);
+        (
+            local,
+            remote.join().expect("the remote read does not panic"),
+        )
+    });
+    run_openbao(shell, project, profile, &bao, local?, &snapshot?, args)
+}
+
+fn run_openbao(
+    shell: &mut Shell,
+    project: &Project,
+    profile: &Profile,
+    bao: &Bao,
+    local: Local,
+    snapshot: &crate::remote::openbao::Snapshot,
+    args: &SyncArgs,
+) -> Result<(), Error> {
     let push: BTreeMap<String, SecretString> = local
         .push
         .into_iter()
         .map(|(k, v)| (bao.remote_name(&k), v))
         .collect();
-    let snapshot = bao.client.read(None)?;
     let cmp = compare(&push, &snapshot.data);
     let (new, changed, equal, remote_only) = (
         names(&cmp, Compare::LocalOnly),
@@ -330,7 +349,7 @@ fn run_openbao(
                     format_args!("{count} keys to {} (version {v})", bao.client.location()),
                 );
             }
-            Err(BaoError::Conflict(_)) => return Err(conflict(&bao, &snapshot)),
+            Err(BaoError::Conflict(_)) => return Err(conflict(bao, snapshot)),
             Err(e) => return Err(e.into()),
         }
     }

@@ -52,6 +52,12 @@ pub enum BaoError {
         /// The API path.
         path: String,
     },
+    /// The server refused a request body as too complex (its listener's JSON limits).
+    #[error("the OpenBao server refused the request as too large ({errors})\n    help: its listener allows at most `max_request_json_strings` strings (default 1000, about 500 keys) and `max_request_json_memory` bytes; raise them in the server's `listener` block")]
+    TooComplex {
+        /// The server's words.
+        errors: String,
+    },
     /// Someone else wrote between our read and our write.
     #[error("{0}")]
     Conflict(String),
@@ -265,6 +271,9 @@ impl BaoClient {
                     .map(ToString::to_string)
                     .unwrap_or_default(),
             };
+        }
+        if lower.contains("high complexity") || lower.contains("exceeded maximum") {
+            return BaoError::TooComplex { errors };
         }
         if lower.contains("no handler for route") {
             return BaoError::MissingMount {

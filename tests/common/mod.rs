@@ -43,7 +43,11 @@ pub fn cmd(dir: &Path) -> Command {
     c.current_dir(dir)
         .env("CARGO_TERM_COLOR", "never")
         .env("COLUMNS", "100")
-        .env("SYSTEMPROMPT_SECRETS_KEYRING", "none");
+        .env("SYSTEMPROMPT_SECRETS_KEYRING", "none")
+        .env(
+            "SYSTEMPROMPT_SECRETS_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/manifest-cache"),
+        );
     for name in SCRUB {
         if *name != "CARGO_TERM_COLOR" {
             c.env_remove(name);

@@ -1,0 +1,130 @@
+//! A cache of what `cargo metadata --no-deps` said, so commands such as `run` and `sync` do not pay
+//! for a cargo process when no manifest changed. An entry is used only while every manifest it
+//! depends on (the root, each member, and the nearest `Cargo.toml`) has the same length and content
+//! hash. It holds manifest facts only, never a secret. `SYSTEMPROMPT_SECRETS_NO_CACHE=1` turns it off;
+//! `SYSTEMPROMPT_SECRETS_CACHE_DIR` moves it (default `$XDG_CACHE_HOME` or `~/.cache`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::project::ManifestFacts;
+
+const FORMAT: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    format: u32,
+    key: String,
+    stamps: Vec<Stamp>,
+    facts: ManifestFacts,
+}
+
+#[derive(Serialize, Deserialize, PartialEq, Eq)]
+struct Stamp {
+    path: PathBuf,
+    len: u64,
+    hash: u64,
+}
+
+/// FNV-1a, 64 bits: stable across Rust versions and platforms, unlike `DefaultHasher`.
+#[must_use]
+pub fn fnv64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn dir() -> Option<PathBuf> {
+    if std::env::var_os("SYSTEMPROMPT_SECRETS_NO_CACHE").is_some_and(|v| !v.is_empty() && v != "0")
+    {
+        return None;
+    }
+    if let Some(d) = std::env::var_os("SYSTEMPROMPT_SECRETS_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(".cache"))
+        })?;
+    Some(base.join("cargo-systemprompt-secrets").join("manifests"))
+}
+
+/// The manifest cargo would start from: the given one, else the nearest `Cargo.toml` up from `cwd`.
+fn start_manifest(manifest: Option<&Path>, cwd: &Path) -> Option<PathBuf> {
+    match manifest {
+        Some(m) => Some(m.to_path_buf()),
+        None => cwd
+            .ancestors()
+            .map(|d| d.join("Cargo.toml"))
+            .find(|p| p.is_file()),
+    }
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let bytes = std::fs::read(path).ok()?;
+    Some(Stamp {
+        path: path.to_path_buf(),
+        len: bytes.len() as u64,
+        hash: fnv64(&bytes),
+    })
+}
+
+fn key(manifest: Option<&Path>, cwd: &Path) -> Option<(String, PathBuf)> {
+    let start = start_manifest(manifest, cwd)?;
+    let key = format!("{}\n{}", start.display(), cwd.display());
+    Some((key, start))
+}
+
+/// The cached facts, if every manifest they depend on is unchanged.
+#[must_use]
+pub fn load(manifest: Option<&Path>, cwd: &Path) -> Option<ManifestFacts> {
+    let dir = dir()?;
+    let (key, _) = key(manifest, cwd)?;
+    let text =
+        std::fs::read_to_string(dir.join(format!("{:016x}.json", fnv64(key.as_bytes())))).ok()?;
+    let entry: Entry = serde_json::from_str(&text).ok()?;
+    if entry.format != FORMAT || entry.key != key {
+        return None;
+    }
+    entry
+        .stamps
+        .iter()
+        .all(|s| stamp(&s.path).as_ref() == Some(s))
+        .then_some(entry.facts)
+}
+
+/// Stores the facts; failures are ignored (the cache is only an optimisation).
+pub fn store(manifest: Option<&Path>, cwd: &Path, facts: &ManifestFacts) {
+    let (Some(dir), Some((key, start))) = (dir(), key(manifest, cwd)) else {
+        return;
+    };
+    let mut paths: Vec<&Path> = facts.manifests.iter().map(PathBuf::as_path).collect();
+    paths.push(&start);
+    let Some(stamps) = paths.into_iter().map(stamp).collect::<Option<Vec<_>>>() else {
+        return;
+    };
+    let entry = Entry {
+        format: FORMAT,
+        key: key.clone(),
+        stamps,
+        facts: facts.clone(),
+    };
+    let Ok(json) = serde_json::to_vec(&entry) else {
+        return;
+    };
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let Ok(mut tmp) = tempfile::NamedTempFile::new_in(&dir) else {
+        return;
+    };
+    if tmp.write_all(&json).is_ok() {
+        let _ = tmp.persist(dir.join(format!("{:016x}.json", fnv64(key.as_bytes()))));
+    }
+}
