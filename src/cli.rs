@@ -207,6 +207,11 @@ pub enum Command {
         after_help = "Examples:\n  cargo systemprompt-secrets rollback --version 3 --profile staging"
     )]
     Rollback(RollbackArgs),
+    /// Run a command with the profile's secrets in its environment (validated first)
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets run -- cargo run --bin server\n  cargo systemprompt-secrets run --only JWT_SECRET,DATABASE_URL -- ./migrate.sh\n  cargo systemprompt-secrets run --no-inherit-env --profile production -- env\n\nSecrets go into the environment under their env-style names, never into argv. The exit code is the command's;\non Unix the command replaces this process (exec), so it receives signals directly. A missing command exits 127."
+    )]
+    Run(RunArgs),
     /// Store the cloud API token (or an OpenBao token) in the OS keyring
     #[command(
         after_help = "Examples:\n  cargo systemprompt-secrets login                         Prompt for the token (hidden)\n  printf %s \"$TOKEN\" | cargo systemprompt-secrets login --token-stdin\n  cargo systemprompt-secrets login --import --yes          Move upstream's credentials.json into the keyring\n  cargo systemprompt-secrets login --backend openbao --address https://bao.example:8200\n\nTokens are looked up in this order: SYSTEMPROMPT_API_TOKEN, the OS keyring, .systemprompt/credentials.json."
@@ -402,6 +407,28 @@ pub struct CleanupArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub write: WriteArgs,
+}
+
+/// `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Only these secrets (keys or env-style names, comma-separated)
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Do not pass this process's environment on: the command sees the secrets only
+    #[arg(long)]
+    pub no_inherit_env: bool,
+    /// Do not validate first
+    #[arg(long)]
+    pub no_validate: bool,
+    /// The command and its arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 /// `pull`.

@@ -42,6 +42,14 @@ pub enum Error {
     /// HTTP setup or transport.
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+    /// Exit with this code; the message (if any) was not printed yet.
+    #[error("{}", message.as_deref().unwrap_or_default())]
+    Exit {
+        /// The exit code.
+        code: i32,
+        /// What to print first, if anything.
+        message: Option<String>,
+    },
     /// A usage mistake.
     #[error("{0}")]
     Usage(String),
@@ -55,6 +63,7 @@ impl Error {
     #[must_use]
     pub fn exit_code(&self) -> i32 {
         match self {
+            Error::Exit { code, .. } => *code,
             Error::Project(_) | Error::Profile(_) | Error::Usage(_) => exit_code::USAGE,
             Error::Load(_)
             | Error::Io { .. }

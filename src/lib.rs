@@ -26,6 +26,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod build;
 pub mod cache;
 pub mod config;
 pub mod dotenv;

@@ -9,7 +9,12 @@ fn main() {
     let code = match commands::run(cli, &mut shell) {
         Ok(()) => exit_code::OK,
         Err(e) => {
-            shell.error(&e);
+            if !matches!(
+                e,
+                systemprompt_secrets::error::Error::Exit { message: None, .. }
+            ) {
+                shell.error(&e);
+            }
             e.exit_code()
         }
     };

@@ -15,6 +15,7 @@ mod logout;
 mod profiles;
 mod pull;
 mod rollback;
+mod run;
 mod set;
 mod status;
 mod sync;
@@ -55,6 +56,7 @@ pub fn run(cli: Cli, shell: &mut Shell) -> Result<(), Error> {
         Command::Cleanup(args) => cleanup::run(&ctx, shell, &args),
         Command::Diff(args) => diff::run(&ctx, shell, &args.target),
         Command::Pull(args) => pull::run(&ctx, shell, &args),
+        Command::Run(args) => run::run(&ctx, shell, &args),
         Command::Versions(args) => versions::run(&ctx, shell, &args),
         Command::Rollback(args) => rollback::run(&ctx, shell, &args),
         Command::Get(args) => get::run(&ctx, shell, &args),

@@ -1,0 +1,165 @@
+//! `run -- CMD ARGS…`: validate, then run the command with the secrets in its environment under
+//! their env-style names. On Unix the command replaces this process (exec): its exit code and the
+//! signals it receives are its own. Values never go into argv.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::Command;
+
+use secrecy::ExposeSecret;
+
+use super::Context;
+use crate::cli::RunArgs;
+use crate::error::Error;
+use crate::keys;
+use crate::shell::Shell;
+
+/// The exit code for a command that cannot be found (as in POSIX shells).
+const NOT_FOUND: i32 = 127;
+/// The exit code for a command that cannot be executed.
+const NOT_EXECUTABLE: i32 = 126;
+
+pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<(), Error> {
+    let project = ctx.project(shell)?;
+    let profile = ctx.select(shell, &project)?;
+    let checked = ctx.check(shell, &project, profile, false);
+    if !args.no_validate && checked.fails() {
+        for f in &checked.findings {
+            super::validate::diagnostic(shell, f);
+        }
+        return Err(Error::Failed(format!(
+            "profile `{}` fails validation; the command was not run\n    help: fix the findings, or pass --no-validate",
+            checked.profile.name
+        )));
+    }
+    let Some(resolved) = checked.resolved else {
+        for f in &checked.findings {
+            super::validate::diagnostic(shell, f);
+        }
+        return Err(Error::Failed(format!(
+            "cannot read profile `{}`",
+            checked.profile.name
+        )));
+    };
+
+    let only: Vec<String> = args
+        .only
+        .iter()
+        .map(|n| keys::normalize(n.trim()))
+        .collect();
+    if let Some(missing) = only.iter().find(|k| !resolved.entries.contains_key(*k)) {
+        return Err(Error::Failed(format!(
+            "--only names `{missing}`, which is not set in profile `{}`",
+            checked.profile.name
+        )));
+    }
+    let mut env: BTreeMap<String, secrecy::SecretString> = BTreeMap::new();
+    for (key, resolution) in resolved.entries {
+        if only.is_empty() || only.contains(&key) {
+            let value = resolution
+                .definitions
+                .into_iter()
+                .next()
+                .expect("a resolution has a definition")
+                .value;
+            env.insert(keys::env_name(&key), value);
+        }
+    }
+    shell.verbose(format_args!(
+        "running with {} secret{} from profile `{}`: {}",
+        env.len(),
+        if env.len() == 1 { "" } else { "s" },
+        checked.profile.name,
+        env.keys().cloned().collect::<Vec<_>>().join(", ")
+    ));
+
+    let program = &args.command[0];
+    let resolved_program = if args.no_inherit_env {
+        find_in_path(program)
+    } else {
+        PathBuf::from(program)
+    };
+    let mut cmd = Command::new(&resolved_program);
+    cmd.args(&args.command[1..]);
+    if args.no_inherit_env {
+        cmd.env_clear();
+    }
+    for (name, value) in &env {
+        cmd.env(name, value.expose_secret());
+    }
+    drop(env);
+    shell.flush();
+    exec(cmd, program)
+}
+
+/// `program` as found on this process's PATH (for `--no-inherit-env`, where the child has none).
+fn find_in_path(program: &OsString) -> PathBuf {
+    let path = PathBuf::from(program);
+    if path.components().count() > 1 {
+        return path;
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+        .unwrap_or(path)
+}
+
+#[cfg(unix)]
+fn is_executable(p: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    p.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(p: &std::path::Path) -> bool {
+    p.is_file()
+}
+
+fn launch_error(program: &OsString, e: &std::io::Error) -> Error {
+    let name = program.to_string_lossy();
+    match e.kind() {
+        std::io::ErrorKind::NotFound => Error::Exit {
+            code: NOT_FOUND,
+            message: Some(format!(
+                "command not found: `{name}`\n    help: check the name and your PATH"
+            )),
+        },
+        std::io::ErrorKind::PermissionDenied => Error::Exit {
+            code: NOT_EXECUTABLE,
+            message: Some(format!("`{name}` cannot be executed (permission denied)")),
+        },
+        _ => Error::Exit {
+            code: NOT_EXECUTABLE,
+            message: Some(format!("cannot run `{name}`: {e}")),
+        },
+    }
+}
+
+/// Replaces this process with the command: exit code and signals are the command's own.
+#[cfg(unix)]
+fn exec(mut cmd: Command, program: &OsString) -> Result<(), Error> {
+    use std::os::unix::process::CommandExt;
+    let e = cmd.exec();
+    Err(launch_error(program, &e))
+}
+
+/// Runs the command and passes its exit code on.
+#[cfg(not(unix))]
+fn exec(mut cmd: Command, program: &OsString) -> Result<(), Error> {
+    let status = cmd.status().map_err(|e| launch_error(program, &e))?;
+    match status.code() {
+        Some(0) => Ok(()),
+        Some(code) => Err(Error::Exit {
+            code,
+            message: None,
+        }),
+        None => Err(Error::Exit {
+            code: 1,
+            message: None,
+        }),
+    }
+}

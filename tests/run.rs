@@ -1,0 +1,180 @@
+//! `run -- CMD`: secrets in the child's environment, exit codes, `--only`, `--no-inherit-env`,
+//! validation first, missing commands, and signals reaching the command.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use common::{cmd, project, run, GOOD};
+
+const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
+
+fn sp_run(p: &tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> common::Out {
+    let mut c = cmd(p.path());
+    c.arg("run").args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    run(c)
+}
+
+#[test]
+fn injects_env_style_names_env_wins_and_exit_code_passes_through() {
+    let p = project(&[(SECRETS, GOOD)]);
+    let out = sp_run(
+        &p,
+        &[
+            "-v",
+            "--",
+            "sh",
+            "-c",
+            "echo \"jwt=$JWT_SECRET db=$DATABASE_URL\"; exit 7",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 7, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("jwt=Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ db=postgres://app:pw@db:5432/app"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("running with 3 secrets") && out.stderr.contains("OPENAI_API_KEY"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ"),
+        "our own output never shows a value: {}",
+        out.stderr
+    );
+
+    let out = sp_run(
+        &p,
+        &["--", "sh", "-c", "echo $JWT_SECRET"],
+        &[("JWT_SECRET", "from-the-environment-0123456789abcdef")],
+    );
+    assert_eq!(
+        out.stdout.trim(),
+        "from-the-environment-0123456789abcdef",
+        "env wins over the file"
+    );
+    assert_eq!(sp_run(&p, &["--", "true"], &[]).code, 0);
+}
+
+#[test]
+fn only_and_no_inherit_env() {
+    let p = project(&[(SECRETS, GOOD)]);
+    let out = sp_run(
+        &p,
+        &[
+            "--only",
+            "jwt_secret,DATABASE_URL",
+            "--",
+            "sh",
+            "-c",
+            "echo ${OPENAI_API_KEY:-none} ${JWT_SECRET:+jwt} ${DATABASE_URL:+db}",
+        ],
+        &[],
+    );
+    assert_eq!(out.stdout.trim(), "none jwt db", "{out:?}");
+    let out = sp_run(&p, &["--only", "anthropic", "--", "true"], &[]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("`anthropic`, which is not set"),
+        "{}",
+        out.stderr
+    );
+
+    let out = sp_run(
+        &p,
+        &["--no-inherit-env", "--", "env"],
+        &[("PARENT_ONLY", "1")],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let names: Vec<&str> = out
+        .stdout
+        .lines()
+        .map(|l| l.split('=').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["DATABASE_URL", "JWT_SECRET", "OPENAI_API_KEY"],
+        "{}",
+        out.stdout
+    );
+    let out = sp_run(
+        &p,
+        &["--", "sh", "-c", "echo ${PARENT_ONLY:-no}"],
+        &[("PARENT_ONLY", "yes")],
+    );
+    assert_eq!(out.stdout.trim(), "yes", "inherited by default");
+}
+
+#[test]
+fn validation_first_and_missing_commands() {
+    let p = project(&[(SECRETS, "{\"jwt_secret\": \"short\"}")]);
+    let marker = p.path().join("ran");
+    let script = format!("touch {}", marker.display());
+    let out = sp_run(&p, &["--", "sh", "-c", &script], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("jwt-secret-too-short") && out.stderr.contains("was not run"),
+        "{}",
+        out.stderr
+    );
+    assert!(!marker.exists());
+    let out = sp_run(&p, &["--no-validate", "--", "sh", "-c", &script], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(marker.exists());
+
+    let good = project(&[(SECRETS, GOOD)]);
+    let out = sp_run(&good, &["--", "definitely-not-a-command-xyz"], &[]);
+    assert_eq!(out.code, 127, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("command not found: `definitely-not-a-command-xyz`"),
+        "{}",
+        out.stderr
+    );
+    let out = sp_run(
+        &good,
+        &["--no-inherit-env", "--", "definitely-not-a-command-xyz"],
+        &[],
+    );
+    assert_eq!(out.code, 127, "{out:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_reaches_the_command() {
+    let p = project(&[(SECRETS, GOOD)]);
+    let mut c = cmd(p.path());
+    c.args([
+        "run",
+        "--",
+        "sh",
+        "-c",
+        "trap 'echo got-TERM; exit 42' TERM; echo ready; while :; do sleep 0.05; done",
+    ]);
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(lines.next().unwrap().unwrap(), "got-TERM");
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(42),
+        "the command's own exit code"
+    );
+}
