@@ -212,6 +212,36 @@ pub enum Command {
         after_help = "Examples:\n  cargo systemprompt-secrets run -- cargo run --bin server\n  cargo systemprompt-secrets run --only JWT_SECRET,DATABASE_URL -- ./migrate.sh\n  cargo systemprompt-secrets run --no-inherit-env --profile production -- env\n\nSecrets go into the environment under their env-style names, never into argv. The exit code is the command's;\non Unix the command replaces this process (exec), so it receives signals directly. A missing command exits 127."
     )]
     Run(RunArgs),
+    /// Edit the profile's secrets.json in $VISUAL/$EDITOR; validated before it replaces the file
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets edit\n  EDITOR=nano cargo systemprompt-secrets edit --profile staging\n\nThe editor works on a private temporary copy (0600) that is never left behind. The file is replaced\natomically, only when it changed and only if nobody changed it meanwhile."
+    )]
+    Edit,
+    /// Print a fresh random value from the OS CSPRNG (for piping)
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets generate                      48 bytes, base64 (like openssl rand -base64 48)\n  cargo systemprompt-secrets generate --bytes 32 --format hex\n  cargo systemprompt-secrets generate stripe_webhook        Uses the key's `generate` rule, if any"
+    )]
+    Generate(GenerateArgs),
+    /// Replace a key's value with a fresh random one (the value is never printed)
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets rotate jwt_secret\n  cargo systemprompt-secrets rotate session_key --bytes 32 --encoding hex --sync\n\njwt_secret has a built-in generator; other keys need --bytes or `generate = \"base64:48\"` in their rule."
+    )]
+    Rotate(RotateArgs),
+    /// Import secrets from a dotenv file (or the environment) into secrets.json
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets import .env\n  cargo systemprompt-secrets import .env --overwrite --profile staging\n  cargo systemprompt-secrets import --from-env\n\nANTHROPIC_API_KEY becomes anthropic, FOO_BAR becomes foo_bar. Settings such as HTTP_PORT are left out unless --all."
+    )]
+    Import(ImportArgs),
+    /// Write the profile's secrets as dotenv, JSON, shell or $GITHUB_ENV text
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets export --format dotenv -o .env.production\n  cargo systemprompt-secrets export --format github-env >> \"$GITHUB_ENV\"\n  cargo systemprompt-secrets export --format shell --reveal     To a terminal, on purpose"
+    )]
+    Export(ExportArgs),
+    /// Copy keys from one local profile to another
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets copy --from local --to staging\n  cargo systemprompt-secrets copy --from local --to production jwt_secret --overwrite --yes"
+    )]
+    Copy(CopyArgs),
     /// Store the cloud API token (or an OpenBao token) in the OS keyring
     #[command(
         after_help = "Examples:\n  cargo systemprompt-secrets login                         Prompt for the token (hidden)\n  printf %s \"$TOKEN\" | cargo systemprompt-secrets login --token-stdin\n  cargo systemprompt-secrets login --import --yes          Move upstream's credentials.json into the keyring\n  cargo systemprompt-secrets login --backend openbao --address https://bao.example:8200\n\nTokens are looked up in this order: SYSTEMPROMPT_API_TOKEN, the OS keyring, .systemprompt/credentials.json."
@@ -429,6 +459,115 @@ pub struct RunArgs {
         value_name = "COMMAND"
     )]
     pub command: Vec<std::ffi::OsString>,
+}
+
+/// `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The key the value is for (its `generate` rule is used when it has one)
+    pub key: Option<String>,
+    /// Random bytes (characters for alnum) [default: 48]
+    #[arg(long, value_name = "N")]
+    pub bytes: Option<usize>,
+    /// Encoding [default: base64]
+    #[arg(long, value_enum)]
+    pub format: Option<crate::generate::Format>,
+}
+
+/// `rotate`.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The key to rotate (`jwt_secret` or a key with a `generate` rule, or give --bytes)
+    pub key: String,
+    /// Random bytes (characters for alnum)
+    #[arg(long, value_name = "N")]
+    pub bytes: Option<usize>,
+    /// Encoding of the new value [default: base64]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub encoding: Option<crate::generate::Format>,
+    /// Also push the new value of this key to the profile's remote
+    #[arg(long)]
+    pub sync: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub write: WriteArgs,
+}
+
+/// `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The dotenv file to read
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "from_env",
+        conflicts_with = "from_env"
+    )]
+    pub file: Option<PathBuf>,
+    /// Read the current environment instead (only names that look like secrets, unless --all)
+    #[arg(long)]
+    pub from_env: bool,
+    /// Replace keys that already have a value
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Also take settings that do not look like secrets (HTTP_PORT, RUST_LOG, …)
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `--format` of `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// `NAME="value"` lines.
+    Dotenv,
+    /// One JSON object.
+    Json,
+    /// `export NAME='value'` lines for a POSIX shell.
+    Shell,
+    /// `NAME<<DELIM` blocks for `$GITHUB_ENV`, after `::add-mask::` lines on stdout.
+    GithubEnv,
+}
+
+/// `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Write to this file (created 0600) instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace an existing output file
+    #[arg(long)]
+    pub force: bool,
+    /// Allow writing values to a terminal
+    #[arg(long)]
+    pub reveal: bool,
+    /// Use the secrets.json names instead of env-style names
+    #[arg(long)]
+    pub keys: bool,
+}
+
+/// `copy`.
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The source profile
+    #[arg(long, value_name = "PROFILE")]
+    pub from: String,
+    /// The target profile (created if needed)
+    #[arg(long, value_name = "PROFILE")]
+    pub to: String,
+    /// Only these keys (default: every key with a value)
+    #[arg(value_name = "KEY")]
+    pub keys: Vec<String>,
+    /// Replace keys the target already has
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Do not ask before writing into a protected profile
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// `pull`.

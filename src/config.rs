@@ -22,7 +22,14 @@ const TOP_KEYS: &[&str] = &[
     "rules",
     "profiles",
 ];
-const RULE_KEYS: &[&str] = &["prefix", "min-length", "pattern", "required", "severity"];
+const RULE_KEYS: &[&str] = &[
+    "prefix",
+    "min-length",
+    "pattern",
+    "required",
+    "severity",
+    "generate",
+];
 const PROFILE_KEYS: &[&str] = &[
     "required",
     "require-ai-provider",
@@ -147,6 +154,8 @@ pub struct RuleConfig {
     pub required: Option<bool>,
     /// The severity of this rule's findings (default `error`).
     pub severity: Option<Severity>,
+    /// How `rotate` makes a new value: `base64:48`, `hex:32` or `alnum:40`.
+    pub generate: Option<String>,
 }
 
 /// `[…profiles.<name>]`.
@@ -397,7 +406,7 @@ fn merge_rules(into: &mut BTreeMap<String, RuleConfig>, from: BTreeMap<String, R
         macro_rules! take {
             ($($f:ident),*) => {$( if rule.$f.is_some() { slot.$f = rule.$f; } )*};
         }
-        take!(prefix, min_length, pattern, required, severity);
+        take!(prefix, min_length, pattern, required, severity, generate);
     }
 }
 
@@ -457,6 +466,14 @@ fn parse_table(
         std::iter::once(&parsed.rules).chain(parsed.profiles.values().map(|p| &p.rules));
     for rules in rule_sets {
         for (key, rule) in rules {
+            if let Some(spec) = &rule.generate {
+                crate::generate::Spec::parse(spec).map_err(|message| ConfigError::Invalid {
+                    manifest: source.manifest.to_path_buf(),
+                    line: locate(source.manifest, "generate"),
+                    table: format!("{table}.rules.{key}"),
+                    message,
+                })?;
+            }
             if let Some(pattern) = &rule.pattern {
                 regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
                     ConfigError::Pattern {

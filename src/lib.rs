@@ -33,6 +33,7 @@ pub mod dotenv;
 pub mod env;
 pub mod exit_code;
 pub mod finding;
+pub mod generate;
 pub mod keys;
 pub mod layers;
 pub mod profile;

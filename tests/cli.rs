@@ -611,6 +611,19 @@ fn canary_never_reaches_output() {
         vec!["uncache"],
         vec!["login", "--token-stdin"],
         vec!["logout"],
+        vec![
+            "export",
+            "--format",
+            "dotenv",
+            "-o",
+            "exported.env",
+            "--force",
+        ],
+        vec!["export", "--format", "json", "-o", "exported.env"],
+        vec!["copy", "--from", "local", "--to", "copied", "-v"],
+        vec!["import", "bad.env"],
+        vec!["edit"],
+        vec!["rotate", "rotated_key", "--bytes", "24"],
     ];
     for args in &commands {
         for env in [None, Some(("OPENAI_API_KEY", format!("{CANARY}-env")))] {

