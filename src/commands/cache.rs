@@ -7,7 +7,6 @@ use crate::cache::NoCache;
 use crate::cli::{CacheArgs, Format};
 use crate::env::ProcessEnv;
 use crate::error::Error;
-use crate::finding::Severity;
 use crate::keyring::profile_cache;
 use crate::layers::{self, LoadOptions};
 use crate::shell::Shell;
@@ -64,25 +63,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CacheArgs) -> Result<
         )));
     }
     let findings = crate::validate::validate(&resolved, &settings);
-    let errors = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
-    if errors > 0 {
-        for f in &findings {
-            super::validate::diagnostic(shell, f);
-        }
-        if !args.force {
-            return Err(Error::Failed(format!(
-                "profile `{}` has {errors} error(s); nothing was cached\n    help: fix them, or pass --force to cache anyway",
-                profile.name
-            )));
-        }
-        shell.warn(format_args!(
-            "caching profile `{}` despite {errors} error(s) (--force)",
-            profile.name
-        ));
-    }
+    super::gate(shell, &findings, args.force, &profile.name, "cached")?;
     let count = resolved.entries.len();
     let pairs = resolved.entries.into_values().map(|r| {
         (

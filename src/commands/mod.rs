@@ -355,6 +355,36 @@ pub(crate) fn profile_error_finding(e: &ProfileError) -> Finding {
     Finding::new("invalid-profile", Severity::Error, None, message, hint).at(location)
 }
 
+/// Validation before a write: prints the findings when there are errors, and stops unless `force`.
+/// `what` completes "nothing was …" (e.g. "synced").
+pub(crate) fn gate(
+    shell: &mut Shell,
+    findings: &[Finding],
+    force: bool,
+    profile: &str,
+    what: &str,
+) -> Result<(), Error> {
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    if errors == 0 {
+        return Ok(());
+    }
+    for f in findings {
+        validate::diagnostic(shell, f);
+    }
+    if !force {
+        return Err(Error::Failed(format!(
+            "profile `{profile}` has {errors} validation error(s); nothing was {what}\n    help: fix them, or pass --force"
+        )));
+    }
+    shell.warn(format_args!(
+        "going ahead despite {errors} validation error(s) (--force)"
+    ));
+    Ok(())
+}
+
 /// A path shown relative to the current directory when below it.
 pub(crate) fn rel(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();

@@ -13,7 +13,6 @@ use crate::cli::{Format, SyncArgs};
 use crate::config::RemoteBackend;
 use crate::env::ProcessEnv;
 use crate::error::Error;
-use crate::finding::Severity;
 use crate::keys;
 use crate::layers::{self, LoadOptions};
 use crate::profile::Profile;
@@ -164,24 +163,7 @@ fn collect(
         )));
     }
     let findings = crate::validate::validate(&resolved, &settings);
-    let errors = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
-    if errors > 0 {
-        for f in &findings {
-            super::validate::diagnostic(shell, f);
-        }
-        if !args.force {
-            return Err(Error::Failed(format!(
-                "profile `{}` has {errors} validation error(s); nothing was synced\n    help: fix them, or pass --force to sync anyway",
-                profile.name
-            )));
-        }
-        shell.warn(format_args!(
-            "syncing despite {errors} validation error(s) (--force)"
-        ));
-    }
+    super::gate(shell, &findings, args.force, &profile.name, "synced")?;
 
     let mut local = Local {
         push: BTreeMap::new(),

@@ -121,6 +121,24 @@ fn read(
     project: &str,
     profile: &str,
 ) -> Result<Option<CachedSecrets>, CacheError> {
+    let Some((entry, payload)) = fetch(store, project, profile, true)? else {
+        return Ok(None);
+    };
+    let values = payload
+        .secrets
+        .into_iter()
+        .map(|(k, v)| (k, SecretString::from(v)))
+        .collect();
+    Ok(Some(CachedSecrets { entry, values }))
+}
+
+/// The entry's description and decoded payload, or `None` when there is no entry.
+fn fetch(
+    store: &dyn CredentialStore,
+    project: &str,
+    profile: &str,
+    with_fix: bool,
+) -> Result<Option<(String, Payload)>, CacheError> {
     let account = profile_account(project, profile);
     let entry = store.describe(&account);
     let raw = match store.get(&account) {
@@ -132,15 +150,15 @@ fn read(
             })
         }
     };
+    let fix = if with_fix {
+        format!("; run `cargo systemprompt-secrets cache --profile {profile}` to rewrite it, or `uncache` to remove it")
+    } else {
+        String::new()
+    };
     let payload = decode(&raw).map_err(|why| CacheError {
-        message: format!("{entry} is not a valid cache entry ({why}); run `cargo systemprompt-secrets cache --profile {profile}` to rewrite it, or `uncache` to remove it"),
+        message: format!("{entry} is not a valid cache entry ({why}){fix}"),
     })?;
-    let values = payload
-        .secrets
-        .into_iter()
-        .map(|(k, v)| (k, SecretString::from(v)))
-        .collect();
-    Ok(Some(CachedSecrets { entry, values }))
+    Ok(Some((entry, payload)))
 }
 
 /// Parses a payload. The reason never quotes the payload.
@@ -210,20 +228,9 @@ pub fn status(
     project: &str,
     profile: &str,
 ) -> Result<Option<CacheStatus>, CacheError> {
-    let account = profile_account(project, profile);
-    let entry = store.describe(&account);
-    let raw = match store.get(&account) {
-        Ok(Some(raw)) => raw,
-        Ok(None) => return Ok(None),
-        Err(e) => {
-            return Err(CacheError {
-                message: format!("{entry}: {e}"),
-            })
-        }
+    let Some((entry, payload)) = fetch(store, project, profile, false)? else {
+        return Ok(None);
     };
-    let payload = decode(&raw).map_err(|why| CacheError {
-        message: format!("{entry} is not a valid cache entry ({why})"),
-    })?;
     Ok(Some(CacheStatus {
         store: store.name().to_owned(),
         entry,
