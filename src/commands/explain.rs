@@ -23,15 +23,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExplainArgs) -> Resul
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
     let checked = ctx.check(shell, &project, profile, false);
-    let Some(resolved) = &checked.resolved else {
-        for f in &checked.findings {
-            super::validate::diagnostic(shell, f);
-        }
-        return Err(Error::Failed(format!(
-            "cannot read profile `{}`",
-            checked.profile.name
-        )));
-    };
+    let resolved = checked.resolved_or_fail(shell)?;
     let definitions = resolved
         .entries
         .get(&key)

@@ -13,15 +13,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &GetArgs) -> Result<()
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
     let checked = ctx.check(shell, &project, profile, false);
-    let Some(resolved) = &checked.resolved else {
-        for f in &checked.findings {
-            super::validate::diagnostic(shell, f);
-        }
-        return Err(Error::Failed(format!(
-            "cannot read profile `{}`",
-            checked.profile.name
-        )));
-    };
+    let resolved = checked.resolved_or_fail(shell)?;
     let Some(def) = resolved.get(&key) else {
         return Err(Error::Failed(format!(
             "`{key}` is not set in profile `{}`\n    help: add it to {} or set {}; `cargo systemprompt-secrets explain {key}` shows every layer",

@@ -15,15 +15,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, format: Format) -> Result<()
     let profile = ctx.select(shell, &project)?;
     let settings = project.config.for_profile(&profile.name);
     let checked = ctx.check(shell, &project, profile, false);
-    let Some(resolved) = &checked.resolved else {
-        for f in &checked.findings {
-            super::validate::diagnostic(shell, f);
-        }
-        return Err(Error::Failed(format!(
-            "cannot list profile `{}`",
-            checked.profile.name
-        )));
-    };
+    let resolved = checked.resolved_or_fail(shell)?;
 
     let mut rows = Vec::new();
     for (key, r) in &resolved.entries {

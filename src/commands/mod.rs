@@ -135,6 +135,16 @@ impl Checked {
         self.resolved.is_none() || self.findings.iter().any(|f| self.mode.fails(f.severity))
     }
 
+    /// The resolved secrets; when the profile could not be read, prints why and fails.
+    pub fn resolved_or_fail(&self, shell: &mut Shell) -> Result<&Resolved, Error> {
+        self.resolved.as_ref().ok_or_else(|| {
+            for f in &self.findings {
+                validate::diagnostic(shell, f);
+            }
+            Error::Failed(format!("cannot read profile `{}`", self.profile.name))
+        })
+    }
+
     /// The worst status of one key: `error`, `warning` or `ok`.
     pub fn key_status(&self, key: &str) -> &'static str {
         let mut status = "ok";
