@@ -39,7 +39,7 @@ use crate::cache::NoCache;
 use crate::config::{Config, ConfigError, TableSource, TABLE};
 use crate::env::{Env, ProcessEnv, RecordingEnv};
 use crate::finding::{Finding, Mode, Severity};
-use crate::layers::{self, DotEnvFile, LoadError, LoadOptions};
+use crate::layers::{self, DotEnvFile, LoadOptions};
 use crate::profile::{self, ProfileError, ProfileSet};
 
 /// Starts a check of the active profile.
@@ -254,41 +254,14 @@ impl Check {
             cache: &NoCache,
             project_id: "",
         };
-        let mode =
-            settings
-                .validation
-                .or(profile.yaml.validation())
-                .unwrap_or(if settings.protected {
-                    Mode::Strict
-                } else {
-                    Mode::Default
-                });
+        let mode = settings.mode(profile.yaml.validation());
         let findings = match layers::load(&profile.secrets_path, &settings, &profile.name, &opts) {
             Ok(resolved) if mode == Mode::Skip => {
                 drop(resolved);
                 Vec::new()
             }
             Ok(resolved) => crate::validate::validate(&resolved, &settings),
-            Err(LoadError::SecretsFile(e)) => {
-                e.problems
-                    .into_iter()
-                    .map(|p| {
-                        Finding::new(p.code, Severity::Error, p.key.as_deref(), p.message, p.hint)
-                            .at(Some(crate::finding::Location::File {
-                                path: e.path.clone(),
-                                line: p.line,
-                                column: p.column,
-                            }))
-                    })
-                    .collect()
-            }
-            Err(LoadError::DotEnv(e)) => vec![Finding::new(
-                "invalid-dotenv",
-                Severity::Error,
-                None,
-                e.to_string(),
-                "fix the .env file",
-            )],
+            Err(e) => e.into_findings(),
         };
         Ok((profile.name, findings, mode))
     }

@@ -291,6 +291,19 @@ pub struct ProfileSettings {
     pub backend: RemoteBackend,
 }
 
+impl ProfileSettings {
+    /// The validation mode: the manifest's, else profile.yaml's (`from_yaml`), else strict for a
+    /// protected profile and default for the others.
+    #[must_use]
+    pub fn mode(&self, from_yaml: Option<Mode>) -> Mode {
+        self.validation.or(from_yaml).unwrap_or(if self.protected {
+            Mode::Strict
+        } else {
+            Mode::Default
+        })
+    }
+}
+
 impl Config {
     /// Parses and merges the workspace table and then the package table over it.
     ///

@@ -101,6 +101,54 @@ pub enum LoadError {
     DotEnv(#[from] DotEnvError),
 }
 
+impl LoadError {
+    /// The failure as findings (file, line, column and fix), so every output format reports it alike.
+    #[must_use]
+    pub fn into_findings(self) -> Vec<crate::finding::Finding> {
+        use crate::finding::{Finding, Location, Severity};
+        let e = self;
+        match e {
+            LoadError::SecretsFile(e) => e
+                .problems
+                .into_iter()
+                .map(|p| {
+                    let mut f =
+                        Finding::new(p.code, Severity::Error, p.key.as_deref(), p.message, p.hint);
+                    f.location = Some(Location::File {
+                        path: e.path.clone(),
+                        line: p.line,
+                        column: p.column,
+                    });
+                    f
+                })
+                .collect(),
+            LoadError::DotEnv(e) => {
+                let (path, line) = match &e {
+                    crate::dotenv::DotEnvError::Syntax { path, line } => {
+                        (path.clone(), Some(*line))
+                    }
+                    crate::dotenv::DotEnvError::Io { path, .. } => (path.clone(), None),
+                };
+                let message = e.to_string();
+                let message = message.split('\n').next().unwrap_or_default();
+                let message = message.rsplit(": ").next().unwrap_or(message).to_owned();
+                vec![Finding::new(
+                    "invalid-dotenv",
+                    Severity::Error,
+                    None,
+                    message,
+                    "fix the line: NAME=value, with quotes around values that hold spaces or `#`",
+                )
+                .at(Some(Location::File {
+                    path,
+                    line,
+                    column: None,
+                }))]
+            }
+        }
+    }
+}
+
 /// Loads one profile's secrets from every layer.
 pub fn load(
     secrets_path: &Path,

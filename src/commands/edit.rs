@@ -137,7 +137,7 @@ fn report_findings(
 ) -> usize {
     let findings = match secrets_file::parse(path, edited) {
         Ok(file) => crate::validate::validate(&file_only(path, file), settings),
-        Err(e) => super::load_error_findings(crate::layers::LoadError::SecretsFile(e)),
+        Err(e) => crate::layers::LoadError::SecretsFile(e).into_findings(),
     };
     for f in &findings {
         let mut f = f.clone();

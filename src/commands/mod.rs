@@ -264,14 +264,7 @@ impl Context {
         let mode = if strict {
             Mode::Strict
         } else {
-            settings
-                .validation
-                .or(profile.yaml.validation())
-                .unwrap_or(if settings.protected {
-                    Mode::Strict
-                } else {
-                    Mode::Default
-                })
+            settings.mode(profile.yaml.validation())
         };
         let (resolved, findings) = match self.load(shell, project, &profile) {
             Ok(resolved) => {
@@ -286,7 +279,7 @@ impl Context {
                 };
                 (Some(resolved), findings)
             }
-            Err(e) => (None, load_error_findings(e)),
+            Err(e) => (None, e.into_findings()),
         };
         Checked {
             profile,
@@ -307,47 +300,6 @@ fn missing_file_finding(path: &Path) -> Finding {
         "create it with `cargo systemprompt-secrets init`",
     )
     .at(Some(Location::File { path: path.to_path_buf(), line: None, column: None }))
-}
-
-/// Turns a load failure into findings, so that every format reports it the same way.
-pub(crate) fn load_error_findings(e: LoadError) -> Vec<Finding> {
-    match e {
-        LoadError::SecretsFile(e) => e
-            .problems
-            .into_iter()
-            .map(|p| {
-                let mut f =
-                    Finding::new(p.code, Severity::Error, p.key.as_deref(), p.message, p.hint);
-                f.location = Some(Location::File {
-                    path: e.path.clone(),
-                    line: p.line,
-                    column: p.column,
-                });
-                f
-            })
-            .collect(),
-        LoadError::DotEnv(e) => {
-            let (path, line) = match &e {
-                crate::dotenv::DotEnvError::Syntax { path, line } => (path.clone(), Some(*line)),
-                crate::dotenv::DotEnvError::Io { path, .. } => (path.clone(), None),
-            };
-            let message = e.to_string();
-            let message = message.split('\n').next().unwrap_or_default();
-            let message = message.rsplit(": ").next().unwrap_or(message).to_owned();
-            vec![Finding::new(
-                "invalid-dotenv",
-                Severity::Error,
-                None,
-                message,
-                "fix the line, or pass --no-env to ignore dotenv files",
-            )
-            .at(Some(Location::File {
-                path,
-                line,
-                column: None,
-            }))]
-        }
-    }
 }
 
 /// A profile that could not be opened (bad profile.yaml), as a finding for `--all-profiles`.
