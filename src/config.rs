@@ -210,10 +210,12 @@ pub enum ConfigError {
         message: String,
     },
     /// A rule's `pattern` is not a valid regular expression.
-    #[error("{}: rule `{key}` has an invalid pattern: {message}\n    help: `pattern` uses Rust regex syntax and must match the whole value", manifest.display())]
+    #[error("{}{}: rule `{key}` has an invalid pattern: {message}\n    help: `pattern` uses Rust regex syntax and must match the whole value", manifest.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     Pattern {
         /// The manifest.
         manifest: PathBuf,
+        /// The 1-based line of the pattern, when found.
+        line: Option<usize>,
         /// The rule's key.
         key: String,
         /// The regex error.
@@ -491,6 +493,7 @@ fn parse_table(
                 regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
                     ConfigError::Pattern {
                         manifest: source.manifest.to_path_buf(),
+                        line: locate_pattern(source.manifest, pattern),
                         key: key.clone(),
                         message: e.to_string(),
                     }
@@ -533,6 +536,15 @@ fn check_keys(
 }
 
 /// The line of the first assignment or header mentioning `word` after the table header.
+/// The line of the `pattern = "…"` that holds this pattern (else of the first `pattern`).
+fn locate_pattern(manifest: &Path, pattern: &str) -> Option<usize> {
+    let text = std::fs::read_to_string(manifest).ok()?;
+    text.lines()
+        .position(|l| l.trim_start().starts_with("pattern") && l.contains(pattern))
+        .map(|i| i + 1)
+        .or_else(|| locate(manifest, "pattern"))
+}
+
 fn locate(manifest: &Path, word: &str) -> Option<usize> {
     let text = std::fs::read_to_string(manifest).ok()?;
     let start = text.lines().position(|l| l.contains(TABLE))?;

@@ -20,7 +20,7 @@ pub struct DotEnvEntry {
 #[non_exhaustive]
 pub enum DotEnvError {
     /// The file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {source}\n    help: check that the file exists and that you may read it", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -36,13 +36,28 @@ pub enum DotEnvError {
         /// The 1-based line.
         line: usize,
     },
+    /// The file is not UTF-8.
+    #[error("{}:{line}: the file is not valid UTF-8\n    help: save the file as UTF-8", path.display())]
+    Utf8 {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line of the first bad byte.
+        line: usize,
+    },
 }
 
 /// Reads every variable of a dotenv file, in order. `${VAR}` substitution reads, never writes, the environment.
 pub fn read(path: &Path) -> Result<Vec<DotEnvEntry>, DotEnvError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DotEnvError::Io {
+    let bytes = std::fs::read(path).map_err(|source| DotEnvError::Io {
         path: path.to_path_buf(),
         source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        DotEnvError::Utf8 {
+            path: path.to_path_buf(),
+            line: good.split(|b| *b == b'\n').count(),
+        }
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut entries = Vec::new();

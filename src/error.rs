@@ -16,7 +16,7 @@ pub enum Error {
     #[error(transparent)]
     Load(#[from] crate::layers::LoadError),
     /// A file operation.
-    #[error("{context}: {source}")]
+    #[error("{context}: {source}{}", io_hint(source))]
     Io {
         /// What was being done.
         context: String,
@@ -56,6 +56,21 @@ pub enum Error {
     /// A failure whose details were already printed (e.g. failing findings).
     #[error("{0}")]
     Failed(String),
+}
+
+/// A `help:` line for the usual file-system failures.
+fn io_hint(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => {
+            "\n    help: check the permissions of the file and of its folder"
+        }
+        ErrorKind::NotFound => "\n    help: check that the path exists",
+        ErrorKind::NotADirectory => "\n    help: a part of the path is a file, not a folder",
+        ErrorKind::IsADirectory => "\n    help: a folder is where the file should be; move it away",
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => "\n    help: free some disk space",
+        _ => "",
+    }
 }
 
 impl Error {

@@ -17,6 +17,9 @@ use url::Url;
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("cargo-systemprompt-secrets/", env!("CARGO_PKG_VERSION"));
 
+/// The largest answer read (8 MiB): a bigger one is refused, not read into memory.
+pub const MAX_BODY: u64 = 8 * 1024 * 1024;
+
 /// Timeouts, retries and trust roots.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -66,7 +69,7 @@ pub enum HttpError {
         host: String,
     },
     /// Not a usable URL.
-    #[error("`{url}` is not a valid http(s) URL: {why}")]
+    #[error("`{url}` is not a valid http(s) URL: {why}\n    help: give a full URL such as https://api.systemprompt.io or https://bao.example:8200 (--api-url, --address, SYSTEMPROMPT_API_URL, BAO_ADDR or `address` in the manifest)")]
     BadUrl {
         /// The URL as given.
         url: String,
@@ -85,12 +88,20 @@ pub enum HttpError {
         /// Attempts made.
         attempts: usize,
     },
+    /// The answer is larger than [`MAX_BODY`]; it was not read.
+    #[error("{method} {url}: the answer is larger than {} MiB; it was not read\n    help: check that the URL points at the right server: its answers are small JSON documents", MAX_BODY / (1024 * 1024))]
+    TooLarge {
+        /// The method.
+        method: String,
+        /// The URL.
+        url: String,
+    },
     /// The client could not be built (bad CA certificate, TLS setup).
     #[error("{0}")]
     Setup(String),
 }
 
-/// A response: status, `Retry-After`, and the body as text (at most 1 MiB kept).
+/// A response: status, `Retry-After`, and the body as text (at most [`MAX_BODY`]).
 #[derive(Debug)]
 pub struct HttpResponse {
     /// The status code.
@@ -146,6 +157,8 @@ enum Attempt {
     Retry(String, Option<Duration>, Option<HttpResponse>),
     /// Final.
     Fatal(String),
+    /// The answer is over [`MAX_BODY`].
+    TooLarge,
 }
 
 impl Http {
@@ -161,12 +174,12 @@ impl Http {
         if let Some(path) = &config.ca_cert {
             let pem = std::fs::read(path).map_err(|e| {
                 HttpError::Setup(format!(
-                    "cannot read the CA certificate {}: {e}",
+                    "cannot read the CA certificate {}: {e}\n    help: fix `ca-cert` in [workspace.metadata.systemprompt-secrets.openbao] (it is relative to that manifest)",
                     path.display()
                 ))
             })?;
             let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                HttpError::Setup(format!("{} is not a PEM certificate: {e}", path.display()))
+                HttpError::Setup(format!("{} is not a PEM certificate: {e}\n    help: `ca-cert` must name a PEM file (-----BEGIN CERTIFICATE-----)", path.display()))
             })?;
             builder = builder.tls_certs_merge([cert]);
         }
@@ -250,9 +263,7 @@ impl Http {
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
-            let body = response
-                .text()
-                .map_err(|e| Attempt::Retry(describe(&e), None, None))?;
+            let body = read_body(response)?;
             let answer = HttpResponse {
                 status,
                 body,
@@ -291,6 +302,10 @@ impl Http {
             Err(Attempt::Retry(_, _, Some(last))) if failover.give_back_last_answer => {
                 Ok(finish(last))
             }
+            Err(Attempt::TooLarge) => Err(HttpError::TooLarge {
+                method: method.to_owned(),
+                url: targets[last_url.get()].to_string(),
+            }),
             Err(Attempt::Retry(why, ..) | Attempt::Fatal(why)) => Err(HttpError::Unreachable {
                 method: method.to_owned(),
                 url: targets[last_url.get()].to_string(),
@@ -299,6 +314,30 @@ impl Http {
             }),
         }
     }
+}
+
+/// The body as text, refused (not read) past [`MAX_BODY`] bytes.
+fn read_body(mut response: reqwest::blocking::Response) -> Result<String, Attempt> {
+    use std::io::Read;
+    if response.content_length().is_some_and(|n| n > MAX_BODY) {
+        return Err(Attempt::TooLarge);
+    }
+    let mut bytes = Vec::new();
+    (&mut response)
+        .take(MAX_BODY + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
+            Attempt::Retry(
+                format!("the connection broke while reading the answer ({e})"),
+                None,
+                None,
+            )
+        })?;
+    if bytes.len() as u64 > MAX_BODY {
+        return Err(Attempt::TooLarge);
+    }
+    Ok(String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 /// How [`Http::send_any`] treats server errors.

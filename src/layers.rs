@@ -123,27 +123,34 @@ impl LoadError {
                 })
                 .collect(),
             LoadError::DotEnv(e) => {
-                let (path, line) = match &e {
-                    crate::dotenv::DotEnvError::Syntax { path, line } => {
-                        (path.clone(), Some(*line))
+                use crate::dotenv::DotEnvError;
+                let (path, line, hint) = match &e {
+                    DotEnvError::Syntax { path, line } => (
+                        path.clone(),
+                        Some(*line),
+                        "fix the line: NAME=value, with quotes around values that hold spaces or `#`",
+                    ),
+                    DotEnvError::Utf8 { path, line } => {
+                        (path.clone(), Some(*line), "save the file as UTF-8")
                     }
-                    crate::dotenv::DotEnvError::Io { path, .. } => (path.clone(), None),
+                    DotEnvError::Io { path, .. } => (
+                        path.clone(),
+                        None,
+                        "check that the file exists and that you may read it",
+                    ),
                 };
                 let message = e.to_string();
                 let message = message.split('\n').next().unwrap_or_default();
                 let message = message.rsplit(": ").next().unwrap_or(message).to_owned();
-                vec![Finding::new(
-                    "invalid-dotenv",
-                    Severity::Error,
-                    None,
-                    message,
-                    "fix the line: NAME=value, with quotes around values that hold spaces or `#`",
-                )
-                .at(Some(Location::File {
-                    path,
-                    line,
-                    column: None,
-                }))]
+                vec![
+                    Finding::new("invalid-dotenv", Severity::Error, None, message, hint).at(Some(
+                        Location::File {
+                            path,
+                            line,
+                            column: None,
+                        },
+                    )),
+                ]
             }
         }
     }
@@ -199,8 +206,9 @@ pub fn load(
                 }
             }
         }
-    } else if secrets_path.exists() {
-        // A folder or special file where the secrets file should be: let the reader say why.
+    } else if secrets_path.try_exists().unwrap_or(true) {
+        // A folder, a special file or a symlink loop where the secrets file should be: let the
+        // reader say why.
         secrets_file::read(secrets_path)?;
     }
 
@@ -212,7 +220,7 @@ pub fn load(
         universe.extend(settings.rules.keys().cloned());
 
         for file in &opts.env_files {
-            if !file.required && !file.path.is_file() {
+            if skipped(file) {
                 continue;
             }
             resolved.files_read.push(file.path.clone());
@@ -263,6 +271,16 @@ pub fn load(
         .map(|(key, definitions)| (key.clone(), Resolution { key, definitions }))
         .collect();
     Ok(resolved)
+}
+
+/// An optional `.env` that is absent (or a folder, such as a virtualenv) is skipped; one that
+/// cannot be looked at (a symlink loop, a folder we may not search) is read, to say why.
+fn skipped(file: &DotEnvFile) -> bool {
+    !file.required
+        && match std::fs::metadata(&file.path) {
+            Ok(m) => !m.is_file(),
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        }
 }
 
 fn is_blank(value: &SecretString) -> bool {

@@ -139,7 +139,7 @@ pub enum ProfileError {
         dir: PathBuf,
     },
     /// profile.yaml could not be read or parsed.
-    #[error("{}{}: invalid profile.yaml: {message}\n    help: `secrets.validation` is one of strict, warn, skip; `secrets.secrets_path` is a path", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    #[error("{}{}: invalid profile.yaml: {message}\n    help: fix the YAML there; `secrets.validation` is one of strict, default, warn, skip, `secrets.secrets_path` is a path and `cloud.tenant_id` a string", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     Yaml {
         /// The file.
         path: PathBuf,
@@ -149,10 +149,19 @@ pub enum ProfileError {
         message: String,
     },
     /// The profiles folder could not be listed.
-    #[error("cannot list {}: {source}", dir.display())]
+    #[error("cannot list {}: {source}\n    help: check that the folder exists and that you may read it, or choose another with `profiles-dir` in the manifest or --profiles-dir", dir.display())]
     Io {
         /// The folder.
         dir: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `profile.yaml` that is there but cannot be read (no permission, a folder, a symlink loop).
+    #[error("cannot read {}: {source}\n    help: check that the file exists and that you may read it (profile.yaml is optional: remove it if it is not needed)", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
         /// The cause.
         #[source]
         source: std::io::Error,
@@ -295,7 +304,9 @@ impl Profile {
         let yaml_path = ["profile.yaml", "profile.yml"]
             .iter()
             .map(|f| dir.join(f))
-            .find(|p| p.is_file());
+            // Anything there but a dangling link counts, so that a folder or a symlink loop is an
+            // error rather than silently no profile.yaml.
+            .find(|p| !matches!(p.try_exists(), Ok(false)));
         let yaml = match &yaml_path {
             Some(p) => read_yaml(p)?,
             None => ProfileYaml::default(),
@@ -334,10 +345,19 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 fn read_yaml(path: &Path) -> Result<ProfileYaml, ProfileError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ProfileError::Yaml {
-        path: path.to_path_buf(),
-        line: None,
-        message: e.to_string(),
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::InvalidData {
+            ProfileError::Yaml {
+                path: path.to_path_buf(),
+                line: None,
+                message: "the file is not valid UTF-8".to_owned(),
+            }
+        } else {
+            ProfileError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
     })?;
     if text.trim().is_empty() {
         return Ok(ProfileYaml::default());

@@ -55,7 +55,7 @@ pub struct PackageFacts {
 #[non_exhaustive]
 pub enum ProjectError {
     /// `cargo metadata` failed.
-    #[error("cannot read the Cargo manifest{}: {message}\n    help: run this inside a Cargo project or pass `--manifest-path path/to/Cargo.toml`", manifest.as_ref().map(|m| format!(" {}", m.display())).unwrap_or_default())]
+    #[error("cannot read the Cargo manifest{}: {message}\n    help: fix the manifest as cargo says; or run this inside a Cargo project, or pass `--manifest-path path/to/Cargo.toml`", manifest.as_ref().map(|m| format!(" {}", m.display())).unwrap_or_default())]
     Metadata {
         /// The manifest given, if any.
         manifest: Option<PathBuf>,
@@ -101,7 +101,7 @@ fn run_cargo_metadata(manifest_path: Option<&Path>) -> Result<Metadata, ProjectE
             cargo_metadata::Error::CargoMetadata { stderr } => stderr
                 .lines()
                 .take_while(|l| !l.contains("Stack backtrace"))
-                .filter(|l| !l.trim().is_empty())
+                .filter(|l| !matches!(l.trim(), "" | "|" | "Caused by:"))
                 .take(4)
                 .map(|l| l.trim().trim_start_matches("error: ").to_owned())
                 .collect::<Vec<_>>()

@@ -14,7 +14,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
     let project = ctx.project(shell)?;
     if args.from == args.to {
         return Err(Error::Usage(
-            "--from and --to name the same profile".to_owned(),
+            "--from and --to name the same profile\n    help: name two different profiles; `cargo systemprompt-secrets profiles` lists them".to_owned(),
         ));
     }
     let from = project.profiles.open(&args.from)?;

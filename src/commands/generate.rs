@@ -34,9 +34,12 @@ pub(crate) fn spec_for(
             format: format.unwrap_or(Format::Base64),
             size: bytes.unwrap_or(DEFAULT.size),
         };
-        return Spec::parse(&spec.to_string())
-            .map(Some)
-            .map_err(Error::Usage);
+        return Spec::parse(&spec.to_string()).map(Some).map_err(|e| {
+            Error::Usage(format!(
+                "--bytes {}: {e}\n    help: pass --bytes between 16 and 4096",
+                spec.size
+            ))
+        });
     }
     let Some(key) = key.map(keys::normalize) else {
         return Ok(None);

@@ -13,7 +13,7 @@ use crate::shell::Shell;
 
 /// The entries of a secrets file in order (empty when it does not exist). A bad file is an error.
 pub(crate) fn read_entries(path: &Path) -> Result<Vec<(String, Option<SecretString>)>, Error> {
-    if !path.exists() {
+    if !path.try_exists().unwrap_or(true) {
         return Ok(Vec::new());
     }
     let file = secrets_file::read(path).map_err(crate::layers::LoadError::from)?;

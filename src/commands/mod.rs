@@ -310,6 +310,11 @@ pub(crate) fn profile_error_finding(e: &ProfileError) -> Finding {
             line: *line,
             column: None,
         }),
+        ProfileError::Unreadable { path, .. } => Some(Location::File {
+            path: path.clone(),
+            line: None,
+            column: None,
+        }),
         _ => None,
     };
     let text = e.to_string();

@@ -27,19 +27,14 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &PullArgs) -> Result<(
     }
     let bao = ctx.openbao(shell, &project, &profile, &args.target)?;
     let snapshot = bao.client.read(None)?;
-    if snapshot.version == 0 && snapshot.data.is_empty() {
-        return Err(Error::Failed(format!(
-            "{} holds no secrets yet; nothing to pull",
-            bao.client.location()
-        )));
-    }
     let remote: BTreeMap<String, SecretString> = snapshot
         .data
         .into_iter()
         .map(|(k, v)| (bao.local_key(&k), v))
         .collect();
+    check_remote(&bao, snapshot.version, &remote)?;
 
-    let existing = if profile.secrets_path.exists() {
+    let existing = if profile.secrets_path.try_exists().unwrap_or(true) {
         Some(secrets_file::read(&profile.secrets_path).map_err(crate::layers::LoadError::from)?)
     } else {
         None
@@ -118,6 +113,37 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &PullArgs) -> Result<(
     if args.target.format == Format::Json {
         shell.out(json!({"profile": profile.name, "version": snapshot.version, "added": added, "changed": changed, "removed": removed, "written": written}));
     }
+    Ok(())
+}
+
+/// There must be something to pull, and remote keys must be snake_case to go into secrets.json.
+fn check_remote(
+    bao: &super::bao::Bao,
+    version: u64,
+    remote: &BTreeMap<String, SecretString>,
+) -> Result<(), Error> {
+    if version == 0 && remote.is_empty() {
+        return Err(Error::Failed(format!(
+            "{} holds no secrets yet; nothing to pull",
+            bao.client.location()
+        )));
+    }
+    let unfit: Vec<&str> = remote
+        .keys()
+        .filter(|k| !crate::keys::is_snake_case(k))
+        .map(String::as_str)
+        .collect();
+    if let Some(first) = unfit.first() {
+        return Err(Error::Failed(format!(
+            "{}: the remote key{} `{}` cannot go into secrets.json (its keys match ^[a-z][a-z0-9_]*$); nothing was written\n    help: rename {} in OpenBao (e.g. `{first}` to `{}`), or set `remote-names = \"env\"` in [workspace.metadata.systemprompt-secrets.openbao] if the remote uses ANTHROPIC_API_KEY-style names",
+            bao.client.location(),
+            if unfit.len() == 1 { "" } else { "s" },
+            unfit.join("`, `"),
+            if unfit.len() == 1 { "it" } else { "them" },
+            crate::keys::to_snake_case(first)
+        )));
+    }
+
     Ok(())
 }
 

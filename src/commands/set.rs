@@ -150,7 +150,8 @@ fn parse_pairs(args: &SetArgs) -> Result<Vec<(String, From)>, Error> {
         let name = name.trim().to_ascii_uppercase();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(Error::Usage(format!(
-                "`{name}` is not a valid secret name (letters, digits and _)"
+                "`{name}` is not a valid secret name (letters, digits and _)\n    help: spell it with letters, digits and underscores, e.g. `{}`",
+                name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
             )));
         }
         wanted.push((name, from));
@@ -194,7 +195,7 @@ fn write_local(
     path: &std::path::Path,
     values: &BTreeMap<String, SecretString>,
 ) -> Result<(), Error> {
-    let existing = if path.exists() {
+    let existing = if path.try_exists().unwrap_or(true) {
         Some(secrets_file::read(path).map_err(crate::layers::LoadError::from)?)
     } else {
         None

@@ -72,7 +72,7 @@ pub enum BaoError {
         why: String,
     },
     /// A value in the remote map that is not a string.
-    #[error("{path}: the remote value of `{key}` is not a string; fix it in OpenBao (values are never shown here)")]
+    #[error("{path}: the remote value of `{key}` is not a string (values are never shown here)\n    help: fix it in OpenBao: every value of the secret must be a string")]
     NotAString {
         /// The path.
         path: String,
@@ -80,7 +80,7 @@ pub enum BaoError {
         key: String,
     },
     /// Any other error answer.
-    #[error("{method} {path} failed with {status}: {errors}")]
+    #[error("{method} {path} failed with {status}: {errors}\n    help: {}", if *status >= 500 { "the server failed; try again later, and check that `address` (or BAO_ADDR) points at OpenBao" } else { "the server refused the request; its message above says why" })]
     Api {
         /// The method.
         method: &'static str,
@@ -92,7 +92,7 @@ pub enum BaoError {
         errors: String,
     },
     /// A 2xx answer whose body is not KV v2's.
-    #[error("{path}: unexpected answer: {why}")]
+    #[error("{path}: unexpected answer: {why}\n    help: check that `address` (or BAO_ADDR) points at an OpenBao or Vault server and that `mount` is a KV version 2 mount")]
     BadResponse {
         /// The API path.
         path: String,
@@ -308,10 +308,11 @@ impl BaoClient {
         let api_path = self.api_path("data");
         let query = version.map(|v| ("version", v.to_string()));
         let r = self.request("GET", &api_path, query.as_ref(), |rb| rb)?;
-        let parsed: Option<ReadBody> = serde_json::from_str(&r.body).ok();
+        let parsed: Result<ReadBody, serde_json::Error> = serde_json::from_str(&r.body);
         if r.status == 404 {
             if let Some(meta) = parsed
                 .as_ref()
+                .ok()
                 .and_then(|b| b.data.as_ref())
                 .and_then(|d| d.metadata.as_ref())
             {
@@ -336,7 +337,11 @@ impl BaoClient {
             return Err(self.fail("GET", &api_path, "read", &r));
         }
         let data = parsed
-            .and_then(|b| b.data)
+            .map_err(|e| BaoError::BadResponse {
+                path: api_path.clone(),
+                why: unexpected(&r.body, "of a KV v2 read", &e),
+            })?
+            .data
             .ok_or_else(|| BaoError::BadResponse {
                 path: api_path.clone(),
                 why: "no `data`".to_owned(),
@@ -430,8 +435,8 @@ impl BaoClient {
             return Err(self.fail("GET", &api_path, "read", &r));
         }
         let body: MetaBody = serde_json::from_str(&r.body).map_err(|e| BaoError::BadResponse {
+            why: unexpected(&r.body, "of KV v2 metadata", &e),
             path: api_path,
-            why: e.to_string(),
         })?;
         let mut versions: Vec<VersionInfo> = body
             .data
@@ -507,6 +512,17 @@ impl serde::Serialize for WriteBody<'_> {
         m.serialize_entry("options", &serde_json::json!({ "cas": self.cas }))?;
         m.serialize_entry("data", &Data(self.data))?;
         m.end()
+    }
+}
+
+/// Why a 2xx body could not be read as the JSON `what`, in words (an HTML page is named as such).
+fn unexpected(body: &str, what: &str, e: &serde_json::Error) -> String {
+    if body.trim_start().starts_with('<') {
+        format!("an HTML page, not the JSON {what}")
+    } else if body.trim().is_empty() {
+        format!("an empty body, not the JSON {what}")
+    } else {
+        format!("not the JSON {what}: {e}")
     }
 }
 

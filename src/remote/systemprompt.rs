@@ -40,7 +40,7 @@ pub enum CloudError {
         message: String,
     },
     /// Any other error status, with the server's `{"error": {code, message}}`.
-    #[error("{method} {url} failed with {status}{}", api_detail(code, message))]
+    #[error("{method} {url} failed with {status}{}\n    help: {}", api_detail(code, message), api_hint(*status))]
     Api {
         /// The method.
         method: &'static str,
@@ -54,7 +54,7 @@ pub enum CloudError {
         message: String,
     },
     /// A 2xx answer whose body is not what the contract says.
-    #[error("{url}: unexpected answer: {why}")]
+    #[error("{url}: unexpected answer: {why}\n    help: check that --api-url (or SYSTEMPROMPT_API_URL) points at the systemprompt API, not at another server")]
     BadResponse {
         /// The URL.
         url: String,
@@ -68,6 +68,25 @@ fn detail(message: &str) -> String {
         String::new()
     } else {
         format!(": {message}")
+    }
+}
+
+fn api_hint(status: u16) -> &'static str {
+    if status >= 500 {
+        "the server failed; try again later, and check that --api-url points at the systemprompt API"
+    } else {
+        "the server refused the request; its message above says why"
+    }
+}
+
+/// Why a 2xx body could not be read as `what`, in words (an HTML page is named as such).
+fn unexpected(body: &str, what: &str, e: &serde_json::Error) -> String {
+    if body.trim_start().starts_with('<') {
+        format!("an HTML page, not the JSON document {what}")
+    } else if body.trim().is_empty() {
+        format!("an empty body, not the JSON document {what}")
+    } else {
+        format!("expected {what}: {e}")
     }
 }
 
@@ -201,7 +220,7 @@ impl CloudClient {
         let r = self.check("GET", &url, r)?;
         let keys: Keys = serde_json::from_str(&r.body).map_err(|e| CloudError::BadResponse {
             url: url.to_string(),
-            why: format!("expected {{\"keys\": [...]}}: {e}"),
+            why: unexpected(&r.body, "{\"keys\": [...]}", &e),
         })?;
         let mut keys = keys.keys;
         keys.sort();
