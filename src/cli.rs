@@ -266,6 +266,16 @@ pub enum Command {
     /// Remove a profile's cached secrets from the OS keyring
     #[command(after_help = "Examples:\n  cargo systemprompt-secrets uncache --profile local")]
     Uncache,
+    /// Check the whole setup: config, profiles, file modes, git, keyring, tokens, remotes, database
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets doctor\n  cargo systemprompt-secrets doctor --fix               Tighten file modes, add missing ignore lines\n  cargo systemprompt-secrets doctor --online --connect  Also ask each remote and open the database\n\nEach line is pass, warn or fail, with a fix. Exit codes: 0 no failure, 1 any failure."
+    )]
+    Doctor(DoctorArgs),
+    /// Look through git-tracked files for secret values and key formats (never printing them)
+    #[command(
+        after_help = "Examples:\n  cargo systemprompt-secrets scan                       Tracked files in the work tree\n  cargo systemprompt-secrets scan --staged              Only what is staged (the pre-commit hook)\n  cargo systemprompt-secrets scan --history --format sarif > scan.sarif\n  cargo systemprompt-secrets scan install-hook          Run `scan --staged` before each commit\n\nExit codes: 0 nothing found, 1 something found, 2 usage or configuration error."
+    )]
+    Scan(ScanArgs),
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  cargo systemprompt-secrets completions bash > ~/.local/share/bash-completion/completions/cargo-systemprompt-secrets\n  cargo systemprompt-secrets completions zsh > ~/.zfunc/_cargo-systemprompt-secrets"
@@ -648,6 +658,60 @@ pub struct LogoutArgs {
     /// OpenBao/Vault address [env: BAO_ADDR, VAULT_ADDR]
     #[arg(long, value_name = "URL")]
     pub address: Option<String>,
+}
+
+/// `doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Repair what is safe to repair: file modes to 0600, missing git-ignore lines
+    #[arg(long)]
+    pub fix: bool,
+    /// Also ask each configured remote a read-only question
+    #[arg(long)]
+    pub online: bool,
+    /// Also open a PostgreSQL connection with the profile's database_url
+    #[arg(long)]
+    pub connect: bool,
+    /// Remote options and the output format.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// `--format` for `scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ScanFormat {
+    /// For people.
+    #[default]
+    Human,
+    /// One JSON document on stdout.
+    Json,
+    /// SARIF 2.1.0 on stdout, for code-scanning dashboards.
+    Sarif,
+}
+
+/// `scan`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ScanArgs {
+    /// Scan only what is staged for the next commit
+    #[arg(long, conflicts_with = "history")]
+    pub staged: bool,
+    /// Also scan every blob reachable from HEAD
+    #[arg(long)]
+    pub history: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ScanFormat,
+    /// `install-hook`.
+    #[command(subcommand)]
+    pub action: Option<ScanAction>,
+}
+
+/// What `scan` can do besides scanning.
+#[derive(Debug, Subcommand)]
+pub enum ScanAction {
+    /// Write a git pre-commit hook that runs `scan --staged` (never over someone else's hook)
+    InstallHook,
 }
 
 /// `status`.

@@ -21,7 +21,10 @@ const TOP_KEYS: &[&str] = &[
     "protected-profiles",
     "rules",
     "profiles",
+    "scan",
 ];
+const SCAN_KEYS: &[&str] = &["allow"];
+const SCAN_ALLOW_KEYS: &[&str] = &["path", "reason"];
 const RULE_KEYS: &[&str] = &[
     "prefix",
     "min-length",
@@ -138,6 +141,30 @@ pub struct ManifestTable {
     /// Per-profile overrides.
     #[serde(default)]
     pub profiles: BTreeMap<String, ProfileOverride>,
+    /// `scan` settings.
+    pub scan: Option<ScanTable>,
+}
+
+/// `[…scan]`: what `scan` may find without failing.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ScanTable {
+    /// Files whose findings are allowed, each with the reason.
+    #[serde(default)]
+    pub allow: Vec<ScanAllow>,
+}
+
+/// One `allow = [{ path = "…", reason = "…" }]` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ScanAllow {
+    /// A glob (`*`, `**`, `?`), relative to the manifest's folder.
+    pub path: String,
+    /// Why these findings are fine (shown with every allowed finding).
+    pub reason: String,
+    /// The manifest's folder (filled in when the table is read).
+    #[serde(skip)]
+    pub base: PathBuf,
 }
 
 /// `[…rules.<key>]`.
@@ -255,6 +282,8 @@ pub struct Config {
     pub profiles: BTreeMap<String, ProfileOverride>,
     /// The manifests whose tables were read.
     pub manifests: Vec<PathBuf>,
+    /// `scan` allow-list entries from every table read.
+    pub scan_allow: Vec<ScanAllow>,
 }
 
 impl Default for Config {
@@ -270,6 +299,7 @@ impl Default for Config {
             rules: BTreeMap::new(),
             profiles: BTreeMap::new(),
             manifests: Vec::new(),
+            scan_allow: Vec::new(),
         }
     }
 }
@@ -353,6 +383,10 @@ impl Config {
             self.protected_profiles = p;
         }
         merge_rules(&mut self.rules, t.rules);
+        for mut allow in t.scan.map(|s| s.allow).unwrap_or_default() {
+            allow.base = base.to_path_buf();
+            self.scan_allow.push(allow);
+        }
         for (name, over) in t.profiles {
             let slot = self.profiles.entry(name).or_default();
             if over.required.is_some() {
@@ -458,6 +492,19 @@ fn parse_table(
     }
     if let Some(openbao) = value.get("openbao") {
         check_keys(source, &format!("{table}.openbao"), openbao, OPENBAO_KEYS)?;
+    }
+    if let Some(scan) = value.get("scan") {
+        check_keys(source, &format!("{table}.scan"), scan, SCAN_KEYS)?;
+        if let Some(allow) = scan.get("allow").and_then(|v| v.as_array()) {
+            for entry in allow {
+                check_keys(
+                    source,
+                    &format!("{table}.scan.allow"),
+                    entry,
+                    SCAN_ALLOW_KEYS,
+                )?;
+            }
+        }
     }
     if let Some(profiles) = value.get("profiles").and_then(|v| v.as_object()) {
         for (name, over) in profiles {

@@ -52,7 +52,11 @@ pub mod cli;
 #[cfg(feature = "cli")]
 pub mod commands;
 #[cfg(feature = "cli")]
+pub mod db_check;
+#[cfg(feature = "cli")]
 pub mod error;
+#[cfg(feature = "cli")]
+pub mod git;
 #[cfg(feature = "cli")]
 pub mod http;
 #[cfg(feature = "cli")]
@@ -63,6 +67,8 @@ pub mod manifest_cache;
 pub mod project;
 #[cfg(feature = "cli")]
 pub mod remote;
+#[cfg(feature = "cli")]
+pub mod scan;
 #[cfg(feature = "cli")]
 pub mod shell;
 #[cfg(feature = "cli")]

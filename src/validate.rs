@@ -1,6 +1,7 @@
 //! The validation rules of key-formats.md plus the manifest's custom rules. Findings never hold values.
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -137,7 +138,57 @@ pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding>
             .then_with(|| b.severity.cmp(&a.severity))
             .then_with(|| a.code.cmp(&b.code))
     });
+    findings.extend(file_mode_findings(&resolved.files_read));
     findings
+}
+
+/// The permission bits of `path` that let group or others read or write it (`None` when none do,
+/// or on platforms without Unix modes).
+#[must_use]
+pub fn loose_mode(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// A warning for each file that group or others can read or write (secrets.json, dotenv files).
+#[must_use]
+pub fn file_mode_findings(paths: &[PathBuf]) -> Vec<Finding> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    paths
+        .iter()
+        .filter_map(|path| {
+            let mode = loose_mode(path)?;
+            Some(
+                Finding::new(
+                    "file-permissions",
+                    Severity::Warning,
+                    None,
+                    format!(
+                        "{} can be read or written by group or others (mode {mode:04o})",
+                        path.file_name().unwrap_or_default().to_string_lossy()
+                    ),
+                    format!(
+                        "run `chmod 600 {}` or `cargo systemprompt-secrets doctor --fix`",
+                        crate::source::display_path(path, &cwd).display()
+                    ),
+                )
+                .at(Some(Location::File {
+                    path: path.clone(),
+                    line: None,
+                    column: None,
+                })),
+            )
+        })
+        .collect()
 }
 
 /// The findings for one value of `key` from `source` (for values given on a command line).
@@ -457,7 +508,9 @@ fn check_rule(
     }
 }
 
-fn is_placeholder(value: &str) -> bool {
+/// Whether `value` is a placeholder copied from docs or templates (`sk-ant-...`, `changeme`, `<key>`).
+#[must_use]
+pub fn is_placeholder(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
     PLACEHOLDERS.contains(&lower.as_str())
         || lower.ends_with("...")
@@ -487,6 +540,11 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("secrets.json");
         std::fs::write(&p, json).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         let env = MapEnv::default();
         let settings = config.for_profile("local");
         let opts = LoadOptions {
@@ -501,6 +559,31 @@ mod tests {
 
     fn codes(f: &[Finding]) -> Vec<&str> {
         f.iter().map(|f| f.code.as_str()).collect()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn loose_file_modes_are_a_warning() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("secrets.json");
+        std::fs::write(&p, "{}").unwrap();
+        for (mode, warns) in [
+            (0o600, false),
+            (0o400, false),
+            (0o640, true),
+            (0o604, true),
+            (0o620, true),
+        ] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            let f = file_mode_findings(std::slice::from_ref(&p));
+            assert_eq!(!f.is_empty(), warns, "{mode:o}");
+            if warns {
+                assert_eq!(f[0].code, "file-permissions");
+                assert_eq!(f[0].severity, Severity::Warning);
+                assert!(f[0].hint.contains("chmod 600"), "{}", f[0].hint);
+            }
+        }
     }
 
     fn good(extra: &str) -> String {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{cmd, fixture, project, repo, run, sp, write, GOOD};
+use common::{cmd, fixture, private_modes, project, repo, run, sp, write, GOOD};
 
 const PROFILE_DIR: &str = ".systemprompt/profiles/local";
 const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
@@ -63,6 +63,7 @@ fn demo_project_is_clean_in_every_profile() {
 #[test]
 fn every_kind_of_mistake_is_reported_at_once() {
     let dir = fixture("mistakes");
+    private_modes(&dir);
     let human = sp(&dir, &["validate"]);
     assert_eq!(human.code, 1);
     insta::assert_snapshot!("mistakes_human", human.stderr);

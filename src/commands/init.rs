@@ -34,6 +34,9 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
             rel(&secrets)
         )));
     }
+    if let crate::git::GitState::Tracked { root } = crate::git::state(&secrets) {
+        return Err(crate::git::tracked_error(&secrets, &root));
+    }
     create_private_dir(&dir).map_err(|e| Error::io(format!("cannot create {}", rel(&dir)), e))?;
 
     let jwt = generate_jwt_secret()?;
@@ -103,7 +106,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Makes sure `target` is ignored by git: asks git when in a repository, else reads the ignore file.
 /// Appends the lines of `lines` that are missing from `gitignore`.
-fn ensure_ignored(
+pub(crate) fn ensure_ignored(
     shell: &mut Shell,
     gitignore: &Path,
     lines: &str,

@@ -7,6 +7,7 @@ mod cloud;
 mod completions;
 mod copy;
 mod diff;
+mod doctor;
 mod edit;
 mod explain;
 mod export;
@@ -23,6 +24,7 @@ mod pull;
 mod rollback;
 mod rotate;
 mod run;
+mod scan;
 mod set;
 mod status;
 mod sync;
@@ -80,6 +82,8 @@ pub fn run(cli: Cli, shell: &mut Shell) -> Result<(), Error> {
         Command::Status(args) => status::run(&ctx, shell, &args),
         Command::Cache(args) => cache::run(&ctx, shell, &args),
         Command::Uncache => cache::uncache(&ctx, shell),
+        Command::Doctor(args) => doctor::run(&ctx, shell, &args),
+        Command::Scan(args) => scan::run(&ctx, shell, &args),
         Command::Completions(args) => {
             completions::run(shell, args.shell);
             Ok(())

@@ -25,6 +25,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &PullArgs) -> Result<(
             profile.name
         )));
     }
+    crate::git::guard(shell, &profile.secrets_path)?;
     let bao = ctx.openbao(shell, &project, &profile, &args.target)?;
     let snapshot = bao.client.read(None)?;
     let remote: BTreeMap<String, SecretString> = snapshot

@@ -39,6 +39,7 @@ struct Plan {
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
+    crate::git::guard(shell, &profile.secrets_path)?;
     if project.config.for_profile(&profile.name).backend == RemoteBackend::Openbao {
         return sync_openbao(ctx, shell, &project, &profile, args);
     }

@@ -104,7 +104,13 @@ pub fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
 pub fn write(root: &Path, path: &str, content: &str) {
     let p = root.join(path);
     std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, content).expect("write");
+    std::fs::write(&p, content).expect("write");
+    // Secrets files are private, as `init` makes them; tests of the mode warning loosen them.
+    let name = p.file_name().unwrap_or_default().to_string_lossy();
+    if name == "secrets.json" || name.starts_with(".env") {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+    }
 }
 
 /// A valid local profile's secrets.json.
@@ -114,3 +120,27 @@ pub const GOOD: &str = r#"{
   "openai": "sk-abcdefghij0123456789T3BlbkFJabcdefghij0123456789"
 }
 "#;
+
+/// Gives every secrets.json and .env below `dir` mode 0600, as real ones have: git checks fixtures
+/// out with the umask's mode (usually 0644), which `validate` rightly warns about.
+pub fn private_modes(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() && entry.file_name() != "target" && entry.file_name() != ".git" {
+            private_modes(&path);
+        } else if kind.is_file()
+            && (entry.file_name() == "secrets.json"
+                || entry.file_name().to_string_lossy().starts_with(".env"))
+        {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod 600");
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! `scan`: look through git-tracked files (the index with `--staged`, every blob reachable from
+//! HEAD with `--history`) for the values of the local profiles and `.env`, and for key formats.
+//! `scan install-hook`: a pre-commit hook that runs `scan --staged`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobMatcher};
+use serde_json::json;
+
+use super::{rel, Context};
+use crate::cli::{ScanAction, ScanArgs, ScanFormat};
+use crate::error::Error;
+use crate::git;
+use crate::project::Project;
+use crate::scan::{is_binary, Matched, Needle, Scanner};
+use crate::shell::Shell;
+
+/// Files larger than this are skipped (with a note): generated data, not configuration.
+const MAX_FILE: u64 = 8 * 1024 * 1024;
+
+/// A finding: where, what, and whether it is allowed (and why).
+#[derive(Debug, serde::Serialize)]
+struct Finding {
+    /// Relative to the work tree root, `/`-separated.
+    path: String,
+    line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<String>,
+    #[serde(flatten)]
+    matched: Matched,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allowed: Option<String>,
+}
+
+pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ScanArgs) -> Result<(), Error> {
+    let project = ctx.project(shell)?;
+    let Some(root) = git::work_tree(&project.workspace_root) else {
+        return Err(Error::Usage(format!(
+            "{} is not inside a git repository: `scan` looks through git-tracked files\n    help: run it inside the repository, or `git init` first",
+            rel(&project.workspace_root)
+        )));
+    };
+    if let Some(ScanAction::InstallHook) = args.action {
+        return install_hook(shell, &project, &root);
+    }
+    let mut scan = Scan {
+        scanner: Scanner::new(needles(ctx, shell, &project)),
+        allow: allow_list(&project, &root)?,
+        files: 0,
+    };
+    let dir = &project.workspace_root;
+    let mut findings = if args.staged {
+        scan.staged(dir)?
+    } else {
+        scan.work_tree(shell, &root, dir)?
+    };
+    if args.history {
+        let mut history = scan.history(dir)?;
+        // A finding already shown for the work tree is not repeated for the blob in HEAD.
+        history.retain(|h| {
+            !findings
+                .iter()
+                .any(|f| f.path == h.path && f.line == h.line && f.matched == h.matched)
+        });
+        findings.extend(history);
+    }
+    report(
+        shell,
+        &root,
+        &findings,
+        scan.files,
+        scan.scanner.value_count(),
+        args,
+    )
+}
+
+fn git_error(e: std::io::Error) -> Error {
+    Error::io("cannot read from git", e)
+}
+
+/// The needles, the allow-list, and a count of the files looked at.
+struct Scan {
+    scanner: Scanner,
+    allow: Vec<(GlobMatcher, String)>,
+    files: usize,
+}
+
+impl Scan {
+    /// The findings in one file's content (none when it is binary).
+    fn content(&mut self, path: &str, commit: Option<&String>, content: &[u8]) -> Vec<Finding> {
+        if is_binary(content) {
+            return Vec::new();
+        }
+        self.files += 1;
+        self.scanner
+            .scan(content)
+            .into_iter()
+            .map(|hit| Finding {
+                path: path.to_owned(),
+                line: hit.line,
+                commit: commit.cloned(),
+                matched: hit.matched,
+                allowed: hit.allowed.or_else(|| {
+                    self.allow
+                        .iter()
+                        .find(|(m, _)| m.is_match(path))
+                        .map(|(_, reason)| reason.clone())
+                }),
+            })
+            .collect()
+    }
+
+    /// What is staged: the blobs in the index.
+    fn staged(&mut self, dir: &Path) -> Result<Vec<Finding>, Error> {
+        let entries = git::staged_blobs(dir).map_err(git_error)?;
+        let ids: Vec<String> = entries.iter().map(|(_, id)| id.clone()).collect();
+        let blobs = git::read_blobs(dir, &ids).map_err(git_error)?;
+        let mut findings = Vec::new();
+        for ((path, _), blob) in entries.iter().zip(blobs) {
+            if let Some(content) = blob {
+                findings.extend(self.content(path, None, &content));
+            }
+        }
+        Ok(findings)
+    }
+
+    /// The tracked files as they are in the work tree.
+    fn work_tree(
+        &mut self,
+        shell: &mut Shell,
+        root: &Path,
+        dir: &Path,
+    ) -> Result<Vec<Finding>, Error> {
+        let mut findings = Vec::new();
+        for path in git::tracked_files(dir).map_err(git_error)? {
+            let file = root.join(&path);
+            let Ok(meta) = std::fs::symlink_metadata(&file) else {
+                continue; // deleted in the work tree
+            };
+            if !meta.is_file() {
+                continue; // symlink or submodule
+            }
+            if meta.len() > MAX_FILE {
+                shell.verbose(format_args!("skipped {path}: larger than {MAX_FILE} bytes"));
+                continue;
+            }
+            let content = std::fs::read(&file)
+                .map_err(|e| Error::io(format!("cannot read {}", rel(&file)), e))?;
+            findings.extend(self.content(&path, None, &content));
+        }
+        Ok(findings)
+    }
+
+    /// Every blob reachable from HEAD, each finding with the commit that introduced the blob.
+    fn history(&mut self, dir: &Path) -> Result<Vec<Finding>, Error> {
+        let blobs = git::history_blobs(dir).map_err(git_error)?;
+        let ids: Vec<String> = blobs.iter().map(|(id, _)| id.clone()).collect();
+        let contents = git::read_blobs(dir, &ids).map_err(git_error)?;
+        let mut findings = Vec::new();
+        for ((id, path), blob) in blobs.iter().zip(contents) {
+            if let Some(content) = blob {
+                findings.extend(self.content(path, Some(id), &content));
+            }
+        }
+        let ids: BTreeSet<String> = findings.iter().filter_map(|f| f.commit.clone()).collect();
+        let commits: BTreeMap<String, Option<String>> = ids
+            .into_iter()
+            .map(|id| {
+                let commit = git::introducing_commit(dir, &id);
+                (id, commit)
+            })
+            .collect();
+        for f in &mut findings {
+            f.commit = f
+                .commit
+                .as_ref()
+                .and_then(|id| commits.get(id).cloned().flatten());
+        }
+        Ok(findings)
+    }
+}
+
+/// The values of every local profile's secrets.json and of the workspace `.env`.
+fn needles(ctx: &Context, shell: &mut Shell, project: &Project) -> Vec<Needle> {
+    let mut out = Vec::new();
+    for name in &project.profiles.names {
+        let path = project.profiles.dir.join(name).join("secrets.json");
+        if !path.is_file() {
+            continue;
+        }
+        match crate::secrets_file::read(&path) {
+            Ok(file) => out.extend(file.entries.into_iter().filter_map(|e| {
+                Some(Needle {
+                    value: e.value?,
+                    key: e.key,
+                    origin: format!("profile {name}"),
+                })
+            })),
+            Err(_) => shell.warn(format_args!(
+                "cannot read {}, so its values are not looked for\n    help: run `cargo systemprompt-secrets validate --profile {name}`",
+                rel(&path)
+            )),
+        }
+    }
+    for file in ctx.env_files(project) {
+        if !file.path.is_file() {
+            continue;
+        }
+        match crate::dotenv::read(&file.path) {
+            Ok(entries) => out.extend(entries.into_iter().map(|e| Needle {
+                value: e.value,
+                key: e.var,
+                origin: rel(&file.path),
+            })),
+            Err(e) => shell.warn(format_args!("{e}; its values are not looked for")),
+        }
+    }
+    out
+}
+
+/// The manifest's `scan.allow` globs, as matchers on paths relative to the work tree root.
+fn allow_list(project: &Project, root: &Path) -> Result<Vec<(GlobMatcher, String)>, Error> {
+    project
+        .config
+        .scan_allow
+        .iter()
+        .map(|a| {
+            let base = a.base.strip_prefix(root).unwrap_or(Path::new(""));
+            let pattern = base.join(&a.path).to_string_lossy().replace('\\', "/");
+            let glob = Glob::new(&pattern).map_err(|e| {
+                Error::Usage(format!(
+                    "`scan.allow` path `{}` in {} is not a valid glob: {e}\n    help: use `*`, `**` and `?`, e.g. \"examples/**\"",
+                    a.path,
+                    rel(&a.base.join("Cargo.toml"))
+                ))
+            })?;
+            Ok((glob.compile_matcher(), a.reason.clone()))
+        })
+        .collect()
+}
+
+fn report(
+    shell: &mut Shell,
+    root: &Path,
+    findings: &[Finding],
+    scanned: usize,
+    values: usize,
+    args: &ScanArgs,
+) -> Result<(), Error> {
+    let (allowed, found): (Vec<&Finding>, Vec<&Finding>) =
+        findings.iter().partition(|f| f.allowed.is_some());
+    let what = if args.staged {
+        "staged files"
+    } else if args.history {
+        "tracked files and history"
+    } else {
+        "tracked files"
+    };
+    match args.format {
+        ScanFormat::Json => shell.out(json!({
+            "ok": found.is_empty(),
+            "scanned": scanned,
+            "values_looked_for": values,
+            "findings": found,
+            "allowed": allowed,
+        })),
+        ScanFormat::Sarif => shell.out(sarif(&found)),
+        ScanFormat::Human => {
+            for f in &found {
+                let at = rel(&root.join(&f.path));
+                let commit = f
+                    .commit
+                    .as_deref()
+                    .map(|c| format!(" in commit {}", &c[..c.len().min(12)]))
+                    .unwrap_or_default();
+                shell.error(format_args!(
+                    "{at}:{}{commit}: {}",
+                    f.line,
+                    f.matched.describe()
+                ));
+            }
+            for f in &allowed {
+                shell.verbose(format_args!(
+                    "allowed {}:{}: {} — {}",
+                    f.path,
+                    f.line,
+                    f.matched.describe(),
+                    f.allowed.as_deref().unwrap_or_default()
+                ));
+            }
+            shell.status(
+                "Scanned",
+                format_args!(
+                    "{scanned} {what}, {values} value(s) and the key formats: {} finding(s), {} allowed",
+                    found.len(),
+                    allowed.len()
+                ),
+            );
+        }
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Exit {
+        code: crate::exit_code::FAILURE,
+        message: (args.format == ScanFormat::Human).then(|| {
+            "secrets found in git-tracked content\n    help: remove them (`git rm --cached` for whole files), rotate every value that was committed, and add the files to .gitignore; allow fakes with [package.metadata.systemprompt-secrets.scan] allow = [{ path = \"…\", reason = \"…\" }]".to_owned()
+        }),
+    })
+}
+
+fn sarif(found: &[&Finding]) -> serde_json::Value {
+    let rules: BTreeSet<(&str, String)> = found
+        .iter()
+        .map(|f| {
+            let text = match &f.matched {
+                Matched::Value { .. } => {
+                    "The value of a secret from a local profile or .env".to_owned()
+                }
+                Matched::Format { what, .. } => format!("Something shaped like {what}"),
+            };
+            (f.matched.rule_id(), text)
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = found
+        .iter()
+        .map(|f| {
+            let mut message = f.matched.describe();
+            if let Some(c) = &f.commit {
+                message = format!("{message} (added in commit {c})");
+            }
+            json!({
+                "ruleId": f.matched.rule_id(),
+                "level": "error",
+                "message": { "text": message },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": f.path, "uriBaseId": "%SRCROOT%" },
+                        "region": { "startLine": f.line }
+                    }
+                }]
+            })
+        })
+        .collect();
+    json!({
+        "version": "2.1.0",
+        "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "cargo-systemprompt-secrets",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules.iter().map(|(id, text)| json!({
+                    "id": id,
+                    "shortDescription": { "text": text },
+                })).collect::<Vec<_>>(),
+            }},
+            "results": results,
+        }]
+    })
+}
+
+const HOOK_MARKER: &str = "# Installed by cargo-systemprompt-secrets";
+
+fn install_hook(shell: &mut Shell, project: &Project, root: &Path) -> Result<(), Error> {
+    let hook = git::hook_path(root, "pre-commit")
+        .map_err(|e| Error::io("cannot find the git hooks folder", e))?;
+    if let Ok(existing) = std::fs::read_to_string(&hook) {
+        if !existing.contains(HOOK_MARKER) {
+            return Err(Error::Failed(format!(
+                "{} already exists and was not written by cargo-systemprompt-secrets; nothing was changed\n    help: add `cargo systemprompt-secrets scan --staged` to that hook yourself",
+                rel(&hook)
+            )));
+        }
+    } else if hook.exists() {
+        return Err(Error::Failed(format!(
+            "{} exists but cannot be read; nothing was changed",
+            rel(&hook)
+        )));
+    }
+    let manifest: PathBuf = project.manifest_dir.join("Cargo.toml");
+    let manifest = manifest.strip_prefix(root).unwrap_or(&manifest);
+    let script = format!(
+        "#!/bin/sh\n{HOOK_MARKER}: stops a commit that would add secret values.\n# Skip once with `git commit --no-verify`; remove with `rm {hook}`.\nexec cargo systemprompt-secrets scan --staged --manifest-path {manifest}\n",
+        hook = git::shell_quote(&hook.display().to_string()),
+        manifest = git::shell_quote(&manifest.display().to_string()),
+    );
+    if let Some(dir) = hook.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", rel(dir)), e))?;
+    }
+    write_executable(&hook, script.as_bytes())
+        .map_err(|e| Error::io(format!("cannot write {}", rel(&hook)), e))?;
+    shell.status(
+        "Installed",
+        format_args!("{} (runs `scan --staged` before each commit)", rel(&hook)),
+    );
+    Ok(())
+}
+
+fn write_executable(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o755))?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! `doctor --connect`: does `database_url` really open a PostgreSQL connection?
+//!
+//! Connects with the `postgres` crate (TLS through rustls and the OS verifier unless the URL says
+//! `sslmode=disable`), runs `SELECT version()`, and reports the server — never the URL, since it
+//! holds the password.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// What a successful connection found.
+#[derive(Debug)]
+pub struct Connected {
+    /// `host:port/database` (no user, no password).
+    pub target: String,
+    /// The first words of `SELECT version()`, e.g. `PostgreSQL 15.18`.
+    pub server: String,
+}
+
+/// Why the connection failed, as text safe to print (the password is masked).
+#[derive(Debug, thiserror::Error)]
+#[error("{target}: {reason}")]
+pub struct ConnectError {
+    /// `host:port/database`, or `database_url` when the URL did not parse.
+    pub target: String,
+    /// What went wrong, with the password masked.
+    pub reason: String,
+}
+
+/// Opens a connection to `url` within `timeout` and asks the server for its version.
+pub fn check(url: &SecretString, timeout: Duration) -> Result<Connected, ConnectError> {
+    let raw = url.expose_secret();
+    let target = describe(raw);
+    let fail = |reason: String| ConnectError {
+        target: target.clone(),
+        reason: mask(&reason, raw),
+    };
+    let mut config = postgres::Config::from_str(raw).map_err(|e| {
+        fail(format!(
+            "database_url is not a valid connection string: {e}"
+        ))
+    })?;
+    config.connect_timeout(timeout);
+    let mut client = if config.get_ssl_mode() == postgres::config::SslMode::Disable {
+        config.connect(postgres::NoTls)
+    } else {
+        crate::http::ensure_crypto_provider();
+        let tls = tls_config().map_err(|e| fail(format!("cannot set up TLS: {e}")))?;
+        config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+    }
+    .map_err(|e| fail(explain(&e)))?;
+    let version: String = client
+        .query_one("SELECT version()", &[])
+        .and_then(|row| row.try_get(0))
+        .map_err(|e| fail(explain(&e)))?;
+    let server = version
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let _ = client.close();
+    Ok(Connected { target, server })
+}
+
+fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
+    use rustls_platform_verifier::ConfigVerifierExt as _;
+    rustls::ClientConfig::with_platform_verifier()
+}
+
+/// The error and its cause (the crate's top-level text alone is often just "error connecting").
+fn explain(e: &postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// `host:port/database` from a URL, without credentials.
+fn describe(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(u) => format!(
+            "{}:{}{}",
+            u.host_str().unwrap_or("?"),
+            u.port().unwrap_or(5432),
+            u.path()
+        ),
+        Err(_) => "database_url".to_owned(),
+    }
+}
+
+/// Replaces the password (raw and percent-decoded) and the whole URL in `text`.
+fn mask(text: &str, raw: &str) -> String {
+    let mut out = text.replace(raw, "<database_url>");
+    if let Ok(u) = url::Url::parse(raw) {
+        if let Some(pw) = u.password().filter(|p| !p.is_empty()) {
+            out = out.replace(pw, "***");
+            if let Ok(decoded) = percent_encoding::percent_decode_str(pw).decode_utf8() {
+                if !decoded.is_empty() {
+                    out = out.replace(decoded.as_ref(), "***");
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_without_credentials() {
+        assert_eq!(
+            describe("postgres://app:hunter2@db.internal:6543/app"),
+            "db.internal:6543/app"
+        );
+        assert_eq!(describe("postgres://app:pw@db/app"), "db:5432/app");
+        assert_eq!(describe("not a url"), "database_url");
+    }
+
+    #[test]
+    fn masks_the_password() {
+        let raw = "postgres://app:p%40ss@db/app";
+        let text = mask(
+            "auth failed for p@ss and p%40ss in postgres://app:p%40ss@db/app",
+            raw,
+        );
+        assert!(!text.contains("p@ss") && !text.contains("p%40ss"), "{text}");
+    }
+
+    #[test]
+    fn refused_connection_is_an_error_not_a_panic() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = SecretString::from(format!(
+            "postgres://app:canary-pw@127.0.0.1:{port}/app?sslmode=disable"
+        ));
+        let e = check(&url, Duration::from_secs(2)).unwrap_err();
+        assert!(
+            e.to_string().starts_with(&format!("127.0.0.1:{port}/app")),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("canary-pw"), "{e}");
+    }
+}

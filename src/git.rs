@@ -1,0 +1,350 @@
+//! What git says about a secrets file: tracked, ignored, or outside any repository.
+//!
+//! Asks the `git` binary (it knows every ignore source: `.gitignore` files, `info/exclude`,
+//! `core.excludesFile`). No git on PATH, or no repository, means there is nothing to guard.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::error::Error;
+use crate::shell::Shell;
+
+/// Where a file stands in git.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GitState {
+    /// Not inside a git work tree (or git is not installed).
+    NoRepository,
+    /// In the index: committed or staged. The values are (or are about to be) in history.
+    Tracked {
+        /// The work tree root.
+        root: PathBuf,
+    },
+    /// Not tracked, and an ignore rule covers it.
+    Ignored,
+    /// Not tracked, and no ignore rule covers it: one `git add .` away from a commit.
+    NotIgnored {
+        /// The work tree root.
+        root: PathBuf,
+    },
+}
+
+/// The git work tree holding `dir`, if any.
+#[must_use]
+pub fn work_tree(dir: &Path) -> Option<PathBuf> {
+    let out = git(dir)
+        .args(["rev-parse", "--show-toplevel"])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8(out.stdout).ok()?;
+    Some(PathBuf::from(text.trim_end_matches(['\n', '\r'])))
+}
+
+/// Where `file` stands in git. The file need not exist.
+#[must_use]
+pub fn state(file: &Path) -> GitState {
+    let Some(dir) = existing_ancestor(file) else {
+        return GitState::NoRepository;
+    };
+    let Some(root) = work_tree(&dir) else {
+        return GitState::NoRepository;
+    };
+    let tracked = git(&dir)
+        .args(["ls-files", "--error-unmatch", "--"])
+        .arg(file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if tracked {
+        return GitState::Tracked { root };
+    }
+    // `--no-index`: judge by the ignore rules alone.
+    let ignored = git(&dir)
+        .args(["check-ignore", "-q", "--no-index", "--"])
+        .arg(file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.code() == Some(0));
+    if ignored {
+        GitState::Ignored
+    } else {
+        GitState::NotIgnored { root }
+    }
+}
+
+/// The error for a tracked secrets file, naming the exact command that untracks it.
+#[must_use]
+pub fn tracked_error(file: &Path, root: &Path) -> Error {
+    Error::Failed(format!(
+        "{} is tracked by git: its values are in the repository; nothing was changed\n    help: run `{}`, commit, and rotate every value in it (they stay in git history)",
+        crate::commands::rel(file),
+        rm_cached_command(file, root)
+    ))
+}
+
+/// The command that untracks `file`: `git rm --cached -- <path>` from the current directory when
+/// it is inside the work tree, else `git -C <root> rm --cached -- <path relative to root>`.
+#[must_use]
+pub fn rm_cached_command(file: &Path, root: &Path) -> String {
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|c| c.canonicalize().ok())
+        .unwrap_or_default();
+    let file = file
+        .parent()
+        .and_then(|p| p.canonicalize().ok())
+        .zip(file.file_name())
+        .map_or_else(|| file.to_path_buf(), |(dir, name)| dir.join(name));
+    if cwd.starts_with(root) {
+        if let Ok(relative) = file.strip_prefix(&cwd) {
+            return format!(
+                "git rm --cached -- {}",
+                shell_quote(&relative.display().to_string())
+            );
+        }
+    }
+    let relative = file.strip_prefix(root).unwrap_or(&file);
+    format!(
+        "git -C {} rm --cached -- {}",
+        shell_quote(&root.display().to_string()),
+        shell_quote(&relative.display().to_string())
+    )
+}
+
+/// The guard run before writing or pushing a secrets file (`init`, `sync`, `pull`): a tracked file
+/// stops the command; a file that git would not ignore gives a warning.
+pub fn guard(shell: &mut Shell, file: &Path) -> Result<GitState, Error> {
+    let state = state(file);
+    match &state {
+        GitState::Tracked { root } => return Err(tracked_error(file, root)),
+        GitState::NotIgnored { .. } => shell.warn(format_args!(
+            "git does not ignore {}\n    help: add it to .gitignore (`cargo systemprompt-secrets init` does), or run `cargo systemprompt-secrets doctor --fix`",
+            crate::commands::rel(file)
+        )),
+        GitState::NoRepository | GitState::Ignored => {}
+    }
+    Ok(state)
+}
+
+/// Runs git in `dir` and returns stdout, or an error naming the command and git's message.
+fn output(dir: &Path, args: &[&str]) -> std::io::Result<Vec<u8>> {
+    let out = git(dir).args(args).stderr(Stdio::piped()).output()?;
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(std::io::Error::other(format!(
+            "`git {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
+fn split_nul(bytes: &[u8]) -> impl Iterator<Item = String> + '_ {
+    bytes
+        .split(|b| *b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+}
+
+/// Tracked files below `dir`, as paths relative to the work tree root.
+pub fn tracked_files(dir: &Path) -> std::io::Result<Vec<String>> {
+    Ok(split_nul(&output(dir, &["ls-files", "-z", "--full-name", "--", "."])?).collect())
+}
+
+/// Staged entries below `dir`: (path relative to the work tree root, blob id).
+pub fn staged_blobs(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
+    let out = output(dir, &["ls-files", "-s", "-z", "--full-name", "--", "."])?;
+    Ok(split_nul(&out)
+        .filter_map(|entry| {
+            // `<mode> <id> <stage>\t<path>`; gitlinks (160000) are submodules, not files.
+            let (meta, path) = entry.split_once('\t')?;
+            let mut parts = meta.split(' ');
+            let mode = parts.next()?;
+            let id = parts.next()?;
+            (mode != "160000").then(|| (path.to_owned(), id.to_owned()))
+        })
+        .collect())
+}
+
+/// Every blob reachable from HEAD: (blob id, path relative to the work tree root). Empty when
+/// the repository has no commit yet.
+pub fn history_blobs(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
+    if output(dir, &["rev-parse", "--verify", "-q", "HEAD"]).is_err() {
+        return Ok(Vec::new());
+    }
+    let out = output(
+        dir,
+        &["rev-list", "--objects", "--filter=object:type=blob", "HEAD"],
+    )?;
+    Ok(String::from_utf8_lossy(&out)
+        .lines()
+        .filter_map(|l| {
+            let (id, path) = l.split_once(' ')?;
+            Some((id.to_owned(), path.to_owned()))
+        })
+        .collect())
+}
+
+/// Reads blobs by id with one `git cat-file --batch`; `None` for ids that are not blobs.
+pub fn read_blobs(dir: &Path, ids: &[String]) -> std::io::Result<Vec<Option<Vec<u8>>>> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = git(dir)
+        .args(["cat-file", "--batch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(std::io::Error::other("`git cat-file --batch` has no pipes"));
+    };
+    let mut request = ids.join("\n");
+    request.push('\n');
+    let writer = std::thread::spawn(move || stdin.write_all(request.as_bytes()));
+    let mut reader = BufReader::new(stdout);
+    let mut blobs = Vec::with_capacity(ids.len());
+    let mut header = String::new();
+    for _ in ids {
+        header.clear();
+        if reader.read_line(&mut header)? == 0 {
+            return Err(std::io::Error::other(
+                "`git cat-file --batch` stopped early",
+            ));
+        }
+        // `<id> <type> <size>` or `<id> missing`.
+        let parts: Vec<&str> = header.split_whitespace().collect();
+        let [_, kind, size] = parts[..] else {
+            blobs.push(None);
+            continue;
+        };
+        let size: usize = size
+            .parse()
+            .map_err(|_| std::io::Error::other("`git cat-file --batch` gave a bad size"))?;
+        let mut content = vec![0; size + 1];
+        reader.read_exact(&mut content)?;
+        content.pop();
+        blobs.push((kind == "blob").then_some(content));
+    }
+    writer
+        .join()
+        .map_err(|_| std::io::Error::other("writer thread panicked"))??;
+    child.wait()?;
+    Ok(blobs)
+}
+
+/// The oldest commit reachable from HEAD that added blob `id`.
+#[must_use]
+pub fn introducing_commit(dir: &Path, id: &str) -> Option<String> {
+    let out = output(
+        dir,
+        &[
+            "log",
+            "--format=%H",
+            "--reverse",
+            &format!("--find-object={id}"),
+            "HEAD",
+        ],
+    )
+    .ok()?;
+    String::from_utf8_lossy(&out)
+        .lines()
+        .next()
+        .map(str::to_owned)
+}
+
+/// The path of the repository's pre-commit hook (honours `core.hooksPath`).
+pub fn hook_path(dir: &Path, hook: &str) -> std::io::Result<PathBuf> {
+    let out = output(
+        dir,
+        &[
+            "rev-parse",
+            "--path-format=absolute",
+            "--git-path",
+            &format!("hooks/{hook}"),
+        ],
+    )?;
+    Ok(PathBuf::from(
+        String::from_utf8_lossy(&out).trim_end_matches(['\n', '\r']),
+    ))
+}
+
+fn git(dir: &Path) -> Command {
+    let mut c = Command::new("git");
+    c.arg("-C").arg(dir).stdin(Stdio::null());
+    // The caller's GIT_DIR / GIT_INDEX_FILE (set inside hooks) must not point git elsewhere.
+    for var in ["GIT_DIR", "GIT_WORK_TREE"] {
+        c.env_remove(var);
+    }
+    c
+}
+
+fn existing_ancestor(file: &Path) -> Option<PathBuf> {
+    file.ancestors()
+        .skip(1)
+        .find(|d| d.is_dir())
+        .map(Path::to_path_buf)
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+#[must_use]
+pub fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c))
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git_in(dir: &Path, args: &[&str]) {
+        let ok = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .expect("git runs")
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    #[test]
+    fn states() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        let file = root.join("a/secrets.json");
+        assert_eq!(state(&file), GitState::NoRepository);
+        git_in(&root, &["init", "-q"]);
+        assert_eq!(state(&file), GitState::NotIgnored { root: root.clone() });
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        std::fs::write(&file, "{}").unwrap();
+        std::fs::write(root.join(".gitignore"), "secrets.json\n").unwrap();
+        assert_eq!(state(&file), GitState::Ignored);
+        git_in(&root, &["add", "-f", "a/secrets.json"]);
+        assert_eq!(state(&file), GitState::Tracked { root: root.clone() });
+        let cmd = rm_cached_command(&file, &root);
+        assert!(cmd.ends_with("rm --cached -- a/secrets.json"), "{cmd}");
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("a/b.json"), "a/b.json");
+        assert_eq!(shell_quote("my dir"), "'my dir'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+}

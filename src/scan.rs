@@ -1,0 +1,327 @@
+//! `scan`: finds secret values and key formats in file contents, without ever keeping a match.
+//!
+//! Two kinds of needle: the exact values of the project's local profiles and `.env` (matched
+//! with Aho-Corasick), and the key formats of `key-formats.md` (regular expressions). A finding
+//! records where and what kind — the file, line, key or rule — never the matched text.
+
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+use regex::bytes::Regex;
+use secrecy::{ExposeSecret, SecretString};
+
+/// Values shorter than this are not looked for: `true`, `8080`, `local` would match everywhere.
+pub const MIN_VALUE_LEN: usize = 8;
+
+/// A value to look for, and where it came from.
+pub struct Needle {
+    /// The value.
+    pub value: SecretString,
+    /// The key (`anthropic`, `DATABASE_URL`).
+    pub key: String,
+    /// Where the value is defined, e.g. `profile local` or `.env`.
+    pub origin: String,
+}
+
+/// A key format: the rule id, what it finds, and its pattern.
+struct FormatRule {
+    id: &'static str,
+    what: &'static str,
+    pattern: Regex,
+}
+
+fn rule(id: &'static str, what: &'static str, pattern: &str) -> FormatRule {
+    FormatRule {
+        id,
+        what,
+        pattern: Regex::new(pattern).expect("built-in scan pattern"),
+    }
+}
+
+/// Character classes are spelled out: `\w` is Unicode in `regex`.
+static RULES: LazyLock<Vec<FormatRule>> = LazyLock::new(|| {
+    vec![
+        rule(
+            "anthropic-api-key",
+            "an Anthropic API key",
+            r"sk-ant-(?:api03|admin01|oat01|ort01)-[A-Za-z0-9_-]{20,}",
+        ),
+        rule(
+            "openai-api-key",
+            "an OpenAI API key",
+            r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{8,}T3BlbkFJ[A-Za-z0-9_-]{8,}",
+        ),
+        rule(
+            "gemini-api-key",
+            "a Google API key",
+            r"AIza[A-Za-z0-9_-]{35}",
+        ),
+        rule(
+            "github-token",
+            "a GitHub token",
+            r"(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,}",
+        ),
+        rule(
+            "moltbook-agent-key",
+            "a moltbook agent key",
+            r"moltbook_sk_[A-Za-z0-9_-]{16,}",
+        ),
+        rule(
+            "postgres-password",
+            "a PostgreSQL URL with a password",
+            r"postgres(?:ql)?://[^\s:@/'\x22]+:[^\s@/'\x22]+@[^\s/'\x22]+",
+        ),
+    ]
+});
+
+/// Passwords in documentation-style URLs that are not credentials.
+const DOC_PASSWORDS: &[&str] = &[
+    "password", "pass", "passwd", "pw", "pwd", "secret", "changeme", "postgres", "user",
+];
+
+/// What a finding matched.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Matched {
+    /// The exact value of a key.
+    Value {
+        /// The key.
+        key: String,
+        /// Where the value is defined.
+        origin: String,
+    },
+    /// A key format.
+    Format {
+        /// The rule id, e.g. `anthropic-api-key`.
+        rule: String,
+        /// What it finds.
+        what: String,
+    },
+}
+
+impl Matched {
+    /// The SARIF rule id.
+    #[must_use]
+    pub fn rule_id(&self) -> &str {
+        match self {
+            Matched::Value { .. } => "secret-value",
+            Matched::Format { rule, .. } => rule,
+        }
+    }
+
+    /// A sentence for people, without the value.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Matched::Value { key, origin } => format!("the value of `{key}` ({origin})"),
+            Matched::Format { what, rule } => format!("{what} ({rule})"),
+        }
+    }
+}
+
+/// One match: line and kind (the file is known to the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// 1-based line.
+    pub line: usize,
+    /// What matched.
+    pub matched: Matched,
+    /// Why the hit does not count, when it is allowed.
+    pub allowed: Option<String>,
+}
+
+/// The compiled needles.
+pub struct Scanner {
+    values: Option<AhoCorasick>,
+    needles: Vec<Needle>,
+}
+
+impl Scanner {
+    /// A scanner for these values (short ones and placeholders are dropped) and the built-in formats.
+    #[must_use]
+    pub fn new(needles: Vec<Needle>) -> Self {
+        let mut needles: Vec<Needle> = needles
+            .into_iter()
+            .filter(|n| {
+                let v = n.value.expose_secret().trim();
+                v.len() >= MIN_VALUE_LEN && !crate::validate::is_placeholder(v)
+            })
+            .collect();
+        // One needle per distinct value (the first definition names it).
+        let mut seen = std::collections::HashSet::new();
+        needles.retain(|n| seen.insert(n.value.expose_secret().trim().to_owned()));
+        let values = (!needles.is_empty())
+            .then(|| AhoCorasick::new(needles.iter().map(|n| n.value.expose_secret().trim())))
+            .and_then(Result::ok);
+        Self { values, needles }
+    }
+
+    /// How many values are looked for.
+    #[must_use]
+    pub fn value_count(&self) -> usize {
+        self.needles.len()
+    }
+
+    /// Every hit in `content`, at most one per (line, kind).
+    #[must_use]
+    pub fn scan(&self, content: &[u8]) -> Vec<Hit> {
+        let lines = LineIndex::new(content);
+        let mut hits = Vec::new();
+        if let Some(ac) = &self.values {
+            for m in ac.find_overlapping_iter(content) {
+                let needle = &self.needles[m.pattern().as_usize()];
+                let text = needle.value.expose_secret();
+                hits.push(Hit {
+                    line: lines.line_of(m.start()),
+                    matched: Matched::Value {
+                        key: needle.key.clone(),
+                        origin: needle.origin.clone(),
+                    },
+                    allowed: fake_marker(text.as_bytes()),
+                });
+            }
+        }
+        for rule in RULES.iter() {
+            for m in rule.pattern.find_iter(content) {
+                let text = m.as_bytes();
+                if preceded_by_word(content, m.start()) {
+                    continue;
+                }
+                let allowed = fake_marker(text).or_else(|| {
+                    (rule.id == "postgres-password")
+                        .then(|| doc_url(text))
+                        .flatten()
+                });
+                hits.push(Hit {
+                    line: lines.line_of(m.start()),
+                    matched: Matched::Format {
+                        rule: rule.id.to_owned(),
+                        what: rule.what.to_owned(),
+                    },
+                    allowed,
+                });
+            }
+        }
+        hits.sort_by(|a, b| (a.line, &a.matched).cmp(&(b.line, &b.matched)));
+        hits.dedup_by(|a, b| a.line == b.line && a.matched == b.matched);
+        hits
+    }
+}
+
+/// The built-in allow-list: values marked as fakes (`FAKE`, `example`), as the bundled demo's are.
+fn fake_marker(text: &[u8]) -> Option<String> {
+    let marked = |w: &[u8]| text.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
+    (marked(b"fake") || marked(b"example"))
+        .then(|| "marked as a made-up example value (contains \"fake\" or \"example\")".to_owned())
+}
+
+/// Documentation URLs: a placeholder password, or a server on this machine.
+fn doc_url(text: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(text);
+    let url = url::Url::parse(&text).ok()?;
+    let password = url.password().unwrap_or_default().to_ascii_lowercase();
+    if DOC_PASSWORDS.contains(&password.as_str())
+        || crate::validate::is_placeholder(&password)
+        || password.starts_with('$')
+    {
+        return Some("a documentation placeholder password".to_owned());
+    }
+    match url.host_str() {
+        Some("localhost" | "127.0.0.1" | "[::1]" | "db" | "postgres") => {
+            Some("a local development database".to_owned())
+        }
+        _ => None,
+    }
+}
+
+fn preceded_by_word(content: &[u8], start: usize) -> bool {
+    start > 0
+        && content
+            .get(start - 1)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
+
+/// Whether `content` looks binary (a NUL in the first 8 KiB), as git decides.
+#[must_use]
+pub fn is_binary(content: &[u8]) -> bool {
+    content.iter().take(8192).any(|b| *b == 0)
+}
+
+/// Byte offset → 1-based line.
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(content: &[u8]) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            content
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        Self { starts }
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|s| *s <= offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn needle(key: &str, value: &str) -> Needle {
+        Needle {
+            value: SecretString::from(value.to_owned()),
+            key: key.to_owned(),
+            origin: "profile local".to_owned(),
+        }
+    }
+
+    #[test]
+    fn finds_values_and_formats_with_lines_never_text() {
+        let s = Scanner::new(vec![
+            needle("jwt_secret", "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ"),
+            needle("short", "on"),
+            needle("placeholder", "your-key-here"),
+        ]);
+        assert_eq!(s.value_count(), 1);
+        let content = b"line one\nJWT=Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ\nkey = \"AIzaSyA1234567890abcdefghijklmnopqrstuv\"\n";
+        let hits = s.scan(content);
+        assert_eq!(hits.len(), 2, "{hits:?}");
+        assert_eq!(hits[0].line, 2);
+        assert_eq!(hits[0].matched.rule_id(), "secret-value");
+        assert_eq!(hits[1].line, 3);
+        assert_eq!(hits[1].matched.rule_id(), "gemini-api-key");
+        assert!(hits.iter().all(|h| h.allowed.is_none()));
+        let text = format!("{hits:?}");
+        assert!(
+            !text.contains("Zq3vN8") && !text.contains("AIzaSy"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn allows_fakes_and_documentation_urls() {
+        let s = Scanner::new(Vec::new());
+        let hits = s.scan(b"a: ghp_DEMOFAKEnotREAL0000000000000000000000\nb: postgres://user:password@host:5432/db\nc: postgres://app:s3cr3t-Pw@db.prod.internal/app\n");
+        assert_eq!(hits.len(), 3, "{hits:?}");
+        assert!(hits[0].allowed.as_deref().unwrap().contains("fake"));
+        assert!(hits[1].allowed.as_deref().unwrap().contains("placeholder"));
+        assert_eq!(hits[2].allowed, None);
+    }
+
+    #[test]
+    fn lines_and_binary() {
+        let idx = LineIndex::new(b"a\nb\nc");
+        assert_eq!(idx.line_of(0), 1);
+        assert_eq!(idx.line_of(2), 2);
+        assert_eq!(idx.line_of(4), 3);
+        assert!(is_binary(b"\0abc"));
+        assert!(!is_binary(b"abc"));
+    }
+}
