@@ -1,18 +1,33 @@
 //! Atomic, private file writes: temp file in the same folder, fsync, rename, fsync of the folder, mode 0600.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const TEMP_PREFIX: &str = ".secrets-";
+const TEMP_SUFFIX: &str = ".tmp";
+/// A temp file this old was left by a writer that died (kill -9, power loss): no live write takes
+/// this long.
+const STALE_AFTER: Duration = Duration::from_secs(60);
 
 /// Writes `bytes` to `path` atomically with mode 0600. With `overwrite = false` an existing file is an error
-/// (`AlreadyExists`) and is left untouched.
+/// (`AlreadyExists`) and is left untouched. A symlink is followed: its target is replaced, the link
+/// stays. Temp files left in the folder by writers that died are removed afterwards.
 pub fn write_private(path: &Path, bytes: &[u8], overwrite: bool) -> std::io::Result<()> {
+    let resolved;
+    let path = if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        resolved = std::fs::canonicalize(path)?;
+        resolved.as_path()
+    } else {
+        path
+    };
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
-        .prefix(".secrets-")
-        .suffix(".tmp")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .permissions(private())
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
@@ -22,7 +37,37 @@ pub fn write_private(path: &Path, bytes: &[u8], overwrite: bool) -> std::io::Res
     } else {
         tmp.persist_noclobber(path).map_err(|e| e.error)?;
     }
-    sync_dir(dir)
+    sync_dir(dir)?;
+    for stale in stale_temp_files(dir) {
+        let _ = std::fs::remove_file(stale);
+    }
+    Ok(())
+}
+
+/// Temp files in `dir` left by writers that died mid-write (older than a minute). They hold
+/// secrets (mode 0600); `doctor` reports them and the next write in the folder removes them.
+#[must_use]
+pub fn stale_temp_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
+        })
+        .filter(|e| {
+            e.metadata()
+                .ok()
+                .filter(std::fs::Metadata::is_file)
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_AFTER)
+        })
+        .map(|e| e.path())
+        .collect()
 }
 
 #[cfg(unix)]
@@ -53,6 +98,40 @@ fn sync_dir(_: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn follows_symlinks_and_removes_stale_temp_files() {
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().join("real.json");
+        let link = d.path().join("secrets.json");
+        std::fs::write(&real, "old").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let stale = d.path().join(".secrets-dead.tmp");
+        std::fs::write(&stale, "left by a killed writer").unwrap();
+        let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let fresh = d.path().join(".secrets-live.tmp");
+        std::fs::write(&fresh, "a write in progress").unwrap();
+        assert_eq!(stale_temp_files(d.path()), vec![stale.clone()]);
+
+        write_private(&link, b"new", true).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "the link stays"
+        );
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        assert!(!stale.exists(), "the dead writer's temp file is gone");
+        assert!(fresh.exists(), "a live writer's temp file is left alone");
+    }
 
     #[test]
     fn writes_private_and_refuses_to_clobber() {

@@ -168,8 +168,24 @@ fn loose_modes_warn_and_doctor_fix_tightens_them() {
     let strict = sp(root, &["validate", "--strict"]);
     assert_eq!(strict.code, 1, "strict fails on warnings: {strict:?}");
 
+    // A temp file left by a writer killed mid-write (an hour ago) holds secrets.
+    let stale = root.join(".systemprompt/profiles/local/.secrets-dead1.tmp");
+    std::fs::write(&stale, GOOD).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
     let doctor = sp(root, &["doctor"]);
     assert!(doctor.stdout.contains("warn  modes"), "{}", doctor.stdout);
+    assert!(
+        doctor
+            .stdout
+            .contains(".secrets-dead1.tmp was left by a writer that died"),
+        "{}",
+        doctor.stdout
+    );
     assert_eq!(
         mode(&root.join(SECRETS)),
         0o644,
@@ -184,11 +200,19 @@ fn loose_modes_warn_and_doctor_fix_tightens_them() {
         .iter()
         .filter(|c| c["area"] == "modes")
         .collect();
-    assert_eq!(modes.len(), 2, "{v}");
-    assert!(
-        modes.iter().all(|c| c["status"] == "pass"
-            && c["message"].as_str().unwrap().contains("tightened to 0600")),
+    assert_eq!(modes.len(), 3, "{v}");
+    assert!(modes.iter().all(|c| c["status"] == "pass"), "{v}");
+    assert_eq!(
+        modes
+            .iter()
+            .filter(|c| c["message"].as_str().unwrap().contains("tightened to 0600"))
+            .count(),
+        2,
         "{v}"
+    );
+    assert!(
+        !stale.exists(),
+        "doctor --fix removed the dead writer's temp file"
     );
     assert_eq!(mode(&root.join(SECRETS)), 0o600);
     assert_eq!(mode(&root.join(".env")), 0o600);

@@ -257,6 +257,30 @@ fn modes(project: &Project, fix: bool, report: &mut Report) {
             );
         }
     }
+    for name in &project.profiles.names {
+        for stale in crate::atomic::stale_temp_files(&project.profiles.dir.join(name)) {
+            loose += 1;
+            if fix {
+                match std::fs::remove_file(&stale) {
+                    Ok(()) => report.pass(
+                        "modes",
+                        format!("{}: removed (left by a writer that died)", rel(&stale)),
+                    ),
+                    Err(e) => report.fail(
+                        "modes",
+                        format!("{}: cannot remove: {e}", rel(&stale)),
+                        format!("remove it with `rm {}`", rel(&stale)),
+                    ),
+                }
+            } else {
+                report.warn(
+                    "modes",
+                    format!("{} was left by a writer that died and holds secrets (mode 0600)", rel(&stale)),
+                    "run `cargo systemprompt-secrets doctor --fix`, or the next write in that folder removes it",
+                );
+            }
+        }
+    }
     if loose == 0 && !files.is_empty() {
         report.pass(
             "modes",
