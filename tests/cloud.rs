@@ -527,3 +527,37 @@ fn timeouts_auth_tenant_and_error_bodies_are_clear() {
     );
     server.assert_contract();
 }
+
+#[test]
+fn set_local_with_a_broken_file_changes_nothing_remote() {
+    let (p, server) = setup();
+    write(
+        p.path(),
+        SECRETS,
+        "{\"jwt_secret\": \"a\",\n\"jwt_secret\": \"b\"}\n",
+    );
+    let before = std::fs::read(p.path().join(SECRETS)).unwrap();
+    let mut c = cmd(p.path());
+    c.env("SYSTEMPROMPT_API_TOKEN", TOKEN)
+        .env("SYSTEMPROMPT_API_URL", &server.url)
+        .args(["set", "NEW_KEY=-", "--local", "--yes"])
+        .stdin(std::process::Stdio::null());
+    let mut child = c
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"value-CANARY").unwrap();
+    drop(child.stdin.take());
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("secrets.json:2"),
+        "the duplicate is named: {stderr}"
+    );
+    assert!(!stderr.contains("CANARY"));
+    assert_eq!(server.count("PUT"), 0, "nothing was sent");
+    assert_eq!(std::fs::read(p.path().join(SECRETS)).unwrap(), before);
+}

@@ -92,13 +92,18 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SetArgs) -> Result<()
         "Set these names",
     )?;
     if go {
+        let local = if args.local {
+            Some(prepare_local(&profile.secrets_path, &values)?)
+        } else {
+            None
+        };
         cloud.client.upsert(&values)?;
         shell.status(
             "Set",
             format_args!("{} on tenant {}", names.join(", "), cloud.tenant),
         );
-        if args.local {
-            write_local(shell, &profile.secrets_path, &values)?;
+        if let Some(local) = &local {
+            write_local(shell, &profile.secrets_path, local)?;
         }
     }
     log_requests(shell, &cloud.client);
@@ -189,12 +194,19 @@ fn prompt(name: &str) -> Result<SecretString, Error> {
         .map_err(|e| Error::io("cannot read the value from the terminal", e))
 }
 
-/// Writes the values into secrets.json under their snake_case keys, atomically, mode 0600.
-fn write_local(
-    shell: &mut Shell,
+/// The new secrets.json, prepared before anything remote changes: a broken local file stops the
+/// command while the remote is still untouched.
+struct LocalWrite {
+    body: SecretString,
+    added: usize,
+    updated: usize,
+}
+
+/// Reads secrets.json and merges the values under their snake_case keys (nothing written yet).
+fn prepare_local(
     path: &std::path::Path,
     values: &BTreeMap<String, SecretString>,
-) -> Result<(), Error> {
+) -> Result<LocalWrite, Error> {
     let existing = if path.try_exists().unwrap_or(true) {
         Some(secrets_file::read(path).map_err(crate::layers::LoadError::from)?)
     } else {
@@ -205,20 +217,28 @@ fn write_local(
         .map(|(n, v)| (keys::key_from_env(n), SecretString::from(v.expose_secret())))
         .collect();
     let (entries, added) = secrets_file::merge(existing, updates);
-    let body = secrets_file::render(&entries);
+    Ok(LocalWrite {
+        body: secrets_file::render(&entries),
+        added: added.len(),
+        updated: values.len() - added.len(),
+    })
+}
+
+/// Writes the prepared secrets.json atomically, mode 0600.
+fn write_local(shell: &mut Shell, path: &std::path::Path, local: &LocalWrite) -> Result<(), Error> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io(format!("cannot create {}", rel(dir)), e))?;
     }
-    crate::atomic::write_private(path, body.expose_secret().as_bytes(), true)
+    crate::atomic::write_private(path, local.body.expose_secret().as_bytes(), true)
         .map_err(|e| Error::io(format!("cannot write {}", rel(path)), e))?;
     shell.status(
         "Wrote",
         format_args!(
             "{} ({} added, {} updated)",
             rel(path),
-            added.len(),
-            values.len() - added.len()
+            local.added,
+            local.updated
         ),
     );
     Ok(())
@@ -266,6 +286,11 @@ fn run_openbao(
         "Set these names",
     )?;
     if go {
+        let local = if args.local {
+            Some(prepare_local(&profile.secrets_path, values)?)
+        } else {
+            None
+        };
         version = bao.client.update(|map| {
             let mut changed = false;
             for (k, v) in &mapped {
@@ -290,8 +315,8 @@ fn run_openbao(
             ),
             None => shell.status("Fresh", "every value was already set; nothing was written"),
         }
-        if args.local {
-            write_local(shell, &profile.secrets_path, values)?;
+        if let Some(local) = &local {
+            write_local(shell, &profile.secrets_path, local)?;
         }
     }
     super::cloud::log_bao(shell, &bao.client);
