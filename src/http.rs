@@ -76,8 +76,9 @@ pub enum HttpError {
         /// Why.
         why: String,
     },
-    /// The server could not be reached (connect error, timeout, dropped connection).
-    #[error("{method} {url}: {why} (after {attempts} attempt{})\n    help: check the URL and your network; the server may be down", if *attempts == 1 { "" } else { "s" })]
+    /// The server could not be reached (connect error, timeout, dropped connection), or kept
+    /// answering an error status that is retried.
+    #[error("{method} {url}: {why} (after {attempts} attempt{})\n    help: {}", if *attempts == 1 { "" } else { "s" }, unreachable_help(method, *maybe_applied, *answered))]
     Unreachable {
         /// The method.
         method: String,
@@ -87,6 +88,12 @@ pub enum HttpError {
         why: String,
         /// Attempts made.
         attempts: usize,
+        /// Some attempt reached the server and got no usable answer (the connection broke after
+        /// the request was sent, the answer timed out, or a 500/502/504): a write may have been
+        /// applied.
+        maybe_applied: bool,
+        /// The last attempt got an answer (an error status), not a transport failure.
+        answered: bool,
     },
     /// The answer is larger than [`MAX_BODY`]; it was not read.
     #[error("{method} {url}: the answer is larger than {} MiB; it was not read\n    help: check that the URL points at the right server: its answers are small JSON documents", MAX_BODY / (1024 * 1024))]
@@ -112,6 +119,11 @@ pub struct HttpResponse {
     pub attempts: usize,
     /// Time taken, retries included.
     pub elapsed: Duration,
+    /// An earlier attempt reached the server and got no usable answer (the connection broke after
+    /// the request was sent, the answer timed out, or a 500/502/504): for a write, the server may
+    /// already have applied it, so a conflict or a 404 in this answer may be this request's own
+    /// doing. For an answer given back after every attempt failed, it covers them all.
+    pub maybe_applied: bool,
 }
 
 impl HttpResponse {
@@ -133,6 +145,37 @@ impl HttpResponse {
             o.error.message.unwrap_or_default(),
         ))
     }
+}
+
+impl HttpError {
+    /// Whether a write may have been applied although no success answer arrived: an attempt of a
+    /// method other than GET or HEAD reached the server and got no usable answer.
+    #[must_use]
+    pub fn maybe_applied(&self) -> bool {
+        matches!(self, HttpError::Unreachable { method, maybe_applied: true, .. } if !is_read(method))
+    }
+}
+
+fn unreachable_help(method: &str, maybe_applied: bool, answered: bool) -> String {
+    if maybe_applied && !is_read(method) {
+        format!("the server may have applied this {method} before the failure; check the remote with `cargo systemprompt-secrets diff` before running the command again")
+    } else if answered {
+        "the server kept failing; try again later".to_owned()
+    } else {
+        "check the URL and your network; the server may be down".to_owned()
+    }
+}
+
+/// GET and HEAD: requests that change nothing.
+fn is_read(method: &str) -> bool {
+    method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD")
+}
+
+/// Methods that may be repeated with the same effect (RFC 9110, 9.2.2): a 500 is retried for them.
+fn is_idempotent(method: &str) -> bool {
+    ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(method))
 }
 
 /// Installs rustls' `ring` provider as the process default, once (reqwest needs one).
@@ -203,8 +246,12 @@ impl Http {
     }
 
     /// Sends a request built by `build`, retrying connect errors, timeouts, dropped connections,
-    /// 429 and 502/503/504 with backoff and jitter, honouring `Retry-After`. Other statuses are
-    /// returned as they are, for the caller to interpret.
+    /// 429 and 502/503/504 (and 500 for idempotent methods) with backoff and jitter, honouring
+    /// `Retry-After`. Other statuses are returned as they are, for the caller to interpret.
+    ///
+    /// A write is retried after a failure that may have reached the server: the cloud's PUT and
+    /// DELETE are idempotent, and OpenBao's writes carry check-and-set, so a repeat never applies
+    /// twice; [`HttpResponse::maybe_applied`] and [`HttpError::maybe_applied`] tell the caller.
     pub fn send(
         &self,
         method: &str,
@@ -234,6 +281,8 @@ impl Http {
         assert!(!targets.is_empty(), "at least one URL");
         let started = Instant::now();
         let attempts = Cell::new(0usize);
+        let maybe_applied = Cell::new(false);
+        let answered = Cell::new(false);
         let last_url = Cell::new(self.preferred.load(Ordering::Relaxed) % targets.len());
         let server_wait: Rc<Cell<Option<Duration>>> = Rc::default();
         let wait_for_sleep = Rc::clone(&server_wait);
@@ -249,8 +298,12 @@ impl Http {
             attempts.set(attempts.get() + 1);
             last_url.set(index);
             let url = &targets[index];
+            let earlier = maybe_applied.get();
+            answered.set(false);
             let response = build(&self.client, url).send().map_err(|e| {
-                let why = describe(&e);
+                // Unless it never connected, the request may have been sent and acted on.
+                maybe_applied.set(earlier || !e.is_connect());
+                let why = describe_with(&e, &self.config);
                 if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
                     Attempt::Retry(why, None, None)
                 } else {
@@ -263,17 +316,21 @@ impl Http {
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
+            // The server has the whole request: if its answer breaks off, it may have acted on it.
+            maybe_applied.set(true);
             let body = read_body(response)?;
+            maybe_applied.set(earlier);
             let answer = HttpResponse {
                 status,
                 body,
                 attempts: 0,
                 elapsed: Duration::ZERO,
+                maybe_applied: earlier,
             };
-            if matches!(status, 429 | 502 | 503 | 504)
-                || (failover.any_5xx && (500..600).contains(&status))
-            {
-                let why = format!("the server answered {status}");
+            if let Some(open) = retried(status, method, failover) {
+                maybe_applied.set(earlier || open);
+                answered.set(true);
+                let why = status_why(&answer);
                 return Err(Attempt::Retry(why, retry_after, Some(answer)));
             }
             self.preferred.store(index, Ordering::Relaxed);
@@ -297,10 +354,14 @@ impl Http {
             r.elapsed = started.elapsed();
             r
         };
+        let give_back = |mut r: HttpResponse| {
+            r.maybe_applied = maybe_applied.get();
+            finish(r)
+        };
         match result {
             Ok(r) => Ok(finish(r)),
             Err(Attempt::Retry(_, _, Some(last))) if failover.give_back_last_answer => {
-                Ok(finish(last))
+                Ok(give_back(last))
             }
             Err(Attempt::TooLarge) => Err(HttpError::TooLarge {
                 method: method.to_owned(),
@@ -311,6 +372,8 @@ impl Http {
                 url: targets[last_url.get()].to_string(),
                 why,
                 attempts: attempts.get(),
+                maybe_applied: maybe_applied.get(),
+                answered: answered.get(),
             }),
         }
     }
@@ -340,6 +403,16 @@ fn read_body(mut response: reqwest::blocking::Response) -> Result<String, Attemp
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
+/// Whether an answer with `status` is retried (429, 502, 503, 504; 500 for idempotent methods;
+/// every 5xx with `any_5xx`), and if so whether it leaves a write's outcome open: a 500, 502 or
+/// 504 may hide a request that was applied, while 429 and 503 say it was not processed.
+fn retried(status: u16, method: &str, failover: Failover) -> Option<bool> {
+    let retried = matches!(status, 429 | 502 | 503 | 504)
+        || (status == 500 && is_idempotent(method))
+        || (failover.any_5xx && (500..600).contains(&status));
+    retried.then_some(!matches!(status, 429 | 503))
+}
+
 /// How [`Http::send_any`] treats server errors.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Failover {
@@ -363,6 +436,52 @@ fn redirect_policy(origins: Vec<String>) -> reqwest::redirect::Policy {
             attempt.stop()
         }
     })
+}
+
+/// `the server answered 503 Service Unavailable: code: message`, from an error answer.
+fn status_why(answer: &HttpResponse) -> String {
+    let reason = reqwest::StatusCode::from_u16(answer.status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .map(|r| format!(" {r}"))
+        .unwrap_or_default();
+    let detail = match answer.error_body() {
+        Some((code, message)) if !code.is_empty() && !message.is_empty() => {
+            format!(": {code}: {message}")
+        }
+        Some((code, message)) if !code.is_empty() || !message.is_empty() => {
+            format!(": {code}{message}")
+        }
+        _ => String::new(),
+    };
+    format!("the server answered {}{reason}{detail}", answer.status)
+}
+
+/// `1 s`, `2.5 s`.
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// [`describe`], with the timeout that ran out named.
+fn describe_with(e: &reqwest::Error, config: &HttpConfig) -> String {
+    if !e.is_timeout() {
+        return describe(e);
+    }
+    if e.is_connect() {
+        format!(
+            "could not connect within {} (--connect-timeout)",
+            seconds(config.connect_timeout)
+        )
+    } else {
+        format!(
+            "timed out after {} waiting for the answer (--timeout)",
+            seconds(config.timeout)
+        )
+    }
 }
 
 /// A short reason for a transport error, without the URL (the caller names it).
@@ -511,5 +630,162 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    /// One canned answer per connection, in order; returns the URL and how many were served.
+    fn serve(answers: Vec<(Duration, &'static str)>) -> (Url, std::thread::JoinHandle<usize>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = Url::parse(&format!(
+            "http://{}/x",
+            listener.local_addr().expect("addr")
+        ))
+        .expect("url");
+        let thread = std::thread::spawn(move || {
+            let mut served = 0;
+            for (delay, answer) in answers {
+                let Ok((mut stream, _)) = listener.accept() else {
+                    break;
+                };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                served += 1;
+                std::thread::sleep(delay);
+                let _ = stream.write_all(answer.as_bytes());
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
+            served
+        });
+        (url, thread)
+    }
+
+    fn quick() -> Http {
+        Http::new(HttpConfig {
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            timeout: Duration::from_millis(300),
+            tls: false,
+            ..HttpConfig::default()
+        })
+        .expect("client")
+    }
+
+    const OK: &str = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
+    const E500: &str = "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 50\r\nconnection: close\r\n\r\n{\"error\": {\"code\": \"boom\", \"message\": \"it broke\"}}";
+    const E503: &str =
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+    /// Says 10 bytes, sends 3, closes.
+    const CUT: &str = "HTTP/1.1 200 OK\r\ncontent-length: 10\r\nconnection: close\r\n\r\n{\"a";
+
+    #[test]
+    fn a_500_is_retried_for_idempotent_methods_only() {
+        let now = Duration::ZERO;
+        for method in ["GET", "PUT", "DELETE"] {
+            let (url, server) = serve(vec![(now, E500), (now, OK)]);
+            let r = quick()
+                .send(method, &url, |c| {
+                    c.request(
+                        reqwest::Method::from_bytes(method.as_bytes()).expect("m"),
+                        url.clone(),
+                    )
+                })
+                .expect("an answer");
+            assert_eq!((r.status, r.attempts), (200, 2), "{method}");
+            assert!(
+                r.maybe_applied,
+                "{method}: a 500 may hide an applied request"
+            );
+            assert_eq!(server.join().expect("server"), 2);
+        }
+        // POST is not idempotent: its 500 is the caller's to interpret.
+        let (url, server) = serve(vec![(now, E500)]);
+        let r = quick()
+            .send("POST", &url, |c| c.post(url.clone()))
+            .expect("an answer");
+        assert_eq!((r.status, r.attempts, r.maybe_applied), (500, 1, false));
+        assert_eq!(server.join().expect("server"), 1);
+    }
+
+    #[test]
+    fn an_answer_cut_short_marks_a_write_as_maybe_applied() {
+        let now = Duration::ZERO;
+        let (url, server) = serve(vec![(now, CUT), (now, OK)]);
+        let r = quick()
+            .send("PUT", &url, |c| c.put(url.clone()).body("{}"))
+            .expect("an answer");
+        assert_eq!((r.status, r.attempts), (200, 2));
+        assert!(r.maybe_applied, "the first PUT reached the server");
+        assert_eq!(server.join().expect("server"), 2);
+
+        // 503 and 429 say the request was not processed.
+        let (url, server) = serve(vec![(now, E503), (now, OK)]);
+        let r = quick()
+            .send("POST", &url, |c| c.post(url.clone()))
+            .expect("an answer");
+        assert_eq!((r.status, r.attempts, r.maybe_applied), (200, 2, false));
+        assert_eq!(server.join().expect("server"), 2);
+    }
+
+    #[test]
+    fn a_write_that_kept_failing_says_it_may_have_been_applied() {
+        let now = Duration::ZERO;
+        let (url, server) = serve(vec![(now, E500); 4]);
+        let err = quick()
+            .send("PUT", &url, |c| c.put(url.clone()).body("{}"))
+            .expect_err("4 x 500");
+        assert!(err.maybe_applied());
+        let text = err.to_string();
+        assert!(
+            text.contains("the server answered 500 Internal Server Error: boom: it broke")
+                && text.contains("(after 4 attempts)")
+                && text.contains("may have applied this PUT"),
+            "{text}"
+        );
+        assert_eq!(server.join().expect("server"), 4);
+
+        // The same for a read: nothing to have applied.
+        let (url, server) = serve(vec![(now, E503); 4]);
+        let err = quick()
+            .send("GET", &url, |c| c.get(url.clone()))
+            .expect_err("4 x 503");
+        assert!(!err.maybe_applied());
+        assert!(err.to_string().contains("try again later"), "{err}");
+        assert_eq!(server.join().expect("server"), 4);
+    }
+
+    #[test]
+    fn refused_and_timed_out_are_told_apart() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url =
+            Url::parse(&format!("http://{}/x", closed.local_addr().expect("addr"))).expect("url");
+        drop(closed);
+        let err = quick()
+            .send("PUT", &url, |c| c.put(url.clone()))
+            .expect_err("refused");
+        assert!(!err.maybe_applied(), "nothing was sent");
+        let text = err.to_string();
+        assert!(
+            text.contains("could not connect") && text.contains("check the URL"),
+            "{text}"
+        );
+
+        let slow = Duration::from_millis(600);
+        let (url, server) = serve(vec![(slow, OK); 4]);
+        let err = quick()
+            .send("PUT", &url, |c| c.put(url.clone()))
+            .expect_err("timed out");
+        assert!(err.maybe_applied(), "the PUT was sent");
+        let text = err.to_string();
+        assert!(
+            text.contains("timed out after 0.3 s waiting for the answer (--timeout)"),
+            "{text}"
+        );
+        assert_eq!(server.join().expect("server"), 4);
     }
 }

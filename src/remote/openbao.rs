@@ -61,6 +61,25 @@ pub enum BaoError {
     /// Someone else wrote between our read and our write.
     #[error("{0}")]
     Conflict(String),
+    /// A write whose answer was lost (or was an error after an attempt that may have landed) and
+    /// whose outcome could not be read back.
+    #[error("{path}: the write may or may not have been applied: {}; reading it back to check failed too: {}\n    help: once the cause above is fixed, run `cargo systemprompt-secrets diff` to see whether it landed, then run the command again if needed", first_line(cause), first_line(check))]
+    Uncertain {
+        /// `mount/path`.
+        path: String,
+        /// Why the write got no usable answer.
+        cause: Box<BaoError>,
+        /// Why the read-back failed.
+        check: Box<BaoError>,
+    },
+    /// A write whose answer was lost or was an error, and which reading back shows was not applied.
+    #[error("{}\n    note: reading {path} back shows this write was not applied; nothing was written\n    help: run the command again", first_line(cause))]
+    NotWritten {
+        /// `mount/path`.
+        path: String,
+        /// Why the write failed.
+        cause: Box<BaoError>,
+    },
     /// A version that cannot be read.
     #[error("version {version} of {path} cannot be restored: {why}")]
     Version {
@@ -99,6 +118,11 @@ pub enum BaoError {
         /// What was wrong.
         why: String,
     },
+}
+
+/// The first line of an error's message (its cause, without the help that follows).
+fn first_line(e: &BaoError) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_owned()
 }
 
 /// The secret's map at one version (0: it does not exist yet).
@@ -402,17 +426,36 @@ impl BaoClient {
                 why: format!("cannot encode the request: {e}"),
             },
         )?);
-        let r = self.request("POST", &api_path, None, |rb| {
+        let sent = self.request("POST", &api_path, None, |rb| {
             rb.header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.expose_secret().to_owned())
-        })?;
+        });
+        // An attempt that got no usable answer may have landed; check-and-set makes sure a retry
+        // never lands twice, and reading the next version back tells which happened.
+        let r = match sent {
+            Ok(r) => r,
+            Err(BaoError::Http(e)) if e.maybe_applied() => {
+                return self.settle(data, cas, BaoError::Http(e));
+            }
+            Err(e) => return Err(e),
+        };
         if r.status == 400 && r.body.contains("check-and-set") {
-            return Err(BaoError::Conflict(format!(
-                "version {cas} is no longer the current one"
-            )));
+            let conflict =
+                BaoError::Conflict(format!("version {cas} is no longer the current one"));
+            // After a lost answer, the "conflict" may be our own first attempt.
+            return if r.maybe_applied {
+                self.settle(data, cas, conflict)
+            } else {
+                Err(conflict)
+            };
         }
         if !(200..300).contains(&r.status) {
-            return Err(self.fail("POST", &api_path, "create/update", &r));
+            let err = self.fail("POST", &api_path, "create/update", &r);
+            return if r.maybe_applied {
+                self.settle(data, cas, err)
+            } else {
+                Err(err)
+            };
         }
         serde_json::from_str::<WriteAnswer>(&r.body)
             .map(|b| b.data.version)
@@ -420,6 +463,32 @@ impl BaoClient {
                 path: api_path,
                 why: "no new version in the answer (is this a KV v1 mount?)".to_owned(),
             })
+    }
+
+    /// Settles a write of `data` with check-and-set `cas` whose outcome is unknown (`err`): it
+    /// landed if version `cas + 1` holds exactly `data` (check-and-set lets only one write become
+    /// that version, and ours could become no other). Otherwise it did not land: a conflict stays
+    /// a conflict (to be re-read and retried), any other error says that nothing was written.
+    fn settle(
+        &self,
+        data: &BTreeMap<String, SecretString>,
+        cas: u64,
+        err: BaoError,
+    ) -> Result<u64, BaoError> {
+        let next = cas + 1;
+        match self.read(Some(next)) {
+            Ok(s) if s.version == next && same_map(&s.data, data) => Ok(next),
+            Ok(_) if matches!(err, BaoError::Conflict(_)) => Err(err),
+            Ok(_) => Err(BaoError::NotWritten {
+                path: self.location(),
+                cause: Box::new(err),
+            }),
+            Err(check) => Err(BaoError::Uncertain {
+                path: self.location(),
+                cause: Box::new(err),
+                check: Box::new(check),
+            }),
+        }
     }
 
     /// The KV v2 metadata: versions with times and deletion state.
@@ -487,6 +556,14 @@ impl BaoClient {
             self.location()
         )))
     }
+}
+
+/// Whether two maps hold the same keys with the same values.
+fn same_map(a: &BTreeMap<String, SecretString>, b: &BTreeMap<String, SecretString>) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|((ka, va), (kb, vb))| ka == kb && va.expose_secret() == vb.expose_secret())
 }
 
 /// `{"options": {"cas": N}, "data": {…}}`, serialized straight from the secret values.

@@ -53,6 +53,15 @@ pub enum CloudError {
         /// The error message from the body.
         message: String,
     },
+    /// An error answer to a write after an earlier attempt of it reached the server and got no
+    /// usable answer: that attempt may have been applied.
+    #[error("{cause}\n    note: an earlier attempt of this {method} reached the server and may have been applied; check with `cargo systemprompt-secrets diff`")]
+    MaybeApplied {
+        /// The method.
+        method: &'static str,
+        /// The error answer.
+        cause: Box<CloudError>,
+    },
     /// A 2xx answer whose body is not what the contract says.
     #[error("{url}: unexpected answer: {why}\n    help: check that --api-url (or SYSTEMPROMPT_API_URL) points at the systemprompt API, not at another server")]
     BadResponse {
@@ -190,7 +199,7 @@ impl CloudClient {
             return Ok(r);
         }
         let (code, message) = r.error_body().unwrap_or_default();
-        match r.status {
+        let err = match r.status {
             401 | 403 => Err(CloudError::Unauthorized {
                 status: r.status,
                 message,
@@ -208,6 +217,13 @@ impl CloudClient {
                 code,
                 message,
             }),
+        };
+        match err {
+            Err(cause) if r.maybe_applied && method != "GET" => Err(CloudError::MaybeApplied {
+                method,
+                cause: Box::new(cause),
+            }),
+            other => other,
         }
     }
 
@@ -246,7 +262,8 @@ impl CloudClient {
         self.check("PUT", &url, r).map(drop)
     }
 
-    /// `DELETE …/secrets/{NAME}`; a 404 means it was not set.
+    /// `DELETE …/secrets/{NAME}`; a 404 means it was not set, or, after an attempt whose answer was
+    /// lost, that this attempt's predecessor removed it.
     pub fn delete(&self, name: &str) -> Result<Deleted, CloudError> {
         let url = self.url(Some(name));
         let r = self.http.send("DELETE", &url, |c| {
@@ -259,7 +276,12 @@ impl CloudClient {
                 .is_some_and(|(code, _)| code.contains("tenant"))
         {
             self.record("DELETE", &url, &r);
-            return Ok(Deleted::WasNotSet);
+            // An earlier attempt reached the server: it most likely removed the name itself.
+            return Ok(if r.maybe_applied {
+                Deleted::Removed
+            } else {
+                Deleted::WasNotSet
+            });
         }
         self.check("DELETE", &url, r).map(|_| Deleted::Removed)
     }
