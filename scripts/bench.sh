@@ -21,6 +21,13 @@ hyperfine --style none --warmup 5 --runs 60 -N --export-json "$out/process.json"
 
 cargo bench --quiet --bench load_validate -- --warm-up-time 1 --measurement-time 5 >/dev/null 2>&1
 cargo bench --quiet --bench cloud -- --warm-up-time 1 --measurement-time 5 >/dev/null 2>&1
+cargo bench --quiet --bench scan -- --warm-up-time 1 --measurement-time 5 >/dev/null 2>&1
+
+# `scan` of this repository's tracked files beside `git grep` of seven fixed strings over the same
+# files (git's own search, no regexes): the floor for reading every tracked file.
+hyperfine --style none --warmup 3 --runs 30 -N --export-json "$out/scan.json" \
+  -n "git grep -F (7 strings)" "git grep -c -F -e n0t-th3re-1 -e n0t-th3re-2 -e n0t-th3re-3 -e n0t-th3re-4 -e n0t-th3re-5 -e n0t-th3re-6 -e n0t-th3re-7" \
+  -n "scan (values + 6 key formats)" "$bin scan -q --keyring none" >/dev/null || true
 
 # OpenBao: `sync` of 1,000 and 10,000 keys against one dev server, beside `bao kv put` of the same
 # JSON (read from a file) and a single curl POST of the same body (the floor). The dev listener
@@ -181,6 +188,15 @@ for n in ["10", "1000", "10000"]:
     print(f"| {int(n):,} | {est:.3f} ms | {target} |")
 def crit(group, name):
     return json.load(open(f"target/criterion/{group}/{name}/new/estimates.json"))["median"]["point_estimate"] / 1e6
+print("\n## `scan` (criterion, `cargo bench --bench scan`; hyperfine on this repository)\n")
+print("100 profile values (Aho-Corasick) plus the six key-format rules over source-like text with a planted value every ~4 KiB.\n")
+print("| text | median | throughput |\n|---|---|---|")
+for size in [65536, 1048576, 8388608]:
+    m = crit("scan", str(size))
+    print(f"| {size // 1024:,} KiB | {m:.2f} ms | {size / 1048576 / (m / 1000):.0f} MiB/s |")
+r = {x["command"]: x["median"] for x in json.load(open(f"{sys.argv[2]}/scan.json"))["results"]}
+ours, floor = r["scan (values + 6 key formats)"], r["git grep -F (7 strings)"]
+print(f"\nWhole process on this repository's tracked files: `scan` {ours * 1000:.1f} ms, `git grep -F` of 7 strings {floor * 1000:.1f} ms ({ours / floor:.2f}× the floor; `scan` also runs `cargo metadata` through its cache and git twice).")
 print("\n## Cloud client (criterion, `cargo bench --bench cloud`, contract server on loopback)\n")
 sync = crit("cloud", "sync_10000_keys")
 unset = crit("cloud", "unset_100_keys_20ms_latency")
