@@ -37,7 +37,10 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("scan");
     for size in [64 * 1024, 1024 * 1024, 8 * 1024 * 1024] {
         let text = content(size, "value-042-Zq3vN8pR1tY6wB0eK4mJ7hL2");
-        assert!(!scanner.scan(&text).is_empty(), "the planted value is found");
+        assert!(
+            !scanner.scan(&text).is_empty(),
+            "the planted value is found"
+        );
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_with_input(BenchmarkId::from_parameter(size), &text, |b, text| {
             b.iter(|| scanner.scan(text));

@@ -114,7 +114,8 @@ pub struct HttpResponse {
     /// The status code.
     pub status: u16,
     /// The body.
-    pub body: String,
+    /// Zeroized on drop: an OpenBao read carries every value.
+    pub body: secrecy::zeroize::Zeroizing<String>,
     /// Attempts it took.
     pub attempts: usize,
     /// Time taken, retries included.
@@ -380,27 +381,61 @@ impl Http {
 }
 
 /// The body as text, refused (not read) past [`MAX_BODY`] bytes.
-fn read_body(mut response: reqwest::blocking::Response) -> Result<String, Attempt> {
+fn read_body(
+    mut response: reqwest::blocking::Response,
+) -> Result<secrecy::zeroize::Zeroizing<String>, Attempt> {
     use std::io::Read;
     if response.content_length().is_some_and(|n| n > MAX_BODY) {
         return Err(Attempt::TooLarge);
     }
-    let mut bytes = Vec::new();
+    let mut bytes = secrecy::zeroize::Zeroizing::new(Vec::new());
     (&mut response)
         .take(MAX_BODY + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| {
-            Attempt::Retry(
-                format!("the connection broke while reading the answer ({e})"),
-                None,
-                None,
-            )
+            let why = if error_chain(&e).any(|c| {
+                c.downcast_ref::<reqwest::Error>()
+                    .is_some_and(reqwest::Error::is_timeout)
+                    || c.downcast_ref::<std::io::Error>()
+                        .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+            }) {
+                "timed out while reading the answer (--timeout)".to_owned()
+            } else {
+                format!(
+                    "the connection broke while reading the answer ({})",
+                    describe_chain(&e)
+                )
+            };
+            Attempt::Retry(why, None, None)
         })?;
     if bytes.len() as u64 > MAX_BODY {
         return Err(Attempt::TooLarge);
     }
-    Ok(String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    // Valid UTF-8 moves without a copy; otherwise the lossy copy is taken and `bytes` is zeroized.
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(_) => String::from_utf8(std::mem::take(&mut *bytes)).unwrap_or_default(),
+        Err(_) => String::from_utf8_lossy(&bytes).into_owned(),
+    };
+    Ok(secrecy::zeroize::Zeroizing::new(text))
+}
+
+/// An error and its causes, outermost first.
+fn error_chain<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(e), |e| e.source())
+}
+
+/// "outer: cause: root cause", each distinct message once.
+fn describe_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for c in error_chain(e) {
+        let text = c.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
 }
 
 /// Whether an answer with `status` is retried (429, 502, 503, 504; 500 for idempotent methods;

@@ -970,3 +970,26 @@ fn the_proxy_applies_its_script_in_order() {
     );
     assert_eq!(server.count("GET"), 1);
 }
+
+#[test]
+fn cloud_sync_prune_that_fails_after_the_push_says_the_push_landed() {
+    let rig = CloudRig::new();
+    // GET and PUT pass; every DELETE of the prune is refused with 403.
+    rig.case(vec![Fault::Pass, Fault::Pass], Fault::Status(403, None));
+    let (out, _) = rig.sp(&["sync", "--prune", "--yes"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    contains_all(
+        &out,
+        &[
+            "Pushed",
+            "pruned 0 of",
+            "could not delete",
+            "the push itself was applied",
+        ],
+    );
+    assert_eq!(
+        rig.remote(),
+        new_cloud(),
+        "pushed, and REMOTE_ONLY kept because its DELETE failed"
+    );
+}

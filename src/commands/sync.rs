@@ -89,15 +89,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(
     )?;
     let mut deleted = Vec::new();
     if go {
-        cloud.client.upsert(&local.push)?;
-        for (name, r) in plan
-            .prune
-            .iter()
-            .zip(cloud.client.delete_many(&plan.prune, &|_| {}))
-        {
-            r?;
-            deleted.push(name.clone());
-        }
+        deleted = push_and_prune(shell, &cloud, &local.push, &plan.prune)?;
         let pruned = if deleted.is_empty() {
             String::new()
         } else {
@@ -133,6 +125,43 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(
         }));
     }
     Ok(())
+}
+
+/// One PUT, then the prune DELETEs. A failed delete after the push says that the push landed.
+fn push_and_prune(
+    shell: &mut Shell,
+    cloud: &super::cloud::Cloud,
+    push: &BTreeMap<String, SecretString>,
+    prune: &[String],
+) -> Result<Vec<String>, Error> {
+    let mut deleted = Vec::new();
+    cloud.client.upsert(push)?;
+    let mut failed = Vec::new();
+    for (name, r) in prune.iter().zip(cloud.client.delete_many(prune, &|_| {})) {
+        match r {
+            Ok(_) => deleted.push(name.clone()),
+            Err(e) => failed.push((name.clone(), e)),
+        }
+    }
+    if let Some((_, first)) = failed.first() {
+        // The push landed; say so before the error, so nobody thinks nothing changed.
+        shell.status(
+            "Pushed",
+            format_args!(
+                "{} names to tenant {}; pruned {} of {}",
+                push.len(),
+                cloud.tenant,
+                deleted.len(),
+                prune.len()
+            ),
+        );
+        log_requests(shell, &cloud.client);
+        return Err(Error::Failed(format!(
+                "could not delete {} (--prune): {first}\n    help: the push itself was applied; run `cargo systemprompt-secrets sync --prune` again, or `unset` the names",
+                failed.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+    }
+    Ok(deleted)
 }
 
 /// Loads (secrets.json only, unless `--include-env`), validates, maps names and applies the skips.
