@@ -8,6 +8,9 @@
 //! The test re-runs itself inside `keyctl session -`, so every command it starts shares one fresh
 //! kernel session keyring: the keyring cache layer is real, and private to this test.
 
+// Reason: the test reports how many runs it checked.
+#![allow(clippy::print_stdout)]
+
 #[path = "support/cloud_server.rs"]
 mod cloud_server;
 mod common;
@@ -232,7 +235,12 @@ fn setup() -> World {
         "the keyring cache layer is live: {explain:?}"
     );
 
-    // A git repository with a committed value, for `scan`.
+    commit_a_leak(&world);
+    world
+}
+
+/// A git repository with a committed value, for `scan`.
+fn commit_a_leak(world: &World) {
     let git = |args: &[&str]| {
         let o = Command::new("git")
             .arg("-C")
@@ -255,14 +263,21 @@ fn setup() -> World {
     git(&["init", "-q"]);
     git(&["add", "Cargo.toml", "src/lib.rs", "leak.txt", ".gitignore"]);
     git(&["commit", "-q", "-m", "leak"]);
-    world
 }
 
 fn inner() {
     let mut w = setup();
-    let c = w.c.clone();
+    read_only(&mut w);
+    writes(&mut w);
+    values_on_stdin_and_argv(&mut w);
+    error_paths(&mut w);
+    exceptions(&mut w);
+    stray_files(&w);
+    println!("canary: {} runs, no leak", w.runs);
+}
 
-    // Read-only commands, in every verbosity and format.
+/// Read-only commands, in every verbosity and format.
+fn read_only(w: &mut World) {
     for args in [
         &["validate"][..],
         &["validate", "--strict"],
@@ -320,8 +335,10 @@ fn inner() {
     );
     let failing = w.check(&["run", "--", "sh", "-c", "exit 3"], &[]);
     assert_eq!(failing.code, 3, "the child's exit code is passed on");
+}
 
-    // Writes: dry runs first, then for real, on both remotes.
+/// Writes: dry runs first, then for real, on both remotes.
+fn writes(w: &mut World) {
     for args in [
         &["sync", "--dry-run"][..],
         &["sync", "--yes"],
@@ -353,6 +370,10 @@ fn inner() {
     ] {
         w.each_verbosity(args);
     }
+}
+
+fn values_on_stdin_and_argv(w: &mut World) {
+    let c = w.c.clone();
     // Values on stdin and on the command line (a warning, never an echo).
     for args in [
         &["set", "PIPED", "--stdin", "--yes"][..],
@@ -384,7 +405,10 @@ fn inner() {
     let argv = format!("ARGV_KEY={c}-argv");
     w.each_verbosity(&["set", &argv, "--yes"]);
     w.each_verbosity(&["set", &argv, "--profile", "vault", "--yes"]);
+}
 
+fn error_paths(w: &mut World) {
+    let c = w.c.clone();
     // Error paths: bad tokens, servers down, a CAS conflict, invalid files.
     let closed = format!("http://127.0.0.1:{}", openbao::free_port());
     let bad_cloud = [("SYSTEMPROMPT_API_TOKEN", "wrong-token")];
@@ -477,7 +501,10 @@ fn inner() {
         let out = w.check(args, &[("RUST_LOG", "trace")]);
         assert_ne!(out.code, 0, "{args:?}: {out:?}");
     }
+}
 
+fn exceptions(w: &mut World) {
+    let c = w.c.clone();
     // The exceptions: explicit requests for values — `get --reveal`, and `export` (which refuses a
     // terminal without --reveal; here stdout is a pipe).
     let revealed = run(w.command(&["get", "foo_bar", "--reveal"], &[]));
@@ -507,9 +534,6 @@ fn inner() {
         &[],
     );
     assert_eq!(exported.code, 0, "{exported:?}");
-
-    stray_files(&w);
-    println!("canary: {} runs, no leak", w.runs);
 }
 
 /// The canary may only be in the secrets files (0600), the explicit export, the test's own

@@ -10,7 +10,7 @@ use std::process::Command;
 use common::{cmd, project, run, sp, write, GOOD};
 
 const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
-/// The jwt_secret of GOOD: a value that must never be printed.
+/// The `jwt_secret` of `GOOD`: a value that must never be printed.
 const JWT: &str = "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ";
 
 fn git(dir: &Path, args: &[&str]) -> String {
