@@ -175,7 +175,7 @@ impl Check {
                 failed: false,
             }),
             Ok(Some((profile, findings, mode))) => {
-                let failed = !self.warn_only && findings.iter().any(|f| mode.fails(f.severity));
+                let failed = !self.warn_only && findings.iter().any(|f| mode.fails_on(f));
                 for f in &findings {
                     directives.push(format!("cargo::warning={}", describe(f)));
                 }

@@ -62,6 +62,14 @@ impl Mode {
             Mode::Warn | Mode::Skip => false,
         }
     }
+
+    /// Whether this finding fails validation in this mode. Advisories (a secrets file readable by
+    /// others) are reported but never fail: they are about the file, not the values, and
+    /// `doctor --fix` repairs them.
+    #[must_use]
+    pub fn fails_on(self, finding: &Finding) -> bool {
+        !finding.is_advisory() && self.fails(finding.severity)
+    }
 }
 
 /// Where a finding points.
@@ -170,5 +178,12 @@ impl Finding {
     pub fn at(mut self, location: Option<Location>) -> Self {
         self.location = location;
         self
+    }
+
+    /// Whether this finding is advice about a file rather than a problem with a value: it is
+    /// shown, but fails no mode (see [`Mode::fails_on`]).
+    #[must_use]
+    pub fn is_advisory(&self) -> bool {
+        self.code == "file-permissions"
     }
 }

@@ -20,7 +20,12 @@
 //! let resolved = load(&path, &settings, "local", &opts)?;
 //! assert_eq!(resolved.get("openai").unwrap().source.layer(), "env");
 //!
-//! let codes: Vec<_> = validate(&resolved, &settings).into_iter().map(|f| f.code).collect();
+//! // Problems with values, plus advice about the file when others can read it.
+//! let codes: Vec<_> = validate(&resolved, &settings)
+//!     .into_iter()
+//!     .filter(|f| !f.is_advisory())
+//!     .map(|f| f.code)
+//!     .collect();
 //! assert_eq!(codes, ["jwt-secret-too-short", "openai-prefix"]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -136,7 +136,7 @@ impl Checked {
 
     /// Whether the findings fail validation in this profile's mode.
     pub fn fails(&self) -> bool {
-        self.resolved.is_none() || self.findings.iter().any(|f| self.mode.fails(f.severity))
+        self.resolved.is_none() || self.findings.iter().any(|f| self.mode.fails_on(f))
     }
 
     /// The resolved secrets; when the profile could not be read, prints why and fails.
