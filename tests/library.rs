@@ -73,7 +73,9 @@ fn keyring_layer_is_lowest_and_read_once() {
         "sk_from_env"
     );
     // Only advice about the fixture's file mode (git checks it out 0644), nothing about values.
-    assert!(validate(&r, &settings).iter().all(|f| f.is_advisory()));
+    assert!(validate(&r, &settings)
+        .iter()
+        .all(systemprompt_secrets::finding::Finding::is_advisory));
 }
 
 #[test]
