@@ -1,5 +1,7 @@
 //! Reading dotenv files with `dotenvy`'s iterator, without touching the process environment.
 
+use std::cell::Cell;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
@@ -11,7 +13,7 @@ pub struct DotEnvEntry {
     pub var: String,
     /// The value.
     pub value: SecretString,
-    /// The 1-based line where the variable is defined, when it can be found.
+    /// The 1-based line where the variable's definition starts (always known when parsed).
     pub line: Option<usize>,
 }
 
@@ -59,22 +61,38 @@ pub fn read(path: &Path) -> Result<Vec<DotEnvEntry>, DotEnvError> {
             line: good.split(|b| *b == b'\n').count(),
         }
     })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    parse(path, &text)
+}
+
+/// Parses the text of a dotenv file read from `path` (see [`read`]); `path` is only used in errors.
+pub fn parse(path: &Path, text: &str) -> Result<Vec<DotEnvEntry>, DotEnvError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // dotenvy refuses a last line that ends in a space or a tab unless a newline follows it.
+    let with_newline;
+    let text = if text.is_empty() || text.ends_with('\n') {
+        text
+    } else {
+        with_newline = format!("{text}\n");
+        with_newline.as_str()
+    };
+    let read = Cell::new(0);
+    let lines = LineReader {
+        rest: text.as_bytes(),
+        read: &read,
+    };
     let mut entries = Vec::new();
-    for item in dotenvy::from_read_iter(text.as_bytes()) {
+    // The bytes of `text` that hold the entries (or skipped lines) seen so far.
+    let mut done = 0;
+    for item in dotenvy::from_read_iter(lines) {
+        let line = entry_line(text, done, read.get());
+        done = read.get();
         match item {
-            Ok((var, value)) => {
-                let line = definition_line(text, &var);
-                entries.push(DotEnvEntry {
-                    var,
-                    value: SecretString::from(value),
-                    line,
-                });
-            }
-            Err(dotenvy::Error::LineParse(bad, _)) => {
-                let line = text
-                    .find(bad.as_str())
-                    .map_or(1, |at| text[..at].matches('\n').count() + 1);
+            Ok((var, value)) => entries.push(DotEnvEntry {
+                var,
+                value: SecretString::from(value),
+                line: Some(line),
+            }),
+            Err(dotenvy::Error::LineParse(..)) => {
                 return Err(DotEnvError::Syntax {
                     path: path.to_path_buf(),
                     line,
@@ -91,18 +109,40 @@ pub fn read(path: &Path) -> Result<Vec<DotEnvEntry>, DotEnvError> {
     Ok(entries)
 }
 
-/// The last line that assigns `var` (the one that wins, as in dotenvy).
-fn definition_line(text: &str, var: &str) -> Option<usize> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| {
+/// Gives dotenvy's buffered reader at most one line per `read`, so that when dotenvy returns an
+/// entry, the bytes read so far end where that entry ends.
+struct LineReader<'a> {
+    rest: &'a [u8],
+    read: &'a Cell<usize>,
+}
+
+impl Read for LineReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let line_end = self
+            .rest
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(self.rest.len(), |i| i + 1);
+        let n = line_end.min(buf.len());
+        buf[..n].copy_from_slice(&self.rest[..n]);
+        self.rest = &self.rest[n..];
+        self.read.set(self.read.get() + n);
+        Ok(n)
+    }
+}
+
+/// The 1-based line where the entry read from `text[from..to]` starts: the first line there that
+/// is neither blank nor a comment (dotenvy skips those).
+fn entry_line(text: &str, from: usize, to: usize) -> usize {
+    let before = text[..from].matches('\n').count();
+    let skipped = text[from..to]
+        .split_inclusive('\n')
+        .take_while(|l| {
             let l = l.trim_start();
-            let l = l.strip_prefix("export ").map_or(l, str::trim_start);
-            l.strip_prefix(var)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
+            l.is_empty() || l.starts_with('#')
         })
-        .last()
-        .map(|(i, _)| i + 1)
+        .count();
+    before + skipped + 1
 }
 
 #[cfg(test)]
@@ -131,5 +171,49 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains(":2:"), "{text}");
         assert!(!text.contains("CANARY"), "{text}");
+    }
+
+    fn syntax_line(text: &str) -> usize {
+        match parse(Path::new(".env"), text) {
+            Err(DotEnvError::Syntax { line, .. }) => line,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_name_the_first_bad_entry() {
+        // Caught by the `dotenv` fuzz target's checks (spotted in dotenvy's source while writing
+        // them): the line was where the bad text first appeared anywhere in the file, e.g. inside
+        // an earlier line or an earlier multi-line value.
+        assert_eq!(syntax_line("AB=1\nB\n"), 2);
+        assert_eq!(syntax_line("A=\"\nB\n\"\nB\n"), 4);
+        assert_eq!(syntax_line("A=1\n\n# c\nB=\"open\nC=2\n"), 4);
+    }
+
+    #[test]
+    fn last_line_may_end_in_whitespace_without_a_newline() {
+        // Caught by the `dotenv` fuzz target's checks: dotenvy refused `A=1 ` at the very end of
+        // a file.
+        let e = parse(Path::new(".env"), "B=2\nA=1 ").unwrap();
+        assert_eq!((e[1].var.as_str(), e[1].line), ("A", Some(2)));
+        assert_eq!(e[1].value.expose_secret(), "1");
+    }
+
+    #[test]
+    fn definition_lines_are_where_each_entry_starts() {
+        // Caught by the `dotenv` fuzz target's line check: a definition was placed on a line
+        // inside another entry's multi-line value, and `export<TAB>` definitions had no line.
+        let text = "A=1\nX=\"\nA=inside\n\"\nexport\tB=2\n  # c\nA=3\n";
+        let e = parse(Path::new(".env"), text).unwrap();
+        let lines: Vec<_> = e.iter().map(|e| (e.var.as_str(), e.line)).collect();
+        assert_eq!(
+            lines,
+            [
+                ("A", Some(1)),
+                ("X", Some(2)),
+                ("B", Some(5)),
+                ("A", Some(7))
+            ]
+        );
     }
 }

@@ -168,7 +168,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
                 format!("malformed JSON: {message}"),
                 "fix the JSON syntax; the file must look like {\"jwt_secret\": \"...\", \"database_url\": \"...\"}",
             )
-            .at(e.line(), Some(e.column())),
+            .at(e.line(), Some(char_column(text, e.line(), e.column()))),
         )
     })?;
     let pairs =
@@ -305,6 +305,17 @@ fn line_col(prefix: &[u8]) -> (usize, usize) {
         .count()
         + 1;
     (line, column)
+}
+
+/// The 1-based character column for `serde_json`'s column, which counts bytes from the start of
+/// the line and is 0 right after a newline or at the end of an empty input.
+fn char_column(text: &str, line: usize, byte_column: usize) -> usize {
+    let line_text = text.split('\n').nth(line.saturating_sub(1)).unwrap_or("");
+    let end = byte_column.min(line_text.len());
+    String::from_utf8_lossy(&line_text.as_bytes()[..end])
+        .chars()
+        .count()
+        .max(1)
 }
 
 /// The line of each key of the top-level object, in order. Only called on valid JSON.
@@ -479,6 +490,21 @@ mod tests {
         assert_eq!(codes(&e), ["invalid-json"]);
         assert_eq!(e.problems[0].line, Some(3));
         assert!(e.problems[0].column.is_some());
+    }
+
+    #[test]
+    fn malformed_json_columns_are_one_based_characters() {
+        // Found by the `secrets_json` fuzz target: serde_json reports column 0 at the start of a
+        // line (an empty file, or a file ending after a newline) and counts bytes, not characters.
+        let at = |s: &str| {
+            let e = parse_str(s).unwrap_err();
+            assert_eq!(codes(&e), ["invalid-json"]);
+            (e.problems[0].line, e.problems[0].column)
+        };
+        assert_eq!(at(""), (Some(1), Some(1)));
+        assert_eq!(at("{\n"), (Some(2), Some(1)));
+        assert_eq!(at("{\"\u{e9}\u{e9}\": x}"), (Some(1), Some(8)));
+        assert_eq!(at("{\"a\": x}"), (Some(1), Some(7)));
     }
 
     #[test]

@@ -122,11 +122,19 @@ pub fn jwt_expiry(token: &SecretString) -> Option<u64> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()?;
+    // The claims are a JSON object; a derived `Deserialize` would also take `[exp]`.
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return None;
+    }
     let claims: Claims = serde_json::from_slice(&bytes).ok()?;
-    // A fractional `exp` is rounded down to whole seconds.
+    // A fractional `exp` is rounded down to whole seconds; a negative one, or one past `u64::MAX`,
+    // is not read.
     claims.exp.and_then(|n| {
-        n.as_u64()
-            .or_else(|| n.to_string().split('.').next()?.parse().ok())
+        n.as_u64().or_else(|| {
+            let secs = n.as_f64().filter(|f| *f >= 0.0)?;
+            // `abs` turns `-0` into `0`.
+            format!("{:.0}", secs.trunc().abs()).parse().ok()
+        })
     })
 }
 
@@ -348,6 +356,37 @@ mod tests {
         assert_eq!(jwt_expiry(&SecretString::from("a.b.c")), None);
         assert_eq!(format_time(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(format_time(1_795_651_200), "2026-11-26 00:00:00 UTC");
+    }
+
+    #[test]
+    fn reads_float_exp_in_range_only() {
+        // Found by the `jwt_exp` fuzz target: an `exp` past u64::MAX was read as 1 (the text of
+        // the float was `1.8446744073709752e19`, cut at the `.`), so the token looked expired;
+        // and `-0` was not read at all.
+        let exp = |claims: &str| {
+            let enc = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+            jwt_expiry(&SecretString::from(format!("e30.{}.c2ln", enc(claims))))
+        };
+        assert_eq!(exp("{\"exp\":18446744073709751615}"), None);
+        assert_eq!(exp("{\"exp\":18446744073709551615}"), Some(u64::MAX));
+        assert_eq!(exp("{\"exp\":2.5e16}"), Some(25_000_000_000_000_000));
+        assert_eq!(exp("{\"exp\":1.9e9}"), Some(1_900_000_000));
+        assert_eq!(exp("{\"exp\":1900000000.75}"), Some(1_900_000_000));
+        assert_eq!(exp("{\"exp\":1e-7}"), Some(0));
+        assert_eq!(exp("{\"exp\":-1.5}"), None);
+        assert_eq!(exp("{\"exp\":-0}"), Some(0));
+    }
+
+    #[test]
+    fn reads_exp_only_from_a_claims_object() {
+        // Found by the `jwt_exp` fuzz target: a payload of `[9]` was read as `exp` 9.
+        let exp = |claims: &str| {
+            let enc = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+            jwt_expiry(&SecretString::from(format!("e30.{}.c2ln", enc(claims))))
+        };
+        assert_eq!(exp("[9]"), None);
+        assert_eq!(exp(" [9, 1]"), None);
+        assert_eq!(exp(" \n{\"exp\": 9}"), Some(9));
     }
 
     #[test]

@@ -456,7 +456,13 @@ fn check_database_url(
 
 /// Whether the user-info part (before the last `@` of the authority) holds characters that need encoding.
 fn userinfo_needs_encoding(after_scheme: &str) -> bool {
-    let Some(at) = after_scheme.rfind('@') else {
+    // A `?` or `#` after a `/` starts the query or fragment, where an `@` is data. Before that an
+    // `@` may end a password holding a raw `/`, `?` or `#`.
+    let end = after_scheme
+        .find('/')
+        .and_then(|slash| after_scheme[slash..].find(['?', '#']).map(|q| slash + q))
+        .unwrap_or(after_scheme.len());
+    let Some(at) = after_scheme[..end].rfind('@') else {
         return false;
     };
     let userinfo = &after_scheme[..at];
@@ -646,6 +652,40 @@ mod tests {
             "postgresql://a:p%40ss@h/db",
         ));
         assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn an_at_sign_in_the_query_is_not_in_the_password() {
+        // Found by the `database_url` fuzz target: `postgres://h:5432/db?application_name=a@b`
+        // was warned about as if its user-info held an unencoded `@`.
+        let source = Source::Env {
+            var: "DATABASE_URL".into(),
+        };
+        let codes = |v: &str| -> Vec<String> {
+            validate_value("database_url", v, &source, None)
+                .into_iter()
+                .map(|f| f.code)
+                .collect()
+        };
+        assert!(codes("postgres://u:p@h:5432/db?application_name=a@b").is_empty());
+        assert!(codes("postgres://u:p@h/db#x@y").is_empty());
+        assert_eq!(
+            codes("postgres://h:5432/db?application_name=a@b"),
+            ["database-url-no-credentials"]
+        );
+        // A raw `@`, `?`, `#` or `/` in the password is still pointed out.
+        for raw in [
+            "postgres://u:p@ss@h/db?x=1",
+            "postgres://u:p?ss@h/db",
+            "postgres://u:p#ss@h/db",
+            "postgres://u:1234/x@h/db",
+        ] {
+            let findings = validate_value("database_url", raw, &source, None);
+            assert!(
+                findings.iter().any(|f| f.hint.contains("percent-encode")),
+                "{raw}: {findings:?}"
+            );
+        }
     }
 
     #[test]
