@@ -50,18 +50,21 @@ pub enum DotEnvError {
 
 /// Reads every variable of a dotenv file, in order. `${VAR}` substitution reads, never writes, the environment.
 pub fn read(path: &Path) -> Result<Vec<DotEnvEntry>, DotEnvError> {
-    let bytes = std::fs::read(path).map_err(|source| DotEnvError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+    // The file's bytes are zeroized once parsed; the values live on only as `SecretString`s.
+    let bytes = secrecy::zeroize::Zeroizing::new(std::fs::read(path).map_err(|source| {
+        DotEnvError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?);
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        let good = &bytes[..e.valid_up_to()];
         DotEnvError::Utf8 {
             path: path.to_path_buf(),
             line: good.split(|b| *b == b'\n').count(),
         }
     })?;
-    parse(path, &text)
+    parse(path, text)
 }
 
 /// Parses the text of a dotenv file read from `path` (see [`read`]); `path` is only used in errors.
@@ -72,7 +75,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<DotEnvEntry>, DotEnvError> {
     let text = if text.is_empty() || text.ends_with('\n') {
         text
     } else {
-        with_newline = format!("{text}\n");
+        with_newline = secrecy::zeroize::Zeroizing::new(format!("{text}\n"));
         with_newline.as_str()
     };
     let read = Cell::new(0);

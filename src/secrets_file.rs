@@ -138,7 +138,8 @@ pub fn read(path: &Path) -> Result<SecretsFile, SecretsFileError> {
             ),
         ));
     }
-    let bytes = std::fs::read(path).map_err(unreadable)?;
+    // The file's bytes are zeroized once parsed; the values live on only as `SecretString`s.
+    let bytes = secrecy::zeroize::Zeroizing::new(std::fs::read(path).map_err(unreadable)?);
     parse(path, &bytes)
 }
 
