@@ -443,7 +443,16 @@ fn cluster_writes_survive_losing_the_leader() {
         }
     }
     let check_on = cluster.other_than(killed.expect("the leader was killed"));
-    let remote = kv_get(check_on, &token, PATH);
+    // Standby nodes serve reads and may lag the active node for a moment (eventual consistency):
+    // wait until the node asked has applied every acknowledged write.
+    let mut remote = kv_get(check_on, &token, PATH);
+    let started = std::time::Instant::now();
+    while (0..12).any(|i| !remote.contains_key(&format!("loop_{i}")))
+        && started.elapsed() < Duration::from_secs(20)
+    {
+        std::thread::sleep(Duration::from_millis(500));
+        remote = kv_get(check_on, &token, PATH);
+    }
     for i in 0..12 {
         assert_eq!(
             remote[&format!("loop_{i}")],

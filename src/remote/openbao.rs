@@ -476,7 +476,19 @@ impl BaoClient {
         err: BaoError,
     ) -> Result<u64, BaoError> {
         let next = cas + 1;
-        match self.read(Some(next)) {
+        // A standby that serves reads (OpenBao clusters do by default) may lag the active node by
+        // a moment: a version that is not there yet is asked for again before concluding.
+        let mut read_back = self.read(Some(next));
+        for _ in 0..4 {
+            match &read_back {
+                Ok(s) if s.version < next => {
+                    std::thread::sleep(Duration::from_millis(250));
+                    read_back = self.read(Some(next));
+                }
+                _ => break,
+            }
+        }
+        match read_back {
             Ok(s) if s.version == next && same_map(&s.data, data) => Ok(next),
             Ok(_) if matches!(err, BaoError::Conflict(_)) => Err(err),
             Ok(_) => Err(BaoError::NotWritten {
