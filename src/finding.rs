@@ -52,6 +52,9 @@ impl fmt::Display for Mode {
     }
 }
 
+/// The code of the advisory for a secrets file that group or others can read or write.
+pub const FILE_PERMISSIONS: &str = "file-permissions";
+
 impl Mode {
     /// Whether a finding of this severity fails validation in this mode.
     #[must_use]
@@ -184,6 +187,6 @@ impl Finding {
     /// shown, but fails no mode (see [`Mode::fails_on`]).
     #[must_use]
     pub fn is_advisory(&self) -> bool {
-        self.code == "file-permissions"
+        self.code == FILE_PERMISSIONS
     }
 }

@@ -22,10 +22,7 @@ pub enum GitState {
     /// Not tracked, and an ignore rule covers it.
     Ignored,
     /// Not tracked, and no ignore rule covers it: one `git add .` away from a commit.
-    NotIgnored {
-        /// The work tree root.
-        root: PathBuf,
-    },
+    NotIgnored,
 }
 
 /// The git work tree holding `dir`, if any.
@@ -42,13 +39,11 @@ pub fn work_tree(dir: &Path) -> Option<PathBuf> {
     Some(PathBuf::from(text.trim_end_matches(['\n', '\r'])))
 }
 
-/// Where `file` stands in git. The file need not exist.
+/// Where `file` stands in git. The file need not exist. Two git runs in the usual case (ignored):
+/// `ls-files` (exit 0 tracked, 1 not tracked, 128 no repository) and `check-ignore`.
 #[must_use]
 pub fn state(file: &Path) -> GitState {
     let Some(dir) = existing_ancestor(file) else {
-        return GitState::NoRepository;
-    };
-    let Some(root) = work_tree(&dir) else {
         return GitState::NoRepository;
     };
     let tracked = git(&dir)
@@ -57,9 +52,15 @@ pub fn state(file: &Path) -> GitState {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success());
-    if tracked {
-        return GitState::Tracked { root };
+        .ok()
+        .and_then(|s| s.code());
+    match tracked {
+        Some(0) => {
+            return work_tree(&dir)
+                .map_or(GitState::NoRepository, |root| GitState::Tracked { root });
+        }
+        Some(1) => {}
+        _ => return GitState::NoRepository,
     }
     // `--no-index`: judge by the ignore rules alone.
     let ignored = git(&dir)
@@ -72,7 +73,7 @@ pub fn state(file: &Path) -> GitState {
     if ignored {
         GitState::Ignored
     } else {
-        GitState::NotIgnored { root }
+        GitState::NotIgnored
     }
 }
 
@@ -121,7 +122,7 @@ pub fn guard(shell: &mut Shell, file: &Path) -> Result<GitState, Error> {
     let state = state(file);
     match &state {
         GitState::Tracked { root } => return Err(tracked_error(file, root)),
-        GitState::NotIgnored { .. } => shell.warn(format_args!(
+        GitState::NotIgnored => shell.warn(format_args!(
             "git does not ignore {}\n    help: add it to .gitignore (`cargo systemprompt-secrets init` does), or run `cargo systemprompt-secrets doctor --fix`",
             crate::commands::rel(file)
         )),
@@ -330,7 +331,7 @@ mod tests {
         let file = root.join("a/secrets.json");
         assert_eq!(state(&file), GitState::NoRepository);
         git_in(&root, &["init", "-q"]);
-        assert_eq!(state(&file), GitState::NotIgnored { root: root.clone() });
+        assert_eq!(state(&file), GitState::NotIgnored);
         std::fs::create_dir_all(root.join("a")).unwrap();
         std::fs::write(&file, "{}").unwrap();
         std::fs::write(root.join(".gitignore"), "secrets.json\n").unwrap();

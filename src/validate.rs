@@ -169,7 +169,7 @@ pub fn file_mode_findings(paths: &[PathBuf]) -> Vec<Finding> {
             let mode = loose_mode(path)?;
             Some(
                 Finding::new(
-                    "file-permissions",
+                    crate::finding::FILE_PERMISSIONS,
                     Severity::Warning,
                     None,
                     format!(

@@ -242,17 +242,7 @@ fn setup() -> World {
 /// A git repository with a committed value, for `scan`.
 fn commit_a_leak(world: &World) {
     let git = |args: &[&str]| {
-        let o = Command::new("git")
-            .arg("-C")
-            .arg(world.root())
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "git {args:?}: {o:?}");
+        common::git(world.root(), args);
     };
     write(world.root(), ".gitignore", "secrets.json\n.env\n*.env\n");
     write(

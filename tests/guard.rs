@@ -5,32 +5,12 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 
-use common::{cmd, project, run, sp, write, GOOD};
+use common::{cmd, git, git_command, project, run, sp, write, GOOD};
 
 const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
 /// The `jwt_secret` of `GOOD`: a value that must never be printed.
 const JWT: &str = "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("git is installed (.ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -509,16 +489,10 @@ fn install_hook_blocks_a_commit_and_refuses_a_foreign_hook() {
     write(root, "leak.txt", &format!("{JWT}\n"));
     git(root, &["add", "leak.txt"]);
     let commit = |msg: &str| {
-        Command::new("git")
-            .arg("-C")
-            .arg(root)
+        git_command(root)
             .args(["commit", "-q", "-m", msg])
             .env("PATH", &path)
             .env("SYSTEMPROMPT_SECRETS_KEYRING", "none")
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
             .output()
             .unwrap()
     };

@@ -102,11 +102,16 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &DoctorArgs) -> Result
 
     if let Some(project) = &project {
         profiles(ctx, &mut quiet, project, &mut report);
-        modes(project, args.fix, &mut report);
-        git_state(project, args.fix, &mut report);
+        let files = secret_files(project);
+        modes(project, &files, args.fix, &mut report);
+        git_state(project, &files, args.fix, &mut report);
     }
-    keyring_check(ctx.global.keyring, &mut report);
-    tokens(ctx, project.as_ref(), &mut report);
+    // Opened once: the Secret Service probe can take seconds, and the token checks need it too.
+    let opened =
+        (ctx.global.keyring != KeyringChoice::None).then(|| keyring::open(ctx.global.keyring));
+    keyring_check(opened.as_ref(), &mut report);
+    let store = opened.and_then(Result::ok).map(|o| o.store);
+    tokens(project.as_ref(), store.as_ref(), &mut report);
     if let Some(project) = &project {
         if args.online {
             online(ctx, &mut quiet, project, args, &mut report);
@@ -174,7 +179,7 @@ fn profiles(ctx: &Context, shell: &mut Shell, project: &Project, report: &mut Re
             checked
                 .findings
                 .iter()
-                .filter(|f| f.severity == s && f.code != "file-permissions")
+                .filter(|f| f.severity == s && !f.is_advisory())
                 .count()
         };
         let (errors, warnings) = (relevant(Severity::Error), relevant(Severity::Warning));
@@ -223,10 +228,9 @@ fn secret_files(project: &Project) -> Vec<PathBuf> {
     files
 }
 
-fn modes(project: &Project, fix: bool, report: &mut Report) {
-    let files = secret_files(project);
+fn modes(project: &Project, files: &[PathBuf], fix: bool, report: &mut Report) {
     let mut loose = 0;
-    for file in &files {
+    for file in files {
         let Some(mode) = crate::validate::loose_mode(file) else {
             continue;
         };
@@ -303,15 +307,17 @@ fn tighten(_file: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn git_state(project: &Project, fix: bool, report: &mut Report) {
+fn git_state(project: &Project, files: &[PathBuf], fix: bool, report: &mut Report) {
     // The report says what changed; no separate status lines.
     let mut shell = Shell::new(anstream::ColorChoice::Never, crate::shell::Verbosity::Quiet);
-    let mut files = secret_files(project);
-    if files.is_empty() {
-        files.push(project.profiles.dir.join("local").join("secrets.json"));
-    }
+    let default = [project.profiles.dir.join("local").join("secrets.json")];
+    let files = if files.is_empty() {
+        &default[..]
+    } else {
+        files
+    };
     let mut fine = 0;
-    for file in &files {
+    for file in files {
         match git::state(file) {
             GitState::NoRepository => {
                 report.pass("git", "not inside a git repository");
@@ -329,7 +335,7 @@ fn git_state(project: &Project, fix: bool, report: &mut Report) {
                     git::rm_cached_command(file, &root)
                 ),
             ),
-            GitState::NotIgnored { .. } if fix => {
+            GitState::NotIgnored if fix => {
                 let (gitignore, lines) = ignore_file_for(project, file);
                 match super::init::ensure_ignored(&mut shell, &gitignore, lines, file) {
                     Ok(()) => report.pass(
@@ -343,7 +349,7 @@ fn git_state(project: &Project, fix: bool, report: &mut Report) {
                     ),
                 }
             }
-            GitState::NotIgnored { .. } => report.warn(
+            GitState::NotIgnored => report.warn(
                 "git",
                 format!("git does not ignore {}", rel(file)),
                 format!(
@@ -377,16 +383,20 @@ fn ignore_file_for(project: &Project, file: &Path) -> (PathBuf, &'static str) {
     }
 }
 
-fn keyring_check(choice: KeyringChoice, report: &mut Report) {
-    if choice == KeyringChoice::None {
+/// `opened` is `None` when the keyring is turned off.
+fn keyring_check(
+    opened: Option<&Result<keyring::Opened, keyring::NoKeyring>>,
+    report: &mut Report,
+) {
+    let Some(opened) = opened else {
         report.warn(
             "keyring",
             "turned off (--keyring none or SYSTEMPROMPT_SECRETS_KEYRING=none)",
             "use `--keyring auto` to keep tokens in the OS keyring",
         );
         return;
-    }
-    match keyring::open(choice) {
+    };
+    match opened {
         Ok(opened) => report.pass("keyring", format!("{} works", opened.store.name())),
         Err(e) => {
             let text = e.to_string();
@@ -400,7 +410,11 @@ fn keyring_check(choice: KeyringChoice, report: &mut Report) {
     }
 }
 
-fn tokens(ctx: &Context, project: Option<&Project>, report: &mut Report) {
+fn tokens(
+    project: Option<&Project>,
+    store: Option<&std::sync::Arc<dyn keyring::CredentialStore>>,
+    report: &mut Report,
+) {
     let uses = |backend: RemoteBackend| {
         project.is_none_or(|p| {
             p.config.backend == backend
@@ -410,8 +424,7 @@ fn tokens(ctx: &Context, project: Option<&Project>, report: &mut Report) {
                     .any(|n| p.config.for_profile(n).backend == backend)
         })
     };
-    let choice = ctx.global.keyring;
-    let store = || keyring::open(choice).ok().map(|o| o.store);
+    let store = || store.cloned();
     let cwd = std::env::current_dir().unwrap_or_default();
     if uses(RemoteBackend::Systemprompt) {
         let url = token::api_url(None, &ProcessEnv);

@@ -92,13 +92,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &PullArgs) -> Result<(
             .filter_map(|k| remote.remove(&k).map(|v| (k, Some(v))))
             .collect();
         entries.extend(remote.into_iter().map(|(k, v)| (k, Some(v))));
-        let body = secrets_file::render(&entries);
-        if let Some(dir) = profile.secrets_path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::io(format!("cannot create {}", rel(dir)), e))?;
-        }
-        crate::atomic::write_private(&profile.secrets_path, body.expose_secret().as_bytes(), true)
-            .map_err(|e| Error::io(format!("cannot write {}", rel(&profile.secrets_path)), e))?;
+        super::local::write_entries(&profile.secrets_path, &entries, true)?;
         written = true;
         shell.status(
             "Pulled",

@@ -197,7 +197,7 @@ fn prompt(name: &str) -> Result<SecretString, Error> {
 /// The new secrets.json, prepared before anything remote changes: a broken local file stops the
 /// command while the remote is still untouched.
 struct LocalWrite {
-    body: SecretString,
+    entries: Vec<(String, Option<SecretString>)>,
     added: usize,
     updated: usize,
 }
@@ -218,20 +218,15 @@ fn prepare_local(
         .collect();
     let (entries, added) = secrets_file::merge(existing, updates);
     Ok(LocalWrite {
-        body: secrets_file::render(&entries),
         added: added.len(),
         updated: values.len() - added.len(),
+        entries,
     })
 }
 
 /// Writes the prepared secrets.json atomically, mode 0600.
 fn write_local(shell: &mut Shell, path: &std::path::Path, local: &LocalWrite) -> Result<(), Error> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("cannot create {}", rel(dir)), e))?;
-    }
-    crate::atomic::write_private(path, local.body.expose_secret().as_bytes(), true)
-        .map_err(|e| Error::io(format!("cannot write {}", rel(path)), e))?;
+    super::local::write_entries(path, &local.entries, true)?;
     shell.status(
         "Wrote",
         format_args!(

@@ -28,6 +28,14 @@ struct Local {
     skipped: Vec<(String, Skip)>,
 }
 
+/// The skipped names with their reasons, for `--format json`.
+fn skipped_json(skipped: &[(String, Skip)]) -> Vec<serde_json::Value> {
+    skipped
+        .iter()
+        .map(|(n, w)| json!({"name": n, "reason": w}))
+        .collect()
+}
+
 /// The plan against the remote names.
 struct Plan {
     new: Vec<String>,
@@ -106,11 +114,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(
     }
     log_requests(shell, &cloud.client);
     if args.target.format == Format::Json {
-        let skipped: Vec<_> = local
-            .skipped
-            .iter()
-            .map(|(n, w)| json!({"name": n, "reason": w}))
-            .collect();
+        let skipped = skipped_json(&local.skipped);
         shell.out(json!({
             "profile": profile.name,
             "tenant": cloud.tenant,
@@ -367,11 +371,7 @@ fn run_openbao(
     }
     super::cloud::log_bao(shell, &bao.client);
     if args.target.format == Format::Json {
-        let skipped: Vec<_> = local
-            .skipped
-            .iter()
-            .map(|(n, w)| json!({"name": n, "reason": w}))
-            .collect();
+        let skipped = skipped_json(&local.skipped);
         shell.out(json!({
             "profile": profile.name,
             "path": bao.client.location(),

@@ -144,3 +144,29 @@ pub fn private_modes(dir: &Path) {
         }
     }
 }
+
+/// `git -C dir` with a fixed author and committer, so commits work on a machine with no git identity.
+pub fn git_command(dir: &Path) -> Command {
+    let mut c = Command::new("git");
+    c.arg("-C")
+        .arg(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com");
+    c
+}
+
+/// Runs git in `dir`, asserts that it succeeded, and returns its stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = git_command(dir)
+        .args(args)
+        .output()
+        .expect("git is installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
