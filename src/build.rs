@@ -94,6 +94,18 @@ pub enum BuildError {
     Profile(#[from] ProfileError),
 }
 
+impl BuildError {
+    /// What to do about it: the `help:` line shown under the message.
+    #[must_use]
+    pub fn help(&self) -> Option<String> {
+        match self {
+            BuildError::Config(e) => e.help(),
+            BuildError::Profile(e) => e.help(),
+            BuildError::Manifest { .. } | BuildError::NoManifestDir => None,
+        }
+    }
+}
+
 impl Check {
     /// Report errors as warnings; never fail the build.
     #[must_use]
@@ -122,7 +134,11 @@ impl Check {
             Ok(r) => r,
             Err((e, directives)) => {
                 print_lines(&directives);
-                fail(&format!("systemprompt-secrets: {e}"));
+                let help = e
+                    .help()
+                    .map(|h| format!("\n    help: {h}"))
+                    .unwrap_or_default();
+                fail(&format!("systemprompt-secrets: {e}{help}"));
             }
         };
         print_lines(&report.directives);

@@ -209,7 +209,7 @@ pub struct ProfileOverride {
 #[non_exhaustive]
 pub enum ConfigError {
     /// A key that this table does not have.
-    #[error("{}{}: unknown key `{key}` in [{table}]\n    help: {}", manifest.display(), line.map(|l| format!(":{l}")).unwrap_or_default(), suggestion.as_ref().map_or_else(|| format!("valid keys are: {}", valid.join(", ")), |s| format!("did you mean `{s}`?")))]
+    #[error("{}{}: unknown key `{key}` in [{table}]", manifest.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     UnknownKey {
         /// The manifest.
         manifest: PathBuf,
@@ -225,7 +225,7 @@ pub enum ConfigError {
         valid: Vec<&'static str>,
     },
     /// A value of the wrong type or shape.
-    #[error("{}{}: invalid [{table}]: {message}\n    help: see the manifest reference in the README", manifest.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    #[error("{}{}: invalid [{table}]: {message}", manifest.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     Invalid {
         /// The manifest.
         manifest: PathBuf,
@@ -237,7 +237,7 @@ pub enum ConfigError {
         message: String,
     },
     /// A rule's `pattern` is not a valid regular expression.
-    #[error("{}{}: rule `{key}` has an invalid pattern: {message}\n    help: `pattern` uses Rust regex syntax and must match the whole value", manifest.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    #[error("{}{}: rule `{key}` has an invalid pattern: {message}", manifest.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     Pattern {
         /// The manifest.
         manifest: PathBuf,
@@ -248,6 +248,28 @@ pub enum ConfigError {
         /// The regex error.
         message: String,
     },
+}
+
+impl ConfigError {
+    /// What to do about it: the `help:` line shown under the message.
+    #[must_use]
+    pub fn help(&self) -> Option<String> {
+        match self {
+            Self::UnknownKey {
+                suggestion, valid, ..
+            } => Some(format!(
+                "{}",
+                suggestion.as_ref().map_or_else(
+                    || format!("valid keys are: {}", valid.join(", ")),
+                    |s| format!("did you mean `{s}`?")
+                )
+            )),
+            Self::Invalid { .. } => Some("see the manifest reference in the README".to_owned()),
+            Self::Pattern { .. } => {
+                Some("`pattern` uses Rust regex syntax and must match the whole value".to_owned())
+            }
+        }
+    }
 }
 
 /// Where a metadata table came from: the manifest path, its text (for line numbers) and its table name.
@@ -668,13 +690,12 @@ mod tests {
     fn unknown_keys_are_named_with_a_suggestion() {
         let v = json!({"requried": ["a"]});
         let e = Config::from_tables(Some((src(Path::new("/C.toml")), &v)), None).unwrap_err();
-        let text = e.to_string();
+        let text = format!("{e}\n{}", e.help().unwrap_or_default());
         assert!(text.contains("unknown key `requried`"), "{text}");
         assert!(text.contains("did you mean `required`?"), "{text}");
         let v = json!({"rules": {"x": {"min_length": 3}}});
-        let text = Config::from_tables(Some((src(Path::new("/C.toml")), &v)), None)
-            .unwrap_err()
-            .to_string();
+        let e = Config::from_tables(Some((src(Path::new("/C.toml")), &v)), None).unwrap_err();
+        let text = format!("{e}\n{}", e.help().unwrap_or_default());
         assert!(text.contains("did you mean `min-length`?"), "{text}");
     }
 

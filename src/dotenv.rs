@@ -22,7 +22,7 @@ pub struct DotEnvEntry {
 #[non_exhaustive]
 pub enum DotEnvError {
     /// The file could not be read.
-    #[error("cannot read {}: {source}\n    help: check that the file exists and that you may read it", path.display())]
+    #[error("cannot read {}: {source}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -31,7 +31,7 @@ pub enum DotEnvError {
         source: std::io::Error,
     },
     /// A line is not `NAME=value`.
-    #[error("{}:{line}: this line is not a valid `NAME=value` assignment\n    help: quote values that contain spaces or `#`, and use `NAME=value` with no spaces around `=`", path.display())]
+    #[error("{}:{line}: this line is not a valid `NAME=value` assignment", path.display())]
     Syntax {
         /// The file.
         path: PathBuf,
@@ -39,13 +39,35 @@ pub enum DotEnvError {
         line: usize,
     },
     /// The file is not UTF-8.
-    #[error("{}:{line}: the file is not valid UTF-8\n    help: save the file as UTF-8", path.display())]
+    #[error("{}:{line}: the file is not valid UTF-8", path.display())]
     Utf8 {
         /// The file.
         path: PathBuf,
         /// The 1-based line of the first bad byte.
         line: usize,
     },
+}
+
+impl DotEnvError {
+    /// What is wrong, without the file and line (which a finding carries apart).
+    #[must_use]
+    pub fn problem(&self) -> String {
+        match self {
+            Self::Io { source, .. } => source.to_string(),
+            Self::Syntax { .. } => "this line is not a valid `NAME=value` assignment".to_owned(),
+            Self::Utf8 { .. } => "the file is not valid UTF-8".to_owned(),
+        }
+    }
+
+    /// What to do about it: the `help:` line shown under the message.
+    #[must_use]
+    pub fn help(&self) -> Option<String> {
+        match self {
+            Self::Io { .. } => Some("check that the file exists and that you may read it".to_owned()),
+            Self::Syntax { .. } => Some("quote values that contain spaces or `#`, and use `NAME=value` with no spaces around `=`".to_owned()),
+            Self::Utf8 { .. } => Some("save the file as UTF-8".to_owned()),
+        }
+    }
 }
 
 /// Reads every variable of a dotenv file, in order. `${VAR}` substitution reads, never writes, the environment.

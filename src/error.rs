@@ -16,7 +16,7 @@ pub enum Error {
     #[error(transparent)]
     Load(#[from] crate::layers::LoadError),
     /// A file operation.
-    #[error("{context}: {source}{}", io_hint(source))]
+    #[error("{context}: {source}")]
     Io {
         /// What was being done.
         context: String,
@@ -49,28 +49,44 @@ pub enum Error {
         code: i32,
         /// What to print first, if anything.
         message: Option<String>,
+        /// What to do about it.
+        help: Option<String>,
     },
-    /// A usage mistake.
-    #[error("{0}")]
-    Usage(String),
-    /// A failure whose details were already printed (e.g. failing findings).
-    #[error("{0}")]
-    Failed(String),
+    /// A prompt could not be answered.
+    #[error(transparent)]
+    Prompt(#[from] crate::shell::PromptError),
+    /// A usage or configuration mistake (exit code 2).
+    #[error("{message}")]
+    Usage {
+        /// What is wrong.
+        message: String,
+        /// What to do about it.
+        help: Option<String>,
+    },
+    /// A failed operation (exit code 1); details such as findings may have been printed already.
+    #[error("{message}")]
+    Failed {
+        /// What failed.
+        message: String,
+        /// What to do about it.
+        help: Option<String>,
+    },
 }
 
-/// A `help:` line for the usual file-system failures.
-fn io_hint(e: &std::io::Error) -> &'static str {
+/// What to do about the usual file-system failures.
+#[must_use]
+pub fn io_hint(e: &std::io::Error) -> Option<&'static str> {
     use std::io::ErrorKind;
-    match e.kind() {
+    Some(match e.kind() {
         ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => {
-            "\n    help: check the permissions of the file and of its folder"
+            "check the permissions of the file and of its folder"
         }
-        ErrorKind::NotFound => "\n    help: check that the path exists",
-        ErrorKind::NotADirectory => "\n    help: a part of the path is a file, not a folder",
-        ErrorKind::IsADirectory => "\n    help: a folder is where the file should be; move it away",
-        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => "\n    help: free some disk space",
-        _ => "",
-    }
+        ErrorKind::NotFound => "check that the path exists",
+        ErrorKind::NotADirectory => "a part of the path is a file, not a folder",
+        ErrorKind::IsADirectory => "a folder is where the file should be; move it away",
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => "free some disk space",
+        _ => return None,
+    })
 }
 
 impl Error {
@@ -79,16 +95,94 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Exit { code, .. } => *code,
-            Error::Project(_) | Error::Profile(_) | Error::Usage(_) => exit_code::USAGE,
+            Error::Project(_) | Error::Profile(_) | Error::Usage { .. } => exit_code::USAGE,
             Error::Load(_)
             | Error::Io { .. }
-            | Error::Failed(_)
+            | Error::Failed { .. }
+            | Error::Prompt(_)
             | Error::NoKeyring(_)
             | Error::Store(_)
             | Error::Token(_)
             | Error::Cloud(_)
             | Error::OpenBao(_)
             | Error::Http(_) => exit_code::FAILURE,
+        }
+    }
+
+    /// A usage or configuration mistake (exit code 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// A failed operation (exit code 1).
+    pub fn failed(message: impl Into<String>) -> Self {
+        Error::Failed {
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// Exit with `code`, printing nothing more.
+    #[must_use]
+    pub fn exit(code: i32) -> Self {
+        Error::Exit {
+            code,
+            message: None,
+            help: None,
+        }
+    }
+
+    /// Exit with `code` after printing `message`.
+    pub fn exit_with(code: i32, message: impl Into<String>) -> Self {
+        Error::Exit {
+            code,
+            message: Some(message.into()),
+            help: None,
+        }
+    }
+
+    /// The same error with a `help:` line (for [`Error::usage`], [`Error::failed`] and
+    /// [`Error::exit_with`]).
+    #[must_use]
+    pub fn help(self, text: impl Into<String>) -> Self {
+        match self {
+            Error::Exit { code, message, .. } => Error::Exit {
+                code,
+                message,
+                help: Some(text.into()),
+            },
+            Error::Usage { message, .. } => Error::Usage {
+                message,
+                help: Some(text.into()),
+            },
+            Error::Failed { message, .. } => Error::Failed {
+                message,
+                help: Some(text.into()),
+            },
+            other => other,
+        }
+    }
+
+    /// What to do about it: the `help:` line under the message, if there is one.
+    #[must_use]
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Usage { help, .. } | Error::Failed { help, .. } | Error::Exit { help, .. } => {
+                help.clone()
+            }
+            Error::Io { source, .. } => io_hint(source).map(str::to_owned),
+            Error::Project(e) => e.help(),
+            Error::Profile(e) => e.help(),
+            Error::Load(e) => e.help(),
+            Error::NoKeyring(e) => e.help(),
+            Error::Token(e) => e.help(),
+            Error::Cloud(e) => e.help(),
+            Error::OpenBao(e) => e.help(),
+            Error::Http(e) => e.help(),
+            Error::Store(_) | Error::Prompt(_) => None,
         }
     }
 

@@ -6,3 +6,7 @@ pub const OK: i32 = 0;
 pub const FAILURE: i32 = 1;
 /// A usage or configuration error: bad flags, a bad manifest table, no such profile.
 pub const USAGE: i32 = 2;
+/// `run`: the command exists but cannot be executed (as a shell says).
+pub const NOT_EXECUTABLE: i32 = 126;
+/// `run`: the command was not found (as a shell says).
+pub const NOT_FOUND: i32 = 127;

@@ -80,9 +80,12 @@ pub fn state(file: &Path) -> GitState {
 /// The error for a tracked secrets file, naming the exact command that untracks it.
 #[must_use]
 pub fn tracked_error(file: &Path, root: &Path) -> Error {
-    Error::Failed(format!(
-        "{} is tracked by git: its values are in the repository; nothing was changed\n    help: run `{}`, commit, and rotate every value in it (they stay in git history)",
-        crate::commands::rel(file),
+    Error::failed(format!(
+        "{} is tracked by git: its values are in the repository; nothing was changed",
+        crate::commands::rel(file)
+    ))
+    .help(format!(
+        "run `{}`, commit, and rotate every value in it (they stay in git history)",
         rm_cached_command(file, root)
     ))
 }
@@ -122,10 +125,10 @@ pub fn guard(shell: &mut Shell, file: &Path) -> Result<GitState, Error> {
     let state = state(file);
     match &state {
         GitState::Tracked { root } => return Err(tracked_error(file, root)),
-        GitState::NotIgnored => shell.warn(format_args!(
-            "git does not ignore {}\n    help: add it to .gitignore (`cargo systemprompt-secrets init` does), or run `cargo systemprompt-secrets doctor --fix`",
-            crate::commands::rel(file)
-        )),
+        GitState::NotIgnored => shell.warn_help(
+            format_args!("git does not ignore {}", crate::commands::rel(file)),
+            "add it to .gitignore (`cargo systemprompt-secrets init` does), or run `cargo systemprompt-secrets doctor --fix`",
+        ),
         GitState::NoRepository | GitState::Ignored => {}
     }
     Ok(state)

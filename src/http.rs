@@ -63,13 +63,13 @@ impl Default for HttpConfig {
 #[non_exhaustive]
 pub enum HttpError {
     /// `http://` to a host that is not loopback.
-    #[error("refusing plain http:// to {host}: secrets only travel over https (plain http is allowed on loopback only)\n    help: use an https:// URL")]
+    #[error("refusing plain http:// to {host}: secrets only travel over https (plain http is allowed on loopback only)")]
     Insecure {
         /// The host.
         host: String,
     },
     /// Not a usable URL.
-    #[error("`{url}` is not a valid http(s) URL: {why}\n    help: give a full URL such as https://api.systemprompt.io or https://bao.example:8200 (--api-url, --address, SYSTEMPROMPT_API_URL, BAO_ADDR or `address` in the manifest)")]
+    #[error("`{url}` is not a valid http(s) URL: {why}")]
     BadUrl {
         /// The URL as given.
         url: String,
@@ -78,7 +78,7 @@ pub enum HttpError {
     },
     /// The server could not be reached (connect error, timeout, dropped connection), or kept
     /// answering an error status that is retried.
-    #[error("{method} {url}: {why} (after {attempts} attempt{})\n    help: {}", if *attempts == 1 { "" } else { "s" }, unreachable_help(method, *maybe_applied, *answered))]
+    #[error("{method} {url}: {why} (after {attempts} attempt{})", if *attempts == 1 { "" } else { "s" })]
     Unreachable {
         /// The method.
         method: String,
@@ -96,7 +96,7 @@ pub enum HttpError {
         answered: bool,
     },
     /// The answer is larger than [`MAX_BODY`]; it was not read.
-    #[error("{method} {url}: the answer is larger than {} MiB; it was not read\n    help: check that the URL points at the right server: its answers are small JSON documents", MAX_BODY / (1024 * 1024))]
+    #[error("{method} {url}: the answer is larger than {} MiB; it was not read", MAX_BODY / (1024 * 1024))]
     TooLarge {
         /// The method.
         method: String,
@@ -104,8 +104,27 @@ pub enum HttpError {
         url: String,
     },
     /// The client could not be built (bad CA certificate, TLS setup).
-    #[error("{0}")]
-    Setup(String),
+    #[error("{message}")]
+    Setup {
+        /// What failed.
+        message: String,
+        /// What to do about it.
+        help: Option<&'static str>,
+    },
+}
+
+impl HttpError {
+    /// What to do about it: the `help:` line shown under the message.
+    #[must_use]
+    pub fn help(&self) -> Option<String> {
+        match self {
+            Self::Insecure { .. } => Some("use an https:// URL".to_owned()),
+            Self::BadUrl { .. } => Some("give a full URL such as https://api.systemprompt.io or https://bao.example:8200 (--api-url, --address, SYSTEMPROMPT_API_URL, BAO_ADDR or `address` in the manifest)".to_owned()),
+            Self::Unreachable { method, maybe_applied, answered, .. } => Some(format!("{}", unreachable_help(method, *maybe_applied, *answered))),
+            Self::TooLarge { .. } => Some("check that the URL points at the right server: its answers are small JSON documents".to_owned()),
+            Self::Setup { help, .. } => help.map(str::to_owned),
+        }
+    }
 }
 
 /// A response: status, `Retry-After`, and the body as text (at most [`MAX_BODY`]).
@@ -217,22 +236,24 @@ impl Http {
             .redirect(redirect_policy(config.redirect_origins.clone()));
         if let Some(path) = &config.ca_cert {
             let pem = std::fs::read(path).map_err(|e| {
-                HttpError::Setup(format!(
-                    "cannot read the CA certificate {}: {e}\n    help: fix `ca-cert` in [workspace.metadata.systemprompt-secrets.openbao] (it is relative to that manifest)",
-                    path.display()
-                ))
+                HttpError::Setup {
+                    message: format!("cannot read the CA certificate {}: {e}", path.display()),
+                    help: Some("fix `ca-cert` in [workspace.metadata.systemprompt-secrets.openbao] (it is relative to that manifest)"),
+                }
             })?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                HttpError::Setup(format!("{} is not a PEM certificate: {e}\n    help: `ca-cert` must name a PEM file (-----BEGIN CERTIFICATE-----)", path.display()))
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| HttpError::Setup {
+                message: format!("{} is not a PEM certificate: {e}", path.display()),
+                help: Some("`ca-cert` must name a PEM file (-----BEGIN CERTIFICATE-----)"),
             })?;
             builder = builder.tls_certs_merge([cert]);
         }
         if !config.tls && config.ca_cert.is_none() {
             builder = builder.tls_certs_only([]);
         }
-        let client = builder
-            .build()
-            .map_err(|e| HttpError::Setup(format!("cannot set up HTTPS: {e}")))?;
+        let client = builder.build().map_err(|e| HttpError::Setup {
+            message: format!("cannot set up HTTPS: {e}"),
+            help: None,
+        })?;
         Ok(Self {
             client,
             config,
@@ -775,7 +796,7 @@ mod tests {
             .send("PUT", &url, |c| c.put(url.clone()).body("{}"))
             .expect_err("4 x 500");
         assert!(err.maybe_applied());
-        let text = err.to_string();
+        let text = format!("{err}\n{}", err.help().unwrap_or_default());
         assert!(
             text.contains("the server answered 500 Internal Server Error: boom: it broke")
                 && text.contains("(after 4 attempts)")
@@ -790,7 +811,8 @@ mod tests {
             .send("GET", &url, |c| c.get(url.clone()))
             .expect_err("4 x 503");
         assert!(!err.maybe_applied());
-        assert!(err.to_string().contains("try again later"), "{err}");
+        let help = err.help().unwrap_or_default();
+        assert!(help.contains("try again later"), "{err}: {help}");
         assert_eq!(server.join().expect("server"), 4);
     }
 
@@ -804,7 +826,7 @@ mod tests {
             .send("PUT", &url, |c| c.put(url.clone()))
             .expect_err("refused");
         assert!(!err.maybe_applied(), "nothing was sent");
-        let text = err.to_string();
+        let text = format!("{err}\n{}", err.help().unwrap_or_default());
         assert!(
             text.contains("could not connect") && text.contains("check the URL"),
             "{text}"

@@ -102,6 +102,15 @@ pub enum LoadError {
 }
 
 impl LoadError {
+    /// What to do about it. A secrets file's problems each carry their own fix in the message.
+    #[must_use]
+    pub fn help(&self) -> Option<String> {
+        match self {
+            LoadError::SecretsFile(_) => None,
+            LoadError::DotEnv(e) => e.help(),
+        }
+    }
+
     /// The failure as findings (file, line, column and fix), so every output format reports it alike.
     #[must_use]
     pub fn into_findings(self) -> Vec<crate::finding::Finding> {
@@ -139,9 +148,7 @@ impl LoadError {
                         "check that the file exists and that you may read it",
                     ),
                 };
-                let message = e.to_string();
-                let message = message.split('\n').next().unwrap_or_default();
-                let message = message.rsplit(": ").next().unwrap_or(message).to_owned();
+                let message = e.problem();
                 vec![
                     Finding::new("invalid-dotenv", Severity::Error, None, message, hint).at(Some(
                         Location::File {

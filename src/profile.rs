@@ -99,13 +99,13 @@ impl ProfileYaml {
 #[non_exhaustive]
 pub enum ProfileError {
     /// The profiles folder does not exist.
-    #[error("no profiles folder at {}\n    help: run `cargo systemprompt-secrets init` to create one, or set `profiles-dir` in [workspace.metadata.systemprompt-secrets]", dir.display())]
+    #[error("no profiles folder at {}", dir.display())]
     NoProfilesDir {
         /// The folder looked for.
         dir: PathBuf,
     },
     /// The named profile does not exist.
-    #[error("profile `{name}` not found in {} (chosen by {by})\n    help: {}", dir.display(), available_hint(available))]
+    #[error("profile `{name}` not found in {} (chosen by {by})", dir.display())]
     NotFound {
         /// The name asked for.
         name: String,
@@ -117,7 +117,7 @@ pub enum ProfileError {
         available: Vec<String>,
     },
     /// A profile path that does not exist.
-    #[error("profile path {} does not exist (chosen by {by})\n    help: give a profile name, a profile folder, or the path of its profile.yaml", path.display())]
+    #[error("profile path {} does not exist (chosen by {by})", path.display())]
     PathNotFound {
         /// The path.
         path: PathBuf,
@@ -125,7 +125,7 @@ pub enum ProfileError {
         by: Selection,
     },
     /// Several profiles and nothing chooses one.
-    #[error("{} profiles in {} and none chosen: {}\n    help: pass `--profile NAME`, set SYSTEMPROMPT_PROFILE, or set `default-profile` in the manifest", available.len(), dir.display(), available.join(", "))]
+    #[error("{} profiles in {} and none chosen: {}", available.len(), dir.display(), available.join(", "))]
     Ambiguous {
         /// The folder.
         dir: PathBuf,
@@ -133,13 +133,13 @@ pub enum ProfileError {
         available: Vec<String>,
     },
     /// The profiles folder has no profile.
-    #[error("no profiles in {}\n    help: run `cargo systemprompt-secrets init --profile local`", dir.display())]
+    #[error("no profiles in {}", dir.display())]
     Empty {
         /// The folder.
         dir: PathBuf,
     },
     /// profile.yaml could not be read or parsed.
-    #[error("{}{}: invalid profile.yaml: {message}\n    help: fix the YAML there; `secrets.validation` is one of strict, default, warn, skip, `secrets.secrets_path` is a path and `cloud.tenant_id` a string", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    #[error("{}{}: invalid profile.yaml: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     Yaml {
         /// The file.
         path: PathBuf,
@@ -149,7 +149,7 @@ pub enum ProfileError {
         message: String,
     },
     /// The profiles folder could not be listed.
-    #[error("cannot list {}: {source}\n    help: check that the folder exists and that you may read it, or choose another with `profiles-dir` in the manifest or --profiles-dir", dir.display())]
+    #[error("cannot list {}: {source}", dir.display())]
     Io {
         /// The folder.
         dir: PathBuf,
@@ -158,7 +158,7 @@ pub enum ProfileError {
         source: std::io::Error,
     },
     /// A `profile.yaml` that is there but cannot be read (no permission, a folder, a symlink loop).
-    #[error("cannot read {}: {source}\n    help: check that the file exists and that you may read it (profile.yaml is optional: remove it if it is not needed)", path.display())]
+    #[error("cannot read {}: {source}", path.display())]
     Unreadable {
         /// The file.
         path: PathBuf,
@@ -166,6 +166,23 @@ pub enum ProfileError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl ProfileError {
+    /// What to do about it: the `help:` line shown under the message.
+    #[must_use]
+    pub fn help(&self) -> Option<String> {
+        match self {
+            Self::NoProfilesDir { .. } => Some("run `cargo systemprompt-secrets init` to create one, or set `profiles-dir` in [workspace.metadata.systemprompt-secrets]".to_owned()),
+            Self::NotFound { available, .. } => Some(format!("{}", available_hint(available))),
+            Self::PathNotFound { .. } => Some("give a profile name, a profile folder, or the path of its profile.yaml".to_owned()),
+            Self::Ambiguous { .. } => Some("pass `--profile NAME`, set SYSTEMPROMPT_PROFILE, or set `default-profile` in the manifest".to_owned()),
+            Self::Empty { .. } => Some("run `cargo systemprompt-secrets init --profile local`".to_owned()),
+            Self::Yaml { .. } => Some("fix the YAML there; `secrets.validation` is one of strict, default, warn, skip, `secrets.secrets_path` is a path and `cloud.tenant_id` a string".to_owned()),
+            Self::Io { .. } => Some("check that the folder exists and that you may read it, or choose another with `profiles-dir` in the manifest or --profiles-dir".to_owned()),
+            Self::Unreadable { .. } => Some("check that the file exists and that you may read it (profile.yaml is optional: remove it if it is not needed)".to_owned()),
+        }
+    }
 }
 
 fn available_hint(available: &[String]) -> String {
@@ -399,11 +416,9 @@ mod tests {
         );
         let err = s.select(None, &none, None).unwrap_err().to_string();
         assert!(err.contains("local, prod"), "{err}");
-        let err = s
-            .select(Some("stage"), &none, None)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("available profiles: local, prod"), "{err}");
+        let err = s.select(Some("stage"), &none, None).unwrap_err();
+        let help = err.help().unwrap_or_default();
+        assert!(help.contains("available profiles: local, prod"), "{err}: {help}");
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub struct PackageFacts {
 #[non_exhaustive]
 pub enum ProjectError {
     /// `cargo metadata` failed.
-    #[error("cannot read the Cargo manifest{}: {message}\n    help: fix the manifest as cargo says; or run this inside a Cargo project, or pass `--manifest-path path/to/Cargo.toml`", manifest.as_ref().map(|m| format!(" {}", m.display())).unwrap_or_default())]
+    #[error("cannot read the Cargo manifest{}: {message}", manifest.as_ref().map(|m| format!(" {}", m.display())).unwrap_or_default())]
     Metadata {
         /// The manifest given, if any.
         manifest: Option<PathBuf>,
@@ -68,6 +68,17 @@ pub enum ProjectError {
     /// The profiles folder could not be listed.
     #[error(transparent)]
     Profile(#[from] profile::ProfileError),
+}
+
+impl ProjectError {
+    /// What to do about it: the `help:` line shown under the message.
+    #[must_use]
+    pub fn help(&self) -> Option<String> {
+        match self {
+            Self::Metadata { .. } => Some("fix the manifest as cargo says; or run this inside a Cargo project, or pass `--manifest-path path/to/Cargo.toml`".to_owned()),
+            _ => None,
+        }
+    }
 }
 
 /// Reads the project from `manifest_path` or the current directory: from the manifest cache when

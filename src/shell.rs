@@ -1,8 +1,14 @@
 //! All terminal output, Cargo-style: status verbs on stderr, data on stdout, colours by `--color`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+// Reason: this is the one module allowed to prompt, draw progress and write to the terminal.
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_macros,
+    clippy::disallowed_types
+)]
 
 use std::fmt::Display;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use anstream::{AutoStream, ColorChoice};
 use anstyle::Style;
@@ -58,9 +64,22 @@ impl Shell {
         }
     }
 
+    /// `warning: message`, then `    help: …` on stderr (hidden by `-q`).
+    pub fn warn_help(&mut self, message: impl Display, help: impl Display) {
+        self.warn(format_args!("{message}\n    help: {help}"));
+    }
+
     /// `error: message` on stderr (always shown).
     pub fn error(&mut self, message: impl Display) {
         let _ = writeln!(self.err, "{ERROR}error{ERROR:#}: {message}");
+    }
+
+    /// `error: message`, then `    help: …` when the error says what to do (always shown).
+    pub fn report(&mut self, error: &crate::error::Error) {
+        match error.hint() {
+            Some(help) => self.error(format_args!("{error}\n    help: {help}")),
+            None => self.error(error),
+        }
     }
 
     /// `note: message` on stderr, only with `-v`.
@@ -106,6 +125,109 @@ impl Shell {
     pub fn flush(&mut self) {
         let _ = self.out.flush();
         let _ = self.err.flush();
+    }
+
+    /// Whether a person can answer a prompt: stdin and stderr are both terminals.
+    #[must_use]
+    pub fn interactive(&self) -> bool {
+        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    }
+
+    /// Whether stdin is a terminal (there is someone to type a hidden value).
+    #[must_use]
+    pub fn stdin_is_terminal(&self) -> bool {
+        std::io::stdin().is_terminal()
+    }
+
+    /// Whether stdout is a terminal (revealed data would land on the screen).
+    #[must_use]
+    pub fn stdout_is_terminal(&self) -> bool {
+        std::io::stdout().is_terminal()
+    }
+
+    /// Asks a yes/no question on the terminal; `None` when nobody can answer (no terminal).
+    pub fn confirm(&mut self, question: &str, default: bool) -> Result<Option<bool>, PromptError> {
+        if !self.interactive() {
+            return Ok(None);
+        }
+        self.flush();
+        dialoguer::Confirm::new()
+            .with_prompt(question)
+            .default(default)
+            .interact()
+            .map(Some)
+            .map_err(PromptError::from)
+    }
+
+    /// Asks to choose one of `items` on the terminal; `None` when nobody can answer.
+    pub fn select(
+        &mut self,
+        question: &str,
+        items: &[&str],
+        default: usize,
+    ) -> Result<Option<usize>, PromptError> {
+        if !self.interactive() {
+            return Ok(None);
+        }
+        self.flush();
+        dialoguer::Select::new()
+            .with_prompt(question)
+            .items(items)
+            .default(default)
+            .interact()
+            .map(Some)
+            .map_err(PromptError::from)
+    }
+
+    /// Reads a value typed without echo; `None` when stdin is not a terminal. The value is held
+    /// in a zeroizing type from the moment it is read.
+    pub fn hidden_input(&mut self, prompt: &str) -> Result<Option<SecretString>, PromptError> {
+        if !self.stdin_is_terminal() {
+            return Ok(None);
+        }
+        self.flush();
+        rpassword::prompt_password(format!("{prompt} (input hidden): "))
+            .map(|v| Some(SecretString::from(v)))
+            .map_err(|e| PromptError(e.to_string()))
+    }
+
+    /// A progress bar on stderr for `len` steps, shown only on a terminal, from `from` steps up,
+    /// and never with `-q`.
+    #[must_use]
+    pub fn progress(&self, len: usize, from: usize, message: &'static str) -> Progress {
+        let show =
+            len >= from && std::io::stderr().is_terminal() && self.verbosity > Verbosity::Quiet;
+        Progress(show.then(|| indicatif::ProgressBar::new(len as u64).with_message(message)))
+    }
+}
+
+/// A prompt that could not be answered (the terminal went away, or reading it failed).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the answer from the terminal: {0}")]
+pub struct PromptError(String);
+
+impl From<dialoguer::Error> for PromptError {
+    fn from(e: dialoguer::Error) -> Self {
+        Self(e.to_string())
+    }
+}
+
+/// A progress bar from [`Shell::progress`] (nothing when not shown). Safe to share across threads.
+pub struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    /// One step done.
+    pub fn inc(&self) {
+        if let Some(b) = &self.0 {
+            b.inc(1);
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(self) {
+        if let Some(b) = self.0 {
+            b.finish_and_clear();
+        }
     }
 }
 

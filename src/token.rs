@@ -103,6 +103,14 @@ pub enum TokenError {
     },
 }
 
+impl TokenError {
+    /// What to do about it; these messages say it themselves.
+    #[must_use]
+    pub fn help(&self) -> Option<String> {
+        None
+    }
+}
+
 /// Seconds since the Unix epoch, now.
 #[must_use]
 pub fn now() -> u64 {

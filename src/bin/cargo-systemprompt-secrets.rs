@@ -13,7 +13,7 @@ fn main() {
                 e,
                 systemprompt_secrets::error::Error::Exit { message: None, .. }
             ) {
-                shell.error(&e);
+                shell.report(&e);
             }
             e.exit_code()
         }

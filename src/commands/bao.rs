@@ -93,9 +93,7 @@ impl Context {
             args.address.clone()
         };
         if addresses.is_empty() {
-            return Err(Error::Usage(
-                "no OpenBao address\n    help: set `address` in [workspace.metadata.systemprompt-secrets.openbao], BAO_ADDR, or pass --address URL".to_owned(),
-            ));
+            return Err(Error::usage("no OpenBao address").help("set `address` in [workspace.metadata.systemprompt-secrets.openbao], BAO_ADDR, or pass --address URL"));
         }
         let urls = addresses
             .iter()

@@ -20,7 +20,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CacheArgs) -> Result<
 
     if args.status {
         let status = profile_cache::status(store, &project.id, &profile.name)
-            .map_err(|e| Error::Failed(e.message))?;
+            .map_err(|e| Error::failed(e.message))?;
         match (args.format, status) {
             (Format::Json, s) => {
                 shell.out(json!({"profile": profile.name, "cached": s.is_some(), "entry": s}));
@@ -57,10 +57,11 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CacheArgs) -> Result<
     };
     let resolved = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)?;
     if !resolved.secrets_file_found {
-        return Err(Error::Failed(format!(
-            "{} does not exist; there is nothing to cache\n    help: create it with `cargo systemprompt-secrets init`",
+        return Err(Error::failed(format!(
+            "{} does not exist; there is nothing to cache",
             rel(&profile.secrets_path)
-        )));
+        ))
+        .help("create it with `cargo systemprompt-secrets init`"));
     }
     let findings = crate::validate::validate(&resolved, &settings);
     super::gate(shell, &findings, args.force, &profile.name, "cached")?;
@@ -76,10 +77,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CacheArgs) -> Result<
         )
     });
     let warnings = profile_cache::write(store, &project.id, &profile.name, pairs).map_err(|e| match e {
-        crate::keyring::StoreError::TooLarge { .. } => Error::Failed(format!(
-            "cannot cache profile `{}`: {e}\n    help: the keyring cannot hold this profile in one entry; keep using secrets.json, or use a store with larger entries (Secret Service)",
-            profile.name
-        )),
+        crate::keyring::StoreError::TooLarge { .. } => Error::failed(format!("cannot cache profile `{}`: {e}", profile.name)).help("the keyring cannot hold this profile in one entry; keep using secrets.json, or use a store with larger entries (Secret Service)"),
         other => other.into(),
     })?;
     for w in warnings {

@@ -33,12 +33,7 @@ pub(crate) fn tenant(
         .or_else(|| profile.yaml.cloud.as_ref().and_then(|c| c.tenant_id.clone()))
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| {
-            Error::Usage(format!(
-                "no tenant for profile `{}`\n    help: pass --tenant ID, or set `tenant-id` in [workspace.metadata.systemprompt-secrets.profiles.{}], or `cloud.tenant_id` in {}",
-                profile.name,
-                profile.name,
-                super::rel(&profile.dir.join("profile.yaml"))
-            ))
+            Error::usage(format!("no tenant for profile `{}`", profile.name)).help(format!("pass --tenant ID, or set `tenant-id` in [workspace.metadata.systemprompt-secrets.profiles.{}], or `cloud.tenant_id` in {}", profile.name, super::rel(&profile.dir.join("profile.yaml"))))
         })
 }
 
@@ -133,9 +128,7 @@ pub(crate) fn confirm(
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        return Err(Error::Usage(format!(
-            "profile `{profile}` is protected and this is not an interactive terminal; nothing was changed\n    help: review the plan above (or run with --dry-run), then pass --yes"
-        )));
+        return Err(Error::usage(format!("profile `{profile}` is protected and this is not an interactive terminal; nothing was changed")).help("review the plan above (or run with --dry-run), then pass --yes"));
     }
     shell.flush();
     let ok = dialoguer::Confirm::new()
@@ -149,7 +142,7 @@ pub(crate) fn confirm(
             )
         })?;
     if !ok {
-        return Err(Error::Failed("cancelled; nothing was changed".to_owned()));
+        return Err(Error::failed("cancelled; nothing was changed"));
     }
     Ok(true)
 }

@@ -13,20 +13,20 @@ use crate::shell::Shell;
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;
     if args.from == args.to {
-        return Err(Error::Usage(
-            "--from and --to name the same profile\n    help: name two different profiles; `cargo systemprompt-secrets profiles` lists them".to_owned(),
+        return Err(Error::usage("--from and --to name the same profile").help(
+            "name two different profiles; `cargo systemprompt-secrets profiles` lists them",
         ));
     }
     let from = project.profiles.open(&args.from)?;
     if !from.secrets_path.is_file() {
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "profile `{}` has no secrets file at {}",
             args.from,
             rel(&from.secrets_path)
         )));
     }
     if args.to.contains('/') || args.to.starts_with('.') || args.to.is_empty() {
-        return Err(Error::Usage(format!("`{}` is not a profile name", args.to)));
+        return Err(Error::usage(format!("`{}` is not a profile name", args.to)));
     }
     let to = project.profiles.open(&args.to)?;
     let source = values(&read_entries(&from.secrets_path)?);
@@ -39,7 +39,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
         args.keys.iter().map(|k| keys::normalize(k)).collect()
     };
     if let Some(missing) = wanted.iter().find(|k| !source.contains_key(*k)) {
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "`{missing}` has no value in profile `{}`",
             args.from
         )));

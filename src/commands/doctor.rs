@@ -89,12 +89,12 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &DoctorArgs) -> Result
             Some(p)
         }
         Err(e) => {
-            let text = e.to_string();
-            let (message, fix) = split_help(&text);
+            let fix = e.hint();
             report.fail(
                 "config",
-                message,
-                fix.unwrap_or("fix the manifest, then run doctor again"),
+                e.to_string(),
+                fix.as_deref()
+                    .unwrap_or("fix the manifest, then run doctor again"),
             );
             None
         }
@@ -128,19 +128,12 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &DoctorArgs) -> Result
         .filter(|c| c.status == Status::Fail)
         .count();
     if fails > 0 {
-        return Err(Error::Exit {
-            code: crate::exit_code::FAILURE,
-            message: Some(format!("doctor found {fails} problem(s) to fix")),
-        });
+        return Err(Error::exit_with(
+            crate::exit_code::FAILURE,
+            format!("doctor found {fails} problem(s) to fix"),
+        ));
     }
     Ok(())
-}
-
-fn split_help(text: &str) -> (&str, Option<&str>) {
-    match text.split_once("\n    help: ") {
-        Some((m, h)) => (m, Some(h)),
-        None => (text, None),
-    }
 }
 
 fn profiles(ctx: &Context, shell: &mut Shell, project: &Project, report: &mut Report) {
@@ -163,12 +156,10 @@ fn profiles(ctx: &Context, shell: &mut Shell, project: &Project, report: &mut Re
         let profile = match project.profiles.open(name) {
             Ok(p) => p,
             Err(e) => {
-                let text = e.to_string();
-                let (message, fix) = split_help(&text);
                 report.fail(
                     "profiles",
-                    format!("profile `{name}`: {message}"),
-                    fix.unwrap_or("fix profile.yaml"),
+                    format!("profile `{name}`: {e}"),
+                    e.help().as_deref().unwrap_or("fix profile.yaml"),
                 );
                 continue;
             }
@@ -399,12 +390,10 @@ fn keyring_check(
     match opened {
         Ok(opened) => report.pass("keyring", format!("{} works", opened.store.name())),
         Err(e) => {
-            let text = e.to_string();
-            let (message, fix) = split_help(&text);
             report.warn(
                 "keyring",
-                message.replace('\n', ";"),
-                fix.unwrap_or("start an OS keyring"),
+                e.to_string().replace('\n', ";"),
+                e.help().as_deref().unwrap_or("start an OS keyring"),
             );
         }
     }
@@ -466,7 +455,7 @@ fn tokens(
             ),
             Err(e @ TokenError::Expired { .. }) => report.fail(
                 "token",
-                e.to_string().lines().next().unwrap_or_default().to_owned(),
+                e.to_string(),
                 "run `cargo systemprompt-secrets login`",
             ),
             Err(e) => report.warn(
@@ -496,7 +485,7 @@ fn tokens(
             Ok(t) => report.pass("token", format!("OpenBao token for {address} from {}", t.source)),
             Err(e) => report.warn(
                 "token",
-                e.to_string().lines().next().unwrap_or_default().to_owned(),
+                e.to_string(),
                 format!("run `cargo systemprompt-secrets login --backend openbao --address {address}` or set BAO_TOKEN"),
             ),
         }
@@ -586,12 +575,12 @@ fn online(
 }
 
 fn remote_failure(report: &mut Report, what: &str, e: &Error) {
-    let text = e.to_string();
-    let (message, fix) = split_help(&text);
     report.fail(
         "online",
-        format!("{what}: {}", message.replace('\n', "; ")),
-        fix.unwrap_or("check the address, the network and the token"),
+        format!("{what}: {}", e.to_string().replace('\n', "; ")),
+        e.hint()
+            .as_deref()
+            .unwrap_or("check the address, the network and the token"),
     );
 }
 

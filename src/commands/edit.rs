@@ -26,19 +26,21 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell) -> Result<(), Error> {
     let profile = ctx.select(shell, &project)?;
     let path = profile.secrets_path.clone();
     if !path.is_file() {
-        return Err(Error::Failed(format!(
-            "{} does not exist\n    help: create it with `cargo systemprompt-secrets init --profile {}`",
-            rel(&path),
-            profile.name
-        )));
+        return Err(
+            Error::failed(format!("{} does not exist", rel(&path))).help(format!(
+                "create it with `cargo systemprompt-secrets init --profile {}`",
+                profile.name
+            )),
+        );
     }
     let configured = ["VISUAL", "EDITOR"]
         .iter()
         .any(|v| std::env::var(v).is_ok_and(|e| !e.trim().is_empty()));
     if !configured && !std::io::stdin().is_terminal() {
-        return Err(Error::Usage(
-            "no terminal for an editor, and neither $VISUAL nor $EDITOR is set\n    help: run it in a terminal, or set EDITOR to a command that edits the file it is given".to_owned(),
-        ));
+        return Err(Error::usage(
+            "no terminal for an editor, and neither $VISUAL nor $EDITOR is set",
+        )
+        .help("run it in a terminal, or set EDITOR to a command that edits the file it is given"));
     }
     let original =
         std::fs::read(&path).map_err(|e| Error::io(format!("cannot read {}", rel(&path)), e))?;
@@ -62,7 +64,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell) -> Result<(), Error> {
             .status()
             .map_err(|e| Error::io("cannot start the editor ($VISUAL, $EDITOR or vi)", e))?;
         if !status.success() {
-            return Err(Error::Failed(format!(
+            return Err(Error::failed(format!(
                 "the editor did not finish cleanly ({status}); {} was not changed",
                 rel(&path)
             )));
@@ -82,7 +84,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell) -> Result<(), Error> {
         match next {
             Next::Edit => {}
             Next::Discard => {
-                return Err(Error::Failed(format!(
+                return Err(Error::failed(format!(
                     "{errors} error(s) in the edit; it was discarded and {} was not changed",
                     rel(&path)
                 )));
@@ -94,9 +96,12 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell) -> Result<(), Error> {
                         .keep()
                         .map_err(|e| Error::io("cannot keep the edited copy", e.error))?
                         .1;
-                    return Err(Error::Failed(format!(
-                        "{} changed on disk while the editor was open; it was not replaced\n    help: your edit is kept in {}; compare the two and edit again",
-                        rel(&path),
+                    return Err(Error::failed(format!(
+                        "{} changed on disk while the editor was open; it was not replaced",
+                        rel(&path)
+                    ))
+                    .help(format!(
+                        "your edit is kept in {}; compare the two and edit again",
                         rel(&kept)
                     )));
                 }

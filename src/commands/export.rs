@@ -14,9 +14,10 @@ use crate::shell::Shell;
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result<(), Error> {
     if args.output.is_none() && !args.reveal && std::io::stdout().is_terminal() {
-        return Err(Error::Usage(
-            "refusing to print secret values to a terminal\n    help: pipe the output, write it with -o FILE, or pass --reveal".to_owned(),
-        ));
+        return Err(
+            Error::usage("refusing to print secret values to a terminal")
+                .help("pipe the output, write it with -o FILE, or pass --reveal"),
+        );
     }
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
@@ -44,13 +45,15 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
     }
     match &args.output {
         Some(path) => {
-            crate::atomic::write_private(path, body.expose_secret().as_bytes(), args.force).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    Error::Failed(format!("{} already exists; nothing was written\n    help: pass --force to replace it", rel(path)))
-                } else {
-                    Error::io(format!("cannot write {}", rel(path)), e)
-                }
-            })?;
+            crate::atomic::write_private(path, body.expose_secret().as_bytes(), args.force)
+                .map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        Error::failed(format!("{} already exists; nothing was written", rel(path)))
+                            .help("pass --force to replace it")
+                    } else {
+                        Error::io(format!("cannot write {}", rel(path)), e)
+                    }
+                })?;
             shell.status(
                 "Exported",
                 format_args!("{} secret(s) to {} (mode 0600)", pairs.len(), rel(path)),

@@ -35,10 +35,8 @@ pub(crate) fn spec_for(
             size: bytes.unwrap_or(DEFAULT.size),
         };
         return Spec::parse(&spec.to_string()).map(Some).map_err(|e| {
-            Error::Usage(format!(
-                "--bytes {}: {e}\n    help: pass --bytes between 16 and 4096",
-                spec.size
-            ))
+            Error::usage(format!("--bytes {}: {e}", spec.size))
+                .help("pass --bytes between 16 and 4096")
         });
     }
     let Some(key) = key.map(keys::normalize) else {
@@ -58,7 +56,7 @@ pub(crate) fn spec_for(
             .get(&key)
             .and_then(|r| r.generate.clone())
         {
-            return Spec::parse(&rule).map(Some).map_err(Error::Usage);
+            return Spec::parse(&rule).map(Some).map_err(Error::usage);
         }
     }
     Ok((key == "jwt_secret").then_some(DEFAULT))

@@ -15,9 +15,12 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &GetArgs) -> Result<()
     let checked = ctx.check(shell, &project, profile, false);
     let resolved = checked.resolved_or_fail(shell)?;
     let Some(def) = resolved.get(&key) else {
-        return Err(Error::Failed(format!(
-            "`{key}` is not set in profile `{}`\n    help: add it to {} or set {}; `cargo systemprompt-secrets explain {key}` shows every layer",
-            checked.profile.name,
+        return Err(Error::failed(format!(
+            "`{key}` is not set in profile `{}`",
+            checked.profile.name
+        ))
+        .help(format!(
+            "add it to {} or set {}; `cargo systemprompt-secrets explain {key}` shows every layer",
             super::rel(&resolved.secrets_path),
             keys::env_name(&key)
         )));

@@ -22,17 +22,17 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
         .clone()
         .unwrap_or_else(|| "local".to_owned());
     if name.contains('/') || name.contains('\\') || name.starts_with('.') || name.is_empty() {
-        return Err(Error::Usage(format!(
-            "`{name}` is not a profile name\n    help: `init` takes a plain name such as `local` or `production`"
-        )));
+        return Err(Error::usage(format!("`{name}` is not a profile name"))
+            .help("`init` takes a plain name such as `local` or `production`"));
     }
     let dir = project.profiles.dir.join(&name);
     let secrets = dir.join("secrets.json");
     if secrets.exists() && !args.force {
-        return Err(Error::Failed(format!(
-            "{} already exists; nothing was changed\n    help: pass --force to replace it with a fresh template (the old values are lost)",
+        return Err(Error::failed(format!(
+            "{} already exists; nothing was changed",
             rel(&secrets)
-        )));
+        ))
+        .help("pass --force to replace it with a fresh template (the old values are lost)"));
     }
     if let crate::git::GitState::Tracked { root } = crate::git::state(&secrets) {
         return Err(crate::git::tracked_error(&secrets, &root));

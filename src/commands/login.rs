@@ -44,9 +44,7 @@ pub(crate) fn openbao_address(flag: Option<&str>) -> Result<String, Error> {
         .or_else(|| std::env::var("BAO_ADDR").ok().filter(|v| !v.is_empty()))
         .or_else(|| std::env::var("VAULT_ADDR").ok().filter(|v| !v.is_empty()))
         .ok_or_else(|| {
-            Error::Usage(
-                "no OpenBao address\n    help: pass --address URL or set BAO_ADDR".to_owned(),
-            )
+            Error::usage("no OpenBao address").help("pass --address URL or set BAO_ADDR")
         })?;
     let address = address.trim().trim_end_matches('/').to_owned();
     check_url(&address)?;
@@ -56,9 +54,8 @@ pub(crate) fn openbao_address(flag: Option<&str>) -> Result<String, Error> {
 fn check_url(url: &str) -> Result<(), Error> {
     match url::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(()),
-        _ => Err(Error::Usage(format!(
-            "`{url}` is not an http(s) URL\n    help: for example https://api.systemprompt.io"
-        ))),
+        _ => Err(Error::usage(format!("`{url}` is not an http(s) URL"))
+            .help("for example https://api.systemprompt.io")),
     }
 }
 
@@ -75,19 +72,18 @@ fn read_token(from_stdin: bool, what: &str) -> Result<SecretString, Error> {
                 .map_err(|e| Error::io("cannot read the token from the terminal", e))?,
         )
     } else {
-        return Err(Error::Usage(
-            "stdin is not a terminal, so there is nowhere to prompt for the token\n    help: pipe it in with --token-stdin".to_owned(),
-        ));
+        return Err(Error::usage(
+            "stdin is not a terminal, so there is nowhere to prompt for the token",
+        )
+        .help("pipe it in with --token-stdin"));
     };
     let token = raw.expose_secret().trim();
     if token.is_empty() {
-        return Err(Error::Usage(
-            "the token is empty; nothing was stored".to_owned(),
-        ));
+        return Err(Error::usage("the token is empty; nothing was stored"));
     }
     if token.chars().any(char::is_whitespace) {
-        return Err(Error::Usage(
-            "the token contains whitespace; check what was pasted. Nothing was stored".to_owned(),
+        return Err(Error::usage(
+            "the token contains whitespace; check what was pasted. Nothing was stored",
         ));
     }
     Ok(SecretString::from(token.to_owned()))
@@ -102,10 +98,11 @@ fn store(
 ) -> Result<(), Error> {
     let expiry = jwt_expiry(token);
     if let Some(exp) = expiry.filter(|e| *e <= token::now()) {
-        return Err(Error::Failed(format!(
-            "the token expired at {}; nothing was stored\n    help: create a new token and run `cargo systemprompt-secrets login` again",
+        return Err(Error::failed(format!(
+            "the token expired at {}; nothing was stored",
             format_time(exp)
-        )));
+        ))
+        .help("create a new token and run `cargo systemprompt-secrets login` again"));
     }
     for warning in opened.store.set(account, token)? {
         shell.warn(warning);
@@ -126,12 +123,12 @@ fn store(
 fn import(ctx: &Context, shell: &mut Shell, args: &LoginArgs) -> Result<(), Error> {
     let cwd = std::env::current_dir().unwrap_or_default();
     let path = token::find_credentials_file(&cwd).ok_or_else(|| {
-        Error::Failed(
+        Error::failed(
             "no .systemprompt/credentials.json here or in any parent folder; nothing to import"
                 .to_owned(),
         )
     })?;
-    let creds = token::read_credentials(&path).map_err(Error::Failed)?;
+    let creds = token::read_credentials(&path).map_err(Error::failed)?;
     let opened = ctx.keyring(shell)?;
     let url = token::api_url(
         args.api_url.as_deref().or(creds.api_url.as_deref()),

@@ -145,7 +145,7 @@ impl Checked {
             for f in &self.findings {
                 validate::diagnostic(shell, f);
             }
-            Error::Failed(format!("cannot read profile `{}`", self.profile.name))
+            Error::failed(format!("cannot read profile `{}`", self.profile.name))
         })
     }
 
@@ -321,9 +321,15 @@ pub(crate) fn profile_error_finding(e: &ProfileError) -> Finding {
         }),
         _ => None,
     };
-    let text = e.to_string();
-    let (message, hint) = text.split_once("\n    help: ").unwrap_or((&text, ""));
-    Finding::new("invalid-profile", Severity::Error, None, message, hint).at(location)
+    let hint = e.help().unwrap_or_default();
+    Finding::new(
+        "invalid-profile",
+        Severity::Error,
+        None,
+        e.to_string(),
+        hint,
+    )
+    .at(location)
 }
 
 /// Validation before a write: prints the findings when there are errors, and stops unless `force`.
@@ -346,9 +352,10 @@ pub(crate) fn gate(
         validate::diagnostic(shell, f);
     }
     if !force {
-        return Err(Error::Failed(format!(
-            "profile `{profile}` has {errors} validation error(s); nothing was {what}\n    help: fix them, or pass --force"
-        )));
+        return Err(Error::failed(format!(
+            "profile `{profile}` has {errors} validation error(s); nothing was {what}"
+        ))
+        .help("fix them, or pass --force"));
     }
     shell.warn(format_args!(
         "going ahead despite {errors} validation error(s) (--force)"

@@ -20,10 +20,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &PullArgs) -> Result<(
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
     if project.config.for_profile(&profile.name).backend != RemoteBackend::Openbao {
-        return Err(Error::Usage(format!(
-            "profile `{}` syncs to the systemprompt cloud, whose API never returns values, so there is nothing to pull\n    help: `pull` works with backend = \"openbao\"",
-            profile.name
-        )));
+        return Err(Error::usage(format!("profile `{}` syncs to the systemprompt cloud, whose API never returns values, so there is nothing to pull", profile.name)).help("`pull` works with backend = \"openbao\""));
     }
     crate::git::guard(shell, &profile.secrets_path)?;
     let bao = ctx.openbao(shell, &project, &profile, &args.target)?;
@@ -118,7 +115,7 @@ fn check_remote(
     remote: &BTreeMap<String, SecretString>,
 ) -> Result<(), Error> {
     if version == 0 && remote.is_empty() {
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "{} holds no secrets yet; nothing to pull",
             bao.client.location()
         )));
@@ -129,14 +126,7 @@ fn check_remote(
         .map(String::as_str)
         .collect();
     if let Some(first) = unfit.first() {
-        return Err(Error::Failed(format!(
-            "{}: the remote key{} `{}` cannot go into secrets.json (its keys match ^[a-z][a-z0-9_]*$); nothing was written\n    help: rename {} in OpenBao (e.g. `{first}` to `{}`), or set `remote-names = \"env\"` in [workspace.metadata.systemprompt-secrets.openbao] if the remote uses ANTHROPIC_API_KEY-style names",
-            bao.client.location(),
-            if unfit.len() == 1 { "" } else { "s" },
-            unfit.join("`, `"),
-            if unfit.len() == 1 { "it" } else { "them" },
-            crate::keys::to_snake_case(first)
-        )));
+        return Err(Error::failed(format!("{}: the remote key{} `{}` cannot go into secrets.json (its keys match ^[a-z][a-z0-9_]*$); nothing was written", bao.client.location(), if unfit.len() == 1 { "" } else { "s" }, unfit.join("`, `"))).help(format!("rename {} in OpenBao (e.g. `{first}` to `{}`), or set `remote-names = \"env\"` in [workspace.metadata.systemprompt-secrets.openbao] if the remote uses ANTHROPIC_API_KEY-style names", if unfit.len() == 1 { "it" } else { "them" }, crate::keys::to_snake_case(first))));
     }
 
     Ok(())
@@ -145,10 +135,11 @@ fn check_remote(
 /// Asks before local values are overwritten or removed; without a terminal, stops.
 fn ask(path: &std::path::Path) -> Result<(), Error> {
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        return Err(Error::Usage(format!(
-            "pulling would overwrite or remove values in {}; nothing was changed\n    help: review the plan above, then pass --yes",
+        return Err(Error::usage(format!(
+            "pulling would overwrite or remove values in {}; nothing was changed",
             rel(path)
-        )));
+        ))
+        .help("review the plan above, then pass --yes"));
     }
     let ok = dialoguer::Confirm::new()
         .with_prompt(format!("Overwrite local values in {}?", rel(path)))
@@ -163,6 +154,6 @@ fn ask(path: &std::path::Path) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Failed("cancelled; nothing was changed".to_owned()))
+        Err(Error::failed("cancelled; nothing was changed"))
     }
 }

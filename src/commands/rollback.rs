@@ -15,16 +15,17 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RollbackArgs) -> Resu
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
     if project.config.for_profile(&profile.name).backend != RemoteBackend::Openbao {
-        return Err(Error::Usage(format!(
-            "profile `{}` uses the systemprompt cloud, which keeps no versions\n    help: `rollback` works with backend = \"openbao\"",
+        return Err(Error::usage(format!(
+            "profile `{}` uses the systemprompt cloud, which keeps no versions",
             profile.name
-        )));
+        ))
+        .help("`rollback` works with backend = \"openbao\""));
     }
     let bao = ctx.openbao(shell, &project, &profile, &args.target)?;
     let meta = bao
         .client
         .metadata()?
-        .ok_or_else(|| Error::Failed(format!("{} does not exist yet", bao.client.location())))?;
+        .ok_or_else(|| Error::failed(format!("{} does not exist yet", bao.client.location())))?;
     let Some(info) = meta.versions.iter().find(|v| v.version == args.version) else {
         let known: Vec<String> = meta
             .versions
@@ -74,13 +75,17 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RollbackArgs) -> Resu
         project.config.is_protected(&profile.name),
         "Restore this version",
     )? {
-        let v = bao.client.write(&old.data, current.version).map_err(|e| match e {
-            BaoError::Conflict(_) => Error::Failed(format!(
-                "{} changed while restoring (check-and-set conflict); nothing was written\n    help: run `versions` and try again",
-                bao.client.location()
-            )),
-            other => other.into(),
-        })?;
+        let v = bao
+            .client
+            .write(&old.data, current.version)
+            .map_err(|e| match e {
+                BaoError::Conflict(_) => Error::failed(format!(
+                    "{} changed while restoring (check-and-set conflict); nothing was written",
+                    bao.client.location()
+                ))
+                .help("run `versions` and try again"),
+                other => other.into(),
+            })?;
         written = Some(v);
         shell.status(
             "Restored",

@@ -20,9 +20,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
     let profile = ctx.select(shell, &project)?;
     let Some(spec) = super::generate::spec_for(ctx, shell, Some(&key), args.bytes, args.encoding)?
     else {
-        return Err(Error::Usage(format!(
-            "no generator for `{key}`: provider API keys come from the provider, not from random bytes\n    help: pass --bytes N (and --encoding), or set `generate = \"base64:48\"` in [workspace.metadata.systemprompt-secrets.rules.{key}]"
-        )));
+        return Err(Error::usage(format!("no generator for `{key}`: provider API keys come from the provider, not from random bytes")).help(format!("pass --bytes N (and --encoding), or set `generate = \"base64:48\"` in [workspace.metadata.systemprompt-secrets.rules.{key}]")));
     };
     let value = spec.generate().map_err(|e| {
         Error::io(
@@ -47,7 +45,10 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
         for f in &findings {
             super::validate::diagnostic(shell, f);
         }
-        return Err(Error::Failed(format!("a {spec} value does not pass the rules for `{key}`; nothing was changed\n    help: choose --bytes/--encoding to match the rule")));
+        return Err(Error::failed(format!(
+            "a {spec} value does not pass the rules for `{key}`; nothing was changed"
+        ))
+        .help("choose --bytes/--encoding to match the rule"));
     }
     if args.write.dry_run {
         shell.status(

@@ -15,11 +15,6 @@ use crate::error::Error;
 use crate::keys;
 use crate::shell::Shell;
 
-/// The exit code for a command that cannot be found (as in POSIX shells).
-const NOT_FOUND: i32 = 127;
-/// The exit code for a command that cannot be executed.
-const NOT_EXECUTABLE: i32 = 126;
-
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
@@ -28,16 +23,17 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<()
         for f in &checked.findings {
             super::validate::diagnostic(shell, f);
         }
-        return Err(Error::Failed(format!(
-            "profile `{}` fails validation; the command was not run\n    help: fix the findings, or pass --no-validate",
+        return Err(Error::failed(format!(
+            "profile `{}` fails validation; the command was not run",
             checked.profile.name
-        )));
+        ))
+        .help("fix the findings, or pass --no-validate"));
     }
     let Some(resolved) = checked.resolved else {
         for f in &checked.findings {
             super::validate::diagnostic(shell, f);
         }
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "cannot read profile `{}`",
             checked.profile.name
         )));
@@ -49,7 +45,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<()
         .map(|n| keys::normalize(n.trim()))
         .collect();
     if let Some(missing) = only.iter().find(|k| !resolved.entries.contains_key(*k)) {
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "--only names `{missing}`, which is not set in profile `{}`",
             checked.profile.name
         )));
@@ -122,20 +118,19 @@ fn is_executable(p: &std::path::Path) -> bool {
 fn launch_error(program: &OsString, e: &std::io::Error) -> Error {
     let name = program.to_string_lossy();
     match e.kind() {
-        std::io::ErrorKind::NotFound => Error::Exit {
-            code: NOT_FOUND,
-            message: Some(format!(
-                "command not found: `{name}`\n    help: check the name and your PATH"
-            )),
-        },
-        std::io::ErrorKind::PermissionDenied => Error::Exit {
-            code: NOT_EXECUTABLE,
-            message: Some(format!("`{name}` cannot be executed (permission denied)")),
-        },
-        _ => Error::Exit {
-            code: NOT_EXECUTABLE,
-            message: Some(format!("cannot run `{name}`: {e}")),
-        },
+        std::io::ErrorKind::NotFound => Error::exit_with(
+            crate::exit_code::NOT_FOUND,
+            format!("command not found: `{name}`"),
+        )
+        .help("check the name and your PATH"),
+        std::io::ErrorKind::PermissionDenied => Error::exit_with(
+            crate::exit_code::NOT_EXECUTABLE,
+            format!("`{name}` cannot be executed (permission denied)"),
+        ),
+        _ => Error::exit_with(
+            crate::exit_code::NOT_EXECUTABLE,
+            format!("cannot run `{name}`: {e}"),
+        ),
     }
 }
 
@@ -153,13 +148,7 @@ fn exec(mut cmd: Command, program: &OsString) -> Result<(), Error> {
     let status = cmd.status().map_err(|e| launch_error(program, &e))?;
     match status.code() {
         Some(0) => Ok(()),
-        Some(code) => Err(Error::Exit {
-            code,
-            message: None,
-        }),
-        None => Err(Error::Exit {
-            code: 1,
-            message: None,
-        }),
+        Some(code) => Err(Error::exit(code)),
+        None => Err(Error::exit(crate::exit_code::FAILURE)),
     }
 }

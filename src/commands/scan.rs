@@ -36,10 +36,11 @@ struct Finding {
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ScanArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;
     let Some(root) = git::work_tree(&project.workspace_root) else {
-        return Err(Error::Usage(format!(
-            "{} is not inside a git repository: `scan` looks through git-tracked files\n    help: run it inside the repository, or `git init` first",
+        return Err(Error::usage(format!(
+            "{} is not inside a git repository: `scan` looks through git-tracked files",
             rel(&project.workspace_root)
-        )));
+        ))
+        .help("run it inside the repository, or `git init` first"));
     };
     if let Some(ScanAction::InstallHook) = args.action {
         return install_hook(shell, &project, &root);
@@ -197,10 +198,13 @@ fn needles(ctx: &Context, shell: &mut Shell, project: &Project) -> Vec<Needle> {
                     origin: format!("profile {name}"),
                 })
             })),
-            Err(_) => shell.warn(format_args!(
-                "cannot read {}, so its values are not looked for\n    help: run `cargo systemprompt-secrets validate --profile {name}`",
-                rel(&path)
-            )),
+            Err(_) => shell.warn_help(
+                format_args!(
+                    "cannot read {}, so its values are not looked for",
+                    rel(&path)
+                ),
+                format_args!("run `cargo systemprompt-secrets validate --profile {name}`"),
+            ),
         }
     }
     for file in ctx.env_files(project) {
@@ -229,11 +233,12 @@ fn allow_list(project: &Project, root: &Path) -> Result<Vec<(GlobMatcher, String
             let base = a.base.strip_prefix(root).unwrap_or(Path::new(""));
             let pattern = base.join(&a.path).to_string_lossy().replace('\\', "/");
             let glob = Glob::new(&pattern).map_err(|e| {
-                Error::Usage(format!(
-                    "`scan.allow` path `{}` in {} is not a valid glob: {e}\n    help: use `*`, `**` and `?`, e.g. \"examples/**\"",
+                Error::usage(format!(
+                    "`scan.allow` path `{}` in {} is not a valid glob: {e}",
                     a.path,
                     rel(&a.base.join("Cargo.toml"))
                 ))
+                .help("use `*`, `**` and `?`, e.g. \"examples/**\"")
             })?;
             Ok((glob.compile_matcher(), a.reason.clone()))
         })
@@ -302,12 +307,13 @@ fn report(
     if found.is_empty() {
         return Ok(());
     }
-    Err(Error::Exit {
-        code: crate::exit_code::FAILURE,
-        message: (args.format == ScanFormat::Human).then(|| {
-            "secrets found in git-tracked content\n    help: remove them (`git rm --cached` for whole files), rotate every value that was committed, and add the files to .gitignore; allow fakes with [package.metadata.systemprompt-secrets.scan] allow = [{ path = \"…\", reason = \"…\" }]".to_owned()
-        }),
-    })
+    if args.format != ScanFormat::Human {
+        return Err(Error::exit(crate::exit_code::FAILURE));
+    }
+    Err(
+        Error::exit_with(crate::exit_code::FAILURE, "secrets found in git-tracked content")
+            .help("remove them (`git rm --cached` for whole files), rotate every value that was committed, and add the files to .gitignore; allow fakes with [package.metadata.systemprompt-secrets.scan] allow = [{ path = \"…\", reason = \"…\" }]"),
+    )
 }
 
 fn sarif(found: &[&Finding]) -> serde_json::Value {
@@ -367,13 +373,10 @@ fn install_hook(shell: &mut Shell, project: &Project, root: &Path) -> Result<(),
         .map_err(|e| Error::io("cannot find the git hooks folder", e))?;
     if let Ok(existing) = std::fs::read_to_string(&hook) {
         if !existing.contains(HOOK_MARKER) {
-            return Err(Error::Failed(format!(
-                "{} already exists and was not written by cargo-systemprompt-secrets; nothing was changed\n    help: add `cargo systemprompt-secrets scan --staged` to that hook yourself",
-                rel(&hook)
-            )));
+            return Err(Error::failed(format!("{} already exists and was not written by cargo-systemprompt-secrets; nothing was changed", rel(&hook))).help("add `cargo systemprompt-secrets scan --staged` to that hook yourself"));
         }
     } else if hook.exists() {
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "{} exists but cannot be read; nothing was changed",
             rel(&hook)
         )));

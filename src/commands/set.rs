@@ -34,7 +34,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SetArgs) -> Result<()
         }
     }
     if kept.is_empty() {
-        return Err(Error::Failed(
+        return Err(Error::failed(
             "every name given is system-managed or owned by the deploy pipeline; nothing was set"
                 .to_owned(),
         ));
@@ -54,7 +54,10 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SetArgs) -> Result<()
             From::Prompt => prompt(&name)?,
         };
         if value.expose_secret().trim().is_empty() {
-            return Err(Error::Usage(format!("the value for {name} is empty; nothing was set\n    help: to delete it, use `unset {name}`")));
+            return Err(
+                Error::usage(format!("the value for {name} is empty; nothing was set"))
+                    .help(format!("to delete it, use `unset {name}`")),
+            );
         }
         values.insert(name, value);
     }
@@ -135,9 +138,10 @@ fn check_values(
         }
     }
     if errors > 0 && !force {
-        return Err(Error::Failed(format!(
-            "{errors} value(s) failed validation; nothing was set\n    help: fix them, or pass --force"
-        )));
+        return Err(Error::failed(format!(
+            "{errors} value(s) failed validation; nothing was set"
+        ))
+        .help("fix them, or pass --force"));
     }
     Ok(())
 }
@@ -154,8 +158,11 @@ fn parse_pairs(args: &SetArgs) -> Result<Vec<(String, From)>, Error> {
         };
         let name = name.trim().to_ascii_uppercase();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(Error::Usage(format!(
-                "`{name}` is not a valid secret name (letters, digits and _)\n    help: spell it with letters, digits and underscores, e.g. `{}`",
+            return Err(Error::usage(format!(
+                "`{name}` is not a valid secret name (letters, digits and _)"
+            ))
+            .help(format!(
+                "spell it with letters, digits and underscores, e.g. `{}`",
                 name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
             )));
         }
@@ -167,7 +174,8 @@ fn parse_pairs(args: &SetArgs) -> Result<Vec<(String, From)>, Error> {
         .count()
         > 1
     {
-        return Err(Error::Usage("only one value can come from stdin\n    help: set the others separately, or use the prompt".to_owned()));
+        return Err(Error::usage("only one value can come from stdin")
+            .help("set the others separately, or use the prompt"));
     }
     Ok(wanted)
 }
@@ -185,9 +193,8 @@ fn read_stdin() -> Result<SecretString, Error> {
 
 fn prompt(name: &str) -> Result<SecretString, Error> {
     if !std::io::stdin().is_terminal() {
-        return Err(Error::Usage(format!(
-            "no terminal to prompt for {name}\n    help: pipe the value in with `set {name} --stdin`"
-        )));
+        return Err(Error::usage(format!("no terminal to prompt for {name}"))
+            .help(format!("pipe the value in with `set {name} --stdin`")));
     }
     rpassword::prompt_password(format!("{name} (input hidden): "))
         .map(SecretString::from)

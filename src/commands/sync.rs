@@ -160,10 +160,7 @@ fn push_and_prune(
             ),
         );
         log_requests(shell, &cloud.client);
-        return Err(Error::Failed(format!(
-                "could not delete {} (--prune): {first}\n    help: the push itself was applied; run `cargo systemprompt-secrets sync --prune` again, or `unset` the names",
-                failed.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
-            )));
+        return Err(Error::failed(format!("could not delete {} (--prune): {first}", failed.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "))).help("the push itself was applied; run `cargo systemprompt-secrets sync --prune` again, or `unset` the names"));
     }
     Ok(deleted)
 }
@@ -190,9 +187,12 @@ fn collect(
     };
     let resolved = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)?;
     if !resolved.secrets_file_found && !args.include_env {
-        return Err(Error::Failed(format!(
-            "{} does not exist; there is nothing to sync\n    help: create it with `cargo systemprompt-secrets init --profile {}`",
-            rel(&profile.secrets_path),
+        return Err(Error::failed(format!(
+            "{} does not exist; there is nothing to sync",
+            rel(&profile.secrets_path)
+        ))
+        .help(format!(
+            "create it with `cargo systemprompt-secrets init --profile {}`",
             profile.name
         )));
     }
@@ -226,7 +226,7 @@ fn collect(
         shell.info(format_args!("note: skipped {name}: {why}"));
     }
     if local.push.is_empty() {
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "profile `{}` has nothing to push",
             profile.name
         )));
@@ -411,8 +411,5 @@ fn conflict(bao: &Bao, read: &crate::remote::openbao::Snapshot) -> Error {
             read.version
         ),
     };
-    Error::Failed(format!(
-        "{}: check-and-set conflict: {detail}. Nothing was written\n    help: run `cargo systemprompt-secrets diff` to compare, or `pull` to take the remote, then sync again",
-        bao.client.location()
-    ))
+    Error::failed(format!("{}: check-and-set conflict: {detail}. Nothing was written", bao.client.location())).help("run `cargo systemprompt-secrets diff` to compare, or `pull` to take the remote, then sync again")
 }

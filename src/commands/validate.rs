@@ -68,7 +68,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ValidateArgs) -> Resu
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(Error::Failed(format!(
+        Err(Error::failed(format!(
             "validation failed for profile{} {}",
             if failed.len() == 1 { "" } else { "s" },
             failed.join(", ")

@@ -13,16 +13,17 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &VersionsArgs) -> Resu
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
     if project.config.for_profile(&profile.name).backend != RemoteBackend::Openbao {
-        return Err(Error::Usage(format!(
-            "profile `{}` uses the systemprompt cloud, which keeps no versions\n    help: `versions` works with backend = \"openbao\"",
+        return Err(Error::usage(format!(
+            "profile `{}` uses the systemprompt cloud, which keeps no versions",
             profile.name
-        )));
+        ))
+        .help("`versions` works with backend = \"openbao\""));
     }
     let bao = ctx.openbao(shell, &project, &profile, &args.target)?;
     let meta = bao.client.metadata()?;
     log_bao(shell, &bao.client);
     let Some(meta) = meta else {
-        return Err(Error::Failed(format!(
+        return Err(Error::failed(format!(
             "{} does not exist yet; run `sync` first",
             bao.client.location()
         )));

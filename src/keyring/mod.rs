@@ -101,22 +101,37 @@ pub struct NoKeyring {
 
 impl fmt::Display for NoKeyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.choice == KeyringChoice::None {
-            return write!(
-                f,
-                "no keyring: `--keyring none` (or {KEYRING_ENV}=none) turns it off\n    help: choose `--keyring auto`, or use SYSTEMPROMPT_API_TOKEN for the cloud token in CI"
-            );
-        }
-        write!(f, "no OS keyring is available (--keyring {})", self.choice)?;
+        f.write_str(&self.summary())?;
         for (backend, why) in &self.attempts {
             write!(f, "\n  tried {backend}: {why}")?;
         }
-        write!(
-            f,
-            "\n    help: start GNOME Keyring (`gnome-keyring-daemon --unlock --components=secrets` in a D-Bus session), \
+        Ok(())
+    }
+}
+
+impl NoKeyring {
+    /// The first line of the message: that no keyring could be opened, without the reasons.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        if self.choice == KeyringChoice::None {
+            format!("no keyring: `--keyring none` (or {KEYRING_ENV}=none) turns it off")
+        } else {
+            format!("no OS keyring is available (--keyring {})", self.choice)
+        }
+    }
+
+    /// What to do about it: the `help:` line shown under the message.
+    #[must_use]
+    pub fn help(&self) -> Option<String> {
+        Some(if self.choice == KeyringChoice::None {
+            "choose `--keyring auto`, or use SYSTEMPROMPT_API_TOKEN for the cloud token in CI"
+                .to_owned()
+        } else {
+            "start GNOME Keyring (`gnome-keyring-daemon --unlock --components=secrets` in a D-Bus session), \
              give the shell a kernel session keyring with `keyctl session -`, \
              or in CI pass the token in SYSTEMPROMPT_API_TOKEN"
-        )
+                .to_owned()
+        })
     }
 }
 

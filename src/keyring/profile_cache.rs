@@ -76,10 +76,10 @@ impl KeyringCache {
                         Some(opened.store)
                     }
                     Err(e) => {
-                        self.notes.lock().expect("lock").push(format!(
-                            "keyring cache not read: {}",
-                            e.to_string().lines().next().unwrap_or_default()
-                        ));
+                        self.notes
+                            .lock()
+                            .expect("lock")
+                            .push(format!("keyring cache not read: {}", e.summary()));
                         None
                     }
                 }

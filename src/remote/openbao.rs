@@ -24,19 +24,19 @@ pub enum BaoError {
     #[error(transparent)]
     Http(#[from] HttpError),
     /// The server is sealed.
-    #[error("the OpenBao server at {address} is sealed\n    help: unseal it (`bao operator unseal`), or point `address` at an unsealed node")]
+    #[error("the OpenBao server at {address} is sealed")]
     Sealed {
         /// The address that answered.
         address: String,
     },
     /// The mount does not exist.
-    #[error("there is no secrets engine mounted at `{mount}/`\n    help: enable one with `bao secrets enable -path={mount} kv-v2`, or set `mount` in [workspace.metadata.systemprompt-secrets.openbao]")]
+    #[error("there is no secrets engine mounted at `{mount}/`")]
     MissingMount {
         /// The mount.
         mount: String,
     },
     /// The mount is KV version 1.
-    #[error("`{mount}/` is a KV version 1 mount; this tool needs KV version 2 (versions and check-and-set)\n    help: `bao kv enable-versioning {mount}/`, or use another mount")]
+    #[error("`{mount}/` is a KV version 1 mount; this tool needs KV version 2 (versions and check-and-set)")]
     KvV1 {
         /// The mount.
         mount: String,
@@ -45,7 +45,7 @@ pub enum BaoError {
     #[error("OpenBao rejected the token (expired, revoked or wrong): run `cargo systemprompt-secrets login --backend openbao`, or set BAO_TOKEN")]
     TokenRejected,
     /// The token is valid but its policy does not allow this.
-    #[error("permission denied: the token's policy does not allow `{capability}` on `{path}`\n    help: ask for a policy with {capability} on {path}")]
+    #[error("permission denied: the token's policy does not allow `{capability}` on `{path}`")]
     PermissionDenied {
         /// The capability needed.
         capability: &'static str,
@@ -53,7 +53,7 @@ pub enum BaoError {
         path: String,
     },
     /// The server refused a request body as too complex (its listener's JSON limits).
-    #[error("the OpenBao server refused the request as too large ({errors})\n    help: its listener allows at most `max_request_json_strings` strings (default 1000, about 500 keys) and `max_request_json_memory` bytes; raise them in the server's `listener` block")]
+    #[error("the OpenBao server refused the request as too large ({errors})")]
     TooComplex {
         /// The server's words.
         errors: String,
@@ -61,9 +61,15 @@ pub enum BaoError {
     /// Someone else wrote between our read and our write.
     #[error("{0}")]
     Conflict(String),
+    /// The secret kept changing under every check-and-set retry.
+    #[error("{path} kept changing: gave up after {CAS_RETRIES} check-and-set conflicts")]
+    KeptChanging {
+        /// `mount/path`.
+        path: String,
+    },
     /// A write whose answer was lost (or was an error after an attempt that may have landed) and
     /// whose outcome could not be read back.
-    #[error("{path}: the write may or may not have been applied: {}; reading it back to check failed too: {}\n    help: once the cause above is fixed, run `cargo systemprompt-secrets diff` to see whether it landed, then run the command again if needed", first_line(cause), first_line(check))]
+    #[error("{path}: the write may or may not have been applied: {}; reading it back to check failed too: {}", cause, check)]
     Uncertain {
         /// `mount/path`.
         path: String,
@@ -73,7 +79,7 @@ pub enum BaoError {
         check: Box<BaoError>,
     },
     /// A write whose answer was lost or was an error, and which reading back shows was not applied.
-    #[error("{}\n    note: reading {path} back shows this write was not applied; nothing was written\n    help: run the command again", first_line(cause))]
+    #[error("{cause}\n    note: reading {path} back shows this write was not applied; nothing was written")]
     NotWritten {
         /// `mount/path`.
         path: String,
@@ -91,7 +97,7 @@ pub enum BaoError {
         why: String,
     },
     /// A value in the remote map that is not a string.
-    #[error("{path}: the remote value of `{key}` is not a string (values are never shown here)\n    help: fix it in OpenBao: every value of the secret must be a string")]
+    #[error("{path}: the remote value of `{key}` is not a string (values are never shown here)")]
     NotAString {
         /// The path.
         path: String,
@@ -99,7 +105,7 @@ pub enum BaoError {
         key: String,
     },
     /// Any other error answer.
-    #[error("{method} {path} failed with {status}: {errors}\n    help: {}", if *status >= 500 { "the server failed; try again later, and check that `address` (or BAO_ADDR) points at OpenBao" } else { "the server refused the request; its message above says why" })]
+    #[error("{method} {path} failed with {status}: {errors}")]
     Api {
         /// The method.
         method: &'static str,
@@ -111,7 +117,7 @@ pub enum BaoError {
         errors: String,
     },
     /// A 2xx answer whose body is not KV v2's.
-    #[error("{path}: unexpected answer: {why}\n    help: check that `address` (or BAO_ADDR) points at an OpenBao or Vault server and that `mount` is a KV version 2 mount")]
+    #[error("{path}: unexpected answer: {why}")]
     BadResponse {
         /// The API path.
         path: String,
@@ -120,9 +126,28 @@ pub enum BaoError {
     },
 }
 
-/// The first line of an error's message (its cause, without the help that follows).
-fn first_line(e: &BaoError) -> String {
-    e.to_string().lines().next().unwrap_or_default().to_owned()
+impl BaoError {
+    /// What to do about it: the `help:` line shown under the message.
+    #[must_use]
+    pub fn help(&self) -> Option<String> {
+        match self {
+            Self::Sealed { .. } => Some("unseal it (`bao operator unseal`), or point `address` at an unsealed node".to_owned()),
+            Self::MissingMount { mount, .. } => Some(format!("enable one with `bao secrets enable -path={mount} kv-v2`, or set `mount` in [workspace.metadata.systemprompt-secrets.openbao]")),
+            Self::KvV1 { mount, .. } => Some(format!("`bao kv enable-versioning {mount}/`, or use another mount")),
+            Self::PermissionDenied { capability, path, .. } => Some(format!("ask for a policy with {capability} on {path}")),
+            Self::TooComplex { .. } => Some("its listener allows at most `max_request_json_strings` strings (default 1000, about 500 keys) and `max_request_json_memory` bytes; raise them in the server's `listener` block".to_owned()),
+            Self::Uncertain { .. } => Some("once the cause above is fixed, run `cargo systemprompt-secrets diff` to see whether it landed, then run the command again if needed".to_owned()),
+            Self::NotWritten { .. } => Some("run the command again".to_owned()),
+            Self::NotAString { .. } => Some("fix it in OpenBao: every value of the secret must be a string".to_owned()),
+            Self::Api { status, .. } => Some(format!("{}", if *status >= 500 { "the server failed; try again later, and check that `address` (or BAO_ADDR) points at OpenBao" } else { "the server refused the request; its message above says why" })),
+            Self::Http(e) => e.help(),
+            Self::KeptChanging { .. } => {
+                Some("try again; someone else is writing to it right now".to_owned())
+            }
+            Self::BadResponse { .. } => Some("check that `address` (or BAO_ADDR) points at an OpenBao or Vault server and that `mount` is a KV version 2 mount".to_owned()),
+            _ => None,
+        }
+    }
 }
 
 /// The secret's map at one version (0: it does not exist yet).
@@ -563,10 +588,9 @@ impl BaoClient {
                 Err(e) => return Err(e),
             }
         }
-        Err(BaoError::Conflict(format!(
-            "{} kept changing: gave up after {CAS_RETRIES} check-and-set conflicts\n    help: try again; someone else is writing to it right now",
-            self.location()
-        )))
+        Err(BaoError::KeptChanging {
+            path: self.location(),
+        })
     }
 }
 

@@ -32,7 +32,7 @@ pub enum CloudError {
         message: String,
     },
     /// The tenant does not exist (or is not visible to this token).
-    #[error("tenant {tenant} not found{}\n    help: check --tenant, `tenant-id` in the manifest, or `cloud.tenant_id` in profile.yaml", detail(message))]
+    #[error("tenant {tenant} not found{}", detail(message))]
     TenantNotFound {
         /// The tenant id.
         tenant: String,
@@ -40,7 +40,7 @@ pub enum CloudError {
         message: String,
     },
     /// Any other error status, with the server's `{"error": {code, message}}`.
-    #[error("{method} {url} failed with {status}{}\n    help: {}", api_detail(code, message), api_hint(*status))]
+    #[error("{method} {url} failed with {status}{}", api_detail(code, message))]
     Api {
         /// The method.
         method: &'static str,
@@ -63,13 +63,28 @@ pub enum CloudError {
         cause: Box<CloudError>,
     },
     /// A 2xx answer whose body is not what the contract says.
-    #[error("{url}: unexpected answer: {why}\n    help: check that --api-url (or SYSTEMPROMPT_API_URL) points at the systemprompt API, not at another server")]
+    #[error("{url}: unexpected answer: {why}")]
     BadResponse {
         /// The URL.
         url: String,
         /// What was wrong.
         why: String,
     },
+}
+
+impl CloudError {
+    /// What to do about it: the `help:` line shown under the message.
+    #[must_use]
+    pub fn help(&self) -> Option<String> {
+        match self {
+            Self::TenantNotFound { .. } => Some("check --tenant, `tenant-id` in the manifest, or `cloud.tenant_id` in profile.yaml".to_owned()),
+            Self::Api { status, .. } => Some(format!("{}", api_hint(*status))),
+            Self::Http(e) => e.help(),
+            Self::MaybeApplied { cause, .. } => cause.help(),
+            Self::BadResponse { .. } => Some("check that --api-url (or SYSTEMPROMPT_API_URL) points at the systemprompt API, not at another server".to_owned()),
+            _ => None,
+        }
+    }
 }
 
 fn detail(message: &str) -> String {
