@@ -79,7 +79,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell) -> Result<(), Error> {
         let next = if errors == 0 {
             Next::Keep
         } else {
-            ask(errors)?
+            ask(shell, errors)?
         };
         match next {
             Next::Edit => {}
@@ -188,26 +188,15 @@ fn file_only(path: &Path, file: secrets_file::SecretsFile) -> crate::layers::Res
 }
 
 /// Re-edit, keep anyway, or discard; without a terminal, discard.
-fn ask(errors: usize) -> Result<Next, Error> {
-    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        return Ok(Next::Discard);
-    }
-    let choice = dialoguer::Select::new()
-        .with_prompt(format!("The edit has {errors} error(s)"))
-        .items(["Edit again", "Keep it anyway", "Discard it"])
-        .default(0)
-        .interact()
-        .map_err(|e| {
-            Error::io(
-                "cannot read the answer",
-                std::io::Error::other(e.to_string()),
-            )
-        })?;
-    Ok(match choice {
-        0 => Next::Edit,
-        1 => Next::Keep,
-        _ => Next::Discard,
-    })
+fn ask(shell: &mut Shell, errors: usize) -> Result<Next, Error> {
+    let items = ["Edit again", "Keep it anyway", "Discard it"];
+    Ok(
+        match shell.select(&format!("The edit has {errors} error(s)"), &items, 0)? {
+            Some(0) => Next::Edit,
+            Some(1) => Next::Keep,
+            _ => Next::Discard,
+        },
+    )
 }
 
 /// `$VISUAL`, `$EDITOR` or `vi`, run through the shell as git does (so `code --wait` works).

@@ -1,8 +1,6 @@
 //! `login`: store the cloud API token (or an OpenBao token) in the OS keyring; `--import` moves
 //! upstream's plaintext token file into it.
 
-use std::io::{IsTerminal, Read};
-
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{rel, Context};
@@ -33,7 +31,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &LoginArgs) -> Result<
     };
     // Open the keyring first: never ask for a token that cannot be stored.
     let opened = ctx.keyring(shell)?;
-    let token = read_token(args.token_stdin, &what)?;
+    let token = read_token(shell, args.token_stdin, &what)?;
     store(shell, &opened, &account, &what, &token)
 }
 
@@ -59,18 +57,11 @@ fn check_url(url: &str) -> Result<(), Error> {
     }
 }
 
-fn read_token(from_stdin: bool, what: &str) -> Result<SecretString, Error> {
+fn read_token(shell: &mut Shell, from_stdin: bool, what: &str) -> Result<SecretString, Error> {
     let raw = if from_stdin {
-        let mut buf = String::new();
-        std::io::stdin()
-            .read_to_string(&mut buf)
-            .map_err(|e| Error::io("cannot read the token from stdin", e))?;
-        SecretString::from(buf)
-    } else if std::io::stdin().is_terminal() {
-        SecretString::from(
-            rpassword::prompt_password(format!("{what} (input hidden): "))
-                .map_err(|e| Error::io("cannot read the token from the terminal", e))?,
-        )
+        super::read_stdin_secret("the token")?
+    } else if let Some(typed) = shell.hidden_input(what)? {
+        typed
     } else {
         return Err(Error::usage(
             "stdin is not a terminal, so there is nowhere to prompt for the token",
@@ -143,13 +134,10 @@ fn import(ctx: &Context, shell: &mut Shell, args: &LoginArgs) -> Result<(), Erro
         &creds.api_token,
     )?;
 
-    let delete = if args.yes {
-        true
-    } else if std::io::stdin().is_terminal() {
-        confirm(&format!("Delete the plaintext file {}? [y/N] ", rel(&path)))
-    } else {
-        false
-    };
+    let delete = args.yes
+        || shell
+            .confirm(&format!("Delete the plaintext file {}?", rel(&path)), false)?
+            .unwrap_or(false);
     if delete {
         std::fs::remove_file(&path)
             .map_err(|e| Error::io(format!("cannot delete {}", rel(&path)), e))?;
@@ -164,15 +152,4 @@ fn import(ctx: &Context, shell: &mut Shell, args: &LoginArgs) -> Result<(), Erro
         ));
     }
     Ok(())
-}
-
-fn confirm(question: &str) -> bool {
-    #[allow(clippy::print_stderr)]
-    // Reason: the prompt belongs on the terminal, next to the answer.
-    {
-        eprint!("{question}");
-    }
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer).is_ok()
-        && matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
 }

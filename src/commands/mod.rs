@@ -35,6 +35,7 @@ mod versions;
 use std::path::Path;
 
 use anstream::ColorChoice;
+use secrecy::SecretString;
 
 use crate::cli::{Cli, Color, Command, GlobalArgs};
 use crate::env::ProcessEnv;
@@ -369,4 +370,18 @@ pub(crate) fn rel(path: &Path) -> String {
     crate::source::display_path(path, &cwd)
         .display()
         .to_string()
+}
+
+/// Reads a whole value from stdin into memory that is wiped when dropped; one trailing newline
+/// (`\n` or `\r\n`) is removed.
+pub(crate) fn read_stdin_secret(what: &str) -> Result<SecretString, Error> {
+    use std::io::Read;
+    let mut buf = secrecy::zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_to_string(&mut buf)
+        .map_err(|e| Error::io(format!("cannot read {what} from stdin"), e))?;
+    let trimmed = buf
+        .strip_suffix('\n')
+        .map_or(buf.as_str(), |s| s.strip_suffix('\r').unwrap_or(s));
+    Ok(SecretString::from(trimmed))
 }
