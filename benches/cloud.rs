@@ -4,7 +4,6 @@
 #[path = "../tests/support/cloud_server.rs"]
 mod cloud_server;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use cloud_server::CloudServer;
@@ -12,6 +11,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use secrecy::SecretString;
 use systemprompt_secrets::http::{parse_base_url, Http, HttpConfig};
 use systemprompt_secrets::remote::systemprompt::CloudClient;
+use systemprompt_secrets::secret_map::SecretMap;
 
 const TOKEN: &str = "bench-token";
 const TENANT: &str = "bench";
@@ -29,7 +29,7 @@ fn client(server: &CloudServer) -> CloudClient {
 fn bench(c: &mut Criterion) {
     let server = CloudServer::start(TOKEN, &[TENANT]);
     let cloud = client(&server);
-    let secrets: BTreeMap<String, SecretString> = (0..10_000)
+    let secrets: SecretMap = (0..10_000)
         .map(|i| {
             (
                 format!("KEY_{i:05}"),

@@ -257,12 +257,9 @@ impl ConfigError {
         match self {
             Self::UnknownKey {
                 suggestion, valid, ..
-            } => Some(format!(
-                "{}",
-                suggestion.as_ref().map_or_else(
-                    || format!("valid keys are: {}", valid.join(", ")),
-                    |s| format!("did you mean `{s}`?")
-                )
+            } => Some(suggestion.as_ref().map_or_else(
+                || format!("valid keys are: {}", valid.join(", ")),
+                |s| format!("did you mean `{s}`?"),
             )),
             Self::Invalid { .. } => Some("see the manifest reference in the README".to_owned()),
             Self::Pattern { .. } => {

@@ -39,6 +39,15 @@ pub enum Error {
     /// OpenBao.
     #[error(transparent)]
     OpenBao(#[from] crate::remote::openbao::BaoError),
+    /// Someone else wrote to a remote between this command's read and its write; nothing of
+    /// this command's write landed.
+    #[error("{location}: check-and-set conflict: {detail}")]
+    Conflict {
+        /// Where.
+        location: String,
+        /// What is known about it.
+        detail: String,
+    },
     /// HTTP setup or transport.
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
@@ -99,6 +108,7 @@ impl Error {
             Error::Load(_)
             | Error::Io { .. }
             | Error::Failed { .. }
+            | Error::Conflict { .. }
             | Error::Prompt(_)
             | Error::NoKeyring(_)
             | Error::Store(_)
@@ -182,7 +192,7 @@ impl Error {
             Error::Cloud(e) => e.help(),
             Error::OpenBao(e) => e.help(),
             Error::Http(e) => e.help(),
-            Error::Store(_) | Error::Prompt(_) => None,
+            Error::Store(_) | Error::Prompt(_) | Error::Conflict { .. } => None,
         }
     }
 

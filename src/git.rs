@@ -82,7 +82,7 @@ pub fn state(file: &Path) -> GitState {
 pub fn tracked_error(file: &Path, root: &Path) -> Error {
     Error::failed(format!(
         "{} is tracked by git: its values are in the repository; nothing was changed",
-        crate::commands::rel(file)
+        crate::source::rel(file)
     ))
     .help(format!(
         "run `{}`, commit, and rotate every value in it (they stay in git history)",
@@ -126,7 +126,7 @@ pub fn guard(shell: &mut Shell, file: &Path) -> Result<GitState, Error> {
     match &state {
         GitState::Tracked { root } => return Err(tracked_error(file, root)),
         GitState::NotIgnored => shell.warn_help(
-            format_args!("git does not ignore {}", crate::commands::rel(file)),
+            format_args!("git does not ignore {}", crate::source::rel(file)),
             "add it to .gitignore (`cargo systemprompt-secrets init` does), or run `cargo systemprompt-secrets doctor --fix`",
         ),
         GitState::NoRepository | GitState::Ignored => {}

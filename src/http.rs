@@ -120,10 +120,54 @@ impl HttpError {
         match self {
             Self::Insecure { .. } => Some("use an https:// URL".to_owned()),
             Self::BadUrl { .. } => Some("give a full URL such as https://api.systemprompt.io or https://bao.example:8200 (--api-url, --address, SYSTEMPROMPT_API_URL, BAO_ADDR or `address` in the manifest)".to_owned()),
-            Self::Unreachable { method, maybe_applied, answered, .. } => Some(format!("{}", unreachable_help(method, *maybe_applied, *answered))),
+            Self::Unreachable { method, maybe_applied, answered, .. } => Some(unreachable_help(method, *maybe_applied, *answered)),
             Self::TooLarge { .. } => Some("check that the URL points at the right server: its answers are small JSON documents".to_owned()),
             Self::Setup { help, .. } => help.map(str::to_owned),
         }
+    }
+}
+
+/// One request, for `-v` (method, URL, status, attempts, time; never headers or bodies).
+#[derive(Debug, Clone)]
+pub struct RequestRecord {
+    /// The method.
+    pub method: &'static str,
+    /// The URL (or API path).
+    pub url: String,
+    /// The status.
+    pub status: u16,
+    /// Attempts.
+    pub attempts: usize,
+    /// Milliseconds, retries included.
+    pub millis: u128,
+}
+
+/// The requests a client made, in order; shared by its threads.
+#[derive(Debug, Default)]
+pub struct RequestLog(std::sync::Mutex<Vec<RequestRecord>>);
+
+impl RequestLog {
+    /// Records the answer `r` to `method url`.
+    ///
+    /// # Panics
+    /// If a thread panicked while holding the lock.
+    pub fn push(&self, method: &'static str, url: String, r: &HttpResponse) {
+        self.0.lock().expect("lock").push(RequestRecord {
+            method,
+            url,
+            status: r.status,
+            attempts: r.attempts,
+            millis: r.elapsed.as_millis(),
+        });
+    }
+
+    /// Every request so far.
+    ///
+    /// # Panics
+    /// If a thread panicked while holding the lock.
+    #[must_use]
+    pub fn all(&self) -> Vec<RequestRecord> {
+        self.0.lock().expect("lock").clone()
     }
 }
 

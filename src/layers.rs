@@ -14,7 +14,7 @@ use crate::secrets_file::{self, SecretsFileError};
 use crate::source::Source;
 
 /// One definition of a key in one layer.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Definition {
     /// Where it is defined.
     pub source: Source,
@@ -22,20 +22,31 @@ pub struct Definition {
     pub value: SecretString,
 }
 
-/// Every definition of one key, highest precedence first; the first one wins.
-#[derive(Debug)]
+/// Every definition of one key: the one that wins, and the lower layers it shadows.
+#[derive(Debug, Clone)]
 pub struct Resolution {
     /// The snake_case key.
     pub key: String,
-    /// The definitions, winner first. Never empty.
-    pub definitions: Vec<Definition>,
+    /// The definition that wins (the highest layer that defines the key).
+    pub winner: Definition,
+    /// The definitions it shadows, highest first.
+    pub shadowed: Vec<Definition>,
 }
 
 impl Resolution {
-    /// The definition that wins.
+    /// A key defined in one layer only.
     #[must_use]
-    pub fn winner(&self) -> &Definition {
-        &self.definitions[0]
+    pub fn single(key: String, definition: Definition) -> Self {
+        Self {
+            key,
+            winner: definition,
+            shadowed: Vec::new(),
+        }
+    }
+
+    /// Every definition, the winner first.
+    pub fn definitions(&self) -> impl Iterator<Item = &Definition> {
+        std::iter::once(&self.winner).chain(&self.shadowed)
     }
 }
 
@@ -85,7 +96,7 @@ impl Resolved {
     /// The winning definition of `key`.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&Definition> {
-        self.entries.get(key).map(Resolution::winner)
+        self.entries.get(key).map(|r| &r.winner)
     }
 }
 
@@ -170,114 +181,163 @@ pub fn load(
     profile: &str,
     opts: &LoadOptions<'_>,
 ) -> Result<Resolved, LoadError> {
-    let mut resolved = Resolved {
-        secrets_path: secrets_path.to_path_buf(),
-        ..Resolved::default()
+    let mut layers = Layers {
+        resolved: Resolved {
+            secrets_path: secrets_path.to_path_buf(),
+            ..Resolved::default()
+        },
+        by_key: BTreeMap::new(),
     };
-    let mut by_key: BTreeMap<String, Vec<Definition>> = BTreeMap::new();
-
     // Lowest first; each layer's definitions go in front of the ones below it.
-    match opts.cache.load(opts.project_id, profile) {
-        Ok(Some(cached)) => {
-            for (key, value) in cached.values {
-                by_key.entry(key).or_default().push(Definition {
-                    source: Source::Keyring {
-                        entry: cached.entry.clone(),
-                    },
-                    value,
-                });
-            }
+    layers.keyring_cache(opts, profile);
+    layers.secrets_file(secrets_path)?;
+    if opts.use_env {
+        let universe = layers.universe(settings);
+        for file in &opts.env_files {
+            layers.dotenv_file(file, &universe)?;
         }
-        Ok(None) => {}
-        Err(e) => resolved
-            .warnings
-            .push(format!("keyring cache not used: {e}")),
+        layers.environment(opts.env, &universe);
+    }
+    Ok(layers.finish())
+}
+
+/// The definitions gathered so far, by key (highest layer first), and what the load found.
+struct Layers {
+    resolved: Resolved,
+    by_key: BTreeMap<String, Vec<Definition>>,
+}
+
+impl Layers {
+    /// Puts `definition` above what lower layers defined for `key`.
+    fn define(&mut self, key: String, definition: Definition) {
+        self.by_key.entry(key).or_default().insert(0, definition);
     }
 
-    if secrets_path.is_file() {
-        resolved.secrets_file_found = true;
-        resolved.files_read.push(secrets_path.to_path_buf());
-        let file = secrets_file::read(secrets_path)?;
-        for entry in file.entries {
+    /// The lowest layer: the profile's cached secrets.json in the OS keyring.
+    fn keyring_cache(&mut self, opts: &LoadOptions<'_>, profile: &str) {
+        match opts.cache.load(opts.project_id, profile) {
+            Ok(Some(cached)) => {
+                for (key, value) in cached.values {
+                    let source = Source::Keyring {
+                        entry: cached.entry.clone(),
+                    };
+                    self.define(key, Definition { source, value });
+                }
+            }
+            Ok(None) => {}
+            Err(e) => self
+                .resolved
+                .warnings
+                .push(format!("keyring cache not used: {e}")),
+        }
+    }
+
+    /// The profile's secrets.json; blank values are recorded apart.
+    fn secrets_file(&mut self, path: &Path) -> Result<(), LoadError> {
+        if !path.is_file() {
+            if path.try_exists().unwrap_or(true) {
+                // A folder, a special file or a symlink loop where the secrets file should be:
+                // let the reader say why.
+                secrets_file::read(path)?;
+            }
+            return Ok(());
+        }
+        self.resolved.secrets_file_found = true;
+        self.resolved.files_read.push(path.to_path_buf());
+        for entry in secrets_file::read(path)?.entries {
             let source = Source::SecretsFile {
-                path: secrets_path.to_path_buf(),
+                path: path.to_path_buf(),
                 line: Some(entry.line),
             };
             match entry.value {
-                Some(value) => by_key
-                    .entry(entry.key)
-                    .or_default()
-                    .insert(0, Definition { source, value }),
+                Some(value) => self.define(entry.key, Definition { source, value }),
                 None => {
-                    resolved.blanks.insert(entry.key, source);
+                    self.resolved.blanks.insert(entry.key, source);
                 }
             }
         }
-    } else if secrets_path.try_exists().unwrap_or(true) {
-        // A folder, a special file or a symlink loop where the secrets file should be: let the
-        // reader say why.
-        secrets_file::read(secrets_path)?;
+        Ok(())
     }
 
-    if opts.use_env {
+    /// Every key the environment and dotenv files may supply: upstream's keys, the file's keys,
+    /// and the keys the manifest requires or has rules for.
+    fn universe(&self, settings: &ProfileSettings) -> BTreeSet<String> {
         let mut universe: BTreeSet<String> = keys::known_keys().map(str::to_owned).collect();
-        universe.extend(by_key.keys().cloned());
-        universe.extend(resolved.blanks.keys().cloned());
+        universe.extend(self.by_key.keys().cloned());
+        universe.extend(self.resolved.blanks.keys().cloned());
         universe.extend(settings.required.iter().cloned());
         universe.extend(settings.rules.keys().cloned());
+        universe
+    }
 
-        for file in &opts.env_files {
-            if skipped(file) {
+    /// One dotenv file: a later file overrides an earlier one; within a file the last assignment
+    /// wins.
+    fn dotenv_file(
+        &mut self,
+        file: &DotEnvFile,
+        universe: &BTreeSet<String>,
+    ) -> Result<(), LoadError> {
+        if skipped(file) {
+            return Ok(());
+        }
+        self.resolved.files_read.push(file.path.clone());
+        for entry in dotenv::read(&file.path)? {
+            let key = keys::key_from_env(&entry.var);
+            if is_blank(&entry.value) {
                 continue;
             }
-            resolved.files_read.push(file.path.clone());
-            for entry in dotenv::read(&file.path)? {
-                let key = keys::key_from_env(&entry.var);
-                if is_blank(&entry.value) {
-                    continue;
-                }
-                if !universe.contains(&key) {
-                    resolved.ignored_dotenv.push(entry.var);
-                    continue;
-                }
-                let source = Source::DotEnv {
-                    path: file.path.clone(),
-                    line: entry.line,
-                    var: entry.var,
-                };
-                let defs = by_key.entry(key).or_default();
-                // A later file overrides an earlier one; within a file the last assignment wins.
-                defs.retain(|d| d.source.path() != Some(file.path.as_path()));
-                defs.insert(
-                    0,
-                    Definition {
-                        source,
-                        value: entry.value,
-                    },
-                );
+            if !universe.contains(&key) {
+                self.resolved.ignored_dotenv.push(entry.var);
+                continue;
             }
+            let source = Source::DotEnv {
+                path: file.path.clone(),
+                line: entry.line,
+                var: entry.var,
+            };
+            let defs = self.by_key.entry(key).or_default();
+            defs.retain(|d| d.source.path() != Some(file.path.as_path()));
+            defs.insert(
+                0,
+                Definition {
+                    source,
+                    value: entry.value,
+                },
+            );
         }
+        Ok(())
+    }
 
-        for key in &universe {
+    /// The highest layer: the process environment, one variable per key of the universe.
+    fn environment(&mut self, env: &dyn Env, universe: &BTreeSet<String>) {
+        for key in universe {
             let var = keys::env_name(key);
-            if let Some(value) = opts.env.var(&var).filter(|v| !v.trim().is_empty()) {
-                by_key.entry(key.clone()).or_default().insert(
-                    0,
-                    Definition {
-                        source: Source::Env { var },
-                        value: SecretString::from(value),
-                    },
-                );
+            if let Some(value) = env.var(&var).filter(|v| !v.trim().is_empty()) {
+                let source = Source::Env { var };
+                let value = SecretString::from(value);
+                self.define(key.clone(), Definition { source, value });
             }
         }
     }
 
-    resolved.entries = by_key
-        .into_iter()
-        .filter(|(_, d)| !d.is_empty())
-        .map(|(key, definitions)| (key.clone(), Resolution { key, definitions }))
-        .collect();
-    Ok(resolved)
+    fn finish(self) -> Resolved {
+        let mut resolved = self.resolved;
+        resolved.entries = self
+            .by_key
+            .into_iter()
+            .filter_map(|(key, defs)| {
+                let mut defs = defs.into_iter();
+                let winner = defs.next()?;
+                let resolution = Resolution {
+                    key: key.clone(),
+                    winner,
+                    shadowed: defs.collect(),
+                };
+                Some((key, resolution))
+            })
+            .collect();
+        resolved
+    }
 }
 
 /// An optional `.env` that is absent (or a folder, such as a virtualenv) is skipped; one that
@@ -356,10 +416,10 @@ mod tests {
         assert_eq!(winner("gemini"), "dotenv");
         assert_eq!(winner("jwt_secret"), "file");
         assert_eq!(winner("database_url"), "cache");
-        assert_eq!(r.entries["openai"].definitions.len(), 3);
-        assert_eq!(r.entries["openai"].definitions[1].source.layer(), "dotenv");
+        assert_eq!(r.entries["openai"].definitions().count(), 3);
+        assert_eq!(r.entries["openai"].shadowed[0].source.layer(), "dotenv");
         assert_eq!(
-            r.entries["jwt_secret"].definitions[1].source.layer(),
+            r.entries["jwt_secret"].shadowed[0].source.layer(),
             "keyring"
         );
         assert_eq!(r.get("jwt_secret").unwrap().source.line(), Some(2));

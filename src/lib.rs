@@ -1,4 +1,4 @@
-//! Find, load, validate (and later sync) the secrets of systemprompt projects.
+//! Find, load, validate and sync the secrets of systemprompt projects.
 //!
 //! The library is what the `cargo systemprompt-secrets` command is built on. With
 //! `default-features = false` it has no CLI, network or keyring dependencies, so build
@@ -74,6 +74,8 @@ pub mod project;
 pub mod remote;
 #[cfg(feature = "cli")]
 pub mod scan;
+#[cfg(feature = "cli")]
+pub mod secret_map;
 #[cfg(feature = "cli")]
 pub mod shell;
 #[cfg(feature = "cli")]

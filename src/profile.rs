@@ -174,7 +174,7 @@ impl ProfileError {
     pub fn help(&self) -> Option<String> {
         match self {
             Self::NoProfilesDir { .. } => Some("run `cargo systemprompt-secrets init` to create one, or set `profiles-dir` in [workspace.metadata.systemprompt-secrets]".to_owned()),
-            Self::NotFound { available, .. } => Some(format!("{}", available_hint(available))),
+            Self::NotFound { available, .. } => Some(available_hint(available)),
             Self::PathNotFound { .. } => Some("give a profile name, a profile folder, or the path of its profile.yaml".to_owned()),
             Self::Ambiguous { .. } => Some("pass `--profile NAME`, set SYSTEMPROMPT_PROFILE, or set `default-profile` in the manifest".to_owned()),
             Self::Empty { .. } => Some("run `cargo systemprompt-secrets init --profile local`".to_owned()),
@@ -418,7 +418,10 @@ mod tests {
         assert!(err.contains("local, prod"), "{err}");
         let err = s.select(Some("stage"), &none, None).unwrap_err();
         let help = err.help().unwrap_or_default();
-        assert!(help.contains("available profiles: local, prod"), "{err}: {help}");
+        assert!(
+            help.contains("available profiles: local, prod"),
+            "{err}: {help}"
+        );
     }
 
     #[test]

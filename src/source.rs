@@ -98,3 +98,10 @@ pub fn display_path(path: &Path, base: &Path) -> PathBuf {
     path.strip_prefix(base)
         .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
 }
+
+/// A path shown relative to the current directory when it lies below it.
+#[must_use]
+pub fn rel(path: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    display_path(path, &cwd).display().to_string()
+}

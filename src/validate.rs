@@ -118,7 +118,7 @@ pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding>
     }
 
     for (key, resolution) in &resolved.entries {
-        let def = resolution.winner();
+        let def = &resolution.winner;
         let location = Some(Location::Source(def.source.clone()));
         let before = findings.len();
         check_value(

@@ -65,7 +65,7 @@ fn keyring_layer_is_lowest_and_read_once() {
     assert_eq!(cache.reads(), 1);
     assert_eq!(r.get("jwt_secret").unwrap().source.layer(), "secrets.json");
     assert_eq!(
-        r.entries["jwt_secret"].definitions[1].source.layer(),
+        r.entries["jwt_secret"].shadowed[0].source.layer(),
         "keyring"
     );
     assert_eq!(

@@ -66,16 +66,10 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CacheArgs) -> Result<
     let findings = crate::validate::validate(&resolved, &settings);
     super::gate(shell, &findings, args.force, &profile.name, "cached")?;
     let count = resolved.entries.len();
-    let pairs = resolved.entries.into_values().map(|r| {
-        (
-            r.key,
-            r.definitions
-                .into_iter()
-                .next()
-                .expect("a resolution has a definition")
-                .value,
-        )
-    });
+    let pairs = resolved
+        .entries
+        .into_values()
+        .map(|r| (r.key, r.winner.value));
     let warnings = profile_cache::write(store, &project.id, &profile.name, pairs).map_err(|e| match e {
         crate::keyring::StoreError::TooLarge { .. } => Error::failed(format!("cannot cache profile `{}`: {e}", profile.name)).help("the keyring cannot hold this profile in one entry; keep using secrets.json, or use a store with larger entries (Secret Service)"),
         other => other.into(),

@@ -1,13 +1,12 @@
 //! `copy --from A --to B [KEY…]`: copy keys between local profiles; names-only plan, a question
 //! before writing into a protected profile, and the target validated afterwards.
 
-use secrecy::{ExposeSecret, SecretString};
-
-use super::local::{read_entries, values, write_entries};
 use super::{rel, Context};
 use crate::cli::CopyArgs;
 use crate::error::Error;
 use crate::keys;
+use crate::secret_map::Compare;
+use crate::secrets_file::{read_entries, set_entry, values, write_entries};
 use crate::shell::Shell;
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(), Error> {
@@ -34,11 +33,11 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
     let existing = values(&target);
 
     let wanted: Vec<String> = if args.keys.is_empty() {
-        source.keys().cloned().collect()
+        source.names().cloned().collect()
     } else {
         args.keys.iter().map(|k| keys::normalize(k)).collect()
     };
-    if let Some(missing) = wanted.iter().find(|k| !source.contains_key(*k)) {
+    if let Some(missing) = wanted.iter().find(|k| !source.contains(k)) {
         return Err(Error::failed(format!(
             "`{missing}` has no value in profile `{}`",
             args.from
@@ -47,12 +46,14 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
     let mut copy = Vec::new();
     let mut overwrite = Vec::new();
     let mut skip = Vec::new();
+    let comparison = source.compare(&existing);
+    let cmp: std::collections::BTreeMap<&str, Compare> = comparison.iter().collect();
     for key in &wanted {
-        match existing.get(key) {
-            None => copy.push(key.clone()),
-            Some(v) if v.expose_secret() == source[key].expose_secret() => {}
-            Some(_) if args.overwrite => overwrite.push(key.clone()),
-            Some(_) => skip.push(key.clone()),
+        match cmp.get(key.as_str()) {
+            Some(Compare::LocalOnly) => copy.push(key.clone()),
+            Some(Compare::Changed) if args.overwrite => overwrite.push(key.clone()),
+            Some(Compare::Changed) => skip.push(key.clone()),
+            _ => {}
         }
     }
     shell.status(
@@ -64,9 +65,9 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
             rel(&to.secrets_path)
         ),
     );
-    super::cloud::plan_group(shell, "copy", &copy);
-    super::cloud::plan_group(shell, "overwrite", &overwrite);
-    super::cloud::plan_group(shell, "keep (exists)", &skip);
+    super::plan_group(shell, "copy", &copy);
+    super::plan_group(shell, "overwrite", &overwrite);
+    super::plan_group(shell, "keep (exists)", &skip);
     if copy.is_empty() && overwrite.is_empty() {
         shell.status("Nothing", "to copy");
         return Ok(());
@@ -75,7 +76,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
         dry_run: false,
         yes: args.yes,
     };
-    super::cloud::confirm(
+    super::confirm(
         shell,
         &write,
         &args.to,
@@ -83,10 +84,8 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
         "Write into it",
     )?;
     for key in copy.iter().chain(&overwrite) {
-        let value = SecretString::from(source[key].expose_secret());
-        match target.iter_mut().find(|(k, _)| k == key) {
-            Some(slot) => slot.1 = Some(value),
-            None => target.push((key.clone(), Some(value))),
+        if let Some(value) = source.get(key) {
+            set_entry(&mut target, key, value.clone());
         }
     }
     write_entries(&to.secrets_path, &target, true)?;

@@ -1,21 +1,20 @@
-//! `diff` (and `list --remote`): local names against remote names — local-only, remote-only, both.
-
-use std::collections::BTreeSet;
+//! `diff` (and `list --remote`): local keys against the remote — by keyed hash where the remote
+//! gives values back, by name where it does not.
 
 use serde_json::json;
 
-use super::bao::{compare, names, Compare};
-use super::cloud::log_requests;
-use super::Context;
+use super::{log_requests, with_target, Context};
 use crate::cache::NoCache;
 use crate::cli::{Format, RemoteArgs};
 use crate::env::ProcessEnv;
 use crate::error::Error;
-use crate::keys;
 use crate::layers::{self, LoadOptions};
+use crate::remote::plan::{compare, Outgoing};
+use crate::secret_map::Compare;
 use crate::shell::Shell;
 
-const NOTE: &str = "the cloud API never returns values, so values cannot be compared here";
+const NAMES_NOTE: &str = "the cloud API never returns values, so values cannot be compared here";
+const VALUES_NOTE: &str = "values are compared by a keyed hash (HMAC-SHA256 with a key drawn for this run) and never shown";
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RemoteArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;
@@ -29,130 +28,79 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RemoteArgs) -> Result
         project_id: &project.id,
     };
     let resolved = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)?;
+    let store = ctx.remote(shell, &project, &profile, args)?;
     // Local names as `sync` would push them: never the system-managed or deploy-owned ones.
-    if settings.backend == crate::config::RemoteBackend::Openbao {
-        return run_openbao(ctx, shell, &project, &profile, resolved, args);
-    }
-    let local: BTreeSet<String> = resolved
-        .entries
-        .keys()
-        .map(|k| keys::env_name(k))
-        .filter(|n| crate::remote::protected_name(n).is_none())
-        .collect();
-
-    let cloud = ctx.cloud(shell, &project, &profile, args)?;
-    let remote: BTreeSet<String> = cloud.client.list()?.into_iter().collect();
-    log_requests(shell, &cloud.client);
-    let local_only: Vec<&String> = local.difference(&remote).collect();
-    let remote_only: Vec<&String> = remote.difference(&local).collect();
-    let both: Vec<&String> = local.intersection(&remote).collect();
-
-    match args.format {
-        Format::Json => shell.out(json!({
-            "profile": profile.name,
-            "tenant": cloud.tenant,
-            "local_only": local_only,
-            "remote_only": remote_only,
-            "both": both,
-            "values_compared": false,
-            "note": NOTE,
-        })),
-        Format::Human => {
-            shell.status(
-                "Comparing",
-                format_args!(
-                    "profile `{}` with tenant {} ({})",
-                    profile.name, cloud.tenant, cloud.api_url
-                ),
-            );
-            let width = 12;
-            for (label, names) in [
-                ("local-only", &local_only),
-                ("remote-only", &remote_only),
-                ("both", &both),
-            ] {
-                if names.is_empty() {
-                    shell.out(format_args!("{label:width$}  -"));
-                } else {
-                    shell.out(format_args!(
-                        "{label:width$}  {}",
-                        names
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
-                }
-            }
-            shell.info(format_args!("note: {NOTE}"));
-        }
-    }
-    Ok(())
-}
-
-/// OpenBao: values are compared by keyed hash, never shown.
-fn run_openbao(
-    ctx: &Context,
-    shell: &mut Shell,
-    project: &crate::project::Project,
-    profile: &crate::profile::Profile,
-    resolved: crate::layers::Resolved,
-    args: &RemoteArgs,
-) -> Result<(), Error> {
-    let bao = ctx.openbao(shell, project, profile, args)?;
-    let local: std::collections::BTreeMap<String, secrecy::SecretString> = resolved
-        .entries
-        .into_iter()
-        .filter(|(k, _)| crate::remote::protected_name(&keys::env_name(k)).is_none())
-        .map(|(k, r)| {
-            (
-                bao.remote_name(&k),
-                r.definitions
-                    .into_iter()
-                    .next()
-                    .expect("a definition")
-                    .value,
-            )
-        })
-        .collect();
-    let snapshot = bao.client.read(None)?;
-    let cmp = compare(&local, &snapshot.data);
-    super::cloud::log_bao(shell, &bao.client);
+    let local = Outgoing::new(&resolved, store.as_ref()).push;
+    let remote = store.read()?;
+    log_requests(shell, store.as_ref());
+    let cmp = compare(&local, &remote);
+    let values_compared = remote.values.is_some();
+    let rows: &[(&str, Compare)] = if values_compared {
+        &[
+            ("equal", Compare::Equal),
+            ("changed", Compare::Changed),
+            ("local-only", Compare::LocalOnly),
+            ("remote-only", Compare::RemoteOnly),
+        ]
+    } else {
+        &[
+            ("local-only", Compare::LocalOnly),
+            ("remote-only", Compare::RemoteOnly),
+            ("both", Compare::Both),
+        ]
+    };
     match args.format {
         Format::Json => {
             let keys: Vec<_> = cmp
                 .iter()
                 .map(|(k, c)| json!({"key": k, "status": c}))
                 .collect();
-            shell.out(json!({"profile": profile.name, "path": bao.client.location(), "version": snapshot.version, "values_compared": true, "keys": keys}));
+            shell.out(with_target(
+                store.as_ref(),
+                json!({
+                    "profile": profile.name,
+                    "version": remote.version,
+                    "values_compared": values_compared,
+                    "local_only": cmp.names(Compare::LocalOnly),
+                    "remote_only": cmp.names(Compare::RemoteOnly),
+                    "both": cmp.names(Compare::Both),
+                    "keys": keys,
+                    "note": if values_compared { VALUES_NOTE } else { NAMES_NOTE },
+                }),
+            ));
         }
         Format::Human => {
+            let version = remote
+                .version
+                .map(|v| format!(" (version {v})"))
+                .unwrap_or_default();
             shell.status(
                 "Comparing",
                 format_args!(
-                    "profile `{}` with {} (version {})",
+                    "profile `{}` with {}{version}",
                     profile.name,
-                    bao.client.location(),
-                    snapshot.version
+                    store.location()
                 ),
             );
-            for (label, which) in [
-                ("equal", Compare::Equal),
-                ("changed", Compare::Changed),
-                ("local-only", Compare::LocalOnly),
-                ("remote-only", Compare::RemoteOnly),
-            ] {
-                let n = names(&cmp, which);
+            for (label, which) in rows {
+                let names = cmp.names(*which);
                 shell.out(format_args!(
                     "{label:12}  {}",
-                    if n.is_empty() {
+                    if names.is_empty() {
                         "-".to_owned()
                     } else {
-                        n.join(", ")
+                        names.join(", ")
                     }
                 ));
             }
-            shell.info("note: values are compared by a keyed hash (HMAC-SHA256 with a key drawn for this run) and never shown");
+            shell.info(format_args!(
+                "note: {}",
+                if values_compared {
+                    VALUES_NOTE
+                } else {
+                    NAMES_NOTE
+                }
+            ));
         }
     }
     Ok(())

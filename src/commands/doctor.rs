@@ -10,15 +10,13 @@ use serde_json::json;
 
 use super::{rel, Context};
 use crate::cli::{DoctorArgs, Format};
-use crate::config::RemoteBackend;
-use crate::env::ProcessEnv;
 use crate::error::Error;
 use crate::finding::Severity;
 use crate::git::{self, GitState};
 use crate::keyring::{self, KeyringChoice};
 use crate::project::Project;
+use crate::remote::{self, Level};
 use crate::shell::Shell;
-use crate::token::{self, format_time, TokenError};
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -404,93 +402,11 @@ fn tokens(
     store: Option<&std::sync::Arc<dyn keyring::CredentialStore>>,
     report: &mut Report,
 ) {
-    let uses = |backend: RemoteBackend| {
-        project.is_none_or(|p| {
-            p.config.backend == backend
-                || p.profiles
-                    .names
-                    .iter()
-                    .any(|n| p.config.for_profile(n).backend == backend)
-        })
-    };
-    let store = || store.cloned();
-    let cwd = std::env::current_dir().unwrap_or_default();
-    if uses(RemoteBackend::Systemprompt) {
-        let url = token::api_url(None, &ProcessEnv);
-        let mut warnings = Vec::new();
-        match token::resolve(&url, &ProcessEnv, store, &cwd, &mut warnings) {
-            Ok(t) => {
-                let left = t.expires_at.map(|exp| exp.saturating_sub(token::now()));
-                match left {
-                    Some(secs) if secs < 24 * 3600 => report.warn(
-                        "token",
-                        format!(
-                            "cloud token from {} expires within a day ({})",
-                            t.source,
-                            format_time(t.expires_at.unwrap_or_default())
-                        ),
-                        "run `cargo systemprompt-secrets login` for a fresh one",
-                    ),
-                    Some(_) => report.pass(
-                        "token",
-                        format!(
-                            "cloud token from {}, expires {}",
-                            t.source,
-                            format_time(t.expires_at.unwrap_or_default())
-                        ),
-                    ),
-                    None => report.pass(
-                        "token",
-                        format!("cloud token from {} (not a JWT: expiry unknown)", t.source),
-                    ),
-                }
-                for w in warnings {
-                    report.warn("token", w, "see the message");
-                }
-            }
-            Err(TokenError::NotLoggedIn) => report.warn(
-                "token",
-                format!("no cloud token for {url}"),
-                "run `cargo systemprompt-secrets login` before sync, set or diff",
-            ),
-            Err(e @ TokenError::Expired { .. }) => report.fail(
-                "token",
-                e.to_string(),
-                "run `cargo systemprompt-secrets login`",
-            ),
-            Err(e) => report.warn(
-                "token",
-                e.to_string(),
-                "run `cargo systemprompt-secrets login`",
-            ),
-        }
-    }
-    if uses(RemoteBackend::Openbao) {
-        let address = project
-            .and_then(|p| p.config.openbao.address.as_ref())
-            .and_then(|a| a.to_vec().into_iter().next())
-            .or_else(|| std::env::var("BAO_ADDR").ok())
-            .or_else(|| std::env::var("VAULT_ADDR").ok());
-        let Some(address) = address else {
-            report.fail(
-                "token",
-                "profiles use OpenBao, but no address is configured",
-                "set `address` in [workspace.metadata.systemprompt-secrets.openbao] or BAO_ADDR",
-            );
-            return;
-        };
-        let home = std::env::var_os("HOME").map(PathBuf::from);
-        let mut warnings = Vec::new();
-        match token::resolve_openbao(&address, &ProcessEnv, store, home.as_deref(), &mut warnings) {
-            Ok(t) => report.pass("token", format!("OpenBao token for {address} from {}", t.source)),
-            Err(e) => report.warn(
-                "token",
-                e.to_string(),
-                format!("run `cargo systemprompt-secrets login --backend openbao --address {address}` or set BAO_TOKEN"),
-            ),
-        }
-        for w in warnings {
-            report.warn("token", w, "see the message");
+    for check in remote::token_checks(project, store) {
+        match check.level {
+            Level::Pass => report.pass("token", check.message),
+            Level::Warn => report.warn("token", check.message, check.fix),
+            Level::Fail => report.fail("token", check.message, check.fix),
         }
     }
 }
@@ -509,67 +425,36 @@ fn online(
         let Ok(profile) = project.profiles.open(name) else {
             continue;
         };
+        let store = match ctx.remote(shell, project, &profile, &args.remote) {
+            Ok(store) => store,
+            // Missing configuration (no tenant, no address): nothing to ask.
+            Err(e @ Error::Usage { .. }) => {
+                report.warn(
+                    "online",
+                    format!("profile `{name}`: {e}, nothing to ask"),
+                    e.hint().unwrap_or_default(),
+                );
+                continue;
+            }
+            Err(e) => {
+                remote_failure(report, &format!("profile `{name}`"), &e);
+                continue;
+            }
+        };
+        let what = store.describe();
+        if !asked.insert(what.clone()) {
+            continue;
+        }
         let started = Instant::now();
-        match project.config.for_profile(name).backend {
-            RemoteBackend::Systemprompt => {
-                let Ok(tenant) =
-                    super::cloud::tenant(project, &profile, args.remote.tenant.as_deref())
-                else {
-                    report.warn(
-                        "online",
-                        format!("profile `{name}`: no cloud tenant, nothing to ask"),
-                        format!("set `tenant-id` for profile `{name}` in the manifest, or `cloud.tenant_id` in its profile.yaml"),
-                    );
-                    continue;
-                };
-                if !asked.insert(format!("cloud:{tenant}")) {
-                    continue;
-                }
-                let answer = ctx
-                    .cloud(shell, project, &profile, &args.remote)
-                    .and_then(|c| c.client.list().map_err(Error::from).map(|n| (c.api_url, n)));
-                match answer {
-                    Ok((url, names)) => report.pass(
-                        "online",
-                        format!(
-                            "cloud {url} tenant {tenant}: answered in {} ms ({} names)",
-                            started.elapsed().as_millis(),
-                            names.len()
-                        ),
-                    ),
-                    Err(e) => remote_failure(report, &format!("cloud tenant {tenant}"), &e),
-                }
-            }
-            RemoteBackend::Openbao => {
-                let answer = ctx
-                    .openbao(shell, project, &profile, &args.remote)
-                    .and_then(|b| {
-                        let location = b.client.location();
-                        if !asked.insert(format!("bao:{location}")) {
-                            return Ok(None);
-                        }
-                        b.client
-                            .metadata()
-                            .map_err(Error::from)
-                            .map(|m| Some((location, m.map_or(0, |m| m.current_version))))
-                    });
-                match answer {
-                    Ok(None) => {}
-                    Ok(Some((location, version))) => report.pass(
-                        "online",
-                        format!(
-                            "OpenBao {location}: answered in {} ms ({})",
-                            started.elapsed().as_millis(),
-                            if version == 0 {
-                                "nothing stored yet".to_owned()
-                            } else {
-                                format!("version {version}")
-                            }
-                        ),
-                    ),
-                    Err(e) => remote_failure(report, &format!("OpenBao for profile `{name}`"), &e),
-                }
-            }
+        match store.probe() {
+            Ok(answer) => report.pass(
+                "online",
+                format!(
+                    "{what}: answered in {} ms ({answer})",
+                    started.elapsed().as_millis()
+                ),
+            ),
+            Err(e) => remote_failure(report, &what, &e),
         }
     }
 }

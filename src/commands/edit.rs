@@ -8,11 +8,13 @@ use std::process::Command;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::local::{changes, report_changes, values};
+use super::report_changes;
 use super::{rel, Context};
 use crate::error::Error;
 use crate::finding::{Location, Severity};
+use crate::secret_map::SecretMap;
 use crate::secrets_file;
+use crate::secrets_file::values;
 use crate::shell::Shell;
 
 enum Next {
@@ -109,16 +111,16 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell) -> Result<(), Error> {
                     .map_err(|e| Error::io(format!("cannot write {}", rel(&path)), e))?;
                 let before = parse_values(&path, original_text.expose_secret().as_bytes());
                 let after = parse_values(&path, &edited);
-                let (added, changed, removed) = changes(&before, &after);
+                let changes = before.changes_to(&after);
                 shell.status("Saved", format_args!("{}", rel(&path)));
-                report_changes(shell, &added, &changed, &removed);
+                report_changes(shell, &changes);
                 return Ok(());
             }
         }
     }
 }
 
-fn parse_values(path: &Path, bytes: &[u8]) -> std::collections::BTreeMap<String, SecretString> {
+fn parse_values(path: &Path, bytes: &[u8]) -> SecretMap {
     secrets_file::parse(path, bytes)
         .map(|f| {
             values(
@@ -173,10 +175,10 @@ fn file_only(path: &Path, file: secrets_file::SecretsFile) -> crate::layers::Res
             Some(value) => {
                 resolved.entries.insert(
                     e.key.clone(),
-                    crate::layers::Resolution {
-                        key: e.key,
-                        definitions: vec![crate::layers::Definition { source, value }],
-                    },
+                    crate::layers::Resolution::single(
+                        e.key,
+                        crate::layers::Definition { source, value },
+                    ),
                 );
             }
             None => {

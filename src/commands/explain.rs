@@ -24,12 +24,12 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExplainArgs) -> Resul
     let profile = ctx.select(shell, &project)?;
     let checked = ctx.check(shell, &project, profile, false);
     let resolved = checked.resolved_or_fail(shell)?;
-    let definitions = resolved
+    let definitions: Vec<&Definition> = resolved
         .entries
         .get(&key)
-        .map(|r| r.definitions.as_slice())
+        .map(|r| r.definitions().collect())
         .unwrap_or_default();
-    let layers = consulted_layers(ctx, &project, resolved, &key, definitions);
+    let layers = consulted_layers(ctx, &project, resolved, &key, &definitions);
     let status = checked.key_status(&key);
 
     match args.format {
@@ -92,7 +92,7 @@ fn consulted_layers(
     project: &Project,
     resolved: &Resolved,
     key: &str,
-    definitions: &[Definition],
+    definitions: &[&Definition],
 ) -> Vec<Layer> {
     let find = |layer: &str, path: Option<&std::path::Path>| {
         definitions

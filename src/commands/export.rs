@@ -27,14 +27,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
         .into_iter()
         .map(|(key, r)| {
             let name = if args.keys { key } else { keys::env_name(&key) };
-            (
-                name,
-                r.definitions
-                    .into_iter()
-                    .next()
-                    .expect("a definition")
-                    .value,
-            )
+            (name, r.winner.value)
         })
         .collect();
 

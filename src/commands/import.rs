@@ -3,11 +3,12 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::local::{read_entries, report_changes, values, write_entries};
+use super::report_changes;
 use super::{rel, Context};
 use crate::cli::ImportArgs;
 use crate::error::Error;
 use crate::keys;
+use crate::secrets_file::{read_entries, values, write_entries};
 use crate::shell::Shell;
 
 /// Names of common settings that are not secrets.
@@ -86,14 +87,14 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ImportArgs) -> Result
         }
     }
     let after = values(&entries);
-    let (added, changed, _) = super::local::changes(&before, &after);
+    let changes = before.changes_to(&after);
     if !kept.is_empty() {
         shell.info(format_args!(
             "note: kept the existing values of {} (--overwrite replaces them)",
             kept.join(", ")
         ));
     }
-    if added.is_empty() && changed.is_empty() {
+    if changes.added.is_empty() && changes.changed.is_empty() {
         shell.status("Nothing", "to import");
         return Ok(());
     }
@@ -102,11 +103,11 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ImportArgs) -> Result
         "Imported",
         format_args!(
             "{} key(s) into {}",
-            added.len() + changed.len(),
+            changes.added.len() + changes.changed.len(),
             rel(&profile.secrets_path)
         ),
     );
-    report_changes(shell, &added, &changed, &[]);
+    report_changes(shell, &changes);
 
     // Report the result as `validate` would.
     let checked = ctx.check(shell, &project, profile, false);

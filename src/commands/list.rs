@@ -21,7 +21,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, format: Format) -> Result<()
     for (key, r) in &resolved.entries {
         rows.push((
             key.clone(),
-            Some(&r.winner().source),
+            Some(&r.winner.source),
             checked.key_status(key).to_owned(),
         ));
     }

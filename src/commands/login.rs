@@ -4,10 +4,10 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{rel, Context};
-use crate::cli::{Backend, LoginArgs};
+use crate::cli::LoginArgs;
 use crate::env::ProcessEnv;
 use crate::error::Error;
-use crate::keyring::{api_token_account, openbao_token_account, Opened};
+use crate::keyring::{api_token_account, Opened};
 use crate::shell::Shell;
 use crate::token::{self, format_time, jwt_expiry};
 
@@ -15,46 +15,15 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &LoginArgs) -> Result<
     if args.import {
         return import(ctx, shell, args);
     }
-    let (account, what) = match args.backend {
-        Backend::Systemprompt => {
-            let url = token::api_url(args.api_url.as_deref(), &ProcessEnv);
-            check_url(&url)?;
-            (api_token_account(&url), format!("API token for {url}"))
-        }
-        Backend::Openbao => {
-            let address = openbao_address(args.address.as_deref())?;
-            (
-                openbao_token_account(&address),
-                format!("OpenBao token for {address}"),
-            )
-        }
-    };
+    let target = ctx.token_target(
+        args.backend,
+        args.api_url.as_deref(),
+        args.address.as_deref(),
+    )?;
     // Open the keyring first: never ask for a token that cannot be stored.
     let opened = ctx.keyring(shell)?;
-    let token = read_token(shell, args.token_stdin, &what)?;
-    store(shell, &opened, &account, &what, &token)
-}
-
-/// The OpenBao address: the flag, then `BAO_ADDR`, then `VAULT_ADDR`.
-pub(crate) fn openbao_address(flag: Option<&str>) -> Result<String, Error> {
-    let address = flag
-        .map(str::to_owned)
-        .or_else(|| std::env::var("BAO_ADDR").ok().filter(|v| !v.is_empty()))
-        .or_else(|| std::env::var("VAULT_ADDR").ok().filter(|v| !v.is_empty()))
-        .ok_or_else(|| {
-            Error::usage("no OpenBao address").help("pass --address URL or set BAO_ADDR")
-        })?;
-    let address = address.trim().trim_end_matches('/').to_owned();
-    check_url(&address)?;
-    Ok(address)
-}
-
-fn check_url(url: &str) -> Result<(), Error> {
-    match url::Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(()),
-        _ => Err(Error::usage(format!("`{url}` is not an http(s) URL"))
-            .help("for example https://api.systemprompt.io")),
-    }
+    let token = read_token(shell, args.token_stdin, &target.what)?;
+    store(shell, &opened, &target.account, &target.what, &token)
 }
 
 fn read_token(shell: &mut Shell, from_stdin: bool, what: &str) -> Result<SecretString, Error> {
@@ -125,7 +94,7 @@ fn import(ctx: &Context, shell: &mut Shell, args: &LoginArgs) -> Result<(), Erro
         args.api_url.as_deref().or(creds.api_url.as_deref()),
         &ProcessEnv,
     );
-    check_url(&url)?;
+    crate::remote::check_url(&url)?;
     store(
         shell,
         &opened,

@@ -1,9 +1,7 @@
 //! One file per subcommand, plus the context they share (project, profile, layers, checks).
 
-mod bao;
 mod cache;
 mod cleanup;
-mod cloud;
 mod completions;
 mod copy;
 mod diff;
@@ -16,7 +14,6 @@ mod get;
 mod import;
 mod init;
 mod list;
-mod local;
 mod login;
 mod logout;
 mod profiles;
@@ -37,7 +34,7 @@ use std::path::Path;
 use anstream::ColorChoice;
 use secrecy::SecretString;
 
-use crate::cli::{Cli, Color, Command, GlobalArgs};
+use crate::cli::{Cli, Color, Command, GlobalArgs, RemoteArgs, WriteArgs};
 use crate::env::ProcessEnv;
 use crate::error::Error;
 use crate::finding::{Finding, Location, Mode, Severity};
@@ -46,6 +43,7 @@ use crate::keyring::{self, Opened};
 use crate::layers::{self, DotEnvFile, LoadError, LoadOptions, Resolved};
 use crate::profile::{Profile, ProfileError, Selection};
 use crate::project::{self, Project};
+use crate::remote::{self, RemoteFlags, RemoteStore};
 use crate::shell::{Shell, Verbosity};
 
 /// Runs a parsed command line. Returns the error to report; the caller maps it to an exit code.
@@ -211,6 +209,59 @@ impl Context {
         Ok(opened)
     }
 
+    /// Opens the remote `profile` syncs to (the backend, address or tenant, token and HTTP
+    /// settings, resolved once); `-v` says where it is and where the token came from.
+    pub fn remote(
+        &self,
+        shell: &mut Shell,
+        project: &Project,
+        profile: &Profile,
+        args: &RemoteArgs,
+    ) -> Result<Box<dyn RemoteStore>, Error> {
+        let opened = remote::open(project, profile, &self.remote_flags(args))?;
+        for w in &opened.warnings {
+            shell.warn(w);
+        }
+        for n in &opened.notes {
+            shell.verbose(n);
+        }
+        Ok(opened.store)
+    }
+
+    /// The keyring account of the token for `backend`, with the manifest's OpenBao address when
+    /// run inside a project.
+    pub fn token_target(
+        &self,
+        backend: crate::config::RemoteBackend,
+        api_url: Option<&str>,
+        address: Option<&str>,
+    ) -> Result<remote::TokenAccount, Error> {
+        let flags = RemoteFlags {
+            api_url: api_url.map(str::to_owned),
+            addresses: address.map(str::to_owned).into_iter().collect(),
+            ..RemoteFlags::default()
+        };
+        remote::token_account(backend, &flags, || {
+            project::discover(
+                self.global.manifest_path.as_deref(),
+                self.global.profiles_dir.as_deref(),
+            )
+            .ok()
+        })
+    }
+
+    /// The remote options of the command line.
+    pub fn remote_flags(&self, args: &RemoteArgs) -> RemoteFlags {
+        RemoteFlags {
+            tenant: args.tenant.clone(),
+            api_url: args.api_url.clone(),
+            addresses: args.address.clone(),
+            connect_timeout: std::time::Duration::from_secs(args.connect_timeout),
+            timeout: std::time::Duration::from_secs(args.timeout),
+            keyring: self.global.keyring,
+        }
+    }
+
     pub fn env_files(&self, project: &Project) -> Vec<DotEnvFile> {
         let mut files = vec![DotEnvFile {
             path: project.workspace_root.join(".env"),
@@ -364,13 +415,7 @@ pub(crate) fn gate(
     Ok(())
 }
 
-/// A path shown relative to the current directory when below it.
-pub(crate) fn rel(path: &Path) -> String {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    crate::source::display_path(path, &cwd)
-        .display()
-        .to_string()
-}
+pub(crate) use crate::source::rel;
 
 /// Reads a whole value from stdin into memory that is wiped when dropped; one trailing newline
 /// (`\n` or `\r\n`) is removed.
@@ -384,4 +429,73 @@ pub(crate) fn read_stdin_secret(what: &str) -> Result<SecretString, Error> {
         .strip_suffix('\n')
         .map_or(buf.as_str(), |s| s.strip_suffix('\r').unwrap_or(s));
     Ok(SecretString::from(trimmed))
+}
+
+/// Prints every request a store made (method, URL, status, attempts, time) with `-v`.
+pub(crate) fn log_requests(shell: &mut Shell, store: &dyn RemoteStore) {
+    for r in store.requests() {
+        shell.verbose(format_args!(
+            "{} {} -> {} ({} attempt{}, {} ms)",
+            r.method,
+            r.url,
+            r.status,
+            r.attempts,
+            if r.attempts == 1 { "" } else { "s" },
+            r.millis
+        ));
+    }
+}
+
+/// One group of a plan: a label and names (nothing when there are none).
+pub(crate) fn plan_group(shell: &mut Shell, label: &str, names: &[String]) {
+    if !names.is_empty() {
+        shell.info(format_args!("{label:>16}: {}", names.join(", ")));
+    }
+}
+
+/// Whether to go ahead with the writes: never on `--dry-run`; on a protected profile only after a
+/// yes (asked on a terminal, or `--yes`).
+pub(crate) fn confirm(
+    shell: &mut Shell,
+    write: &WriteArgs,
+    profile: &str,
+    protected: bool,
+    what: &str,
+) -> Result<bool, Error> {
+    if write.dry_run {
+        shell.status("Dry run", "nothing was changed");
+        return Ok(false);
+    }
+    if !protected || write.yes {
+        return Ok(true);
+    }
+    match shell.confirm(&format!("Profile `{profile}` is protected. {what}?"), false)? {
+        Some(true) => Ok(true),
+        Some(false) => Err(Error::failed("cancelled; nothing was changed")),
+        None => Err(Error::usage(format!(
+            "profile `{profile}` is protected and this is not an interactive terminal; nothing was changed"
+        ))
+        .help("review the plan above (or run with --dry-run), then pass --yes")),
+    }
+}
+
+/// `doc` with the field that names the store's target (`"tenant": …` or `"path": …`).
+pub(crate) fn with_target(
+    store: &dyn RemoteStore,
+    mut doc: serde_json::Value,
+) -> serde_json::Value {
+    let (key, value) = store.target();
+    doc[key] = value.into();
+    doc
+}
+
+/// Prints the names that changed.
+pub(crate) fn report_changes(shell: &mut Shell, changes: &crate::secret_map::Changes) {
+    for (label, names) in [
+        ("added", &changes.added),
+        ("changed", &changes.changed),
+        ("removed", &changes.removed),
+    ] {
+        plan_group(shell, label, names);
+    }
 }

@@ -1,72 +1,64 @@
-//! `rollback --version N` (OpenBao): restore version N as a new write, with check-and-set.
+//! `rollback --version N`: restore version N as a new write, with check-and-set (a remote that
+//! keeps versions: OpenBao).
 
 use serde_json::json;
 
-use super::bao::{compare, names, Compare};
-use super::cloud::{confirm, log_bao, plan_group};
-use super::Context;
+use super::{confirm, log_requests, plan_group, Context};
 use crate::cli::{Format, RollbackArgs};
-use crate::config::RemoteBackend;
 use crate::error::Error;
-use crate::remote::openbao::BaoError;
+use crate::remote::{self, Capability, Edit};
+use crate::secret_map::{Compare, SecretMap};
 use crate::shell::Shell;
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RollbackArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
-    if project.config.for_profile(&profile.name).backend != RemoteBackend::Openbao {
-        return Err(Error::usage(format!(
-            "profile `{}` uses the systemprompt cloud, which keeps no versions",
-            profile.name
+    remote::require(&project, &profile, Capability::Versions, "rollback")?;
+    let store = ctx.remote(shell, &project, &profile, &args.target)?;
+    let location = store.location();
+    let cannot = |why: String| {
+        Error::failed(format!(
+            "version {} of {location} cannot be restored: {why}",
+            args.version
         ))
-        .help("`rollback` works with backend = \"openbao\""));
-    }
-    let bao = ctx.openbao(shell, &project, &profile, &args.target)?;
-    let meta = bao
-        .client
-        .metadata()?
-        .ok_or_else(|| Error::failed(format!("{} does not exist yet", bao.client.location())))?;
+    };
+    let meta = store
+        .versions()?
+        .ok_or_else(|| Error::failed(format!("{location} does not exist yet")))?;
     let Some(info) = meta.versions.iter().find(|v| v.version == args.version) else {
         let known: Vec<String> = meta
             .versions
             .iter()
             .map(|v| v.version.to_string())
             .collect();
-        return Err(BaoError::Version {
-            version: args.version,
-            path: bao.client.location(),
-            why: format!("no such version (kept: {})", known.join(", ")),
-        }
-        .into());
+        return Err(cannot(format!(
+            "no such version (kept: {})",
+            known.join(", ")
+        )));
     };
-    if info.destroyed || info.deletion_time.is_some() {
-        let why = if info.destroyed {
-            "its data was destroyed"
-        } else {
-            "it was deleted (undelete it first with `bao kv undelete`)"
-        };
-        return Err(BaoError::Version {
-            version: args.version,
-            path: bao.client.location(),
-            why: why.to_owned(),
-        }
-        .into());
+    if info.destroyed {
+        return Err(cannot("its data was destroyed".to_owned()));
     }
-    let old = bao.client.read(Some(args.version))?;
-    let current = bao.client.read(None)?;
-    let cmp = compare(&old.data, &current.data);
+    if info.deletion_time.is_some() {
+        return Err(cannot(
+            "it was deleted (undelete it first with `bao kv undelete`)".to_owned(),
+        ));
+    }
+    let old = store.read_version(args.version)?.values.unwrap_or_default();
+    let current = store.read()?;
+    let now = current.values.clone().unwrap_or_default();
+    let cmp = old.compare(&now);
     shell.status(
         "Plan",
         format_args!(
-            "restore version {} of {} as a new version (current {})",
+            "restore version {} of {location} as a new version (current {})",
             args.version,
-            bao.client.location(),
-            current.version
+            current.version.unwrap_or_default()
         ),
     );
-    plan_group(shell, "restore", &names(&cmp, Compare::LocalOnly));
-    plan_group(shell, "change back", &names(&cmp, Compare::Changed));
-    plan_group(shell, "remove", &names(&cmp, Compare::RemoteOnly));
+    plan_group(shell, "restore", &cmp.names(Compare::LocalOnly));
+    plan_group(shell, "change back", &cmp.names(Compare::Changed));
+    plan_group(shell, "remove", &cmp.names(Compare::RemoteOnly));
     let mut written = None;
     if confirm(
         shell,
@@ -75,30 +67,37 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RollbackArgs) -> Resu
         project.config.is_protected(&profile.name),
         "Restore this version",
     )? {
-        let v = bao
-            .client
-            .write(&old.data, current.version)
+        let edit = restore(old, &now);
+        let applied = store
+            .apply(&edit, Some(&current), &|| {})
             .map_err(|e| match e {
-                BaoError::Conflict(_) => Error::failed(format!(
-                    "{} changed while restoring (check-and-set conflict); nothing was written",
-                    bao.client.location()
-                ))
+                Error::Conflict { .. } => Error::failed(format!(
+                "{location} changed while restoring (check-and-set conflict); nothing was written"
+            ))
                 .help("run `versions` and try again"),
-                other => other.into(),
+                other => other,
             })?;
-        written = Some(v);
+        written = applied.version;
         shell.status(
             "Restored",
             format_args!(
-                "version {} of {} as version {v}",
+                "version {} of {location} as version {}",
                 args.version,
-                bao.client.location()
+                written.unwrap_or(current.version.unwrap_or_default())
             ),
         );
     }
-    log_bao(shell, &bao.client);
+    log_requests(shell, store.as_ref());
     if args.target.format == Format::Json {
-        shell.out(json!({"path": bao.client.location(), "restored": args.version, "new_version": written, "dry_run": args.write.dry_run}));
+        shell.out(json!({"path": location, "restored": args.version, "new_version": written, "dry_run": args.write.dry_run}));
     }
     Ok(())
+}
+
+/// The edit that turns `now` back into `old`.
+fn restore(old: SecretMap, now: &SecretMap) -> Edit {
+    Edit {
+        delete: now.names().filter(|n| !old.contains(n)).cloned().collect(),
+        set: old,
+    }
 }

@@ -1,16 +1,15 @@
 //! `rotate KEY`: a fresh random value written into the profile atomically; only the key's name is
 //! printed. `--sync` also pushes that one key to the profile's remote.
 
-use std::collections::BTreeMap;
+use secrecy::ExposeSecret;
 
-use secrecy::{ExposeSecret, SecretString};
-
-use super::local::{read_entries, write_entries};
 use super::{rel, Context};
 use crate::cli::RotateArgs;
-use crate::config::RemoteBackend;
 use crate::error::Error;
 use crate::keys;
+use crate::remote::Edit;
+use crate::secret_map::SecretMap;
+use crate::secrets_file::{read_entries, set_entry, write_entries};
 use crate::shell::Shell;
 use crate::source::Source;
 
@@ -61,7 +60,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
         return Ok(());
     }
     if project.config.is_protected(&profile.name) {
-        super::cloud::confirm(
+        super::confirm(
             shell,
             &args.write,
             &profile.name,
@@ -71,10 +70,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
     }
 
     let mut entries = read_entries(&profile.secrets_path)?;
-    match entries.iter_mut().find(|(k, _)| *k == key) {
-        Some(slot) => slot.1 = Some(SecretString::from(value.expose_secret())),
-        None => entries.push((key.clone(), Some(SecretString::from(value.expose_secret())))),
-    }
+    set_entry(&mut entries, &key, value.clone());
     write_entries(&profile.secrets_path, &entries, true)?;
     drop(entries);
     shell.status(
@@ -89,31 +85,22 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
     }
 
     if args.sync {
-        let one: BTreeMap<String, SecretString> = BTreeMap::from([(key.clone(), value)]);
-        if settings.backend == RemoteBackend::Openbao {
-            let bao = ctx.openbao(shell, &project, &profile, &args.target)?;
-            let name = bao.remote_name(&key);
-            let new = SecretString::from(one[&key].expose_secret());
-            let v = bao.client.update(|map| {
-                map.insert(name.clone(), SecretString::from(new.expose_secret()));
-                true
-            })?;
-            shell.status(
-                "Synced",
-                format_args!(
-                    "`{name}` to {} (version {})",
-                    bao.client.location(),
-                    v.unwrap_or_default()
-                ),
-            );
-        } else {
-            let cloud = ctx.cloud(shell, &project, &profile, &args.target)?;
-            let name = keys::env_name(&key);
-            let remote: BTreeMap<String, SecretString> =
-                one.into_values().map(|v| (name.clone(), v)).collect();
-            cloud.client.upsert(&remote)?;
-            shell.status("Synced", format_args!("{name} to tenant {}", cloud.tenant));
-        }
+        let store = ctx.remote(shell, &project, &profile, &args.target)?;
+        let name = store.remote_name(&key);
+        let edit = Edit {
+            set: SecretMap::from_iter([(name.clone(), value)]),
+            ..Edit::default()
+        };
+        let applied = store.apply(&edit, None, &|| {})?;
+        let version = applied
+            .version
+            .map(|v| format!(" (version {v})"))
+            .unwrap_or_default();
+        shell.status(
+            "Synced",
+            format_args!("`{name}` to {}{version}", store.location()),
+        );
+        super::log_requests(shell, store.as_ref());
     }
     Ok(())
 }

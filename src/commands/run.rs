@@ -53,13 +53,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<()
     let mut env: BTreeMap<String, secrecy::SecretString> = BTreeMap::new();
     for (key, resolution) in resolved.entries {
         if only.is_empty() || only.contains(&key) {
-            let value = resolution
-                .definitions
-                .into_iter()
-                .next()
-                .expect("a resolution has a definition")
-                .value;
-            env.insert(keys::env_name(&key), value);
+            env.insert(keys::env_name(&key), resolution.winner.value);
         }
     }
     shell.verbose(format_args!(

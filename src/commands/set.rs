@@ -2,18 +2,17 @@
 //! the command line; `--local` also writes them into secrets.json atomically.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::cloud::{confirm, log_requests, plan_group};
-use super::{rel, Context};
+use super::{confirm, log_requests, plan_group, rel, with_target, Context};
 use crate::cli::{Format, SetArgs};
 use crate::error::Error;
 use crate::finding::Severity;
 use crate::keys;
-use crate::remote::protected_name;
+use crate::remote::{protected_name, Edit};
+use crate::secret_map::SecretMap;
 use crate::secrets_file;
 use crate::shell::Shell;
 use crate::source::Source;
@@ -50,8 +49,8 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SetArgs) -> Result<()
     for (name, from) in kept {
         let value = match from {
             From::Inline(v) => v,
-            From::Stdin => read_stdin()?,
-            From::Prompt => prompt(&name)?,
+            From::Stdin => super::read_stdin_secret("the value")?,
+            From::Prompt => prompt(shell, &name)?,
         };
         if value.expose_secret().trim().is_empty() {
             return Err(
@@ -63,20 +62,32 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SetArgs) -> Result<()
     }
 
     check_values(shell, &values, &settings, args.force)?;
+    push(ctx, shell, &project, &profile, &values, args)
+}
 
-    if settings.backend == crate::config::RemoteBackend::Openbao {
-        return run_openbao(ctx, shell, &project, &profile, &values, args);
-    }
-    let cloud = ctx.cloud(shell, &project, &profile, &args.target)?;
-    let names: Vec<String> = values.keys().cloned().collect();
+/// Sets the values on the profile's remote (and, with `--local`, in secrets.json).
+fn push(
+    ctx: &Context,
+    shell: &mut Shell,
+    project: &crate::project::Project,
+    profile: &crate::profile::Profile,
+    values: &BTreeMap<String, SecretString>,
+    args: &SetArgs,
+) -> Result<(), Error> {
+    let settings = project.config.for_profile(&profile.name);
+    let store = ctx.remote(shell, project, profile, &args.target)?;
+    let mapped: SecretMap = values
+        .iter()
+        .map(|(n, v)| (store.remote_name_of(n), v.clone()))
+        .collect();
+    let names: Vec<String> = mapped.names().cloned().collect();
     shell.status(
         "Plan",
         format_args!(
-            "set {} name{} on tenant {} ({})",
+            "set {} name{} in {}",
             names.len(),
             if names.len() == 1 { "" } else { "s" },
-            cloud.tenant,
-            cloud.api_url
+            store.location()
         ),
     );
     plan_group(shell, "set", &names);
@@ -94,24 +105,40 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SetArgs) -> Result<()
         settings.protected,
         "Set these names",
     )?;
+    let mut version = None;
     if go {
         let local = if args.local {
-            Some(prepare_local(&profile.secrets_path, &values)?)
+            Some(prepare_local(&profile.secrets_path, values)?)
         } else {
             None
         };
-        cloud.client.upsert(&values)?;
-        shell.status(
-            "Set",
-            format_args!("{} on tenant {}", names.join(", "), cloud.tenant),
-        );
+        let edit = Edit {
+            set: mapped,
+            ..Edit::default()
+        };
+        let applied = store.apply(&edit, None, &|| {})?;
+        version = applied.version;
+        if applied.wrote {
+            let at = version
+                .map(|v| format!(" (version {v})"))
+                .unwrap_or_default();
+            shell.status(
+                "Set",
+                format_args!("{} in {}{at}", names.join(", "), store.location()),
+            );
+        } else {
+            shell.status("Fresh", "every value was already set; nothing was written");
+        }
         if let Some(local) = &local {
             write_local(shell, &profile.secrets_path, local)?;
         }
     }
-    log_requests(shell, &cloud.client);
+    log_requests(shell, store.as_ref());
     if args.target.format == Format::Json {
-        shell.out(json!({"profile": profile.name, "tenant": cloud.tenant, "dry_run": args.write.dry_run, "applied": go, "names": names, "local": args.local && go}));
+        shell.out(with_target(
+            store.as_ref(),
+            json!({"profile": profile.name, "dry_run": args.write.dry_run, "applied": go, "names": names, "local": args.local && go, "version": version}),
+        ));
     }
     Ok(())
 }
@@ -180,25 +207,11 @@ fn parse_pairs(args: &SetArgs) -> Result<Vec<(String, From)>, Error> {
     Ok(wanted)
 }
 
-fn read_stdin() -> Result<SecretString, Error> {
-    let mut buf = String::new();
-    std::io::stdin()
-        .read_to_string(&mut buf)
-        .map_err(|e| Error::io("cannot read the value from stdin", e))?;
-    let trimmed = buf
-        .strip_suffix('\n')
-        .map_or(buf.as_str(), |s| s.strip_suffix('\r').unwrap_or(s));
-    Ok(SecretString::from(trimmed.to_owned()))
-}
-
-fn prompt(name: &str) -> Result<SecretString, Error> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::usage(format!("no terminal to prompt for {name}"))
-            .help(format!("pipe the value in with `set {name} --stdin`")));
-    }
-    rpassword::prompt_password(format!("{name} (input hidden): "))
-        .map(SecretString::from)
-        .map_err(|e| Error::io("cannot read the value from the terminal", e))
+fn prompt(shell: &mut Shell, name: &str) -> Result<SecretString, Error> {
+    shell.hidden_input(name)?.ok_or_else(|| {
+        Error::usage(format!("no terminal to prompt for {name}"))
+            .help(format!("pipe the value in with `set {name} --stdin`"))
+    })
 }
 
 /// The new secrets.json, prepared before anything remote changes: a broken local file stops the
@@ -221,7 +234,7 @@ fn prepare_local(
     };
     let updates = values
         .iter()
-        .map(|(n, v)| (keys::key_from_env(n), SecretString::from(v.expose_secret())))
+        .map(|(n, v)| (keys::key_from_env(n), v.clone()))
         .collect();
     let (entries, added) = secrets_file::merge(existing, updates);
     Ok(LocalWrite {
@@ -233,7 +246,7 @@ fn prepare_local(
 
 /// Writes the prepared secrets.json atomically, mode 0600.
 fn write_local(shell: &mut Shell, path: &std::path::Path, local: &LocalWrite) -> Result<(), Error> {
-    super::local::write_entries(path, &local.entries, true)?;
+    crate::secrets_file::write_entries(path, &local.entries, true)?;
     shell.status(
         "Wrote",
         format_args!(
@@ -243,87 +256,5 @@ fn write_local(shell: &mut Shell, path: &std::path::Path, local: &LocalWrite) ->
             local.updated
         ),
     );
-    Ok(())
-}
-
-/// OpenBao: one read-modify-write with check-and-set, retried after a re-read on a conflict, so
-/// concurrent `set`s of different keys all land.
-fn run_openbao(
-    ctx: &Context,
-    shell: &mut Shell,
-    project: &crate::project::Project,
-    profile: &crate::profile::Profile,
-    values: &BTreeMap<String, SecretString>,
-    args: &SetArgs,
-) -> Result<(), Error> {
-    let bao = ctx.openbao(shell, project, profile, &args.target)?;
-    let mapped: BTreeMap<String, SecretString> = values
-        .iter()
-        .map(|(n, v)| {
-            (
-                bao.remote_name(&keys::key_from_env(n)),
-                SecretString::from(v.expose_secret()),
-            )
-        })
-        .collect();
-    let names: Vec<String> = mapped.keys().cloned().collect();
-    shell.status(
-        "Plan",
-        format_args!("set {} in {}", names.join(", "), bao.client.location()),
-    );
-    if args.local {
-        shell.info(format_args!(
-            "{:>16}: {}",
-            "also write",
-            rel(&profile.secrets_path)
-        ));
-    }
-    let protected = project.config.is_protected(&profile.name);
-    let mut version = None;
-    let go = confirm(
-        shell,
-        &args.write,
-        &profile.name,
-        protected,
-        "Set these names",
-    )?;
-    if go {
-        let local = if args.local {
-            Some(prepare_local(&profile.secrets_path, values)?)
-        } else {
-            None
-        };
-        version = bao.client.update(|map| {
-            let mut changed = false;
-            for (k, v) in &mapped {
-                if map
-                    .get(k)
-                    .is_none_or(|old| old.expose_secret() != v.expose_secret())
-                {
-                    map.insert(k.clone(), SecretString::from(v.expose_secret()));
-                    changed = true;
-                }
-            }
-            changed
-        })?;
-        match version {
-            Some(v) => shell.status(
-                "Set",
-                format_args!(
-                    "{} in {} (version {v})",
-                    names.join(", "),
-                    bao.client.location()
-                ),
-            ),
-            None => shell.status("Fresh", "every value was already set; nothing was written"),
-        }
-        if let Some(local) = &local {
-            write_local(shell, &profile.secrets_path, local)?;
-        }
-    }
-    super::cloud::log_bao(shell, &bao.client);
-    if args.target.format == Format::Json {
-        shell.out(json!({"profile": profile.name, "path": bao.client.location(), "dry_run": args.write.dry_run, "applied": go, "names": names, "version": version}));
-    }
     Ok(())
 }

@@ -22,10 +22,9 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &StatusArgs) -> Result
             None,
             format!(
                 "unavailable: {}",
-                e.to_string()
-                    .lines()
-                    .skip(1)
-                    .map(str::trim)
+                e.attempts
+                    .iter()
+                    .map(|(backend, why)| format!("tried {backend}: {why}"))
                     .collect::<Vec<_>>()
                     .join("; ")
             ),

@@ -69,10 +69,11 @@ pub enum StoreError {
 /// `--keyring`: `auto` is the platform's store (on Linux, Secret Service when it answers and
 /// unlocks, else kernel keyutils); `secret-service` is D-Bus (GNOME Keyring, `KWallet`,
 /// `KeePassXC`); `keyutils` is the Linux kernel keyring; `none` turns the keyring off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[allow(missing_docs)] // Reason: documented above; variant docs would turn the one-line help into a long list.
 pub enum KeyringChoice {
+    #[default]
     Auto,
     SecretService,
     Keyutils,

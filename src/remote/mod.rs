@@ -1,84 +1,162 @@
-//! Remote stores: the systemprompt cloud API (and, later, OpenBao), and the naming rules they share.
+//! Remote stores behind one trait: the systemprompt cloud API and OpenBao / Vault KV v2, plus an
+//! in-memory store for tests. Verbs ask a [`RemoteStore`] for what they need; what only some stores
+//! can do (read values back, keep versions) is a [`Capability`] the verb asks for first.
 
+mod memory;
+pub mod names;
+mod open;
 pub mod openbao;
+pub mod plan;
 pub mod systemprompt;
 
-use std::fmt;
+use std::collections::BTreeSet;
 
-/// Names the platform manages itself; never pushed, removed by `cleanup`.
-pub const SYSTEM_MANAGED: &[&str] = &["FLY_APP_NAME", "FLY_MACHINE_ID"];
-/// Names the deploy pipeline owns; never pushed or pruned.
-pub const DEPLOY_OWNED: &[&str] = &[
-    "SYSTEMPROMPT_API_TOKEN",
-    "SYSTEMPROMPT_USER_EMAIL",
-    "SYSTEMPROMPT_CLI_REMOTE",
-    "SYSTEMPROMPT_PROFILE",
-];
-/// A name that must never be synced: a stale value misdirects the deployed service.
-pub const STALE_API_URL: &str = "SYSTEMPROMPT_API_URL";
+pub use memory::MemoryStore;
+pub use names::{needs_cleanup, protected_name, Skip, DEPLOY_OWNED, STALE_API_URL, SYSTEM_MANAGED};
+pub use open::{
+    check_url, openbao_addresses, require, tenant, token_account, token_checks, Health, Level,
+    RemoteFlags, TokenAccount,
+};
+pub use open::{open, Opened};
+pub use openbao::{Metadata, VersionInfo};
 
-/// Why a name is not pushed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Skip {
-    /// Managed by the platform.
-    SystemManaged,
-    /// Owned by the deploy pipeline.
-    DeployOwned,
-    /// `SYSTEMPROMPT_API_URL`.
-    ApiUrl,
-    /// Null or blank locally.
-    Empty,
+use crate::error::Error;
+use crate::http::RequestRecord;
+use crate::secret_map::SecretMap;
+
+/// What a store can do beyond names and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    /// It gives values back (`pull`, value comparison).
+    Values,
+    /// It keeps versions and writes with check-and-set (`versions`, `rollback`).
+    Versions,
 }
 
-impl fmt::Display for Skip {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Skip::SystemManaged => "system-managed, set by the platform",
-            Skip::DeployOwned => "owned by the deploy pipeline",
-            Skip::ApiUrl => "must not be synced (a stale value misdirects the deployed service; `cleanup` removes it)",
-            Skip::Empty => "empty locally",
-        })
+/// What a store read: its names, and where the store gives them back, its values and version.
+#[derive(Debug, Clone, Default)]
+pub struct Remote {
+    /// Every remote name.
+    pub names: BTreeSet<String>,
+    /// The values, by remote name, for a store with [`Capability::Values`].
+    pub values: Option<SecretMap>,
+    /// The version read (0: nothing stored yet), for a store with [`Capability::Versions`].
+    pub version: Option<u64>,
+}
+
+impl Remote {
+    /// A read of names only.
+    #[must_use]
+    pub fn names(names: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            names: names.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
+    /// A read of values at a version.
+    #[must_use]
+    pub fn values(values: SecretMap, version: u64) -> Self {
+        Self {
+            names: values.names().cloned().collect(),
+            values: Some(values),
+            version: Some(version),
+        }
     }
 }
 
-/// Whether a remote name is protected from pushes, and why.
-#[must_use]
-pub fn protected_name(name: &str) -> Option<Skip> {
-    if SYSTEM_MANAGED.iter().any(|n| n.eq_ignore_ascii_case(name)) {
-        Some(Skip::SystemManaged)
-    } else if DEPLOY_OWNED.iter().any(|n| n.eq_ignore_ascii_case(name)) {
-        Some(Skip::DeployOwned)
-    } else if name.eq_ignore_ascii_case(STALE_API_URL) {
-        Some(Skip::ApiUrl)
-    } else {
-        None
+/// A change to the remote: names to set and names to delete (remote names).
+#[derive(Debug, Clone, Default)]
+pub struct Edit {
+    /// Set these (upsert).
+    pub set: SecretMap,
+    /// Delete these.
+    pub delete: Vec<String>,
+}
+
+/// What applying an [`Edit`] did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Whether anything was written (a store that reads values first writes nothing when the
+    /// edit changes nothing).
+    pub wrote: bool,
+    /// The version written, for a store that keeps versions.
+    pub version: Option<u64>,
+    /// Names deleted.
+    pub removed: Vec<String>,
+    /// Names to delete that were not set.
+    pub was_not_set: Vec<String>,
+    /// Names whose deletion failed, with why (a store that deletes name by name).
+    pub failed: Vec<(String, Error)>,
+}
+
+/// A remote store for one profile.
+pub trait RemoteStore: Sync {
+    /// Where it is, for messages: `tenant t-1 (https://…)` or `secret/systemprompt/app/local`.
+    fn location(&self) -> String;
+
+    /// How `doctor` names it: `cloud https://… tenant t-1` or `OpenBao secret/…`.
+    fn describe(&self) -> String;
+
+    /// The field that names it in JSON output: `("tenant", "t-1")` or `("path", "secret/…")`.
+    fn target(&self) -> (&'static str, String);
+
+    /// The remote name of a secrets.json key.
+    fn remote_name(&self, key: &str) -> String;
+
+    /// The secrets.json key of a remote name.
+    fn local_key(&self, name: &str) -> String;
+
+    /// The remote name of a name typed on the command line (a key or an env-style name).
+    fn remote_name_of(&self, given: &str) -> String {
+        self.remote_name(&crate::keys::key_from_env(given.trim()))
+    }
+
+    /// Whether it can do `capability`.
+    fn has(&self, capability: Capability) -> bool;
+
+    /// Reads the names (and, with [`Capability::Values`], the values and version).
+    fn read(&self) -> Result<Remote, Error>;
+
+    /// Applies `edit`. With `base` (an earlier [`RemoteStore::read`]) a store with versions
+    /// writes with check-and-set against that read and fails on a conflict; without it, it reads
+    /// afresh and retries on conflicts. `progress` is called after each request of a store that
+    /// works name by name.
+    fn apply(
+        &self,
+        edit: &Edit,
+        base: Option<&Remote>,
+        progress: &(dyn Fn() + Sync),
+    ) -> Result<Applied, Error>;
+
+    /// A read-only question for `doctor --online`, answered in a few words.
+    fn probe(&self) -> Result<String, Error>;
+
+    /// The versions kept ([`Capability::Versions`]); `None` when nothing is stored yet.
+    fn versions(&self) -> Result<Option<Metadata>, Error> {
+        Err(self.lacks(Capability::Versions))
+    }
+
+    /// Reads one earlier version ([`Capability::Versions`]).
+    fn read_version(&self, version: u64) -> Result<Remote, Error> {
+        let _ = version;
+        Err(self.lacks(Capability::Versions))
+    }
+
+    /// The requests made so far (method, URL, status, attempts, time).
+    fn requests(&self) -> Vec<RequestRecord>;
+
+    /// The error for a verb that needs `capability` of a store without it.
+    fn lacks(&self, capability: Capability) -> Error {
+        Error::usage(format!("{} cannot {}", self.location(), capability.verb()))
     }
 }
 
-/// Whether `cleanup` removes this remote name.
-#[must_use]
-pub fn needs_cleanup(name: &str) -> bool {
-    matches!(
-        protected_name(name),
-        Some(Skip::SystemManaged | Skip::ApiUrl)
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn name_rules_are_case_insensitive() {
-        assert_eq!(protected_name("fly_app_name"), Some(Skip::SystemManaged));
-        assert_eq!(
-            protected_name("SYSTEMPROMPT_PROFILE"),
-            Some(Skip::DeployOwned)
-        );
-        assert_eq!(protected_name("SYSTEMPROMPT_API_URL"), Some(Skip::ApiUrl));
-        assert_eq!(protected_name("ANTHROPIC_API_KEY"), None);
-        assert!(needs_cleanup("FLY_MACHINE_ID") && needs_cleanup("systemprompt_api_url"));
-        assert!(!needs_cleanup("SYSTEMPROMPT_API_TOKEN"));
+impl Capability {
+    fn verb(self) -> &'static str {
+        match self {
+            Capability::Values => "give values back",
+            Capability::Versions => "keep versions",
+        }
     }
 }

@@ -2,7 +2,6 @@
 //! check-and-set, over one or several server addresses.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use reqwest::blocking::RequestBuilder;
@@ -10,8 +9,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use super::systemprompt::RequestRecord;
-use crate::http::{Failover, Http, HttpError, HttpResponse};
+use super::{Applied, Capability, Edit, Remote, RemoteStore};
+use crate::config::RemoteNames;
+use crate::error::Error;
+use crate::http::{Failover, Http, HttpError, HttpResponse, RequestLog, RequestRecord};
+use crate::keys;
+use crate::secret_map::{Exposed, SecretMap};
 
 /// How many times a read-modify-write is retried after a CAS conflict.
 pub const CAS_RETRIES: usize = 12;
@@ -86,16 +89,6 @@ pub enum BaoError {
         /// Why the write failed.
         cause: Box<BaoError>,
     },
-    /// A version that cannot be read.
-    #[error("version {version} of {path} cannot be restored: {why}")]
-    Version {
-        /// The version.
-        version: u64,
-        /// The path.
-        path: String,
-        /// Why.
-        why: String,
-    },
     /// A value in the remote map that is not a string.
     #[error("{path}: the remote value of `{key}` is not a string (values are never shown here)")]
     NotAString {
@@ -139,7 +132,7 @@ impl BaoError {
             Self::Uncertain { .. } => Some("once the cause above is fixed, run `cargo systemprompt-secrets diff` to see whether it landed, then run the command again if needed".to_owned()),
             Self::NotWritten { .. } => Some("run the command again".to_owned()),
             Self::NotAString { .. } => Some("fix it in OpenBao: every value of the secret must be a string".to_owned()),
-            Self::Api { status, .. } => Some(format!("{}", if *status >= 500 { "the server failed; try again later, and check that `address` (or BAO_ADDR) points at OpenBao" } else { "the server refused the request; its message above says why" })),
+            Self::Api { status, .. } => Some((if *status >= 500 { "the server failed; try again later, and check that `address` (or BAO_ADDR) points at OpenBao" } else { "the server refused the request; its message above says why" }).to_owned()),
             Self::Http(e) => e.help(),
             Self::KeptChanging { .. } => {
                 Some("try again; someone else is writing to it right now".to_owned())
@@ -156,7 +149,7 @@ pub struct Snapshot {
     /// The version read (0 when there is none, or the latest was deleted and nothing is readable).
     pub version: u64,
     /// The map.
-    pub data: BTreeMap<String, SecretString>,
+    pub data: SecretMap,
 }
 
 /// One version in the metadata.
@@ -189,7 +182,8 @@ pub struct BaoClient {
     path: String,
     namespace: Option<String>,
     token: SecretString,
-    log: Mutex<Vec<RequestRecord>>,
+    names: RemoteNames,
+    log: RequestLog,
 }
 
 #[derive(Deserialize)]
@@ -216,23 +210,22 @@ impl BaoClient {
             path: path.trim_matches('/').to_owned(),
             namespace,
             token,
-            log: Mutex::default(),
+            names: RemoteNames::default(),
+            log: RequestLog::default(),
         }
+    }
+
+    /// The same client, spelling remote names as `names` says.
+    #[must_use]
+    pub fn with_remote_names(mut self, names: RemoteNames) -> Self {
+        self.names = names;
+        self
     }
 
     /// `mount/path`, for messages.
     #[must_use]
     pub fn location(&self) -> String {
         format!("{}/{}", self.mount, self.path)
-    }
-
-    /// The requests made so far.
-    ///
-    /// # Panics
-    /// If a thread panicked while holding the lock.
-    #[must_use]
-    pub fn requests(&self) -> Vec<RequestRecord> {
-        self.log.lock().expect("lock").clone()
     }
 
     fn api_path(&self, kind: &str) -> String {
@@ -290,13 +283,7 @@ impl BaoClient {
             }
             build(rb)
         })?;
-        self.log.lock().expect("lock").push(RequestRecord {
-            method,
-            url: format!("/v1/{api_path}"),
-            status: r.status,
-            attempts: r.attempts,
-            millis: r.elapsed.as_millis(),
-        });
+        self.log.push(method, format!("/v1/{api_path}"), &r);
         Ok(r)
     }
 
@@ -368,7 +355,7 @@ impl BaoClient {
                 // The version exists but was deleted: nothing readable, but CAS must use its number.
                 return Ok(Snapshot {
                     version: meta.version,
-                    data: BTreeMap::new(),
+                    data: SecretMap::new(),
                 });
             }
             let errors = serde_json::from_str::<Errors>(&r.body)
@@ -378,7 +365,7 @@ impl BaoClient {
                 self.preflight()?;
                 return Ok(Snapshot {
                     version: 0,
-                    data: BTreeMap::new(),
+                    data: SecretMap::new(),
                 });
             }
         }
@@ -396,7 +383,7 @@ impl BaoClient {
                 why: "no `data`".to_owned(),
             })?;
         let version = data.metadata.map_or(0, |m| m.version);
-        let mut map = BTreeMap::new();
+        let mut map = SecretMap::new();
         for (k, v) in data.data.unwrap_or_default() {
             match v {
                 serde_json::Value::String(s) => {
@@ -443,14 +430,18 @@ impl BaoClient {
     }
 
     /// Writes the whole map if the current version is still `cas`. Returns the new version.
-    pub fn write(&self, data: &BTreeMap<String, SecretString>, cas: u64) -> Result<u64, BaoError> {
+    pub fn write(&self, data: &SecretMap, cas: u64) -> Result<u64, BaoError> {
         let api_path = self.api_path("data");
-        let body = SecretString::from(serde_json::to_string(&WriteBody { cas, data }).map_err(
-            |e| BaoError::BadResponse {
+        let body = SecretString::from(
+            serde_json::to_string(&WriteBody {
+                options: WriteOptions { cas },
+                data: data.exposed(),
+            })
+            .map_err(|e| BaoError::BadResponse {
                 path: api_path.clone(),
                 why: format!("cannot encode the request: {e}"),
-            },
-        )?);
+            })?,
+        );
         let sent = self.request("POST", &api_path, None, |rb| {
             rb.header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.expose_secret().to_owned())
@@ -494,12 +485,7 @@ impl BaoClient {
     /// landed if version `cas + 1` holds exactly `data` (check-and-set lets only one write become
     /// that version, and ours could become no other). Otherwise it did not land: a conflict stays
     /// a conflict (to be re-read and retried), any other error says that nothing was written.
-    fn settle(
-        &self,
-        data: &BTreeMap<String, SecretString>,
-        cas: u64,
-        err: BaoError,
-    ) -> Result<u64, BaoError> {
+    fn settle(&self, data: &SecretMap, cas: u64, err: BaoError) -> Result<u64, BaoError> {
         let next = cas + 1;
         // A standby that serves reads (OpenBao clusters do by default) may lag the active node by
         // a moment: a version that is not there yet is asked for again before concluding.
@@ -514,7 +500,7 @@ impl BaoClient {
             }
         }
         match read_back {
-            Ok(s) if s.version == next && same_map(&s.data, data) => Ok(next),
+            Ok(s) if s.version == next && s.data.same_as(data) => Ok(next),
             Ok(_) if matches!(err, BaoError::Conflict(_)) => Err(err),
             Ok(_) => Err(BaoError::NotWritten {
                 path: self.location(),
@@ -568,7 +554,7 @@ impl BaoClient {
     /// there is nothing to write. Returns the new version, or `None` when nothing changed.
     pub fn update(
         &self,
-        mut change: impl FnMut(&mut BTreeMap<String, SecretString>) -> bool,
+        mut change: impl FnMut(&mut SecretMap) -> bool,
     ) -> Result<Option<u64>, BaoError> {
         for attempt in 0..CAS_RETRIES {
             let mut snapshot = self.read(None)?;
@@ -594,37 +580,120 @@ impl BaoClient {
     }
 }
 
-/// Whether two maps hold the same keys with the same values.
-fn same_map(a: &BTreeMap<String, SecretString>, b: &BTreeMap<String, SecretString>) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|((ka, va), (kb, vb))| ka == kb && va.expose_secret() == vb.expose_secret())
-}
-
 /// `{"options": {"cas": N}, "data": {…}}`, serialized straight from the secret values.
+#[derive(serde::Serialize)]
 struct WriteBody<'a> {
-    cas: u64,
-    data: &'a BTreeMap<String, SecretString>,
+    options: WriteOptions,
+    data: Exposed<'a>,
 }
 
-impl serde::Serialize for WriteBody<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        struct Data<'a>(&'a BTreeMap<String, SecretString>);
-        impl serde::Serialize for Data<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut m = s.serialize_map(Some(self.0.len()))?;
-                for (k, v) in self.0 {
-                    m.serialize_entry(k, v.expose_secret())?;
-                }
-                m.end()
-            }
+#[derive(serde::Serialize)]
+struct WriteOptions {
+    cas: u64,
+}
+
+impl RemoteStore for BaoClient {
+    fn location(&self) -> String {
+        BaoClient::location(self)
+    }
+
+    fn describe(&self) -> String {
+        format!("OpenBao {}", BaoClient::location(self))
+    }
+
+    fn target(&self) -> (&'static str, String) {
+        ("path", BaoClient::location(self))
+    }
+
+    fn remote_name(&self, key: &str) -> String {
+        match self.names {
+            RemoteNames::Keys => key.to_owned(),
+            RemoteNames::Env => keys::env_name(key),
         }
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("options", &serde_json::json!({ "cas": self.cas }))?;
-        m.serialize_entry("data", &Data(self.data))?;
-        m.end()
+    }
+
+    fn local_key(&self, name: &str) -> String {
+        match self.names {
+            RemoteNames::Keys => name.to_owned(),
+            RemoteNames::Env => keys::key_from_env(name),
+        }
+    }
+
+    fn has(&self, _: Capability) -> bool {
+        true
+    }
+
+    fn read(&self) -> Result<Remote, Error> {
+        let s = BaoClient::read(self, None)?;
+        Ok(Remote::values(s.data, s.version))
+    }
+
+    /// One check-and-set write of the whole map: against `base` (a conflict is an error), or
+    /// read afresh and retried on conflicts.
+    fn apply(
+        &self,
+        edit: &Edit,
+        base: Option<&Remote>,
+        _: &(dyn Fn() + Sync),
+    ) -> Result<Applied, Error> {
+        let mut applied = Applied::default();
+        let mut change = |map: &mut SecretMap| {
+            applied.removed = edit
+                .delete
+                .iter()
+                .filter(|n| map.remove(n).is_some())
+                .cloned()
+                .collect();
+            let set = map.set_all(&edit.set);
+            set || !applied.removed.is_empty()
+        };
+        let version = match base {
+            Some(base) => {
+                let mut map = base.values.clone().unwrap_or_default();
+                if change(&mut map) {
+                    let cas = base.version.unwrap_or_default();
+                    Some(self.write(&map, cas).map_err(|e| match e {
+                        BaoError::Conflict(detail) => Error::Conflict {
+                            location: BaoClient::location(self),
+                            detail,
+                        },
+                        other => other.into(),
+                    })?)
+                } else {
+                    None
+                }
+            }
+            None => self.update(&mut change)?,
+        };
+        applied.was_not_set = edit
+            .delete
+            .iter()
+            .filter(|n| !applied.removed.contains(n))
+            .cloned()
+            .collect();
+        applied.wrote = version.is_some();
+        applied.version = version;
+        Ok(applied)
+    }
+
+    fn probe(&self) -> Result<String, Error> {
+        Ok(match self.metadata()?.map_or(0, |m| m.current_version) {
+            0 => "nothing stored yet".to_owned(),
+            v => format!("version {v}"),
+        })
+    }
+
+    fn versions(&self) -> Result<Option<Metadata>, Error> {
+        Ok(self.metadata()?)
+    }
+
+    fn read_version(&self, version: u64) -> Result<Remote, Error> {
+        let s = BaoClient::read(self, Some(version))?;
+        Ok(Remote::values(s.data, s.version))
+    }
+
+    fn requests(&self) -> Vec<RequestRecord> {
+        self.log.all()
     }
 }
 

@@ -1,14 +1,17 @@
 //! The systemprompt cloud secrets API (systemprompt-cloud.md): `PUT`/`GET` on
 //! `/api/v1/tenants/{tenant}/secrets`, `DELETE` on `…/secrets/{KEY}`, bearer token, env-style names.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::http::{Http, HttpError, HttpResponse};
+use super::{Applied, Capability, Edit, Remote, RemoteStore};
+use crate::error::Error;
+use crate::http::{Http, HttpError, HttpResponse, RequestLog, RequestRecord};
+use crate::keys;
+use crate::secret_map::{Exposed, SecretMap};
 
 /// How many DELETEs `delete_many` keeps in flight.
 pub const DELETE_CONCURRENCY: usize = 8;
@@ -78,7 +81,7 @@ impl CloudError {
     pub fn help(&self) -> Option<String> {
         match self {
             Self::TenantNotFound { .. } => Some("check --tenant, `tenant-id` in the manifest, or `cloud.tenant_id` in profile.yaml".to_owned()),
-            Self::Api { status, .. } => Some(format!("{}", api_hint(*status))),
+            Self::Api { status, .. } => Some(api_hint(*status).to_owned()),
             Self::Http(e) => e.help(),
             Self::MaybeApplied { cause, .. } => cause.help(),
             Self::BadResponse { .. } => Some("check that --api-url (or SYSTEMPROMPT_API_URL) points at the systemprompt API, not at another server".to_owned()),
@@ -133,28 +136,13 @@ pub enum Deleted {
     WasNotSet,
 }
 
-/// One request, for `-v` (method, URL, status, attempts, time; never headers or bodies).
-#[derive(Debug, Clone)]
-pub struct RequestRecord {
-    /// The method.
-    pub method: &'static str,
-    /// The URL.
-    pub url: String,
-    /// The status.
-    pub status: u16,
-    /// Attempts.
-    pub attempts: usize,
-    /// Milliseconds, retries included.
-    pub millis: u128,
-}
-
 /// A client for one tenant.
 pub struct CloudClient {
     http: Http,
     base: Url,
     tenant: String,
     token: SecretString,
-    log: Mutex<Vec<RequestRecord>>,
+    log: RequestLog,
 }
 
 impl CloudClient {
@@ -166,17 +154,20 @@ impl CloudClient {
             base,
             tenant: tenant.to_owned(),
             token,
-            log: Mutex::default(),
+            log: RequestLog::default(),
         }
     }
 
-    /// The requests made so far.
-    ///
-    /// # Panics
-    /// If a thread panicked while holding the lock.
+    /// The tenant.
     #[must_use]
-    pub fn requests(&self) -> Vec<RequestRecord> {
-        self.log.lock().expect("lock").clone()
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    /// The API's base URL, without a trailing slash.
+    #[must_use]
+    pub fn api_url(&self) -> String {
+        self.base.as_str().trim_end_matches('/').to_owned()
     }
 
     fn url(&self, key: Option<&str>) -> Url {
@@ -194,13 +185,7 @@ impl CloudClient {
     }
 
     fn record(&self, method: &'static str, url: &Url, r: &HttpResponse) {
-        self.log.lock().expect("lock").push(RequestRecord {
-            method,
-            url: url.to_string(),
-            status: r.status,
-            attempts: r.attempts,
-            millis: r.elapsed.as_millis(),
-        });
+        self.log.push(method, url.to_string(), r);
     }
 
     fn check(
@@ -259,9 +244,11 @@ impl CloudClient {
     }
 
     /// `PUT …/secrets` with `{"secrets": {NAME: value, …}}`: one request for every name.
-    pub fn upsert(&self, secrets: &BTreeMap<String, SecretString>) -> Result<(), CloudError> {
+    pub fn upsert(&self, secrets: &SecretMap) -> Result<(), CloudError> {
         let url = self.url(None);
-        let body = SecretBody(secrets);
+        let body = SecretBody {
+            secrets: secrets.exposed(),
+        };
         let bytes = SecretString::from(serde_json::to_string(&body).map_err(|e| {
             CloudError::BadResponse {
                 url: url.to_string(),
@@ -340,24 +327,75 @@ struct Keys {
     keys: Vec<String>,
 }
 
-/// Serializes `{"secrets": {…}}` straight from the secret values.
-struct SecretBody<'a>(&'a BTreeMap<String, SecretString>);
+/// `{"secrets": {…}}`, serialized straight from the secret values.
+#[derive(serde::Serialize)]
+struct SecretBody<'a> {
+    secrets: Exposed<'a>,
+}
 
-impl serde::Serialize for SecretBody<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        struct Inner<'a>(&'a BTreeMap<String, SecretString>);
-        impl serde::Serialize for Inner<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut m = s.serialize_map(Some(self.0.len()))?;
-                for (k, v) in self.0 {
-                    m.serialize_entry(k, v.expose_secret())?;
-                }
-                m.end()
+impl RemoteStore for CloudClient {
+    fn location(&self) -> String {
+        format!("tenant {} ({})", self.tenant, self.api_url())
+    }
+
+    fn describe(&self) -> String {
+        format!("cloud {} tenant {}", self.api_url(), self.tenant)
+    }
+
+    fn target(&self) -> (&'static str, String) {
+        ("tenant", self.tenant.clone())
+    }
+
+    fn remote_name(&self, key: &str) -> String {
+        keys::env_name(key)
+    }
+
+    fn local_key(&self, name: &str) -> String {
+        keys::key_from_env(name)
+    }
+
+    /// The cloud's names are env-style: a typed name is only upper-cased.
+    fn remote_name_of(&self, given: &str) -> String {
+        given.trim().to_ascii_uppercase()
+    }
+
+    fn has(&self, _: Capability) -> bool {
+        false
+    }
+
+    fn read(&self) -> Result<Remote, Error> {
+        Ok(Remote::names(self.list()?))
+    }
+
+    /// One PUT for every name set, then the DELETEs, [`DELETE_CONCURRENCY`] in flight.
+    fn apply(
+        &self,
+        edit: &Edit,
+        _: Option<&Remote>,
+        progress: &(dyn Fn() + Sync),
+    ) -> Result<Applied, Error> {
+        let mut applied = Applied::default();
+        if !edit.set.is_empty() {
+            self.upsert(&edit.set)?;
+            applied.wrote = true;
+        }
+        let results = self.delete_many(&edit.delete, &|_| progress());
+        for (name, r) in edit.delete.iter().zip(results) {
+            match r {
+                Ok(Deleted::Removed) => applied.removed.push(name.clone()),
+                Ok(Deleted::WasNotSet) => applied.was_not_set.push(name.clone()),
+                Err(e) => applied.failed.push((name.clone(), e.into())),
             }
         }
-        let mut m = s.serialize_map(Some(1))?;
-        m.serialize_entry("secrets", &Inner(self.0))?;
-        m.end()
+        applied.wrote |= !applied.removed.is_empty();
+        Ok(applied)
+    }
+
+    fn probe(&self) -> Result<String, Error> {
+        Ok(format!("{} names", self.list()?.len()))
+    }
+
+    fn requests(&self) -> Vec<RequestRecord> {
+        self.log.all()
     }
 }

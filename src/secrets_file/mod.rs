@@ -1,4 +1,10 @@
-//! Strict reading of a profile's `secrets.json`: a flat JSON object of strings, nothing else.
+//! A profile's `secrets.json`: strict reading (a flat JSON object of strings, nothing else),
+//! rendering in order, and (with the `cli` feature) the atomic write side.
+
+#[cfg(feature = "cli")]
+mod write;
+#[cfg(feature = "cli")]
+pub use write::{read_entries, set_entry, values, write_entries, Entries};
 
 use std::collections::HashMap;
 use std::fmt;

@@ -1,0 +1,442 @@
+//! Opening the remote of a profile, the one place that resolves the backend, the address(es) or
+//! tenant, the token and the HTTP settings; and the token questions `login` and `doctor` ask.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::openbao::{expand_path, BaoClient};
+use super::systemprompt::CloudClient;
+use super::{Capability, RemoteStore};
+use crate::config::{OpenBaoTable, RemoteBackend};
+use crate::env::{Env, ProcessEnv};
+use crate::error::Error;
+use crate::http::{self, Http, HttpConfig};
+use crate::keyring::KeyringChoice;
+use crate::keyring::{self, api_token_account, openbao_token_account, CredentialStore};
+use crate::profile::Profile;
+use crate::project::Project;
+use crate::source::rel;
+use crate::token::{self, format_time, TokenError};
+
+/// The default KV v2 mount.
+pub const DEFAULT_MOUNT: &str = "secret";
+/// The default path template.
+pub const DEFAULT_PATH: &str = "systemprompt/{project}/{profile}";
+
+/// What the command line says about the remote.
+#[derive(Debug, Clone, Default)]
+pub struct RemoteFlags {
+    /// `--tenant`.
+    pub tenant: Option<String>,
+    /// `--api-url`.
+    pub api_url: Option<String>,
+    /// `--address` (one or more).
+    pub addresses: Vec<String>,
+    /// `--connect-timeout`.
+    pub connect_timeout: Duration,
+    /// `--timeout`.
+    pub timeout: Duration,
+    /// `--keyring`.
+    pub keyring: KeyringChoice,
+}
+
+/// An opened remote, with what to tell the user about how it was found.
+pub struct Opened {
+    /// The store.
+    pub store: Box<dyn RemoteStore>,
+    /// For `-v`: where it is and where the token came from.
+    pub notes: Vec<String>,
+    /// For everyone (such as a token read from a plaintext file).
+    pub warnings: Vec<String>,
+}
+
+/// Opens the remote that `profile` syncs to.
+pub fn open(project: &Project, profile: &Profile, flags: &RemoteFlags) -> Result<Opened, Error> {
+    match project.config.for_profile(&profile.name).backend {
+        RemoteBackend::Systemprompt => open_cloud(project, profile, flags),
+        RemoteBackend::Openbao => open_openbao(project, profile, flags),
+    }
+}
+
+/// Stops a verb that needs `capability` on a profile whose remote lacks it, before anything is
+/// opened or asked.
+pub fn require(
+    project: &Project,
+    profile: &Profile,
+    capability: Capability,
+    verb: &str,
+) -> Result<(), Error> {
+    if project.config.for_profile(&profile.name).backend == RemoteBackend::Openbao {
+        return Ok(());
+    }
+    let message = match capability {
+        Capability::Values => format!(
+            "profile `{}` syncs to the systemprompt cloud, whose API never returns values, so there is nothing to {verb}",
+            profile.name
+        ),
+        Capability::Versions => format!(
+            "profile `{}` uses the systemprompt cloud, which keeps no versions",
+            profile.name
+        ),
+    };
+    Err(Error::usage(message).help(format!("`{verb}` works with backend = \"openbao\"")))
+}
+
+/// The tenant: `--tenant`, then the manifest's `tenant-id`, then profile.yaml `cloud.tenant_id`.
+pub fn tenant(project: &Project, profile: &Profile, flag: Option<&str>) -> Result<String, Error> {
+    flag.map(str::to_owned)
+        .or_else(|| project.config.for_profile(&profile.name).tenant_id)
+        .or_else(|| profile.yaml.cloud.as_ref().and_then(|c| c.tenant_id.clone()))
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| {
+            Error::usage(format!("no tenant for profile `{}`", profile.name)).help(format!(
+                "pass --tenant ID, or set `tenant-id` in [workspace.metadata.systemprompt-secrets.profiles.{}], or `cloud.tenant_id` in {}",
+                profile.name,
+                rel(&profile.dir.join("profile.yaml"))
+            ))
+        })
+}
+
+/// The OpenBao addresses: `--address`, then `address` in the manifest, then `BAO_ADDR`, then
+/// `VAULT_ADDR`. Empty when none is set.
+#[must_use]
+pub fn openbao_addresses(
+    flags: &[String],
+    table: Option<&OpenBaoTable>,
+    env: &dyn Env,
+) -> Vec<String> {
+    if !flags.is_empty() {
+        return flags.to_vec();
+    }
+    table
+        .and_then(|t| t.address.as_ref())
+        .map(crate::config::Addresses::to_vec)
+        .or_else(|| {
+            ["BAO_ADDR", "VAULT_ADDR"]
+                .iter()
+                .find_map(|v| env.var(v).filter(|a| !a.trim().is_empty()))
+                .map(|a| vec![a])
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| a.trim().trim_end_matches('/').to_owned())
+        .collect()
+}
+
+fn no_address() -> Error {
+    Error::usage("no OpenBao address").help(
+        "set `address` in [workspace.metadata.systemprompt-secrets.openbao], BAO_ADDR, or pass --address URL",
+    )
+}
+
+/// Where `login` stores a token and `logout` removes it.
+#[derive(Debug, Clone)]
+pub struct TokenAccount {
+    /// The keyring account.
+    pub account: String,
+    /// How to name it: `API token for https://…`.
+    pub what: String,
+    /// Environment variables that are used before the keyring.
+    pub env_first: &'static [&'static str],
+}
+
+/// The keyring account of the token for `backend` (the first OpenBao address: `--address`, the
+/// manifest of `project` (asked only when needed), `BAO_ADDR`, `VAULT_ADDR`).
+pub fn token_account(
+    backend: RemoteBackend,
+    flags: &RemoteFlags,
+    project: impl FnOnce() -> Option<Project>,
+) -> Result<TokenAccount, Error> {
+    match backend {
+        RemoteBackend::Systemprompt => {
+            let url = token::api_url(flags.api_url.as_deref(), &ProcessEnv);
+            check_url(&url)?;
+            Ok(TokenAccount {
+                account: api_token_account(&url),
+                what: format!("API token for {url}"),
+                env_first: &[token::TOKEN_ENV],
+            })
+        }
+        RemoteBackend::Openbao => {
+            let project = if flags.addresses.is_empty() {
+                project()
+            } else {
+                None
+            };
+            let table = project.as_ref().map(|p| &p.config.openbao);
+            let address = openbao_addresses(&flags.addresses, table, &ProcessEnv)
+                .into_iter()
+                .next()
+                .ok_or_else(no_address)?;
+            check_url(&address)?;
+            Ok(TokenAccount {
+                account: openbao_token_account(&address),
+                what: format!("OpenBao token for {address}"),
+                env_first: &["BAO_TOKEN", "VAULT_TOKEN"],
+            })
+        }
+    }
+}
+
+/// Whether `url` is an http(s) URL with a host.
+pub fn check_url(url: &str) -> Result<(), Error> {
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(()),
+        _ => Err(Error::usage(format!("`{url}` is not an http(s) URL"))
+            .help("for example https://api.systemprompt.io")),
+    }
+}
+
+fn http_config(flags: &RemoteFlags) -> HttpConfig {
+    HttpConfig {
+        connect_timeout: flags.connect_timeout.max(Duration::from_secs(1)),
+        timeout: flags.timeout.max(Duration::from_secs(1)),
+        ..HttpConfig::default()
+    }
+}
+
+fn store_opener(choice: KeyringChoice) -> impl FnOnce() -> Option<Arc<dyn CredentialStore>> {
+    move || keyring::open(choice).ok().map(|o| o.store)
+}
+
+fn open_cloud(project: &Project, profile: &Profile, flags: &RemoteFlags) -> Result<Opened, Error> {
+    let tenant = tenant(project, profile, flags.tenant.as_deref())?;
+    let api_url = token::api_url(flags.api_url.as_deref(), &ProcessEnv);
+    let base = http::parse_base_url(&api_url)?;
+    let mut warnings = Vec::new();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let token = token::resolve(
+        &api_url,
+        &ProcessEnv,
+        store_opener(flags.keyring),
+        &cwd,
+        &mut warnings,
+    )?;
+    let notes = vec![format!(
+        "API {api_url}, tenant {tenant}, token from {}",
+        token.source
+    )];
+    let mut config = http_config(flags);
+    config.tls = base.scheme() == "https";
+    let client = CloudClient::new(Http::new(config)?, base, &tenant, token.value);
+    Ok(Opened {
+        store: Box::new(client),
+        notes,
+        warnings,
+    })
+}
+
+/// The `{project}` of the path template: the package's name, else the workspace folder's name.
+fn project_name(project: &Project) -> String {
+    project.package.clone().unwrap_or_else(|| {
+        project
+            .workspace_root
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("project")
+            .to_owned()
+    })
+}
+
+fn open_openbao(
+    project: &Project,
+    profile: &Profile,
+    flags: &RemoteFlags,
+) -> Result<Opened, Error> {
+    let table = &project.config.openbao;
+    let addresses = openbao_addresses(&flags.addresses, Some(table), &ProcessEnv);
+    let Some(first) = addresses.first() else {
+        return Err(no_address());
+    };
+    let urls = addresses
+        .iter()
+        .map(|a| http::parse_base_url(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let mut warnings = Vec::new();
+    let token = token::resolve_openbao(
+        first,
+        &ProcessEnv,
+        store_opener(flags.keyring),
+        home.as_deref(),
+        &mut warnings,
+    )?;
+    let mount = table.mount.as_deref().unwrap_or(DEFAULT_MOUNT);
+    let path = expand_path(
+        table.path.as_deref().unwrap_or(DEFAULT_PATH),
+        &project_name(project),
+        &profile.name,
+    );
+    let notes = vec![format!(
+        "OpenBao {} at {mount}/{path}, token from {}",
+        addresses.join(", "),
+        token.source
+    )];
+    let mut config = http_config(flags);
+    config.ca_cert.clone_from(&table.ca_cert);
+    config.tls = urls.iter().any(|u| u.scheme() == "https");
+    config.redirect_origins = urls
+        .iter()
+        .map(|u| u.origin().ascii_serialization())
+        .collect();
+    let client = BaoClient::new(
+        Http::new(config)?,
+        urls,
+        mount,
+        &path,
+        table.namespace.clone(),
+        token.value,
+    )
+    .with_remote_names(table.remote_names.unwrap_or_default());
+    Ok(Opened {
+        store: Box::new(client),
+        notes,
+        warnings,
+    })
+}
+
+/// How healthy one thing is, for `doctor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Fine.
+    Pass,
+    /// Worth a look.
+    Warn,
+    /// Broken.
+    Fail,
+}
+
+/// One line of `doctor`: a level, what was seen, and what to do.
+#[derive(Debug, Clone)]
+pub struct Health {
+    /// How healthy.
+    pub level: Level,
+    /// What was seen.
+    pub message: String,
+    /// What to do about it.
+    pub fix: String,
+}
+
+impl Health {
+    fn new(level: Level, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            level,
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// The tokens the project's remotes need (every backend when there is no project): where each
+/// comes from, and whether it has expired or soon will.
+#[must_use]
+pub fn token_checks(
+    project: Option<&Project>,
+    store: Option<&Arc<dyn CredentialStore>>,
+) -> Vec<Health> {
+    let uses = |backend: RemoteBackend| {
+        project.is_none_or(|p| {
+            p.config.backend == backend
+                || p.profiles
+                    .names
+                    .iter()
+                    .any(|n| p.config.for_profile(n).backend == backend)
+        })
+    };
+    let mut checks = Vec::new();
+    if uses(RemoteBackend::Systemprompt) {
+        cloud_token(store, &mut checks);
+    }
+    if uses(RemoteBackend::Openbao) {
+        openbao_token(project, store, &mut checks);
+    }
+    checks
+}
+
+fn cloud_token(store: Option<&Arc<dyn CredentialStore>>, checks: &mut Vec<Health>) {
+    let url = token::api_url(None, &ProcessEnv);
+    let login = "run `cargo systemprompt-secrets login`";
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut warnings = Vec::new();
+    match token::resolve(&url, &ProcessEnv, || store.cloned(), &cwd, &mut warnings) {
+        Ok(t) => {
+            let left = t.expires_at.map(|exp| exp.saturating_sub(token::now()));
+            let expires = format_time(t.expires_at.unwrap_or_default());
+            checks.push(match left {
+                Some(secs) if secs < 24 * 3600 => Health::new(
+                    Level::Warn,
+                    format!(
+                        "cloud token from {} expires within a day ({expires})",
+                        t.source
+                    ),
+                    "run `cargo systemprompt-secrets login` for a fresh one",
+                ),
+                Some(_) => Health::new(
+                    Level::Pass,
+                    format!("cloud token from {}, expires {expires}", t.source),
+                    "",
+                ),
+                None => Health::new(
+                    Level::Pass,
+                    format!("cloud token from {} (not a JWT: expiry unknown)", t.source),
+                    "",
+                ),
+            });
+            for w in warnings {
+                checks.push(Health::new(Level::Warn, w, "see the message"));
+            }
+        }
+        Err(TokenError::NotLoggedIn) => checks.push(Health::new(
+            Level::Warn,
+            format!("no cloud token for {url}"),
+            "run `cargo systemprompt-secrets login` before sync, set or diff",
+        )),
+        Err(e @ TokenError::Expired { .. }) => {
+            checks.push(Health::new(Level::Fail, e.to_string(), login));
+        }
+        Err(e) => checks.push(Health::new(Level::Warn, e.to_string(), login)),
+    }
+}
+
+fn openbao_token(
+    project: Option<&Project>,
+    store: Option<&Arc<dyn CredentialStore>>,
+    checks: &mut Vec<Health>,
+) {
+    let table = project.map(|p| &p.config.openbao);
+    let Some(address) = openbao_addresses(&[], table, &ProcessEnv)
+        .into_iter()
+        .next()
+    else {
+        checks.push(Health::new(
+            Level::Fail,
+            "profiles use OpenBao, but no address is configured",
+            "set `address` in [workspace.metadata.systemprompt-secrets.openbao] or BAO_ADDR",
+        ));
+        return;
+    };
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let mut warnings = Vec::new();
+    match token::resolve_openbao(
+        &address,
+        &ProcessEnv,
+        || store.cloned(),
+        home.as_deref(),
+        &mut warnings,
+    ) {
+        Ok(t) => checks.push(Health::new(
+            Level::Pass,
+            format!("OpenBao token for {address} from {}", t.source),
+            "",
+        )),
+        Err(e) => checks.push(Health::new(
+            Level::Warn,
+            e.to_string(),
+            format!("run `cargo systemprompt-secrets login --backend openbao --address {address}` or set BAO_TOKEN"),
+        )),
+    }
+    for w in warnings {
+        checks.push(Health::new(Level::Warn, w, "see the message"));
+    }
+}

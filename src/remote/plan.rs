@@ -1,0 +1,223 @@
+//! Planning a push, shared by every store: which local keys go out under which remote names (and
+//! which are skipped, and why), and how they compare with what the remote holds.
+
+use super::names::{protected_name, Skip};
+use super::{Edit, Remote, RemoteStore};
+use crate::keys;
+use crate::layers::Resolved;
+use crate::secret_map::{Compare, Comparison, SecretMap};
+
+/// What the local side offers a remote.
+#[derive(Debug, Default)]
+pub struct Outgoing {
+    /// The values to push, under their remote names.
+    pub push: SecretMap,
+    /// Env-style names that are not pushed, with the reason.
+    pub skipped: Vec<(String, Skip)>,
+}
+
+impl Outgoing {
+    /// The resolved keys as `store` names them, without the names the platform or the deploy
+    /// pipeline owns, nor blank ones.
+    #[must_use]
+    pub fn new(resolved: &Resolved, store: &dyn RemoteStore) -> Self {
+        let mut out = Self::default();
+        for (key, resolution) in &resolved.entries {
+            let name = keys::env_name(key);
+            match protected_name(&name) {
+                Some(skip) => out.skipped.push((name, skip)),
+                None => {
+                    out.push
+                        .insert(store.remote_name(key), resolution.winner.value.clone());
+                }
+            }
+        }
+        for key in resolved.blanks.keys() {
+            if !resolved.entries.contains_key(key) {
+                out.skipped.push((keys::env_name(key), Skip::Empty));
+            }
+        }
+        out
+    }
+}
+
+/// How `local` (remote names) compares with what the remote holds: by keyed hash where the
+/// store gives values back, by name otherwise.
+#[must_use]
+pub fn compare(local: &SecretMap, remote: &Remote) -> Comparison {
+    match &remote.values {
+        Some(values) => local.compare(values),
+        None => Comparison::of_names(local.names(), &remote.names),
+    }
+}
+
+/// A push of `local` onto a remote, by name.
+#[derive(Debug, Clone, Default)]
+pub struct SyncPlan {
+    /// Not on the remote yet.
+    pub new: Vec<String>,
+    /// On the remote with another value.
+    pub changed: Vec<String>,
+    /// On the remote with the same value.
+    pub unchanged: Vec<String>,
+    /// On the remote; its value is unknown (a store that gives names only).
+    pub existing: Vec<String>,
+    /// Only on the remote.
+    pub remote_only: Vec<String>,
+    /// Remote-only names `--prune` deletes (never those the platform or deploy pipeline owns).
+    pub prune: Vec<String>,
+    /// Whether values were compared.
+    pub values_compared: bool,
+}
+
+impl SyncPlan {
+    /// Plans pushing `local` (remote names) onto `remote`; with `prune`, remote-only names go.
+    #[must_use]
+    pub fn new(local: &SecretMap, remote: &Remote, prune: bool) -> Self {
+        let cmp = compare(local, remote);
+        let remote_only = cmp.names(Compare::RemoteOnly);
+        Self {
+            new: cmp.names(Compare::LocalOnly),
+            changed: cmp.names(Compare::Changed),
+            unchanged: cmp.names(Compare::Equal),
+            existing: cmp.names(Compare::Both),
+            prune: if prune {
+                remote_only
+                    .iter()
+                    .filter(|n| protected_name(n).is_none())
+                    .cloned()
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            remote_only,
+            values_compared: remote.values.is_some(),
+        }
+    }
+
+    /// Whether the remote already holds exactly this (known only when values were compared).
+    #[must_use]
+    pub fn up_to_date(&self) -> bool {
+        self.values_compared
+            && self.new.is_empty()
+            && self.changed.is_empty()
+            && self.prune.is_empty()
+    }
+
+    /// The edit that carries the plan out: every local value, and the prunes.
+    #[must_use]
+    pub fn edit(&self, local: SecretMap) -> Edit {
+        Edit {
+            set: local,
+            delete: self.prune.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remote::MemoryStore;
+
+    fn map(pairs: &[(&str, &str)]) -> SecretMap {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), secrecy::SecretString::from(*v)))
+            .collect()
+    }
+
+    #[test]
+    fn names_only_plan_cannot_compare_values() {
+        let remote = Remote::names(["A".to_owned(), "OLD".to_owned(), "FLY_APP_NAME".to_owned()]);
+        let plan = SyncPlan::new(&map(&[("A", "1"), ("B", "2")]), &remote, true);
+        assert_eq!(plan.new, ["B"]);
+        assert_eq!(plan.existing, ["A"]);
+        assert!(plan.changed.is_empty() && plan.unchanged.is_empty());
+        assert_eq!(plan.remote_only, ["A", "FLY_APP_NAME", "OLD"][1..]);
+        assert_eq!(plan.prune, ["OLD"], "system-managed names are never pruned");
+        assert!(
+            !plan.up_to_date(),
+            "without values nothing is known to be up to date"
+        );
+    }
+
+    #[test]
+    fn values_plan_tells_changed_from_unchanged() {
+        let remote = Remote::values(map(&[("a", "1"), ("b", "old"), ("x", "9")]), 3);
+        let plan = SyncPlan::new(&map(&[("a", "1"), ("b", "new")]), &remote, false);
+        assert_eq!(plan.unchanged, ["a"]);
+        assert_eq!(plan.changed, ["b"]);
+        assert_eq!(plan.remote_only, ["x"]);
+        assert!(plan.prune.is_empty() && !plan.up_to_date());
+        let same = SyncPlan::new(&map(&[("a", "1"), ("b", "old")]), &remote, false);
+        assert!(
+            same.up_to_date(),
+            "remote-only names are kept without --prune"
+        );
+    }
+
+    #[test]
+    fn applying_a_plan_to_a_versioned_store_checks_and_sets() {
+        let store = MemoryStore::versioned(map(&[("a", "1"), ("x", "9")]));
+        let read = store.read().unwrap();
+        let local = map(&[("a", "2")]);
+        let plan = SyncPlan::new(&local, &read, true);
+        let applied = store
+            .apply(&plan.edit(local.clone()), Some(&read), &|| {})
+            .unwrap();
+        assert_eq!(
+            (applied.version, applied.removed.as_slice()),
+            (Some(2), &["x".to_owned()][..])
+        );
+        assert!(store.current().same_as(&local));
+
+        // Someone else writes between our read and our write: nothing of ours lands.
+        let read = store.read().unwrap();
+        store.intrude("y", "theirs");
+        let plan = SyncPlan::new(&map(&[("a", "3")]), &read, false);
+        assert!(store
+            .apply(&plan.edit(map(&[("a", "3")])), Some(&read), &|| {})
+            .is_err());
+        assert!(store.current().contains("y"));
+        assert_eq!(
+            store
+                .current()
+                .get("a")
+                .map(secrecy::ExposeSecret::expose_secret),
+            Some("2")
+        );
+    }
+
+    #[test]
+    fn outgoing_skips_owned_and_blank_names_and_uses_remote_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secrets.json");
+        std::fs::write(
+            &path,
+            r#"{"anthropic": "sk-ant-x", "fly_app_name": "app", "github": null}"#,
+        )
+        .unwrap();
+        let opts = crate::layers::LoadOptions {
+            env: &crate::env::MapEnv::default(),
+            use_env: false,
+            env_files: vec![],
+            cache: &crate::cache::NoCache,
+            project_id: "p",
+        };
+        let settings = crate::config::Config::default().for_profile("local");
+        let resolved = crate::layers::load(&path, &settings, "local", &opts).unwrap();
+        let cloud_like = MemoryStore::names_only(SecretMap::new());
+        let out = Outgoing::new(&resolved, &cloud_like);
+        assert_eq!(out.push.names().collect::<Vec<_>>(), ["ANTHROPIC_API_KEY"]);
+        assert_eq!(
+            out.skipped,
+            [
+                ("FLY_APP_NAME".to_owned(), Skip::SystemManaged),
+                ("GITHUB_TOKEN".to_owned(), Skip::Empty)
+            ]
+        );
+        let bao_like = MemoryStore::versioned(SecretMap::new());
+        let out = Outgoing::new(&resolved, &bao_like);
+        assert_eq!(out.push.names().collect::<Vec<_>>(), ["anthropic"]);
+    }
+}
