@@ -76,7 +76,8 @@ impl ProjectError {
     pub fn help(&self) -> Option<String> {
         match self {
             Self::Metadata { .. } => Some("fix the manifest as cargo says; or run this inside a Cargo project, or pass `--manifest-path path/to/Cargo.toml`".to_owned()),
-            _ => None,
+            Self::Config(e) => e.help(),
+            Self::Profile(e) => e.help(),
         }
     }
 }

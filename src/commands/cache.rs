@@ -1,16 +1,34 @@
 //! `cache` / `uncache`: a profile's validated secrets.json as one OS-keyring entry, the lowest layer.
 
+use clap::Args;
 use serde_json::json;
 
 use super::{rel, Context};
 use crate::cache::NoCache;
-use crate::cli::{CacheArgs, Format};
+use crate::cli::Format;
 use crate::env::ProcessEnv;
 use crate::error::Error;
 use crate::keyring::profile_cache;
 use crate::layers::{self, LoadOptions};
 use crate::shell::Shell;
 use crate::token::format_time;
+
+/// `cache`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets cache --profile local\n  cargo systemprompt-secrets cache --status\n  cargo systemprompt-secrets uncache --profile local"
+)]
+pub struct CacheArgs {
+    /// Show what is cached for the profile instead of caching
+    #[arg(long)]
+    pub status: bool,
+    /// Cache even when validation fails
+    #[arg(long, conflicts_with = "status")]
+    pub force: bool,
+    /// Output format (with --status)
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CacheArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;

@@ -1,12 +1,27 @@
 //! `cleanup`: delete remote names that must not be there — `SYSTEMPROMPT_API_URL` and system-managed names.
 
+use clap::Args;
 use serde_json::json;
 
 use super::{confirm, log_requests, plan_group, with_target, Context};
-use crate::cli::{CleanupArgs, Format};
+use crate::cli::{Format, RemoteArgs, WriteArgs};
 use crate::error::Error;
 use crate::remote::{needs_cleanup, Edit};
 use crate::shell::Shell;
+
+/// `cleanup`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets cleanup --dry-run\n  cargo systemprompt-secrets cleanup --profile production --yes"
+)]
+pub struct CleanupArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub write: WriteArgs,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CleanupArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;

@@ -2,12 +2,35 @@
 //! before writing into a protected profile, and the target validated afterwards.
 
 use super::{rel, Context};
-use crate::cli::CopyArgs;
 use crate::error::Error;
 use crate::keys;
 use crate::secret_map::Compare;
 use crate::secrets_file::{read_entries, set_entry, values, write_entries};
 use crate::shell::Shell;
+use clap::Args;
+
+/// `copy`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets copy --from local --to staging\n  cargo systemprompt-secrets copy --from local --to production jwt_secret --overwrite --yes"
+)]
+pub struct CopyArgs {
+    /// The source profile
+    #[arg(long, value_name = "PROFILE")]
+    pub from: String,
+    /// The target profile (created if needed)
+    #[arg(long, value_name = "PROFILE")]
+    pub to: String,
+    /// Only these keys (default: every key with a value)
+    #[arg(value_name = "KEY")]
+    pub keys: Vec<String>,
+    /// Replace keys the target already has
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Do not ask before writing into a protected profile
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;

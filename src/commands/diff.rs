@@ -1,6 +1,7 @@
 //! `diff` (and `list --remote`): local keys against the remote — by keyed hash where the remote
 //! gives values back, by name where it does not.
 
+use clap::Args;
 use serde_json::json;
 
 use super::{log_requests, with_target, Context};
@@ -12,6 +13,17 @@ use crate::layers::{self, LoadOptions};
 use crate::remote::plan::{compare, Outgoing};
 use crate::secret_map::Compare;
 use crate::shell::Shell;
+
+/// `diff`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets diff --profile production\n  cargo systemprompt-secrets diff --format json\n\nThe cloud API never returns values, so only names are compared."
+)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
+}
 
 const NAMES_NOTE: &str = "the cloud API never returns values, so values cannot be compared here";
 const VALUES_NOTE: &str = "values are compared by a keyed hash (HMAC-SHA256 with a key drawn for this run) and never shown";

@@ -1,6 +1,7 @@
 //! `doctor`: one report on the setup — config, profile folders, file modes, git, keyring, tokens,
 //! and on request the remotes (`--online`) and the database (`--connect`). Never a value.
 
+use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use clap_cargo::style::{ERROR, GOOD, WARN};
 use serde_json::json;
 
 use super::{rel, Context};
-use crate::cli::{DoctorArgs, Format};
+use crate::cli::{Format, RemoteArgs};
 use crate::error::Error;
 use crate::finding::Severity;
 use crate::git::{self, GitState};
@@ -17,6 +18,26 @@ use crate::keyring::{self, KeyringChoice};
 use crate::project::Project;
 use crate::remote::{self, Level};
 use crate::shell::Shell;
+
+/// `doctor`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets doctor\n  cargo systemprompt-secrets doctor --fix               Tighten file modes, add missing ignore lines\n  cargo systemprompt-secrets doctor --online --connect  Also ask each remote and open the database\n\nEach line is pass, warn or fail, with a fix. Exit codes: 0 no failure, 1 any failure."
+)]
+pub struct DoctorArgs {
+    /// Repair what is safe to repair: file modes to 0600, missing git-ignore lines
+    #[arg(long)]
+    pub fix: bool,
+    /// Also ask each configured remote a read-only question
+    #[arg(long)]
+    pub online: bool,
+    /// Also open a PostgreSQL connection with the profile's database_url
+    #[arg(long)]
+    pub connect: bool,
+    /// Remote options and the output format.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

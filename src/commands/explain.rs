@@ -1,14 +1,28 @@
 //! `explain KEY`: every layer that was consulted for a key, which ones define it, and which wins.
 
+use clap::Args;
 use serde_json::json;
 
 use super::{rel, Context};
-use crate::cli::{ExplainArgs, Format};
+use crate::cli::Format;
 use crate::error::Error;
 use crate::keys;
 use crate::layers::{Definition, Resolved};
 use crate::project::Project;
 use crate::shell::Shell;
+
+/// `explain`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets explain anthropic\n  cargo systemprompt-secrets explain JWT_SECRET --format json"
+)]
+pub struct ExplainArgs {
+    /// The key (`anthropic`) or its env-style name (`ANTHROPIC_API_KEY`)
+    pub key: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
 
 /// One consulted layer: its name, where it looked, and the index of its definition, if any.
 struct Layer {

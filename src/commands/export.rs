@@ -1,16 +1,53 @@
 //! `export --format dotenv|json|shell|github-env [-o FILE]`: the profile's secrets as text for other
 //! tools. Never to a terminal without `--reveal`; files are created 0600.
 
+use clap::{Args, ValueEnum};
 use std::fmt::Write as _;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{rel, Context};
-use crate::cli::{ExportArgs, ExportFormat};
 use crate::error::Error;
 use crate::keys;
 use crate::shell::Shell;
+
+/// `--format` of `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// `NAME="value"` lines.
+    Dotenv,
+    /// One JSON object.
+    Json,
+    /// `export NAME='value'` lines for a POSIX shell.
+    Shell,
+    /// `NAME<<DELIM` blocks for `$GITHUB_ENV`, after `::add-mask::` lines on stdout.
+    GithubEnv,
+}
+
+/// `export`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets export --format dotenv -o .env.production\n  cargo systemprompt-secrets export --format github-env >> \"$GITHUB_ENV\"\n  cargo systemprompt-secrets export --format shell --reveal     To a terminal, on purpose"
+)]
+pub struct ExportArgs {
+    /// Output format
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Write to this file (created 0600) instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace an existing output file
+    #[arg(long)]
+    pub force: bool,
+    /// Allow writing values to a terminal
+    #[arg(long)]
+    pub reveal: bool,
+    /// Use the secrets.json names instead of env-style names
+    #[arg(long)]
+    pub keys: bool,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result<(), Error> {
     if args.output.is_none() && !args.reveal && std::io::stdout().is_terminal() {

@@ -1,11 +1,27 @@
 //! `generate [KEY]`: a fresh random value from the OS CSPRNG on stdout, for piping.
 
 use super::Context;
-use crate::cli::GenerateArgs;
 use crate::error::Error;
 use crate::generate::{Format, Spec, DEFAULT};
 use crate::keys;
 use crate::shell::Shell;
+use clap::Args;
+
+/// `generate`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets generate                      48 bytes, base64 (like openssl rand -base64 48)\n  cargo systemprompt-secrets generate --bytes 32 --format hex\n  cargo systemprompt-secrets generate stripe_webhook        Uses the key's `generate` rule, if any"
+)]
+pub struct GenerateArgs {
+    /// The key the value is for (its `generate` rule is used when it has one)
+    pub key: Option<String>,
+    /// Random bytes (characters for alnum) [default: 48]
+    #[arg(long, value_name = "N")]
+    pub bytes: Option<usize>,
+    /// Encoding [default: base64]
+    #[arg(long, value_enum)]
+    pub format: Option<crate::generate::Format>,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &GenerateArgs) -> Result<(), Error> {
     let spec =

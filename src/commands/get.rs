@@ -1,12 +1,29 @@
 //! `get KEY`: the source and status of one key; the value itself only with `--reveal`.
 
+use clap::Args;
 use serde_json::json;
 
 use super::{list::source_text, Context};
-use crate::cli::{Format, GetArgs};
+use crate::cli::Format;
 use crate::error::Error;
 use crate::keys;
 use crate::shell::Shell;
+
+/// `get`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets get database_url            Source and status only\n  cargo systemprompt-secrets get DATABASE_URL --reveal   The value, for scripts\n  psql \"$(cargo systemprompt-secrets get database_url --reveal)\""
+)]
+pub struct GetArgs {
+    /// The key (`anthropic`) or its env-style name (`ANTHROPIC_API_KEY`)
+    pub key: String,
+    /// Print the value itself on stdout
+    #[arg(long)]
+    pub reveal: bool,
+    /// Output format (without --reveal)
+    #[arg(long, value_enum, default_value_t, conflicts_with = "reveal")]
+    pub format: Format,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &GetArgs) -> Result<(), Error> {
     let key = keys::normalize(&args.key);

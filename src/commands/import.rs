@@ -1,15 +1,40 @@
 //! `import FILE` / `import --from-env`: env-style names into secrets.json keys, never overwriting
 //! without `--overwrite`; settings that do not look like secrets are left out unless `--all`.
 
+use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
+use std::path::PathBuf;
 
 use super::report_changes;
 use super::{rel, Context};
-use crate::cli::ImportArgs;
 use crate::error::Error;
 use crate::keys;
 use crate::secrets_file::{read_entries, values, write_entries};
 use crate::shell::Shell;
+
+/// `import`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets import .env\n  cargo systemprompt-secrets import .env --overwrite --profile staging\n  cargo systemprompt-secrets import --from-env\n\nANTHROPIC_API_KEY becomes anthropic, FOO_BAR becomes foo_bar. Settings such as HTTP_PORT are left out unless --all."
+)]
+pub struct ImportArgs {
+    /// The dotenv file to read
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "from_env",
+        conflicts_with = "from_env"
+    )]
+    pub file: Option<PathBuf>,
+    /// Read the current environment instead (only names that look like secrets, unless --all)
+    #[arg(long)]
+    pub from_env: bool,
+    /// Replace keys that already have a value
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Also take settings that do not look like secrets (HTTP_PORT, RUST_LOG, …)
+    #[arg(long)]
+    pub all: bool,
+}
 
 /// Names of common settings that are not secrets.
 const SETTINGS: &[&str] = &[

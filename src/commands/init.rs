@@ -1,5 +1,6 @@
 //! `init`: create a profile from `templates/` with a fresh `jwt_secret`, and make sure git ignores secrets.
 
+use clap::Args;
 use std::path::Path;
 use std::process::Command;
 
@@ -7,9 +8,19 @@ use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{rel, Context};
-use crate::cli::InitArgs;
 use crate::error::Error;
 use crate::shell::Shell;
+
+/// `init`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets init                        Create the `local` profile\n  cargo systemprompt-secrets init --profile staging      Create another profile\n  cargo systemprompt-secrets init --force                Replace an existing secrets.json"
+)]
+pub struct InitArgs {
+    /// Replace an existing secrets.json
+    #[arg(long)]
+    pub force: bool,
+}
 
 const SECRETS_TEMPLATE: &str = include_str!("../../templates/secrets.json");
 const GITIGNORE_TEMPLATE: &str = include_str!("../../templates/gitignore");

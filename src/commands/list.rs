@@ -1,14 +1,29 @@
 //! `list` (alias `ls`): every key with its source and status, never its value.
 
+use clap::Args;
 use std::fmt::Write as _;
 
 use serde_json::json;
 
 use super::{rel, Context};
-use crate::cli::Format;
+use crate::cli::{Format, RemoteArgs};
 use crate::error::Error;
 use crate::shell::Shell;
 use crate::source::Source;
+
+/// `list`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets list\n  cargo systemprompt-secrets list --profile production --format json\n  cargo systemprompt-secrets list --remote --profile production"
+)]
+pub struct ListArgs {
+    /// Compare with the remote's names instead (same as `diff`)
+    #[arg(long)]
+    pub remote: bool,
+    /// Remote options (with --remote)
+    #[command(flatten)]
+    pub target: RemoteArgs,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, format: Format) -> Result<(), Error> {
     let project = ctx.project(shell)?;

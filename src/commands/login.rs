@@ -1,15 +1,42 @@
 //! `login`: store the cloud API token (or an OpenBao token) in the OS keyring; `--import` moves
 //! upstream's plaintext token file into it.
 
+use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{rel, Context};
-use crate::cli::LoginArgs;
+use crate::cli::Backend;
 use crate::env::ProcessEnv;
 use crate::error::Error;
 use crate::keyring::{api_token_account, Opened};
 use crate::shell::Shell;
 use crate::token::{self, format_time, jwt_expiry};
+
+/// `login`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets login                         Prompt for the token (hidden)\n  printf %s \"$TOKEN\" | cargo systemprompt-secrets login --token-stdin\n  cargo systemprompt-secrets login --import --yes          Move upstream's credentials.json into the keyring\n  cargo systemprompt-secrets login --backend openbao --address https://bao.example:8200\n\nTokens are looked up in this order: SYSTEMPROMPT_API_TOKEN, the OS keyring, .systemprompt/credentials.json."
+)]
+pub struct LoginArgs {
+    /// Cloud API URL [env: SYSTEMPROMPT_API_URL] [default: https://api.systemprompt.io]
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Read the token from stdin instead of a hidden prompt
+    #[arg(long)]
+    pub token_stdin: bool,
+    /// Move the token from upstream's plaintext .systemprompt/credentials.json into the keyring
+    #[arg(long, conflicts_with = "token_stdin")]
+    pub import: bool,
+    /// With --import: delete the plaintext file without asking
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Whose token this is
+    #[arg(long, value_enum, default_value_t)]
+    pub backend: Backend,
+    /// OpenBao/Vault address [env: BAO_ADDR, VAULT_ADDR]
+    #[arg(long, value_name = "URL")]
+    pub address: Option<String>,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &LoginArgs) -> Result<(), Error> {
     if args.import {

@@ -1,9 +1,27 @@
 //! `logout`: remove a stored token from the OS keyring.
 
 use super::Context;
-use crate::cli::LogoutArgs;
+use crate::cli::Backend;
 use crate::error::Error;
 use crate::shell::Shell;
+use clap::Args;
+
+/// `logout`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets logout\n  cargo systemprompt-secrets logout --backend openbao --address https://bao.example:8200"
+)]
+pub struct LogoutArgs {
+    /// Cloud API URL [env: SYSTEMPROMPT_API_URL]
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Whose token to remove
+    #[arg(long, value_enum, default_value_t)]
+    pub backend: Backend,
+    /// OpenBao/Vault address [env: BAO_ADDR, VAULT_ADDR]
+    #[arg(long, value_name = "URL")]
+    pub address: Option<String>,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &LogoutArgs) -> Result<(), Error> {
     let target = ctx.token_target(

@@ -1,5 +1,6 @@
 //! `profiles`: every profile with its key count and validation status.
 
+use clap::Args;
 use serde_json::json;
 
 use super::{profile_error_finding, Context};
@@ -8,6 +9,17 @@ use crate::env::ProcessEnv;
 use crate::error::Error;
 use crate::finding::Severity;
 use crate::shell::Shell;
+
+/// `profiles`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets profiles\n  cargo systemprompt-secrets profiles --format json"
+)]
+pub struct ProfilesArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, format: Format) -> Result<(), Error> {
     let project = ctx.project(shell)?;

@@ -2,15 +2,30 @@
 //! showing which keys would be added, changed or removed — names only. Needs a remote that gives
 //! values back (OpenBao).
 
+use clap::Args;
 use serde_json::json;
 
 use super::{log_requests, plan_group, rel, Context};
-use crate::cli::{Format, PullArgs};
+use crate::cli::{Format, RemoteArgs, WriteArgs};
 use crate::error::Error;
 use crate::remote::{self, Capability, RemoteStore};
 use crate::secret_map::SecretMap;
 use crate::secrets_file::{read_entries, values, write_entries};
 use crate::shell::Shell;
+
+/// `pull`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets pull --profile staging --dry-run\n  cargo systemprompt-secrets pull --profile staging --yes\n\nOnly for profiles with backend = \"openbao\": the systemprompt cloud never returns values."
+)]
+pub struct PullArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub write: WriteArgs,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &PullArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;

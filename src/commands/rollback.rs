@@ -1,14 +1,32 @@
 //! `rollback --version N`: restore version N as a new write, with check-and-set (a remote that
 //! keeps versions: OpenBao).
 
+use clap::Args;
 use serde_json::json;
 
 use super::{confirm, log_requests, plan_group, Context};
-use crate::cli::{Format, RollbackArgs};
+use crate::cli::{Format, RemoteArgs, WriteArgs};
 use crate::error::Error;
 use crate::remote::{self, Capability, Edit};
 use crate::secret_map::{Compare, SecretMap};
 use crate::shell::Shell;
+
+/// `rollback`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets rollback --version 3 --profile staging"
+)]
+pub struct RollbackArgs {
+    /// The version to restore
+    #[arg(long, value_name = "N")]
+    pub version: u64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub write: WriteArgs,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RollbackArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;

@@ -1,10 +1,11 @@
 //! `rotate KEY`: a fresh random value written into the profile atomically; only the key's name is
 //! printed. `--sync` also pushes that one key to the profile's remote.
 
+use clap::Args;
 use secrecy::ExposeSecret;
 
 use super::{rel, Context};
-use crate::cli::RotateArgs;
+use crate::cli::{RemoteArgs, WriteArgs};
 use crate::error::Error;
 use crate::keys;
 use crate::remote::Edit;
@@ -12,6 +13,31 @@ use crate::secret_map::SecretMap;
 use crate::secrets_file::{read_entries, set_entry, write_entries};
 use crate::shell::Shell;
 use crate::source::Source;
+
+/// `rotate`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets rotate jwt_secret\n  cargo systemprompt-secrets rotate session_key --bytes 32 --encoding hex --sync\n\njwt_secret has a built-in generator; other keys need --bytes or `generate = \"base64:48\"` in their rule."
+)]
+pub struct RotateArgs {
+    /// The key to rotate (`jwt_secret` or a key with a `generate` rule, or give --bytes)
+    pub key: String,
+    /// Random bytes (characters for alnum)
+    #[arg(long, value_name = "N")]
+    pub bytes: Option<usize>,
+    /// Encoding of the new value [default: base64]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub encoding: Option<crate::generate::Format>,
+    /// Also push the new value of this key to the profile's remote
+    #[arg(long)]
+    pub sync: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub write: WriteArgs,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result<(), Error> {
     let key = keys::normalize(&args.key);

@@ -2,6 +2,7 @@
 //! their env-style names. On Unix the command replaces this process (exec): its exit code and the
 //! signals it receives are its own. Values never go into argv.
 
+use clap::Args;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -10,10 +11,34 @@ use std::process::Command;
 use secrecy::ExposeSecret;
 
 use super::Context;
-use crate::cli::RunArgs;
 use crate::error::Error;
 use crate::keys;
 use crate::shell::Shell;
+
+/// `run`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets run -- cargo run --bin server\n  cargo systemprompt-secrets run --only JWT_SECRET,DATABASE_URL -- ./migrate.sh\n  cargo systemprompt-secrets run --no-inherit-env --profile production -- env\n\nSecrets go into the environment under their env-style names, never into argv. The exit code is the command's;\non Unix the command replaces this process (exec), so it receives signals directly. A missing command exits 127."
+)]
+pub struct RunArgs {
+    /// Only these secrets (keys or env-style names, comma-separated)
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Do not pass this process's environment on: the command sees the secrets only
+    #[arg(long)]
+    pub no_inherit_env: bool,
+    /// Do not validate first
+    #[arg(long)]
+    pub no_validate: bool,
+    /// The command and its arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<std::ffi::OsString>,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;

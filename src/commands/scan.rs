@@ -2,6 +2,7 @@
 //! HEAD with `--history`) for the values of the local profiles and `.env`, and for key formats.
 //! `scan install-hook`: a pre-commit hook that runs `scan --staged`.
 
+use clap::{Args, Subcommand, ValueEnum};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -9,12 +10,51 @@ use globset::{Glob, GlobMatcher};
 use serde_json::json;
 
 use super::{rel, Context};
-use crate::cli::{ScanAction, ScanArgs, ScanFormat};
 use crate::error::Error;
 use crate::git;
 use crate::project::Project;
 use crate::scan::{is_binary, Matched, Needle, Scanner};
 use crate::shell::Shell;
+
+/// `--format` for `scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ScanFormat {
+    /// For people.
+    #[default]
+    Human,
+    /// One JSON document on stdout.
+    Json,
+    /// SARIF 2.1.0 on stdout, for code-scanning dashboards.
+    Sarif,
+}
+
+/// `scan`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets scan                       Tracked files in the work tree\n  cargo systemprompt-secrets scan --staged              Only what is staged (the pre-commit hook)\n  cargo systemprompt-secrets scan --history --format sarif > scan.sarif\n  cargo systemprompt-secrets scan install-hook          Run `scan --staged` before each commit\n\nExit codes: 0 nothing found, 1 something found, 2 usage or configuration error."
+)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ScanArgs {
+    /// Scan only what is staged for the next commit
+    #[arg(long, conflicts_with = "history")]
+    pub staged: bool,
+    /// Also scan every blob reachable from HEAD
+    #[arg(long)]
+    pub history: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ScanFormat,
+    /// `install-hook`.
+    #[command(subcommand)]
+    pub action: Option<ScanAction>,
+}
+
+/// What `scan` can do besides scanning.
+#[derive(Debug, Subcommand)]
+pub enum ScanAction {
+    /// Write a git pre-commit hook that runs `scan --staged` (never over someone else's hook)
+    InstallHook,
+}
 
 /// Files larger than this are skipped (with a note): generated data, not configuration.
 const MAX_FILE: u64 = 8 * 1024 * 1024;

@@ -1,13 +1,14 @@
 //! `set NAME[=VALUE]…`: upsert remote secrets in one PUT; values from a hidden prompt, stdin or
 //! the command line; `--local` also writes them into secrets.json atomically.
 
+use clap::Args;
 use std::collections::BTreeMap;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use super::{confirm, log_requests, plan_group, rel, with_target, Context};
-use crate::cli::{Format, SetArgs};
+use crate::cli::{Format, RemoteArgs, WriteArgs};
 use crate::error::Error;
 use crate::finding::Severity;
 use crate::keys;
@@ -16,6 +17,32 @@ use crate::secret_map::SecretMap;
 use crate::secrets_file;
 use crate::shell::Shell;
 use crate::source::Source;
+
+/// `set`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets set ANTHROPIC_API_KEY             Prompt for the value (hidden)\n  printf %s \"$KEY\" | cargo systemprompt-secrets set OPENAI_API_KEY --stdin\n  cargo systemprompt-secrets set FEATURE_FLAG=on --local      Also write it to secrets.json\n\nNames are upper-cased. Values given as KEY=VALUE end up in shell history; prefer the prompt or --stdin."
+)]
+pub struct SetArgs {
+    /// NAME=VALUE, NAME (prompt for the value), or NAME=- (read it from stdin)
+    #[arg(required = true, value_name = "NAME[=VALUE]")]
+    pub pairs: Vec<String>,
+    /// Read the value of the one NAME given from stdin
+    #[arg(long)]
+    pub stdin: bool,
+    /// Also write the values into the profile's secrets.json (snake_case keys)
+    #[arg(long)]
+    pub local: bool,
+    /// Set even when a value fails validation
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub write: WriteArgs,
+}
 
 enum From {
     Inline(SecretString),

@@ -1,14 +1,29 @@
 //! `status` (alias `whoami`): the API URL, where the token comes from and when it expires — never the token.
 
+use clap::Args;
 use serde_json::json;
 
 use super::Context;
-use crate::cli::{Format, StatusArgs};
+use crate::cli::Format;
 use crate::env::ProcessEnv;
 use crate::error::Error;
 use crate::keyring;
 use crate::shell::Shell;
 use crate::token::{self, format_time, TokenError};
+
+/// `status`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets status\n  cargo systemprompt-secrets whoami --format json"
+)]
+pub struct StatusArgs {
+    /// Cloud API URL [env: SYSTEMPROMPT_API_URL]
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &StatusArgs) -> Result<(), Error> {
     let url = token::api_url(args.api_url.as_deref(), &ProcessEnv);

@@ -1,10 +1,11 @@
 //! `sync`: push the profile's secrets.json to its remote in one write, after a plan of names.
 
+use clap::Args;
 use serde_json::json;
 
 use super::{confirm, log_requests, plan_group, rel, with_target, Context};
 use crate::cache::NoCache;
-use crate::cli::{Format, SyncArgs};
+use crate::cli::{Format, RemoteArgs, WriteArgs};
 use crate::env::ProcessEnv;
 use crate::error::Error;
 use crate::layers::{self, LoadOptions};
@@ -14,6 +15,29 @@ use crate::remote::plan::{Outgoing, SyncPlan};
 use crate::remote::{Applied, Remote, RemoteStore, Skip};
 use crate::secret_map::Compare;
 use crate::shell::Shell;
+
+/// `sync`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets sync --profile production --dry-run\n  cargo systemprompt-secrets sync --profile production --yes\n  cargo systemprompt-secrets sync --prune                 Also delete remote-only names\n\nOnly secrets.json is pushed; the environment and .env only with --include-env."
+)]
+pub struct SyncArgs {
+    /// Also push values from the environment and .env files (never by default)
+    #[arg(long)]
+    pub include_env: bool,
+    /// Push even when validation finds errors
+    #[arg(long)]
+    pub force: bool,
+    /// Also delete remote names that are not in the profile (never system-managed or deploy-owned ones)
+    #[arg(long)]
+    pub prune: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub write: WriteArgs,
+}
 
 /// The skipped names with their reasons, for `--format json`.
 fn skipped_json(skipped: &[(String, Skip)]) -> Vec<serde_json::Value> {

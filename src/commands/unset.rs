@@ -1,12 +1,30 @@
 //! `unset NAME…`: delete remote secrets; a name that was not set is not an error.
 
+use clap::Args;
 use serde_json::json;
 
 use super::{confirm, log_requests, plan_group, with_target, Context};
-use crate::cli::{Format, UnsetArgs};
+use crate::cli::{Format, RemoteArgs, WriteArgs};
 use crate::error::Error;
 use crate::remote::Edit;
 use crate::shell::Shell;
+
+/// `unset`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets unset OLD_API_KEY\n  cargo systemprompt-secrets unset A B C --profile production --yes"
+)]
+pub struct UnsetArgs {
+    /// Names to delete (upper-cased)
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub write: WriteArgs,
+}
 
 /// A progress bar is shown on a terminal from this many names up.
 const PROGRESS_FROM: usize = 6;

@@ -1,12 +1,41 @@
 //! `validate` (alias `check`): every finding at once, as diagnostics, JSON or GitHub annotations.
 
+use clap::{Args, ValueEnum};
 use serde_json::json;
 
 use super::{profile_error_finding, rel, Checked, Context};
-use crate::cli::{ValidateArgs, ValidateFormat};
 use crate::error::Error;
 use crate::finding::{Finding, Location, Mode, Severity};
 use crate::shell::{style, Shell};
+
+/// `validate`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  cargo systemprompt-secrets validate\n  cargo systemprompt-secrets validate --strict --profile production\n  cargo systemprompt-secrets validate --all-profiles --format github\n\nExit codes: 0 clean (warnings allowed unless strict), 1 failing findings, 2 usage or configuration error."
+)]
+pub struct ValidateArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ValidateFormat,
+    /// Fail on warnings too
+    #[arg(long)]
+    pub strict: bool,
+    /// Validate every profile
+    #[arg(long, conflicts_with = "profile")]
+    pub all_profiles: bool,
+}
+
+/// `--format` for `validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ValidateFormat {
+    /// For people (diagnostics on stderr).
+    #[default]
+    Human,
+    /// One JSON document on stdout.
+    Json,
+    /// GitHub Actions workflow annotations on stdout.
+    Github,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ValidateArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;

@@ -1,13 +1,23 @@
 //! `versions`: the versions of the profile's remote secret, with times and deletion state
 //! (a remote that keeps versions: OpenBao).
 
+use clap::Args;
 use serde_json::json;
 
 use super::{log_requests, Context};
-use crate::cli::{Format, VersionsArgs};
+use crate::cli::{Format, RemoteArgs};
 use crate::error::Error;
 use crate::remote::{self, Capability};
 use crate::shell::Shell;
+
+/// `versions`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  cargo systemprompt-secrets versions --profile staging")]
+pub struct VersionsArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub target: RemoteArgs,
+}
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &VersionsArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;

@@ -274,7 +274,10 @@ mod tests {
             })
             .unwrap();
         assert!(applied.wrote && applied.version.is_none());
-        assert_eq!((applied.removed, applied.was_not_set), (vec!["OLD".to_owned()], vec!["GONE".to_owned()]));
+        assert_eq!(
+            (applied.removed, applied.was_not_set),
+            (vec!["OLD".to_owned()], vec!["GONE".to_owned()])
+        );
         assert_eq!(steps.into_inner(), 2, "progress after each delete");
         assert!(store.read().unwrap().values.is_none(), "names only");
         assert!(store.versions().is_err(), "no versions to list");
@@ -283,9 +286,13 @@ mod tests {
     #[test]
     fn versioned_store_writes_nothing_when_nothing_changes() {
         let store = MemoryStore::versioned(map(&[("a", "1")]));
-        let applied = store.apply(&edit(&[("a", "1")], &[]), None, &|| {}).unwrap();
+        let applied = store
+            .apply(&edit(&[("a", "1")], &[]), None, &|| {})
+            .unwrap();
         assert!(!applied.wrote && applied.version.is_none());
-        let applied = store.apply(&edit(&[("b", "2")], &[]), None, &|| {}).unwrap();
+        let applied = store
+            .apply(&edit(&[("b", "2")], &[]), None, &|| {})
+            .unwrap();
         assert_eq!(applied.version, Some(2));
         let v1 = store.read_version(1).unwrap().values.unwrap();
         assert!(v1.same_as(&map(&[("a", "1")])));
@@ -320,7 +327,11 @@ mod tests {
             .unwrap();
         assert_eq!(applied.removed.len(), 2);
         let left: Vec<String> = store.current().names().cloned().collect();
-        assert_eq!(left, ["KEEP", "SYSTEMPROMPT_API_TOKEN"], "deploy-owned names stay");
+        assert_eq!(
+            left,
+            ["KEEP", "SYSTEMPROMPT_API_TOKEN"],
+            "deploy-owned names stay"
+        );
         assert_eq!(store.count("DELETE"), 2);
     }
 }
