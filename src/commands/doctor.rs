@@ -20,6 +20,8 @@ use crate::remote::{self, Level};
 use crate::shell::Shell;
 
 /// `doctor`.
+// Reason: doc comments are the help text people read; backticks would show up in it.
+#[allow(clippy::doc_markdown)]
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets doctor\n  cargo systemprompt-secrets doctor --fix               Tighten file modes, add missing ignore lines\n  cargo systemprompt-secrets doctor --online --connect  Also ask each remote and open the database\n\nEach line is pass, warn or fail, with a fix. Exit codes: 0 no failure, 1 any failure."

@@ -13,6 +13,8 @@ use crate::secrets_file::{read_entries, values, write_entries};
 use crate::shell::Shell;
 
 /// `import`.
+// Reason: doc comments are the help text people read; backticks would show up in it.
+#[allow(clippy::doc_markdown)]
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets import .env\n  cargo systemprompt-secrets import .env --overwrite --profile staging\n  cargo systemprompt-secrets import --from-env\n\nANTHROPIC_API_KEY becomes anthropic, FOO_BAR becomes foo_bar. Settings such as HTTP_PORT are left out unless --all."

@@ -13,6 +13,8 @@ use crate::shell::Shell;
 use crate::token::{self, format_time, jwt_expiry};
 
 /// `login`.
+// Reason: doc comments are the help text people read; backticks would show up in it.
+#[allow(clippy::doc_markdown)]
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets login                         Prompt for the token (hidden)\n  printf %s \"$TOKEN\" | cargo systemprompt-secrets login --token-stdin\n  cargo systemprompt-secrets login --import --yes          Move upstream's credentials.json into the keyring\n  cargo systemprompt-secrets login --backend openbao --address https://bao.example:8200\n\nTokens are looked up in this order: SYSTEMPROMPT_API_TOKEN, the OS keyring, .systemprompt/credentials.json."

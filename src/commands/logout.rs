@@ -7,6 +7,8 @@ use crate::shell::Shell;
 use clap::Args;
 
 /// `logout`.
+// Reason: doc comments are the help text people read; backticks would show up in it.
+#[allow(clippy::doc_markdown)]
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets logout\n  cargo systemprompt-secrets logout --backend openbao --address https://bao.example:8200"

@@ -12,6 +12,8 @@ use crate::shell::Shell;
 use crate::token::{self, format_time, TokenError};
 
 /// `status`.
+// Reason: doc comments are the help text people read; backticks would show up in it.
+#[allow(clippy::doc_markdown)]
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets status\n  cargo systemprompt-secrets whoami --format json"
