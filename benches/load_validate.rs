@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use systemprompt_secrets::cache::NoCache;
+use systemprompt_secrets::cache_layer::NoCache;
 use systemprompt_secrets::config::Config;
 use systemprompt_secrets::env::ProcessEnv;
 use systemprompt_secrets::layers::{load, LoadOptions};

@@ -35,7 +35,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::cache::NoCache;
+use crate::cache_layer::NoCache;
 use crate::config::{Config, ConfigError, TableSource, TABLE};
 use crate::env::{Env, ProcessEnv, RecordingEnv};
 use crate::finding::{Finding, Mode, Severity};

@@ -307,6 +307,65 @@ pub fn shell_quote(word: &str) -> String {
     }
 }
 
+/// Makes sure `target` is ignored by git: asks git when in a repository, else reads the ignore file.
+/// Appends the lines of `lines` that are missing from `gitignore`.
+pub fn ensure_ignored(
+    shell: &mut Shell,
+    gitignore: &Path,
+    lines: &str,
+    target: &Path,
+) -> Result<(), Error> {
+    let dir = gitignore.parent().unwrap_or(Path::new("."));
+    let git_says_ignored = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["check-ignore", "-q", "--no-index"])
+        .arg(target)
+        .output()
+        .ok()
+        .map(|o| o.status.code());
+    if git_says_ignored == Some(Some(0)) {
+        return Ok(());
+    }
+    let existing = std::fs::read_to_string(gitignore).unwrap_or_default();
+    let missing: Vec<&str> = lines
+        .lines()
+        .filter(|l| {
+            !l.trim().is_empty()
+                && (l.starts_with('#') && existing.is_empty()
+                    || !l.starts_with('#') && !existing.lines().any(|e| e.trim() == l.trim()))
+        })
+        .collect();
+    if missing.iter().all(|l| l.starts_with('#')) {
+        return Ok(());
+    }
+    let mut text = existing.clone();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    for l in &missing {
+        text.push_str(l);
+        text.push('\n');
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("cannot create {}", crate::source::rel(dir)), e))?;
+    std::fs::write(gitignore, text)
+        .map_err(|e| Error::io(format!("cannot write {}", crate::source::rel(gitignore)), e))?;
+    let added: Vec<&str> = missing
+        .into_iter()
+        .filter(|l| !l.starts_with('#'))
+        .collect();
+    shell.status(
+        "Updated",
+        format_args!(
+            "{} (added {})",
+            crate::source::rel(gitignore),
+            added.join(", ")
+        ),
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
-use crate::cache::SecretCache;
+use crate::cache_layer::SecretCache;
 use crate::config::ProfileSettings;
 use crate::dotenv::{self, DotEnvError};
 use crate::env::Env;
@@ -358,7 +358,7 @@ fn is_blank(value: &SecretString) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::{MemoryCache, NoCache};
+    use crate::cache_layer::{MemoryCache, NoCache};
     use crate::config::Config;
     use crate::env::MapEnv;
     use secrecy::ExposeSecret;

@@ -5,7 +5,7 @@
 //! scripts can use it.
 //!
 //! ```
-//! use systemprompt_secrets::cache::NoCache;
+//! use systemprompt_secrets::cache_layer::NoCache;
 //! use systemprompt_secrets::config::Config;
 //! use systemprompt_secrets::env::MapEnv;
 //! use systemprompt_secrets::{load, validate::validate, ExposeSecret, LoadOptions};
@@ -32,13 +32,14 @@
 #![warn(missing_docs)]
 
 pub mod build;
-pub mod cache;
+pub mod cache_layer;
 pub mod config;
 pub mod dotenv;
 pub mod env;
 pub mod exit_code;
 pub mod finding;
 pub mod generate;
+pub mod key_formats;
 pub mod keys;
 pub mod layers;
 pub mod profile;
@@ -67,7 +68,7 @@ pub mod http;
 #[cfg(feature = "cli")]
 pub mod keyring;
 #[cfg(feature = "cli")]
-pub mod manifest_cache;
+pub mod metadata_cache;
 #[cfg(feature = "cli")]
 pub mod project;
 #[cfg(feature = "cli")]

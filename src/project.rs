@@ -1,12 +1,12 @@
 //! The project: the Cargo workspace read through `cargo metadata --no-deps` (cached per manifest
-//! set, see [`crate::manifest_cache`]), its configuration and its profiles.
+//! set, see [`crate::metadata_cache`]), its configuration and its profiles.
 
 use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Metadata, MetadataCommand};
-use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, ConfigError, TableSource, TABLE};
+pub use crate::metadata_cache::{ManifestFacts, PackageFacts};
 use crate::profile::{self, ProfileSet};
 
 /// A systemprompt project as seen from one manifest.
@@ -24,30 +24,6 @@ pub struct Project {
     pub profiles: ProfileSet,
     /// A stable id for the workspace (for keyring entries).
     pub id: String,
-}
-
-/// What this tool needs from `cargo metadata`: small, serializable, cacheable.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ManifestFacts {
-    /// The workspace root.
-    pub workspace_root: PathBuf,
-    /// `[workspace.metadata.systemprompt-secrets]`, if present.
-    pub workspace_table: Option<serde_json::Value>,
-    /// The selected package: name, manifest and its `[package.metadata.systemprompt-secrets]`.
-    pub package: Option<PackageFacts>,
-    /// Every manifest the answer depends on (the root and each member).
-    pub manifests: Vec<PathBuf>,
-}
-
-/// The selected package.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct PackageFacts {
-    /// Its name.
-    pub name: String,
-    /// Its manifest.
-    pub manifest: PathBuf,
-    /// Its table, if present.
-    pub table: Option<serde_json::Value>,
 }
 
 /// Why the project could not be read.
@@ -90,12 +66,12 @@ pub fn discover(
 ) -> Result<Project, ProjectError> {
     let cwd = std::env::current_dir().unwrap_or_default();
     let anchor = manifest_path.map(|m| absolute(m, &cwd));
-    let facts = if let Some(facts) = crate::manifest_cache::load(anchor.as_deref(), &cwd) {
+    let facts = if let Some(facts) = crate::metadata_cache::load(anchor.as_deref(), &cwd) {
         facts
     } else {
         let facts =
             facts_from_metadata(&run_cargo_metadata(manifest_path)?, anchor.as_deref(), &cwd);
-        crate::manifest_cache::store(anchor.as_deref(), &cwd, &facts);
+        crate::metadata_cache::store(anchor.as_deref(), &cwd, &facts);
         facts
     };
     from_facts(&facts, &cwd, profiles_dir_flag)
@@ -232,7 +208,7 @@ pub fn project_id(workspace_root: &Path) -> String {
     let canonical = workspace_root
         .canonicalize()
         .unwrap_or_else(|_| workspace_root.to_path_buf());
-    let hash = crate::manifest_cache::fnv64(canonical.to_string_lossy().as_bytes());
+    let hash = crate::metadata_cache::fnv64(canonical.to_string_lossy().as_bytes());
     let name = canonical
         .file_name()
         .and_then(|n| n.to_str())

@@ -23,55 +23,22 @@ pub struct Needle {
     pub origin: String,
 }
 
-/// A key format: the rule id, what it finds, and its pattern.
+/// A key format of [`crate::key_formats`], compiled to look inside file contents.
 struct FormatRule {
     id: &'static str,
     what: &'static str,
     pattern: Regex,
 }
 
-fn rule(id: &'static str, what: &'static str, pattern: &str) -> FormatRule {
-    FormatRule {
-        id,
-        what,
-        pattern: Regex::new(pattern).expect("built-in scan pattern"),
-    }
-}
-
-/// Character classes are spelled out: `\w` is Unicode in `regex`.
 static RULES: LazyLock<Vec<FormatRule>> = LazyLock::new(|| {
-    vec![
-        rule(
-            "anthropic-api-key",
-            "an Anthropic API key",
-            r"sk-ant-(?:api03|admin01|oat01|ort01)-[A-Za-z0-9_-]{20,}",
-        ),
-        rule(
-            "openai-api-key",
-            "an OpenAI API key",
-            r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{8,}T3BlbkFJ[A-Za-z0-9_-]{8,}",
-        ),
-        rule(
-            "gemini-api-key",
-            "a Google API key",
-            r"AIza[A-Za-z0-9_-]{35}",
-        ),
-        rule(
-            "github-token",
-            "a GitHub token",
-            r"(?:ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,}",
-        ),
-        rule(
-            "moltbook-agent-key",
-            "a moltbook agent key",
-            r"moltbook_sk_[A-Za-z0-9_-]{16,}",
-        ),
-        rule(
-            "postgres-password",
-            "a PostgreSQL URL with a password",
-            r"postgres(?:ql)?://[^\s:@/'\x22]+:[^\s@/'\x22]+@[^\s/'\x22]+",
-        ),
-    ]
+    crate::key_formats::ALL
+        .iter()
+        .map(|f| FormatRule {
+            id: f.id,
+            what: f.what,
+            pattern: Regex::new(&f.alternation()).expect("built-in key format"),
+        })
+        .collect()
 });
 
 /// Passwords in documentation-style URLs that are not credentials.

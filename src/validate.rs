@@ -2,13 +2,13 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
 
 use regex::Regex;
 use secrecy::ExposeSecret;
 
 use crate::config::{ProfileSettings, RuleConfig};
 use crate::finding::{Finding, Location, Severity};
+use crate::key_formats;
 use crate::keys;
 use crate::layers::Resolved;
 use crate::source::Source;
@@ -48,19 +48,6 @@ const PLACEHOLDERS: &[&str] = &[
     "postgres://user:password@localhost:5432/db",
     "postgresql://user:password@localhost:5432/dbname",
 ];
-
-static ANTHROPIC_API03: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^sk-ant-api03-[A-Za-z0-9_-]{93}AA$").expect("regex"));
-static ANTHROPIC_OTHER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^sk-ant-(admin01|oat01|ort01)-[A-Za-z0-9_-]{20,}$").expect("regex")
-});
-static OPENAI_LEGACY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}$").expect("regex"));
-static OPENAI_PROJECT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^sk-(proj|svcacct|admin)-[A-Za-z0-9_-]+T3BlbkFJ[A-Za-z0-9_-]+$").expect("regex")
-});
-static GEMINI: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^AIza[A-Za-z0-9_-]{35}$").expect("regex"));
 
 /// Validates resolved secrets against the profile's settings. Returns every finding, sorted by key.
 #[must_use]
@@ -271,24 +258,24 @@ fn check_known_key(
         "jwt_secret" => check_jwt(what, value, push),
         "database_url" => check_database_url(what, value, push),
         "anthropic" => {
-            if !value.starts_with("sk-ant-") {
+            if !key_formats::ANTHROPIC.has_prefix(value) {
                 push("anthropic-prefix", Severity::Error, format!("{what} does not start with `sk-ant-`"),
                     "Anthropic API keys start with `sk-ant-`; copy the key again from console.anthropic.com".to_owned());
-            } else if !ANTHROPIC_API03.is_match(value) && !ANTHROPIC_OTHER.is_match(value) {
+            } else if !key_formats::ANTHROPIC.fits(value) {
                 push("anthropic-shape", Severity::Warning,
                     format!("{what} does not have the usual shape (`sk-ant-api03-` and 95 more characters, 108 in all)"),
                     "check that the whole key was copied".to_owned());
             }
         }
         "openai" => {
-            if value.starts_with("sk-ant-") {
+            if key_formats::ANTHROPIC.has_prefix(value) {
                 push(
                     "openai-prefix",
                     Severity::Error,
                     format!("{what} looks like an Anthropic key (`sk-ant-`)"),
                     "move it to `anthropic`, and put the OpenAI key (`sk-…`) here".to_owned(),
                 );
-            } else if !value.starts_with("sk-") {
+            } else if !key_formats::OPENAI.has_prefix(value) {
                 push(
                     "openai-prefix",
                     Severity::Error,
@@ -296,7 +283,7 @@ fn check_known_key(
                     "OpenAI API keys start with `sk-`; copy the key again from platform.openai.com"
                         .to_owned(),
                 );
-            } else if !OPENAI_LEGACY.is_match(value) && !OPENAI_PROJECT.is_match(value) {
+            } else if !key_formats::OPENAI.fits(value) {
                 push(
                     "openai-shape",
                     Severity::Warning,
@@ -307,10 +294,10 @@ fn check_known_key(
             }
         }
         "gemini" => {
-            if !value.starts_with("AIza") {
+            if !key_formats::GEMINI.has_prefix(value) {
                 push("gemini-prefix", Severity::Error, format!("{what} does not start with `AIza`"),
                     "Gemini API keys start with `AIza`; copy the key again from aistudio.google.com".to_owned());
-            } else if !GEMINI.is_match(value) {
+            } else if !key_formats::GEMINI.fits(value) {
                 push(
                     "gemini-shape",
                     Severity::Warning,
@@ -320,13 +307,12 @@ fn check_known_key(
             }
         }
         "github" => {
-            const PREFIXES: &[&str] = &["ghp_", "github_pat_", "gho_", "ghs_", "ghu_", "ghr_"];
-            if !PREFIXES.iter().any(|p| value.starts_with(p)) {
+            if !key_formats::GITHUB.has_prefix(value) {
                 push("github-shape", Severity::Warning, format!("{what} does not start with a GitHub token prefix (ghp_, github_pat_, gho_, ghs_)"),
                     "use a personal access token from github.com/settings/tokens".to_owned());
             }
         }
-        _ if key.starts_with("moltbook_") && !value.starts_with("moltbook_sk_") => {
+        _ if key.starts_with("moltbook_") && !key_formats::MOLTBOOK.has_prefix(value) => {
             push("agent-key-prefix", Severity::Error, format!("{what} does not start with `moltbook_sk_`"),
                 "agent keys (moltbook_*) start with `moltbook_sk_`; copy the key again from the agent's settings".to_owned());
         }
@@ -531,7 +517,7 @@ pub fn is_placeholder(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::NoCache;
+    use crate::cache_layer::NoCache;
     use crate::config::Config;
     use crate::env::MapEnv;
     use crate::layers::{load, LoadOptions};

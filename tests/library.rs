@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 
 use common::fixture;
-use systemprompt_secrets::cache::MemoryCache;
+use systemprompt_secrets::cache_layer::MemoryCache;
 use systemprompt_secrets::env::MapEnv;
 use systemprompt_secrets::layers::{load, LoadOptions};
 use systemprompt_secrets::project::{self, Project};
@@ -88,7 +88,7 @@ fn mistakes_fixture_findings_have_places_and_hints() {
         env: &env,
         use_env: false,
         env_files: vec![],
-        cache: &systemprompt_secrets::cache::NoCache,
+        cache: &systemprompt_secrets::cache_layer::NoCache,
         project_id: &p.id,
     };
     let r = load(&profile.secrets_path, &settings, "local", &opts).unwrap();

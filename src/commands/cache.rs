@@ -4,7 +4,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{rel, Context};
-use crate::cache::NoCache;
+use crate::cache_layer::NoCache;
 use crate::cli::Format;
 use crate::env::ProcessEnv;
 use crate::error::Error;

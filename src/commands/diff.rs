@@ -5,7 +5,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{log_requests, with_target, Context};
-use crate::cache::NoCache;
+use crate::cache_layer::NoCache;
 use crate::cli::{Format, RemoteArgs};
 use crate::env::ProcessEnv;
 use crate::error::Error;

@@ -349,7 +349,7 @@ fn git_state(project: &Project, files: &[PathBuf], fix: bool, report: &mut Repor
             ),
             GitState::NotIgnored if fix => {
                 let (gitignore, lines) = ignore_file_for(project, file);
-                match super::init::ensure_ignored(&mut shell, &gitignore, lines, file) {
+                match crate::git::ensure_ignored(&mut shell, &gitignore, lines, file) {
                     Ok(()) => report.pass(
                         "git",
                         format!("{} is now ignored ({} updated)", rel(file), rel(&gitignore)),

@@ -4,7 +4,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{confirm, log_requests, plan_group, rel, with_target, Context};
-use crate::cache::NoCache;
+use crate::cache_layer::NoCache;
 use crate::cli::{Format, RemoteArgs, WriteArgs};
 use crate::env::ProcessEnv;
 use crate::error::Error;

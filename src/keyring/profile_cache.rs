@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::{open, profile_account, CredentialStore, KeyringChoice, StoreError};
-use crate::cache::{CacheError, CachedSecrets, SecretCache};
+use crate::cache_layer::{CacheError, CachedSecrets, SecretCache};
 
 /// The payload format version.
 const FORMAT: u32 = 1;

@@ -201,7 +201,7 @@ mod tests {
             env: &crate::env::MapEnv::default(),
             use_env: false,
             env_files: vec![],
-            cache: &crate::cache::NoCache,
+            cache: &crate::cache_layer::NoCache,
             project_id: "p",
         };
         let settings = crate::config::Config::default().for_profile("local");

@@ -9,7 +9,29 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::project::ManifestFacts;
+/// What this tool needs from `cargo metadata`: small, serializable, cacheable.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ManifestFacts {
+    /// The workspace root.
+    pub workspace_root: PathBuf,
+    /// `[workspace.metadata.systemprompt-secrets]`, if present.
+    pub workspace_table: Option<serde_json::Value>,
+    /// The selected package: name, manifest and its `[package.metadata.systemprompt-secrets]`.
+    pub package: Option<PackageFacts>,
+    /// Every manifest the answer depends on (the root and each member).
+    pub manifests: Vec<PathBuf>,
+}
+
+/// The selected package.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PackageFacts {
+    /// Its name.
+    pub name: String,
+    /// Its manifest.
+    pub manifest: PathBuf,
+    /// Its table, if present.
+    pub table: Option<serde_json::Value>,
+}
 
 const FORMAT: u32 = 1;
 

@@ -1,4 +1,5 @@
-//! The keyring cache layer: the lowest layer, filled by an OS-keyring store (see the keyring issue).
+//! The lowest layer: a profile's secrets.json cached in the OS keyring (`cache`), behind a trait
+//! so the core library and its tests need no keyring.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
