@@ -74,7 +74,7 @@ pub static ANTHROPIC: KeyFormat = KeyFormat::new(
     ],
 );
 
-/// OpenAI legacy, project, service-account and admin keys (gitleaks openai-api-key).
+/// `OpenAI` legacy, project, service-account and admin keys (gitleaks openai-api-key).
 pub static OPENAI: KeyFormat = KeyFormat::new(
     "openai-api-key",
     "an OpenAI API key",

@@ -306,11 +306,9 @@ fn check_known_key(
                 );
             }
         }
-        "github" => {
-            if !key_formats::GITHUB.has_prefix(value) {
-                push("github-shape", Severity::Warning, format!("{what} does not start with a GitHub token prefix (ghp_, github_pat_, gho_, ghs_)"),
+        "github" if !key_formats::GITHUB.has_prefix(value) => {
+            push("github-shape", Severity::Warning, format!("{what} does not start with a GitHub token prefix (ghp_, github_pat_, gho_, ghs_)"),
                     "use a personal access token from github.com/settings/tokens".to_owned());
-            }
         }
         _ if key.starts_with("moltbook_") && !key_formats::MOLTBOOK.has_prefix(value) => {
             push("agent-key-prefix", Severity::Error, format!("{what} does not start with `moltbook_sk_`"),
