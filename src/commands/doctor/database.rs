@@ -1,0 +1,57 @@
+//! `doctor --connect`: a real PostgreSQL connection with the profile's `database_url`.
+
+use std::time::Duration;
+
+use super::{DoctorArgs, Report};
+use crate::commands::Context;
+use crate::project::Project;
+use crate::shell::Shell;
+
+/// Opens a real connection with the selected profile's `database_url`.
+pub(super) fn connect(
+    ctx: &Context,
+    shell: &mut Shell,
+    project: &Project,
+    args: &DoctorArgs,
+    report: &mut Report,
+) {
+    let profile = match ctx.select(shell, project) {
+        Ok(p) => p,
+        Err(e) => {
+            report.fail("database", e.to_string(), "choose a profile with --profile");
+            return;
+        }
+    };
+    let name = profile.name.clone();
+    let Ok(resolved) = ctx.load(shell, project, &profile) else {
+        report.fail(
+            "database",
+            format!("profile `{name}` cannot be read"),
+            format!("run `cargo systemprompt-secrets validate --profile {name}`"),
+        );
+        return;
+    };
+    let Some(def) = resolved.get("database_url") else {
+        report.fail(
+            "database",
+            format!("profile `{name}` has no database_url"),
+            "add \"database_url\": \"postgres://user:password@host:5432/dbname\" to secrets.json",
+        );
+        return;
+    };
+    let timeout = Duration::from_secs(args.remote.connect_timeout.max(1));
+    match crate::db_check::check(&def.value, timeout) {
+        Ok(c) => report.pass(
+            "database",
+            format!(
+                "profile `{name}`: connected to {} ({}) with database_url from {}",
+                c.target, c.server, def.source
+            ),
+        ),
+        Err(e) => report.fail(
+            "database",
+            format!("profile `{name}`: cannot connect to {e}"),
+            "check that the server runs and that host, port, database, user and password in database_url are right",
+        ),
+    }
+}

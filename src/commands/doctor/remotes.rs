@@ -1,0 +1,108 @@
+//! `doctor`'s checks of the keyring, the tokens and (with `--online`) each remote.
+
+use std::time::Instant;
+
+use super::{DoctorArgs, Report};
+use crate::commands::Context;
+use crate::error::Error;
+use crate::keyring;
+use crate::project::Project;
+use crate::remote::Level;
+use crate::shell::Shell;
+
+/// `opened` is `None` when the keyring is turned off.
+pub(super) fn keyring_check(
+    opened: Option<&Result<keyring::Opened, keyring::NoKeyring>>,
+    report: &mut Report,
+) {
+    let Some(opened) = opened else {
+        report.warn(
+            "keyring",
+            "turned off (--keyring none or SYSTEMPROMPT_SECRETS_KEYRING=none)",
+            "use `--keyring auto` to keep tokens in the OS keyring",
+        );
+        return;
+    };
+    match opened {
+        Ok(opened) => report.pass("keyring", format!("{} works", opened.store.name())),
+        Err(e) => {
+            report.warn(
+                "keyring",
+                e.to_string().replace('\n', ";"),
+                e.help().as_deref().unwrap_or("start an OS keyring"),
+            );
+        }
+    }
+}
+
+pub(super) fn tokens(
+    project: Option<&Project>,
+    store: Option<&std::sync::Arc<dyn keyring::CredentialStore>>,
+    report: &mut Report,
+) {
+    for check in crate::remote::token_checks(project, store) {
+        match check.level {
+            Level::Pass => report.pass("token", check.message),
+            Level::Warn => report.warn("token", check.message, check.fix),
+            Level::Fail => report.fail("token", check.message, check.fix),
+        }
+    }
+}
+
+/// Asks each configured remote a read-only question: the cloud for the tenant's names, OpenBao
+/// for the profile path's metadata.
+pub(super) fn online(
+    ctx: &Context,
+    shell: &mut Shell,
+    project: &Project,
+    args: &DoctorArgs,
+    report: &mut Report,
+) {
+    let mut asked = std::collections::BTreeSet::new();
+    for name in &project.profiles.names {
+        let Ok(profile) = project.profiles.open(name) else {
+            continue;
+        };
+        let store = match ctx.remote(shell, project, &profile, &args.remote) {
+            Ok(store) => store,
+            // Missing configuration (no tenant, no address): nothing to ask.
+            Err(e @ Error::Usage { .. }) => {
+                report.warn(
+                    "online",
+                    format!("profile `{name}`: {e}, nothing to ask"),
+                    e.hint().unwrap_or_default(),
+                );
+                continue;
+            }
+            Err(e) => {
+                remote_failure(report, &format!("profile `{name}`"), &e);
+                continue;
+            }
+        };
+        let what = store.describe();
+        if !asked.insert(what.clone()) {
+            continue;
+        }
+        let started = Instant::now();
+        match store.probe() {
+            Ok(answer) => report.pass(
+                "online",
+                format!(
+                    "{what}: answered in {} ms ({answer})",
+                    started.elapsed().as_millis()
+                ),
+            ),
+            Err(e) => remote_failure(report, &what, &e),
+        }
+    }
+}
+
+pub(super) fn remote_failure(report: &mut Report, what: &str, e: &Error) {
+    report.fail(
+        "online",
+        format!("{what}: {}", e.to_string().replace('\n', "; ")),
+        e.hint()
+            .as_deref()
+            .unwrap_or("check the address, the network and the token"),
+    );
+}
