@@ -2,15 +2,13 @@
 //! exponential backoff and jitter (honouring `Retry-After`), plain `http://` only on loopback,
 //! and errors that never contain a header or a body we sent.
 
-use std::cell::Cell;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
-use backon::{BlockingRetryable, ExponentialBuilder};
+use backon::{BackoffBuilder, ExponentialBuilder};
 use reqwest::blocking::{Client, RequestBuilder};
 use url::Url;
 
@@ -346,103 +344,117 @@ impl Http {
     ) -> Result<HttpResponse, HttpError> {
         assert!(!targets.is_empty(), "at least one URL");
         let started = Instant::now();
-        let attempts = Cell::new(0usize);
-        let maybe_applied = Cell::new(false);
-        let answered = Cell::new(false);
-        let last_url = Cell::new(self.preferred.load(Ordering::Relaxed) % targets.len());
-        let server_wait: Rc<Cell<Option<Duration>>> = Rc::default();
-        let wait_for_sleep = Rc::clone(&server_wait);
-        let max_delay = self.config.max_delay;
+        let mut tries = Tries::default();
         let total = self.config.attempts.max(2 * targets.len());
-        let backoff = ExponentialBuilder::default()
+        let mut delays = ExponentialBuilder::default()
             .with_min_delay(self.config.base_delay)
-            .with_max_delay(max_delay)
+            .with_max_delay(self.config.max_delay)
             .with_max_times(total.saturating_sub(1))
-            .with_jitter();
-        let once = || -> Result<HttpResponse, Attempt> {
-            let index = (self.preferred.load(Ordering::Relaxed) + attempts.get()) % targets.len();
-            attempts.set(attempts.get() + 1);
-            last_url.set(index);
-            let url = &targets[index];
-            let earlier = maybe_applied.get();
-            answered.set(false);
-            let response = build(&self.client, url).send().map_err(|e| {
-                // Unless it never connected, the request may have been sent and acted on.
-                maybe_applied.set(earlier || !e.is_connect());
-                let why = describe_with(&e, &self.config);
-                if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
-                    Attempt::Retry(why, None, None)
-                } else {
-                    Attempt::Fatal(why)
+            .with_jitter()
+            .build();
+        let last = loop {
+            match self.attempt(method, targets, failover, &build, &mut tries) {
+                Ok(mut r) => {
+                    r.attempts = tries.attempts;
+                    r.elapsed = started.elapsed();
+                    return Ok(r);
                 }
-            })?;
-            let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_retry_after);
-            // The server has the whole request: if its answer breaks off, it may have acted on it.
-            maybe_applied.set(true);
-            let body = read_body(response)?;
-            maybe_applied.set(earlier);
-            let answer = HttpResponse {
-                status,
-                body,
-                attempts: 0,
-                elapsed: Duration::ZERO,
-                maybe_applied: earlier,
-            };
-            if let Some(open) = retried(status, method, failover) {
-                maybe_applied.set(earlier || open);
-                answered.set(true);
-                let why = status_why(&answer);
-                return Err(Attempt::Retry(why, retry_after, Some(answer)));
+                Err(Attempt::Retry(why, server_wait, answer)) => match delays.next() {
+                    // The server's Retry-After, when it sent one, replaces the planned backoff.
+                    Some(planned) => std::thread::sleep(
+                        server_wait.map_or(planned, |w| w.min(self.config.max_delay)),
+                    ),
+                    None => break Attempt::Retry(why, server_wait, answer),
+                },
+                Err(other) => break other,
             }
-            self.preferred.store(index, Ordering::Relaxed);
-            Ok(answer)
         };
-        let result = once
-            .retry(backoff)
-            .when(|e| matches!(e, Attempt::Retry(..)))
-            .notify(|e, _| {
-                if let Attempt::Retry(_, after, _) = e {
-                    server_wait.set(after.map(|a| a.min(max_delay)));
-                }
-            })
-            .sleep(move |planned: Duration| {
-                // The server's Retry-After, when it sent one, replaces the planned backoff.
-                std::thread::sleep(wait_for_sleep.take().unwrap_or(planned));
-            })
-            .call();
-        let finish = |mut r: HttpResponse| {
-            r.attempts = attempts.get();
-            r.elapsed = started.elapsed();
-            r
-        };
-        let give_back = |mut r: HttpResponse| {
-            r.maybe_applied = maybe_applied.get();
-            finish(r)
-        };
-        match result {
-            Ok(r) => Ok(finish(r)),
-            Err(Attempt::Retry(_, _, Some(last))) if failover.give_back_last_answer => {
-                Ok(give_back(last))
+        let url = targets[tries.last_url].to_string();
+        match last {
+            Attempt::Retry(_, _, Some(mut answer)) if failover.give_back_last_answer => {
+                answer.maybe_applied = tries.maybe_applied;
+                answer.attempts = tries.attempts;
+                answer.elapsed = started.elapsed();
+                Ok(answer)
             }
-            Err(Attempt::TooLarge) => Err(HttpError::TooLarge {
+            Attempt::TooLarge => Err(HttpError::TooLarge {
                 method: method.to_owned(),
-                url: targets[last_url.get()].to_string(),
+                url,
             }),
-            Err(Attempt::Retry(why, ..) | Attempt::Fatal(why)) => Err(HttpError::Unreachable {
+            Attempt::Retry(why, ..) | Attempt::Fatal(why) => Err(HttpError::Unreachable {
                 method: method.to_owned(),
-                url: targets[last_url.get()].to_string(),
+                url,
                 why,
-                attempts: attempts.get(),
-                maybe_applied: maybe_applied.get(),
-                answered: answered.get(),
+                attempts: tries.attempts,
+                maybe_applied: tries.maybe_applied,
+                answered: tries.answered,
             }),
         }
     }
+
+    /// One attempt, at the URL after the one tried last (the preferred one first).
+    fn attempt(
+        &self,
+        method: &str,
+        targets: &[Url],
+        failover: Failover,
+        build: &impl Fn(&Client, &Url) -> RequestBuilder,
+        tries: &mut Tries,
+    ) -> Result<HttpResponse, Attempt> {
+        let index = (self.preferred.load(Ordering::Relaxed) + tries.attempts) % targets.len();
+        tries.attempts += 1;
+        tries.last_url = index;
+        tries.answered = false;
+        let earlier = tries.maybe_applied;
+        let response = build(&self.client, &targets[index]).send().map_err(|e| {
+            // Unless it never connected, the request may have been sent and acted on.
+            tries.maybe_applied = earlier || !e.is_connect();
+            let why = describe_with(&e, &self.config);
+            if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
+                Attempt::Retry(why, None, None)
+            } else {
+                Attempt::Fatal(why)
+            }
+        })?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        // The server has the whole request: if its answer breaks off, it may have acted on it.
+        tries.maybe_applied = true;
+        let body = read_body(response)?;
+        tries.maybe_applied = earlier;
+        let answer = HttpResponse {
+            status,
+            body,
+            attempts: 0,
+            elapsed: Duration::ZERO,
+            maybe_applied: earlier,
+        };
+        if let Some(open) = retried(status, method, failover) {
+            tries.maybe_applied = earlier || open;
+            tries.answered = true;
+            let why = status_why(&answer);
+            return Err(Attempt::Retry(why, retry_after, Some(answer)));
+        }
+        self.preferred.store(index, Ordering::Relaxed);
+        Ok(answer)
+    }
+}
+
+/// What the attempts of one request have found so far.
+#[derive(Debug, Default)]
+struct Tries {
+    /// Attempts made.
+    attempts: usize,
+    /// An attempt may have reached the server and been acted on.
+    maybe_applied: bool,
+    /// The last attempt got an answer (an error status), not a transport failure.
+    answered: bool,
+    /// The index of the URL tried last.
+    last_url: usize,
 }
 
 /// The body as text, refused (not read) past [`MAX_BODY`] bytes.
@@ -613,44 +625,11 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let when = httpdate_to_unix(value)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs();
-    Some(Duration::from_secs(when.saturating_sub(now)))
-}
-
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to seconds since the Unix epoch.
-fn httpdate_to_unix(s: &str) -> Option<u64> {
-    let parts: Vec<&str> = s.split_whitespace().collect();
-    let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ]
-    .iter()
-    .position(|m| m == month)
-    .and_then(|i| i64::try_from(i).ok())?
-        + 1;
-    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
-    let hms: Vec<i64> = time
-        .split(':')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let [h, m, sec] = hms.as_slice() else {
-        return None;
-    };
-    // Days from civil (Howard Hinnant).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + h * 3600 + m * 60 + sec).ok()
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 /// Parses a base URL and checks the transport rule: `https`, or `http` on loopback only.
@@ -721,9 +700,11 @@ mod tests {
     #[test]
     fn retry_after_forms() {
         assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
-        assert_eq!(
-            httpdate_to_unix("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(784_111_777)
+        let later = std::time::SystemTime::now() + Duration::from_secs(120);
+        let wait = parse_retry_after(&httpdate::fmt_http_date(later)).expect("an HTTP date");
+        assert!(
+            wait > Duration::from_secs(110) && wait <= Duration::from_secs(120),
+            "{wait:?}"
         );
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
