@@ -434,11 +434,20 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let secrets = d.path().join("secrets.json");
         std::fs::write(&secrets, "{\"openai\": \"file\"}").unwrap();
-        let env = MapEnv::from_pairs([("OPENAI_API_KEY", "env")]);
-        let mut o = opts(&env, &NoCache, vec![]);
+        let dotenv = d.path().join(".env");
+        std::fs::write(&dotenv, "OPENAI_API_KEY=dotenv\nGEMINI_API_KEY=dotenv\n").unwrap();
+        let env = MapEnv::from_pairs([("OPENAI_API_KEY", "env"), ("ANTHROPIC_API_KEY", "env")]);
+        let files = vec![DotEnvFile {
+            path: dotenv,
+            required: true,
+        }];
+        let mut o = opts(&env, &NoCache, files);
         o.use_env = false;
         let r = load(&secrets, &Config::default().for_profile("x"), "x", &o).unwrap();
         assert_eq!(r.get("openai").unwrap().value.expose_secret(), "file");
+        assert!(r.entries["openai"].shadowed.is_empty(), "no other layer was read");
+        assert!(r.get("gemini").is_none() && r.get("anthropic").is_none());
+        assert_eq!(r.files_read, [secrets], "the dotenv file was not even read");
     }
 
     #[test]
