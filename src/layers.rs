@@ -445,7 +445,10 @@ mod tests {
         o.use_env = false;
         let r = load(&secrets, &Config::default().for_profile("x"), "x", &o).unwrap();
         assert_eq!(r.get("openai").unwrap().value.expose_secret(), "file");
-        assert!(r.entries["openai"].shadowed.is_empty(), "no other layer was read");
+        assert!(
+            r.entries["openai"].shadowed.is_empty(),
+            "no other layer was read"
+        );
         assert!(r.get("gemini").is_none() && r.get("anthropic").is_none());
         assert_eq!(r.files_read, [secrets], "the dotenv file was not even read");
     }

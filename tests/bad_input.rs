@@ -11,7 +11,7 @@
 // Reason: the corpus's size by category, and each case's output with BAD_SHOW=1, are for people.
 #![allow(clippy::print_stderr)]
 
-mod common;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -108,7 +108,7 @@ fn json_type() -> String {
 }
 
 fn bad_dir() -> PathBuf {
-    common::fixture("bad")
+    support::fixture("bad")
 }
 
 /// Every case folder, sorted.
@@ -213,7 +213,7 @@ fn run_case(name: &str, dir: &Path) -> Result<(), String> {
     let mut c = if case.unprivileged {
         unprivileged(&root)
     } else {
-        common::cmd(&root)
+        support::cmd(&root)
     };
     c.args(case.args.iter().map(|a| fill(a)))
         .env("SYSTEMPROMPT_SECRETS_NO_CACHE", "1")
@@ -282,7 +282,7 @@ fn run_case(name: &str, dir: &Path) -> Result<(), String> {
 /// that a file's permission bits apply; as another user they apply anyway.
 fn unprivileged(dir: &Path) -> Command {
     if !is_root() {
-        return common::cmd(dir);
+        return support::cmd(dir);
     }
     let setpriv = ["/usr/bin/setpriv", "/bin/setpriv", "/usr/sbin/setpriv"]
         .into_iter()
@@ -294,7 +294,7 @@ fn unprivileged(dir: &Path) -> Command {
                  `setpriv`, which is missing: apt-get install util-linux"
             )
         });
-    let base = common::cmd(dir);
+    let base = support::cmd(dir);
     let mut c = Command::new(setpriv);
     c.args([
         "--inh-caps=-dac_override,-dac_read_search",

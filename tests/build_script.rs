@@ -1,12 +1,12 @@
 //! The build-script API end to end: a real crate whose `build.rs` calls
 //! `systemprompt_secrets::build::check().run()`, built with the real `cargo`.
 
-mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{repo, write};
+use support::{repo, write};
 
 const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
 
@@ -37,7 +37,7 @@ fn cargo_build(dir: &Path, target: &Path, env: &[(&str, &str)]) -> Built {
         .args(["build", "--offline", "-v"])
         .env("CARGO_TARGET_DIR", target)
         .env("CARGO_TERM_COLOR", "never");
-    for name in common::SCRUB {
+    for name in support::SCRUB {
         c.env_remove(name);
     }
     c.env_remove("SYSTEMPROMPT_SECRETS_SKIP");

@@ -11,20 +11,16 @@
 // Reason: the test reports how many runs it checked.
 #![allow(clippy::print_stdout)]
 
-#[path = "support/cloud_server.rs"]
-mod cloud_server;
-mod common;
-#[path = "support/openbao.rs"]
-mod openbao;
+mod support;
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use cloud_server::CloudServer;
-use common::{cmd, run, write, Out};
-use openbao::{DevServer, IntrudingProxy};
+use support::cloud_server::CloudServer;
+use support::openbao::{DevServer, IntrudingProxy};
+use support::{cmd, run, write, Out};
 
 const INNER: &str = "SYSTEMPROMPT_SECRETS_CANARY_INNER";
 const TENANT: &str = "t-canary";
@@ -242,7 +238,7 @@ fn setup() -> World {
 /// A git repository with a committed value, for `scan`.
 fn commit_a_leak(world: &World) {
     let git = |args: &[&str]| {
-        common::git(world.root(), args);
+        support::git(world.root(), args);
     };
     write(world.root(), ".gitignore", "secrets.json\n.env\n*.env\n");
     write(
@@ -400,7 +396,7 @@ fn values_on_stdin_and_argv(w: &mut World) {
 fn error_paths(w: &mut World) {
     let c = w.c.clone();
     // Error paths: bad tokens, servers down, a CAS conflict, invalid files.
-    let closed = format!("http://127.0.0.1:{}", openbao::free_port());
+    let closed = format!("http://127.0.0.1:{}", support::openbao::free_port());
     let bad_cloud = [("SYSTEMPROMPT_API_TOKEN", "wrong-token")];
     for args in [&["sync", "--yes"][..], &["diff"], &["unset", "X", "--yes"]] {
         let out = w.check(args, &bad_cloud);
@@ -441,7 +437,7 @@ fn error_paths(w: &mut World) {
         format!("{c}-intruder"),
     );
     let proxy = IntrudingProxy::start(&w.bao.addr, move || {
-        let o = openbao::bao(
+        let o = support::openbao::bao(
             &addr,
             &token,
             &[

@@ -1,8 +1,8 @@
 //! End-to-end tests: the built binary, run directly and through the real `cargo`.
 
-mod common;
+mod support;
 
-use common::{cmd, fixture, private_modes, project, repo, run, sp, write, GOOD};
+use support::{cmd, fixture, private_modes, project, repo, run, sp, write, GOOD};
 
 const PROFILE_DIR: &str = ".systemprompt/profiles/local";
 const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
@@ -20,7 +20,7 @@ fn help_texts_are_stable() {
 
 #[test]
 fn runs_as_a_cargo_subcommand_through_real_cargo() {
-    let bin_dir = common::bin().parent().unwrap().to_path_buf();
+    let bin_dir = support::bin().parent().unwrap().to_path_buf();
     let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
     )))

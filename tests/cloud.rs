@@ -1,13 +1,11 @@
 //! The cloud verbs through the binary against the HTTP contract server in `tests/support/cloud_server.rs`.
 
-#[path = "support/cloud_server.rs"]
-mod cloud_server;
-mod common;
+mod support;
 
 use std::time::Duration;
 
-use cloud_server::CloudServer;
-use common::{cmd, project, run, write, Out};
+use support::cloud_server::CloudServer;
+use support::{cmd, project, run, write, Out};
 
 const TOKEN: &str = "sp-test-token-CANARY-7f2c";
 const TENANT: &str = "t-123";
@@ -46,20 +44,12 @@ fn sp(p: &tempfile::TempDir, server: &CloudServer, args: &[&str]) -> Out {
 }
 
 fn sp_env(p: &tempfile::TempDir, server: &CloudServer, args: &[&str], env: &[(&str, &str)]) -> Out {
-    let mut c = cmd(p.path());
-    c.env("SYSTEMPROMPT_API_TOKEN", TOKEN)
-        .env("SYSTEMPROMPT_API_URL", &server.url)
-        .args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let out = run(c);
-    assert!(
-        !out.all().contains("CANARY"),
-        "a value or the token leaked: {out:?}"
-    );
-    assert!(!out.stderr.contains("panicked"), "{out:?}");
-    out
+    let mut all = vec![
+        ("SYSTEMPROMPT_API_TOKEN", TOKEN),
+        ("SYSTEMPROMPT_API_URL", server.url.as_str()),
+    ];
+    all.extend_from_slice(env);
+    support::sp_env(p.path(), args, &all)
 }
 
 #[test]

@@ -1,16 +1,10 @@
 //! `doctor --connect` against a real PostgreSQL server, and `doctor --online` against the cloud
 //! contract server and a real OpenBao.
 
-#[path = "support/cloud_server.rs"]
-mod cloud_server;
-mod common;
-#[path = "support/openbao.rs"]
-mod openbao;
-#[path = "support/postgres.rs"]
-mod postgres;
+mod support;
 
-use common::{cmd, project, run, sp};
-use postgres::{Postgres, PASSWORD};
+use support::postgres::{Postgres, PASSWORD};
+use support::{cmd, project, run, sp};
 
 fn profile(url: &str) -> String {
     format!(
@@ -138,9 +132,9 @@ fn connect_without_database_url_fails_with_a_fix() {
 
 #[test]
 fn online_asks_each_remote() {
-    let cloud = cloud_server::CloudServer::start("tok-online", &["t-1"]);
+    let cloud = support::cloud_server::CloudServer::start("tok-online", &["t-1"]);
     cloud.set_remote("t-1", &[("A", "1"), ("B", "2")]);
-    let bao = openbao::DevServer::start();
+    let bao = support::openbao::DevServer::start();
     let manifest = format!(
         "[package]\nname = \"online\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n\
          [package.metadata.systemprompt-secrets.openbao]\naddress = \"{}\"\n\n\

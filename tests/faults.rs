@@ -9,23 +9,17 @@
 //! proxy); a failed `pull` or `set --local` leaves secrets.json byte-for-byte as it was; and the
 //! number of attempts matches the retry policy (4 in all, `Retry-After` honoured).
 
-#[path = "support/cloud_server.rs"]
-mod cloud_server;
-mod common;
-#[path = "support/fault_proxy.rs"]
-mod fault_proxy;
-#[path = "support/openbao.rs"]
-mod openbao;
+mod support;
 
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cloud_server::CloudServer;
-use common::{cmd, project, run, Out};
-use fault_proxy::{Fault, FaultProxy};
-use openbao::{bao_project, DevServer};
+use support::cloud_server::CloudServer;
+use support::fault_proxy::{Fault, FaultProxy};
+use support::openbao::{bao_project, DevServer};
+use support::{cmd, project, Out};
 
 const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
 const SLOW: Duration = Duration::from_millis(2500);
@@ -34,14 +28,8 @@ const SLOW: Duration = Duration::from_millis(2500);
 fn checked(mut c: Command, forbidden: &[&str]) -> (Out, Duration) {
     let started = Instant::now();
     c.env("RUST_BACKTRACE", "0");
-    let out = run(c);
+    let out = support::checked(c, forbidden);
     let took = started.elapsed();
-    let all = out.all();
-    assert!(!all.contains("CANARY"), "a value leaked: {out:?}");
-    for f in forbidden {
-        assert!(!all.contains(f), "a secret leaked: {out:?}");
-    }
-    assert!(!all.contains("panicked"), "{out:?}");
     assert!(
         out.code == 0 || out.stderr.contains("error: "),
         "a failure says so: {out:?}"
@@ -855,7 +843,7 @@ fn openbao_token_expires_between_calls() {
     let token = limited_token(&rig.server, "4s");
     let (a, t) = (addr.clone(), token.clone());
     let wait_expiry = Fault::Run(Arc::new(move || {
-        openbao::wait_until(Duration::from_secs(20), "the token to expire", || {
+        support::openbao::wait_until(Duration::from_secs(20), "the token to expire", || {
             !token_works(&a, &t)
         });
     }));
@@ -879,7 +867,7 @@ fn openbao_token_expires_between_calls() {
         let token = limited_token(&rig.server, "1h");
         let (a, t) = (addr.clone(), token.clone());
         let revoke = Fault::Run(Arc::new(move || {
-            let o = openbao::bao(&a, "root", &["token", "revoke", &t]);
+            let o = support::openbao::bao(&a, "root", &["token", "revoke", &t]);
             assert!(o.status.success(), "{o:?}");
         }));
         let case = rig.case(vec![Fault::Pass, revoke], Fault::Pass);
@@ -895,7 +883,7 @@ fn openbao_token_expires_between_calls() {
     let token = limited_token(&rig.server, "1h");
     let (a, t) = (addr.clone(), token.clone());
     let revoke = Fault::Run(Arc::new(move || {
-        let o = openbao::bao(&a, "root", &["token", "revoke", &t]);
+        let o = support::openbao::bao(&a, "root", &["token", "revoke", &t]);
         assert!(o.status.success(), "{o:?}");
     }));
     let case = rig.case(vec![Fault::Pass, Fault::ResetMidBody, revoke], Fault::Pass);
@@ -914,7 +902,7 @@ fn openbao_token_expires_between_calls() {
     // pull and diff with a token that has expired: clear, and secrets.json untouched.
     let token = limited_token(&rig.server, "1h");
     let case = rig.case(vec![], Fault::Pass);
-    let o = openbao::bao(&addr, "root", &["token", "revoke", &token]);
+    let o = support::openbao::bao(&addr, "root", &["token", "revoke", &token]);
     assert!(o.status.success(), "{o:?}");
     let before = secrets_bytes(&case);
     for args in [&["pull", "--yes"][..], &["diff"]] {

@@ -1,12 +1,12 @@
 //! The guard rails, through the binary: git guard before init/sync/pull, file-mode warnings,
 //! `doctor` (and `--fix`), and `scan` (work tree, `--staged`, `--history`, formats, hook).
 
-mod common;
+mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{cmd, git, git_command, project, run, sp, write, GOOD};
+use support::{cmd, git, git_command, project, run, sp, write, GOOD};
 
 const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
 /// The `jwt_secret` of `GOOD`: a value that must never be printed.
@@ -313,7 +313,7 @@ fn scan_repo() -> tempfile::TempDir {
     dir
 }
 
-fn scan(root: &Path, args: &[&str]) -> common::Out {
+fn scan(root: &Path, args: &[&str]) -> support::Out {
     let mut all = vec!["scan"];
     all.extend_from_slice(args);
     let out = sp(root, &all);
@@ -480,7 +480,7 @@ fn install_hook_blocks_a_commit_and_refuses_a_foreign_hook() {
     );
 
     // The hook runs the real `cargo systemprompt-secrets` and stops a commit with a value.
-    let bin_dir = common::bin().parent().unwrap().to_path_buf();
+    let bin_dir = support::bin().parent().unwrap().to_path_buf();
     let path = format!(
         "{}:{}",
         bin_dir.display(),

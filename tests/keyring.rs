@@ -3,13 +3,13 @@
 //! session it needs (`dbus-run-session` with an unlocked gnome-keyring, or `keyctl session -`).
 //! These tools are required: a missing one fails the test, it never skips.
 
-mod common;
+mod support;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{bin, project, Out, GOOD};
+use support::{bin, project, Out, GOOD};
 
 const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
 const API: &str = "https://api.systemprompt.io";
@@ -436,7 +436,7 @@ fn keyutils_login_and_cache_checked_with_keyctl() {
 #[test]
 fn no_keyring_gives_a_clear_error_and_reads_still_work() {
     let p = project(&[(SECRETS, GOOD)]);
-    let mut c = common::cmd(p.path());
+    let mut c = support::cmd(p.path());
     c.env("SYSTEMPROMPT_SECRETS_KEYRING", "secret-service")
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .env("XDG_RUNTIME_DIR", p.path());
@@ -461,16 +461,16 @@ fn no_keyring_gives_a_clear_error_and_reads_still_work() {
         "{stderr}"
     );
 
-    let none = common::sp(p.path(), &["login", "--token-stdin"]);
+    let none = support::sp(p.path(), &["login", "--token-stdin"]);
     assert_eq!(none.code, 1);
     assert!(none.stderr.contains("--keyring none"), "{}", none.stderr);
 
-    let mut c = common::cmd(p.path());
+    let mut c = support::cmd(p.path());
     c.env("SYSTEMPROMPT_SECRETS_KEYRING", "secret-service")
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .env("XDG_RUNTIME_DIR", p.path())
         .arg("validate");
-    let v = common::run(c);
+    let v = support::run(c);
     assert_eq!(
         v.code, 0,
         "a missing keyring does not fail commands that only read: {v:?}"

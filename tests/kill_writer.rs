@@ -5,7 +5,7 @@
 // Reason: the counts of each outcome are printed for people.
 #![allow(clippy::print_stderr)]
 
-mod common;
+mod support;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -95,7 +95,7 @@ fn restore(root: &Path, old: &str) {
 }
 
 fn spawn_import(root: &Path) -> Child {
-    let mut c = common::cmd(root);
+    let mut c = support::cmd(root);
     c.args([
         "import",
         "new.env",
@@ -129,7 +129,7 @@ fn random_below(n: u64) -> u64 {
 fn a_killed_writer_leaves_the_old_file_or_the_new_one() {
     let started = Instant::now();
     let old = old_json();
-    let project = common::project(&[("new.env", &new_env())]);
+    let project = support::project(&[("new.env", &new_env())]);
     let root = project.path();
     std::fs::create_dir_all(root.join(".systemprompt/profiles/local")).expect("mkdir");
     restore(root, &old);

@@ -1,10 +1,10 @@
 //! Library-level tests on fixture projects: discovery, configuration merge, layering and findings.
 
-mod common;
+mod support;
 
 use std::path::Path;
 
-use common::fixture;
+use support::fixture;
 use systemprompt_secrets::cache_layer::MemoryCache;
 use systemprompt_secrets::env::MapEnv;
 use systemprompt_secrets::layers::{load, LoadOptions};

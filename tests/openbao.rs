@@ -1,15 +1,13 @@
 //! The OpenBao backend against a real `bao server -dev` (and, in `cluster_*`, a real 3-node Raft
 //! cluster), through the binary.
 
-mod common;
-#[path = "support/openbao.rs"]
-mod openbao;
+mod support;
 
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{cmd, run, write, Out};
-use openbao::{bao_project, kv_get, Cluster, DevServer, IntrudingProxy};
+use support::openbao::{bao_project, kv_get, Cluster, DevServer, IntrudingProxy};
+use support::{cmd, write, Out};
 
 const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
 const PATH: &str = "systemprompt/bao-demo/local";
@@ -30,15 +28,10 @@ fn sp(dir: &std::path::Path, args: &[&str]) -> Out {
 }
 
 fn sp_env(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Out {
-    let mut c = cmd(dir);
-    c.env("HOME", dir).args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let out = run(c);
-    assert!(!out.all().contains("CANARY"), "a value leaked: {out:?}");
-    assert!(!out.stderr.contains("panicked"), "{out:?}");
-    out
+    let home = dir.to_string_lossy();
+    let mut all = vec![("HOME", home.as_ref())];
+    all.extend_from_slice(env);
+    support::sp_env(dir, args, &all)
 }
 
 #[test]
@@ -222,7 +215,7 @@ fn conflicting_sync_fails_cleanly() {
     let server = DevServer::start();
     let addr = server.addr.clone();
     let proxy = IntrudingProxy::start(&server.addr, move || {
-        let o = openbao::bao(
+        let o = support::openbao::bao(
             &addr,
             "root",
             &[
@@ -337,7 +330,7 @@ fn clear_errors_for_token_mount_kv1_policy_sealed_and_down() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("KV version 1"), "{}", out.stderr);
 
-    let mut c = std::process::Command::new(openbao::bao_bin());
+    let mut c = std::process::Command::new(support::openbao::bao_bin());
     c.args(["policy", "write", "ro", "-"])
         .env("BAO_ADDR", &server.addr)
         .env("BAO_TOKEN", "root")

@@ -1,16 +1,16 @@
 //! `run -- CMD`: secrets in the child's environment, exit codes, `--only`, `--no-inherit-env`,
 //! validation first, missing commands, and signals reaching the command.
 
-mod common;
+mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use common::{cmd, project, run, GOOD};
+use support::{cmd, project, run, GOOD};
 
 const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
 
-fn sp_run(p: &tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> common::Out {
+fn sp_run(p: &tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> support::Out {
     let mut c = cmd(p.path());
     c.arg("run").args(args);
     for (k, v) in env {

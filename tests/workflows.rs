@@ -1,11 +1,11 @@
 //! Everyday workflows through the binary: `edit` with a scripted `$EDITOR`, `generate`, `rotate`,
 //! `import`, `export` and `copy`.
 
-mod common;
+mod support;
 
 use std::path::Path;
 
-use common::{cmd, project, run, write, Out, GOOD};
+use support::{cmd, project, run, write, Out, GOOD};
 
 const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
 const PROFILE_DIR: &str = ".systemprompt/profiles/local";
@@ -326,7 +326,7 @@ fn export_formats_terminal_guard_and_private_files() {
     let tty = std::process::Command::new("script")
         .args([
             "-qec",
-            &format!("{} export --format dotenv", common::bin().display()),
+            &format!("{} export --format dotenv", support::bin().display()),
             "/dev/null",
         ])
         .current_dir(p.path())

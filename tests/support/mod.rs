@@ -1,5 +1,12 @@
-//! Helpers shared by the integration tests: run the built binary in a clean environment.
+//! What the end-to-end tests share: the built binary run in a clean environment, throwaway
+//! projects, git, and the real or contract servers they talk to.
+// Reason: each test file uses a part of this module.
 #![allow(dead_code)]
+
+pub mod cloud_server;
+pub mod fault_proxy;
+pub mod openbao;
+pub mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -78,6 +85,29 @@ pub fn run(mut c: Command) -> Out {
         stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
     }
+}
+
+/// Runs `c` and checks what every run must hold: no panic, and neither the canary (`CANARY`) nor
+/// any of `forbidden` (tokens, values) in its output.
+pub fn checked(c: Command, forbidden: &[&str]) -> Out {
+    let out = run(c);
+    let all = out.all();
+    assert!(!all.contains("CANARY"), "a value leaked: {out:?}");
+    for f in forbidden {
+        assert!(!all.contains(f), "a secret leaked: {out:?}");
+    }
+    assert!(!all.contains("panicked"), "{out:?}");
+    out
+}
+
+/// Runs the binary in `dir` with these arguments and this environment, checked as [`checked`].
+pub fn sp_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
+    let mut c = cmd(dir);
+    c.args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    checked(c, &[])
 }
 
 /// Runs the binary in `dir` with these arguments.
