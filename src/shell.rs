@@ -9,6 +9,7 @@
 
 use std::fmt::Display;
 use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
 
 use anstream::{AutoStream, ColorChoice};
 use anstyle::Style;
@@ -28,9 +29,55 @@ pub enum Verbosity {
 
 /// The one place that writes to the terminal.
 pub struct Shell {
-    out: AutoStream<std::io::Stdout>,
-    err: AutoStream<std::io::Stderr>,
+    out: Box<dyn Write + Send>,
+    err: Box<dyn Write + Send>,
     verbosity: Verbosity,
+    /// Output goes to memory, with no terminal to ask (tests).
+    captured: bool,
+}
+
+/// What a [`Shell::captured`] shell wrote: stdout and stderr, without colours.
+#[derive(Clone, Default)]
+pub struct Captured {
+    out: Arc<Mutex<Vec<u8>>>,
+    err: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Captured {
+    /// Everything written to stdout so far.
+    ///
+    /// # Panics
+    /// If a thread panicked while writing.
+    #[must_use]
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.lock().expect("lock")).into_owned()
+    }
+
+    /// Everything written to stderr so far.
+    ///
+    /// # Panics
+    /// If a thread panicked while writing.
+    #[must_use]
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.err.lock().expect("lock")).into_owned()
+    }
+}
+
+/// A writer into shared memory that drops colour codes.
+struct Memory(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Memory {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend(anstream::adapter::strip_bytes(buf).into_vec());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Shell {
@@ -38,10 +85,24 @@ impl Shell {
     #[must_use]
     pub fn new(color: ColorChoice, verbosity: Verbosity) -> Self {
         Self {
-            out: AutoStream::new(std::io::stdout(), color),
-            err: AutoStream::new(std::io::stderr(), color),
+            out: Box::new(AutoStream::new(std::io::stdout(), color)),
+            err: Box::new(AutoStream::new(std::io::stderr(), color)),
             verbosity,
+            captured: false,
         }
+    }
+
+    /// A shell that writes into memory, without colours, and has no terminal to ask on.
+    #[must_use]
+    pub fn captured(verbosity: Verbosity) -> (Self, Captured) {
+        let captured = Captured::default();
+        let shell = Self {
+            out: Box::new(Memory(Arc::clone(&captured.out))),
+            err: Box::new(Memory(Arc::clone(&captured.err))),
+            verbosity,
+            captured: true,
+        };
+        (shell, captured)
     }
 
     /// The verbosity.
@@ -130,19 +191,19 @@ impl Shell {
     /// Whether a person can answer a prompt: stdin and stderr are both terminals.
     #[must_use]
     pub fn interactive(&self) -> bool {
-        std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+        !self.captured && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
     }
 
     /// Whether stdin is a terminal (there is someone to type a hidden value).
     #[must_use]
     pub fn stdin_is_terminal(&self) -> bool {
-        std::io::stdin().is_terminal()
+        !self.captured && std::io::stdin().is_terminal()
     }
 
     /// Whether stdout is a terminal (revealed data would land on the screen).
     #[must_use]
     pub fn stdout_is_terminal(&self) -> bool {
-        std::io::stdout().is_terminal()
+        !self.captured && std::io::stdout().is_terminal()
     }
 
     /// Asks a yes/no question on the terminal; `None` when nobody can answer (no terminal).

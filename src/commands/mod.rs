@@ -29,7 +29,11 @@ pub mod unset;
 pub mod validate;
 pub mod versions;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::Path;
+use std::sync::Arc;
 
 use anstream::ColorChoice;
 use secrecy::SecretString;
@@ -48,41 +52,41 @@ use crate::shell::{Shell, Verbosity};
 
 /// Runs a parsed command line. Returns the error to report; the caller maps it to an exit code.
 pub fn run(cli: Cli, shell: &mut Shell) -> Result<(), Error> {
-    let cache = KeyringCache::new(cli.global.keyring);
-    let ctx = Context {
-        global: cli.global,
-        cache,
-    };
-    match cli.command {
-        Command::Init(args) => init::run(&ctx, shell, &args),
-        Command::Validate(args) => validate::run(&ctx, shell, &args),
-        Command::List(args) if args.remote => diff::run(&ctx, shell, &args.target),
-        Command::List(args) => list::run(&ctx, shell, args.target.format),
-        Command::Sync(args) => sync::run(&ctx, shell, &args),
-        Command::Set(args) => set::run(&ctx, shell, &args),
-        Command::Unset(args) => unset::run(&ctx, shell, &args),
-        Command::Cleanup(args) => cleanup::run(&ctx, shell, &args),
-        Command::Diff(args) => diff::run(&ctx, shell, &args.target),
-        Command::Pull(args) => pull::run(&ctx, shell, &args),
-        Command::Run(args) => run::run(&ctx, shell, &args),
-        Command::Edit => edit::run(&ctx, shell),
-        Command::Generate(args) => generate::run(&ctx, shell, &args),
-        Command::Rotate(args) => rotate::run(&ctx, shell, &args),
-        Command::Import(args) => import::run(&ctx, shell, &args),
-        Command::Export(args) => export::run(&ctx, shell, &args),
-        Command::Copy(args) => copy::run(&ctx, shell, &args),
-        Command::Versions(args) => versions::run(&ctx, shell, &args),
-        Command::Rollback(args) => rollback::run(&ctx, shell, &args),
-        Command::Get(args) => get::run(&ctx, shell, &args),
-        Command::Explain(args) => explain::run(&ctx, shell, &args),
-        Command::Profiles(args) => profiles::run(&ctx, shell, args.format),
-        Command::Login(args) => login::run(&ctx, shell, &args),
-        Command::Logout(args) => logout::run(&ctx, shell, &args),
-        Command::Status(args) => status::run(&ctx, shell, &args),
-        Command::Cache(args) => cache::run(&ctx, shell, &args),
-        Command::Uncache => cache::uncache(&ctx, shell),
-        Command::Doctor(args) => doctor::run(&ctx, shell, &args),
-        Command::Scan(args) => scan::run(&ctx, shell, &args),
+    let ctx = Context::new(cli.global);
+    dispatch(&ctx, cli.command, shell)
+}
+
+fn dispatch(ctx: &Context, command: Command, shell: &mut Shell) -> Result<(), Error> {
+    match command {
+        Command::Init(args) => init::run(ctx, shell, &args),
+        Command::Validate(args) => validate::run(ctx, shell, &args),
+        Command::List(args) if args.remote => diff::run(ctx, shell, &args.target),
+        Command::List(args) => list::run(ctx, shell, args.target.format),
+        Command::Sync(args) => sync::run(ctx, shell, &args),
+        Command::Set(args) => set::run(ctx, shell, &args),
+        Command::Unset(args) => unset::run(ctx, shell, &args),
+        Command::Cleanup(args) => cleanup::run(ctx, shell, &args),
+        Command::Diff(args) => diff::run(ctx, shell, &args.target),
+        Command::Pull(args) => pull::run(ctx, shell, &args),
+        Command::Run(args) => run::run(ctx, shell, &args),
+        Command::Edit => edit::run(ctx, shell),
+        Command::Generate(args) => generate::run(ctx, shell, &args),
+        Command::Rotate(args) => rotate::run(ctx, shell, &args),
+        Command::Import(args) => import::run(ctx, shell, &args),
+        Command::Export(args) => export::run(ctx, shell, &args),
+        Command::Copy(args) => copy::run(ctx, shell, &args),
+        Command::Versions(args) => versions::run(ctx, shell, &args),
+        Command::Rollback(args) => rollback::run(ctx, shell, &args),
+        Command::Get(args) => get::run(ctx, shell, &args),
+        Command::Explain(args) => explain::run(ctx, shell, &args),
+        Command::Profiles(args) => profiles::run(ctx, shell, args.format),
+        Command::Login(args) => login::run(ctx, shell, &args),
+        Command::Logout(args) => logout::run(ctx, shell, &args),
+        Command::Status(args) => status::run(ctx, shell, &args),
+        Command::Cache(args) => cache::run(ctx, shell, &args),
+        Command::Uncache => cache::uncache(ctx, shell),
+        Command::Doctor(args) => doctor::run(ctx, shell, &args),
+        Command::Scan(args) => scan::run(ctx, shell, &args),
         Command::Completions(args) => {
             completions::run(shell, args.shell);
             Ok(())
@@ -113,6 +117,8 @@ pub(crate) struct Context {
     pub global: GlobalArgs,
     /// The keyring cache layer, opened at most once per command.
     pub cache: KeyringCache,
+    /// The remote every profile uses instead of its configured one (unit tests).
+    store: Option<Arc<dyn RemoteStore>>,
 }
 
 /// One profile, loaded and checked.
@@ -166,6 +172,14 @@ impl Checked {
 }
 
 impl Context {
+    fn new(global: GlobalArgs) -> Self {
+        Self {
+            cache: KeyringCache::new(global.keyring),
+            global,
+            store: None,
+        }
+    }
+
     pub fn project(&self, shell: &mut Shell) -> Result<Project, Error> {
         let project = project::discover(
             self.global.manifest_path.as_deref(),
@@ -217,7 +231,10 @@ impl Context {
         project: &Project,
         profile: &Profile,
         args: &RemoteArgs,
-    ) -> Result<Box<dyn RemoteStore>, Error> {
+    ) -> Result<Arc<dyn RemoteStore>, Error> {
+        if let Some(store) = &self.store {
+            return Ok(Arc::clone(store));
+        }
         let opened = remote::open(project, profile, &self.remote_flags(args))?;
         for w in &opened.warnings {
             shell.warn(w);
@@ -225,7 +242,7 @@ impl Context {
         for n in &opened.notes {
             shell.verbose(n);
         }
-        Ok(opened.store)
+        Ok(Arc::from(opened.store))
     }
 
     /// The keyring account of the token for `backend`, with the manifest's OpenBao address when

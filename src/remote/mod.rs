@@ -91,7 +91,7 @@ pub struct Applied {
 }
 
 /// A remote store for one profile.
-pub trait RemoteStore: Sync {
+pub trait RemoteStore: Send + Sync {
     /// Where it is, for messages: `tenant t-1 (https://…)` or `secret/systemprompt/app/local`.
     fn location(&self) -> String;
 
