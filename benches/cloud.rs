@@ -1,14 +1,14 @@
 //! Criterion benchmarks of the cloud client against the contract server on loopback:
 //! `sync` of 10,000 keys (one GET and one PUT) and `unset` of 100 keys with 20 ms of server latency.
 
-#[path = "../tests/support/cloud_server.rs"]
-mod cloud_server;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::time::Duration;
 
-use cloud_server::CloudServer;
 use criterion::{criterion_group, criterion_main, Criterion};
 use secrecy::SecretString;
+use support::cloud_server::CloudServer;
 use systemprompt_secrets::http::{parse_base_url, Http, HttpConfig};
 use systemprompt_secrets::remote::systemprompt::CloudClient;
 use systemprompt_secrets::secret_map::SecretMap;

@@ -9,10 +9,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::http_server::{Body, HttpServer};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 
 /// One request as the server saw it (never the Authorization header).
 #[derive(Debug, Clone)]
@@ -52,11 +52,8 @@ struct State {
 pub struct CloudServer {
     pub url: String,
     state: Arc<Mutex<State>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: HttpServer,
 }
-
-type Body = Full<Bytes>;
 
 impl CloudServer {
     /// Starts a server that accepts `token` and knows `tenants` (all empty).
@@ -69,42 +66,12 @@ impl CloudServer {
                 .collect(),
             ..State::default()
         }));
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
         let shared = Arc::clone(&state);
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(4)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-                addr_tx.send(listener.local_addr().expect("addr")).expect("send addr");
-                loop {
-                    tokio::select! {
-                        _ = &mut stop_rx => break,
-                        accepted = listener.accept() => {
-                            let Ok((stream, _)) = accepted else { continue };
-                            let state = Arc::clone(&shared);
-                            tokio::spawn(async move {
-                                let service = hyper::service::service_fn(move |req| handle(Arc::clone(&state), req));
-                                let _ = hyper::server::conn::http1::Builder::new()
-                                    .keep_alive(true)
-                                    .serve_connection(TokioIo::new(stream), service)
-                                    .await;
-                            });
-                        }
-                    }
-                }
-            });
-        });
-        let addr = addr_rx.recv().expect("server address");
+        let server = HttpServer::start(4, move |req| handle(Arc::clone(&shared), req));
         Self {
-            url: format!("http://{addr}"),
+            url: format!("http://{}", server.addr),
             state,
-            stop: Some(stop_tx),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -181,17 +148,6 @@ impl CloudServer {
             "the client broke the contract:\n{}",
             v.join("\n")
         );
-    }
-}
-
-impl Drop for CloudServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod cloud_server;
 pub mod fault_proxy;
+pub mod http_server;
 pub mod openbao;
 pub mod postgres;
 

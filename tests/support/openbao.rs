@@ -5,6 +5,8 @@
 // Reason: starting a Raft cluster is one long, linear recipe.
 #![allow(clippy::too_many_lines)]
 
+use super::http_server::HttpServer;
+
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -352,8 +354,7 @@ pub fn kv_get(addr: &str, token: &str, path: &str) -> serde_json::Map<String, se
 pub struct IntrudingProxy {
     pub addr: String,
     armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: HttpServer,
 }
 
 impl IntrudingProxy {
@@ -366,84 +367,56 @@ impl IntrudingProxy {
         let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let upstream = upstream.trim_end_matches('/').to_owned();
         let intrude = Arc::new(intrude);
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
         let flag = Arc::clone(&armed);
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-                addr_tx.send(listener.local_addr().expect("addr")).expect("addr");
-                loop {
-                    tokio::select! {
-                        _ = &mut stop_rx => break,
-                        accepted = listener.accept() => {
-                            let Ok((stream, _)) = accepted else { continue };
-                            let (flag, upstream, intrude) = (Arc::clone(&flag), upstream.clone(), Arc::clone(&intrude));
-                            tokio::spawn(async move {
-                                let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                                    let (flag, upstream, intrude) = (Arc::clone(&flag), upstream.clone(), Arc::clone(&intrude));
-                                    async move {
-                                        let method = req.method().clone();
-                                        let uri = req.uri().clone();
-                                        let headers = req.headers().clone();
-                                        let body = req.into_body().collect().await.map(http_body_util::Collected::to_bytes).unwrap_or_default();
-                                        let answer = tokio::task::spawn_blocking(move || {
-                                            if method == hyper::Method::POST && flag.swap(false, Ordering::SeqCst) {
-                                                intrude();
-                                            }
-                                            let client = reqwest::blocking::Client::new();
-                                            let mut rb = client.request(reqwest::Method::from_bytes(method.as_str().as_bytes()).expect("method"), format!("{upstream}{uri}"));
-                                            for (k, v) in &headers {
-                                                if k != "host" {
-                                                    rb = rb.header(k.as_str(), v.as_bytes());
-                                                }
-                                            }
-                                            let r = rb.body(body.to_vec()).send().expect("upstream");
-                                            (r.status().as_u16(), r.bytes().unwrap_or_default().to_vec())
-                                        })
-                                        .await
-                                        .expect("proxy task");
-                                        Ok::<_, std::convert::Infallible>(
-                                            hyper::Response::builder().status(answer.0).body(Full::new(Bytes::from(answer.1))).expect("response"),
-                                        )
-                                    }
-                                });
-                                let _ = hyper::server::conn::http1::Builder::new()
-                                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                                    .await;
-                            });
+        let server = HttpServer::start(2, move |req: hyper::Request<hyper::body::Incoming>| {
+            let (flag, upstream, intrude) =
+                (Arc::clone(&flag), upstream.clone(), Arc::clone(&intrude));
+            async move {
+                let method = req.method().clone();
+                let uri = req.uri().clone();
+                let headers = req.headers().clone();
+                let body = req
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(http_body_util::Collected::to_bytes)
+                    .unwrap_or_default();
+                let answer = tokio::task::spawn_blocking(move || {
+                    if method == hyper::Method::POST && flag.swap(false, Ordering::SeqCst) {
+                        intrude();
+                    }
+                    let client = reqwest::blocking::Client::new();
+                    let mut rb = client.request(
+                        reqwest::Method::from_bytes(method.as_str().as_bytes()).expect("method"),
+                        format!("{upstream}{uri}"),
+                    );
+                    for (k, v) in &headers {
+                        if k != "host" {
+                            rb = rb.header(k.as_str(), v.as_bytes());
                         }
                     }
-                }
-            });
+                    let r = rb.body(body.to_vec()).send().expect("upstream");
+                    (r.status().as_u16(), r.bytes().unwrap_or_default().to_vec())
+                })
+                .await
+                .expect("proxy task");
+                Ok::<_, std::convert::Infallible>(
+                    hyper::Response::builder()
+                        .status(answer.0)
+                        .body(Full::new(Bytes::from(answer.1)))
+                        .expect("response"),
+                )
+            }
         });
-        let addr = addr_rx.recv().expect("proxy address");
         Self {
-            addr: format!("http://{addr}"),
+            addr: format!("http://{}", server.addr),
             armed,
-            stop: Some(stop_tx),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
     /// The next POST is preceded by the intruding write.
     pub fn arm(&self) {
         self.armed.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-impl Drop for IntrudingProxy {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
