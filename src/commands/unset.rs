@@ -62,7 +62,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &UnsetArgs) -> Result<
         let bar = shell.progress(names.len(), PROGRESS_FROM, "deleting");
         let result = store.apply(&edit, None, &|| bar.inc());
         bar.finish();
-        let done = result?;
+        let mut done = result?;
         if !done.was_not_set.is_empty() {
             shell.info(format_args!(
                 "note: was not set: {}",
@@ -83,7 +83,6 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &UnsetArgs) -> Result<
             ),
         );
         log_requests(shell, store.as_ref());
-        let mut done = done;
         if !done.failed.is_empty() {
             return Err(done.failed.swap_remove(0).1);
         }

@@ -42,12 +42,7 @@ impl CredentialStore for MemoryStore {
 
     fn get(&self, account: &str) -> Result<Option<SecretString>, StoreError> {
         *self.reads.lock().expect("lock") += 1;
-        Ok(self
-            .entries
-            .lock()
-            .expect("lock")
-            .get(account)
-            .map(|v| SecretString::from(v.expose_secret())))
+        Ok(self.entries.lock().expect("lock").get(account).cloned())
     }
 
     fn set(&self, account: &str, value: &SecretString) -> Result<Vec<String>, StoreError> {
@@ -59,10 +54,10 @@ impl CredentialStore for MemoryStore {
                 limit: self.max_value_len(),
             });
         }
-        self.entries.lock().expect("lock").insert(
-            account.to_owned(),
-            SecretString::from(value.expose_secret()),
-        );
+        self.entries
+            .lock()
+            .expect("lock")
+            .insert(account.to_owned(), value.clone());
         Ok(Vec::new())
     }
 
