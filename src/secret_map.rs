@@ -222,6 +222,17 @@ impl SecretMap {
     }
 }
 
+#[cfg(test)]
+impl SecretMap {
+    /// A map of these names and values (tests).
+    pub(crate) fn of(pairs: &[(&str, &str)]) -> Self {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), SecretString::from(*v)))
+            .collect()
+    }
+}
+
 impl FromIterator<(String, SecretString)> for SecretMap {
     fn from_iter<I: IntoIterator<Item = (String, SecretString)>>(iter: I) -> Self {
         Self(iter.into_iter().collect())
@@ -287,17 +298,10 @@ impl Hasher {
 mod tests {
     use super::*;
 
-    fn map(pairs: &[(&str, &str)]) -> SecretMap {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), SecretString::from(*v)))
-            .collect()
-    }
-
     #[test]
     fn compare_sorts_every_name_with_its_status() {
-        let local = map(&[("a", "1"), ("b", "2"), ("c", "3")]);
-        let remote = map(&[("b", "2"), ("c", "x"), ("d", "4")]);
+        let local = SecretMap::of(&[("a", "1"), ("b", "2"), ("c", "3")]);
+        let remote = SecretMap::of(&[("b", "2"), ("c", "x"), ("d", "4")]);
         let cmp = local.compare(&remote);
         let all: Vec<(&str, Compare)> = cmp.iter().collect();
         assert_eq!(
@@ -315,16 +319,16 @@ mod tests {
 
     #[test]
     fn set_all_reports_whether_anything_changed() {
-        let mut m = map(&[("a", "1")]);
-        assert!(!m.set_all(&map(&[("a", "1")])));
-        assert!(m.set_all(&map(&[("a", "2"), ("b", "3")])));
+        let mut m = SecretMap::of(&[("a", "1")]);
+        assert!(!m.set_all(&SecretMap::of(&[("a", "1")])));
+        assert!(m.set_all(&SecretMap::of(&[("a", "2"), ("b", "3")])));
         assert_eq!(m.get("a").map(ExposeSecret::expose_secret), Some("2"));
         assert_eq!(m.len(), 2);
     }
 
     #[test]
     fn exposed_serializes_the_values_and_debug_does_not() {
-        let m = map(&[("B", "two"), ("A", "one")]);
+        let m = SecretMap::of(&[("B", "two"), ("A", "one")]);
         assert_eq!(
             serde_json::to_string(&m.exposed()).unwrap(),
             r#"{"A":"one","B":"two"}"#

@@ -63,15 +63,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(
     });
     let (local, remote) = (local?, remote?);
     let plan = SyncPlan::new(&local.push, &remote, args.prune);
-    print_plan(
-        shell,
-        store.as_ref(),
-        &profile,
-        &local,
-        &remote,
-        &plan,
-        args.prune,
-    );
+    print_plan(shell, store.as_ref(), &profile, &local, &remote, &plan);
 
     let mut applied = None;
     if plan.up_to_date() {
@@ -129,7 +121,6 @@ fn print_plan(
     local: &Outgoing,
     remote: &Remote,
     plan: &SyncPlan,
-    prune: bool,
 ) {
     let version = remote
         .version
@@ -155,9 +146,7 @@ fn print_plan(
         .cloned()
         .collect();
     plan_group(shell, "remote-only kept", &kept);
-    if prune {
-        plan_group(shell, "delete (--prune)", &plan.prune);
-    }
+    plan_group(shell, "delete (--prune)", &plan.prune);
     if !plan.existing.is_empty() {
         shell.info("note: this remote never returns values, so names already remote are overwritten without comparing");
     }

@@ -21,13 +21,6 @@ const SECRETS: &str = r#"{
 }
 "#;
 
-fn map(pairs: &[(&str, &str)]) -> SecretMap {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).into()))
-        .collect()
-}
-
 /// A project with one `local` profile; `table` goes into `[package.metadata.systemprompt-secrets]`.
 fn project(table: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -83,7 +76,7 @@ fn names(v: &serde_json::Value) -> Vec<&str> {
 #[test]
 fn sync_to_a_names_only_store_pushes_once_skips_owned_names_and_prunes() {
     let dir = project("");
-    let store = Arc::new(MemoryStore::names_only(map(&[
+    let store = Arc::new(MemoryStore::names_only(SecretMap::of(&[
         ("OLD_KEY", "x"),
         ("SYSTEMPROMPT_API_TOKEN", "t"),
     ])));
@@ -148,7 +141,7 @@ fn sync_to_a_versioned_store_is_fresh_the_second_time() {
 #[test]
 fn unset_reports_names_that_were_not_set() {
     let dir = project("");
-    let store = Arc::new(MemoryStore::names_only(map(&[("OLD_KEY", "x")])));
+    let store = Arc::new(MemoryStore::names_only(SecretMap::of(&[("OLD_KEY", "x")])));
     let (r, out) = run(
         &dir,
         &store,
@@ -164,7 +157,7 @@ fn unset_reports_names_that_were_not_set() {
 #[test]
 fn pull_needs_a_store_with_values_and_asks_before_overwriting() {
     let cloud = project("");
-    let store = Arc::new(MemoryStore::versioned(map(&[("extra", "v")])));
+    let store = Arc::new(MemoryStore::versioned(SecretMap::of(&[("extra", "v")])));
     let (r, _) = run(&cloud, &store, &["pull", "--yes"]);
     let e = r.expect_err("the cloud gives no values back");
     assert!(e.to_string().contains("nothing to pull"), "{e}");
@@ -172,7 +165,7 @@ fn pull_needs_a_store_with_values_and_asks_before_overwriting() {
 
     let dir = project("backend = \"openbao\"");
     let path = dir.path().join(".systemprompt/profiles/local/secrets.json");
-    let remote = map(&[
+    let remote = SecretMap::of(&[
         ("database_url", "postgres://app:pw@db:5432/app"),
         ("extra", "from-remote"),
         ("jwt_secret", "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ"),
@@ -211,9 +204,9 @@ fn pull_needs_a_store_with_values_and_asks_before_overwriting() {
 #[test]
 fn rollback_restores_an_earlier_version_as_a_new_one() {
     let dir = project("backend = \"openbao\"");
-    let store = Arc::new(MemoryStore::versioned(map(&[("a", "1")])));
+    let store = Arc::new(MemoryStore::versioned(SecretMap::of(&[("a", "1")])));
     let edit = Edit {
-        set: map(&[("a", "2"), ("b", "3")]),
+        set: SecretMap::of(&[("a", "2"), ("b", "3")]),
         ..Edit::default()
     };
     store.apply(&edit, None, &|| {}).expect("version 2");
@@ -226,7 +219,7 @@ fn rollback_restores_an_earlier_version_as_a_new_one() {
     assert_eq!(json(&out)["new_version"], 3);
     let now = store.current();
     assert!(
-        now.same_as(&map(&[("a", "1")])),
+        now.same_as(&SecretMap::of(&[("a", "1")])),
         "b is removed, a changed back"
     );
     assert_eq!(now.get("a").map(ExposeSecret::expose_secret), Some("1"));

@@ -246,25 +246,17 @@ impl RemoteStore for MemoryStore {
 mod tests {
     use super::*;
     use crate::remote::needs_cleanup;
-    use secrecy::SecretString;
-
-    fn map(pairs: &[(&str, &str)]) -> SecretMap {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), SecretString::from(*v)))
-            .collect()
-    }
 
     fn edit(set: &[(&str, &str)], delete: &[&str]) -> Edit {
         Edit {
-            set: map(set),
+            set: SecretMap::of(set),
             delete: delete.iter().map(|d| (*d).to_owned()).collect(),
         }
     }
 
     #[test]
     fn names_only_store_upserts_and_deletes_name_by_name() {
-        let store = MemoryStore::names_only(map(&[("OLD", "x")]));
+        let store = MemoryStore::names_only(SecretMap::of(&[("OLD", "x")]));
         assert!(!store.has(Capability::Values) && !store.has(Capability::Versions));
         assert_eq!(store.remote_name("anthropic"), "ANTHROPIC_API_KEY");
         let steps = std::sync::atomic::AtomicUsize::new(0);
@@ -285,7 +277,7 @@ mod tests {
 
     #[test]
     fn versioned_store_writes_nothing_when_nothing_changes() {
-        let store = MemoryStore::versioned(map(&[("a", "1")]));
+        let store = MemoryStore::versioned(SecretMap::of(&[("a", "1")]));
         let applied = store
             .apply(&edit(&[("a", "1")], &[]), None, &|| {})
             .unwrap();
@@ -295,13 +287,13 @@ mod tests {
             .unwrap();
         assert_eq!(applied.version, Some(2));
         let v1 = store.read_version(1).unwrap().values.unwrap();
-        assert!(v1.same_as(&map(&[("a", "1")])));
+        assert!(v1.same_as(&SecretMap::of(&[("a", "1")])));
         assert_eq!(store.versions().unwrap().unwrap().current_version, 2);
     }
 
     #[test]
     fn cleanup_removes_only_names_that_must_not_be_there() {
-        let store = MemoryStore::names_only(map(&[
+        let store = MemoryStore::names_only(SecretMap::of(&[
             ("FLY_APP_NAME", "a"),
             ("SYSTEMPROMPT_API_URL", "u"),
             ("SYSTEMPROMPT_API_TOKEN", "t"),

@@ -119,17 +119,10 @@ mod tests {
     use super::*;
     use crate::remote::MemoryStore;
 
-    fn map(pairs: &[(&str, &str)]) -> SecretMap {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), secrecy::SecretString::from(*v)))
-            .collect()
-    }
-
     #[test]
     fn names_only_plan_cannot_compare_values() {
         let remote = Remote::names(["A".to_owned(), "OLD".to_owned(), "FLY_APP_NAME".to_owned()]);
-        let plan = SyncPlan::new(&map(&[("A", "1"), ("B", "2")]), &remote, true);
+        let plan = SyncPlan::new(&SecretMap::of(&[("A", "1"), ("B", "2")]), &remote, true);
         assert_eq!(plan.new, ["B"]);
         assert_eq!(plan.existing, ["A"]);
         assert!(plan.changed.is_empty() && plan.unchanged.is_empty());
@@ -143,13 +136,13 @@ mod tests {
 
     #[test]
     fn values_plan_tells_changed_from_unchanged() {
-        let remote = Remote::values(map(&[("a", "1"), ("b", "old"), ("x", "9")]), 3);
-        let plan = SyncPlan::new(&map(&[("a", "1"), ("b", "new")]), &remote, false);
+        let remote = Remote::values(SecretMap::of(&[("a", "1"), ("b", "old"), ("x", "9")]), 3);
+        let plan = SyncPlan::new(&SecretMap::of(&[("a", "1"), ("b", "new")]), &remote, false);
         assert_eq!(plan.unchanged, ["a"]);
         assert_eq!(plan.changed, ["b"]);
         assert_eq!(plan.remote_only, ["x"]);
         assert!(plan.prune.is_empty() && !plan.up_to_date());
-        let same = SyncPlan::new(&map(&[("a", "1"), ("b", "old")]), &remote, false);
+        let same = SyncPlan::new(&SecretMap::of(&[("a", "1"), ("b", "old")]), &remote, false);
         assert!(
             same.up_to_date(),
             "remote-only names are kept without --prune"
@@ -158,9 +151,9 @@ mod tests {
 
     #[test]
     fn applying_a_plan_to_a_versioned_store_checks_and_sets() {
-        let store = MemoryStore::versioned(map(&[("a", "1"), ("x", "9")]));
+        let store = MemoryStore::versioned(SecretMap::of(&[("a", "1"), ("x", "9")]));
         let read = store.read().unwrap();
-        let local = map(&[("a", "2")]);
+        let local = SecretMap::of(&[("a", "2")]);
         let plan = SyncPlan::new(&local, &read, true);
         let applied = store
             .apply(&plan.edit(local.clone()), Some(&read), &|| {})
@@ -174,9 +167,13 @@ mod tests {
         // Someone else writes between our read and our write: nothing of ours lands.
         let read = store.read().unwrap();
         store.intrude("y", "theirs");
-        let plan = SyncPlan::new(&map(&[("a", "3")]), &read, false);
+        let plan = SyncPlan::new(&SecretMap::of(&[("a", "3")]), &read, false);
         assert!(store
-            .apply(&plan.edit(map(&[("a", "3")])), Some(&read), &|| {})
+            .apply(
+                &plan.edit(SecretMap::of(&[("a", "3")])),
+                Some(&read),
+                &|| {}
+            )
             .is_err());
         assert!(store.current().contains("y"));
         assert_eq!(
