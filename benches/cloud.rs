@@ -9,6 +9,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use secrecy::SecretString;
 use support::cloud_server::CloudServer;
+use systemprompt_secrets::generation::Generation;
 use systemprompt_secrets::http::{parse_base_url, Http, HttpConfig};
 use systemprompt_secrets::remote::systemprompt::CloudClient;
 use systemprompt_secrets::secret_map::SecretMap;
@@ -23,6 +24,7 @@ fn client(server: &CloudServer) -> CloudClient {
         parse_base_url(&server.url).expect("url"),
         TENANT,
         SecretString::from(TOKEN),
+        Generation::JwtSecret,
     )
 }
 

@@ -25,7 +25,12 @@ fn secrets_json(keys: usize) -> String {
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("load_validate");
     let config = Config::default();
-    let settings = config.for_profile("local");
+    let settings = config.for_profile(
+        "local",
+        systemprompt_secrets::generation::Detected::fixed(
+            systemprompt_secrets::generation::Generation::JwtSecret,
+        ),
+    );
     for keys in [10usize, 1_000, 10_000] {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("secrets.json");

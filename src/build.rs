@@ -39,6 +39,7 @@ use crate::cache_layer::NoCache;
 use crate::config::{Config, ConfigError, TableSource, TABLE};
 use crate::env::{Env, ProcessEnv, RecordingEnv};
 use crate::finding::{Finding, Mode, Severity};
+use crate::generation;
 use crate::layers::{self, DotEnvFile, LoadOptions};
 use crate::profile::{self, ProfileError, ProfileSet};
 
@@ -255,7 +256,18 @@ impl Check {
         if !profile.secrets_path.starts_with(&profile.dir) {
             files.push(profile.secrets_path.clone());
         }
-        let settings = config.for_profile(&profile.name);
+        let locked = generation::read_lock(&manifests.root);
+        let lock = manifests.root.join("Cargo.lock");
+        if lock.is_file() {
+            files.push(lock);
+        }
+        let keys = generation::file_keys(&profile.secrets_path);
+        let detected = generation::detect(
+            config.generation,
+            locked.as_ref(),
+            keys.iter().map(String::as_str),
+        );
+        let settings = config.for_profile(&profile.name, detected);
         let dotenv = manifests.root.join(".env");
         if dotenv.is_file() {
             files.push(dotenv.clone());

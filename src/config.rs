@@ -6,12 +6,14 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::finding::{Mode, Severity};
+use crate::generation::{Detected, Generation};
 use crate::keys;
 
 /// The name of the metadata table.
 pub const TABLE: &str = "systemprompt-secrets";
 
 const TOP_KEYS: &[&str] = &[
+    "generation",
     "backend",
     "openbao",
     "profiles-dir",
@@ -112,8 +114,6 @@ pub struct OpenBaoTable {
     pub remote_names: Option<RemoteNames>,
 }
 
-/// The keys required when the manifest does not say otherwise.
-pub const DEFAULT_REQUIRED: &[&str] = &["jwt_secret", "database_url"];
 /// Profile names protected when the manifest does not say otherwise (`*` matches any text).
 pub const DEFAULT_PROTECTED: &[&str] = &["production", "prod", "*prod*"];
 
@@ -121,6 +121,8 @@ pub const DEFAULT_PROTECTED: &[&str] = &["production", "prod", "*prod*"];
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ManifestTable {
+    /// Pins the secrets.json generation: `pepper` (systemprompt 0.11 and later) or `jwt-secret`.
+    pub generation: Option<Generation>,
     /// The remote of every profile (default `systemprompt`).
     pub backend: Option<RemoteBackend>,
     /// OpenBao / Vault settings.
@@ -281,6 +283,8 @@ pub struct TableSource<'a> {
 /// The merged configuration for a project.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The generation the manifest pins, if it does.
+    pub generation: Option<Generation>,
     /// The remote of every profile unless overridden.
     pub backend: RemoteBackend,
     /// OpenBao settings (`ca-cert` made absolute).
@@ -289,8 +293,8 @@ pub struct Config {
     pub profiles_dir: Option<PathBuf>,
     /// The default profile.
     pub default_profile: Option<String>,
-    /// Keys that must be present.
-    pub required: Vec<String>,
+    /// Keys that must be present, when the manifest says (else the generation's).
+    pub required: Option<Vec<String>>,
     /// At least one AI provider key.
     pub require_ai_provider: bool,
     /// Protected profile names or `*` patterns.
@@ -308,11 +312,12 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            generation: None,
             backend: RemoteBackend::default(),
             openbao: OpenBaoTable::default(),
             profiles_dir: None,
             default_profile: None,
-            required: DEFAULT_REQUIRED.iter().map(|s| (*s).to_owned()).collect(),
+            required: None,
             require_ai_provider: true,
             protected_profiles: DEFAULT_PROTECTED.iter().map(|s| (*s).to_owned()).collect(),
             rules: BTreeMap::new(),
@@ -326,6 +331,8 @@ impl Default for Config {
 /// The effective settings for one profile.
 #[derive(Debug, Clone)]
 pub struct ProfileSettings {
+    /// The secrets.json generation, and why.
+    pub generation: Detected,
     /// Keys that must be present.
     pub required: Vec<String>,
     /// At least one AI provider key.
@@ -393,7 +400,10 @@ impl Config {
             self.default_profile = Some(p);
         }
         if let Some(r) = t.required {
-            self.required = r;
+            self.required = Some(r);
+        }
+        if let Some(g) = t.generation {
+            self.generation = Some(g);
         }
         if let Some(r) = t.require_ai_provider {
             self.require_ai_provider = r;
@@ -435,9 +445,25 @@ impl Config {
             .any(|p| glob_match(p, profile))
     }
 
-    /// The settings for one profile: the shared ones with the profile's overrides applied.
+    /// The remote of `profile` (no secrets.json is read to know it).
     #[must_use]
-    pub fn for_profile(&self, profile: &str) -> ProfileSettings {
+    pub fn backend_of(&self, profile: &str) -> RemoteBackend {
+        self.profiles
+            .get(profile)
+            .and_then(|o| o.backend)
+            .unwrap_or(self.backend)
+    }
+
+    /// The manifest's cloud tenant of `profile`, if it names one.
+    #[must_use]
+    pub fn tenant_of(&self, profile: &str) -> Option<String> {
+        self.profiles.get(profile).and_then(|o| o.tenant_id.clone())
+    }
+
+    /// The settings for one profile of `generation`: the shared ones with the profile's overrides
+    /// applied.
+    #[must_use]
+    pub fn for_profile(&self, profile: &str, generation: Detected) -> ProfileSettings {
         let over = self.profiles.get(profile);
         let mut rules = self.rules.clone();
         if let Some(o) = over {
@@ -445,7 +471,15 @@ impl Config {
         }
         let mut required = over
             .and_then(|o| o.required.clone())
-            .unwrap_or_else(|| self.required.clone());
+            .or_else(|| self.required.clone())
+            .unwrap_or_else(|| {
+                generation
+                    .generation
+                    .required()
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect()
+            });
         for (key, rule) in &rules {
             if rule.required == Some(true) && !required.contains(key) {
                 required.push(key.clone());
@@ -455,6 +489,7 @@ impl Config {
             }
         }
         ProfileSettings {
+            generation,
             required,
             require_ai_provider: over
                 .and_then(|o| o.require_ai_provider)
@@ -462,8 +497,8 @@ impl Config {
             rules,
             validation: over.and_then(|o| o.validation),
             protected: self.is_protected(profile),
-            tenant_id: over.and_then(|o| o.tenant_id.clone()),
-            backend: over.and_then(|o| o.backend).unwrap_or(self.backend),
+            tenant_id: self.tenant_of(profile),
+            backend: self.backend_of(profile),
         }
     }
 }
@@ -640,7 +675,15 @@ mod tests {
     #[test]
     fn defaults_apply_without_tables() {
         let c = Config::from_tables(None, None).unwrap();
-        assert_eq!(c.required, ["jwt_secret", "database_url"]);
+        assert_eq!(c.required, None);
+        assert_eq!(c.generation, None);
+        let old = c.for_profile("local", Detected::fixed(Generation::JwtSecret));
+        assert_eq!(old.required, ["jwt_secret", "database_url"]);
+        let new = c.for_profile("local", Detected::fixed(Generation::Pepper));
+        assert_eq!(new.required, ["oauth_at_rest_pepper", "database_url"]);
+        let v = json!({"generation": "jwt-secret"});
+        let c = Config::from_tables(Some((src(Path::new("/C.toml")), &v)), None).unwrap();
+        assert_eq!(c.generation, Some(Generation::JwtSecret));
         assert!(c.require_ai_provider);
         assert!(c.is_protected("production"));
         assert!(c.is_protected("systemprompt-prod"));
@@ -664,12 +707,12 @@ mod tests {
             )),
         )
         .unwrap();
-        assert_eq!(c.required, ["jwt_secret"]);
+        assert_eq!(c.required.as_deref(), Some(&["jwt_secret".to_owned()][..]));
         assert!(!c.require_ai_provider);
         assert_eq!(c.profiles_dir.as_deref(), Some(Path::new("/ws/secrets")));
         assert_eq!(c.rules["github"].prefix.as_deref(), Some("ghp_"));
         assert_eq!(c.rules["github"].min_length, Some(40));
-        let ci = c.for_profile("ci");
+        let ci = c.for_profile("ci", Detected::fixed(Generation::JwtSecret));
         assert!(ci.required.is_empty());
         assert_eq!(ci.validation, Some(Mode::Warn));
     }
@@ -679,7 +722,7 @@ mod tests {
         let v =
             json!({"rules": {"stripe": {"required": true}, "database_url": {"required": false}}});
         let c = Config::from_tables(Some((src(Path::new("/C.toml")), &v)), None).unwrap();
-        let s = c.for_profile("local");
+        let s = c.for_profile("local", Detected::fixed(Generation::JwtSecret));
         assert_eq!(s.required, ["jwt_secret", "stripe"]);
     }
 

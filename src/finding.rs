@@ -54,6 +54,10 @@ impl fmt::Display for Mode {
 
 /// The code of the advisory for a secrets file that group or others can read or write.
 pub const FILE_PERMISSIONS: &str = "file-permissions";
+/// The code of the advisory for a key that is not snake_case (legal upstream).
+pub const KEY_NAME: &str = "key-not-snake-case";
+/// The code of the advisory for a key of the other generation (`jwt_secret` on 0.11 and later).
+pub const UNREAD_KEY: &str = "unread-key";
 
 impl Mode {
     /// Whether a finding of this severity fails validation in this mode.
@@ -187,6 +191,6 @@ impl Finding {
     /// shown, but fails no mode (see [`Mode::fails_on`]).
     #[must_use]
     pub fn is_advisory(&self) -> bool {
-        self.code == FILE_PERMISSIONS
+        [FILE_PERMISSIONS, KEY_NAME, UNREAD_KEY].contains(&self.code.as_str())
     }
 }

@@ -13,6 +13,24 @@ pub const DEFAULT: Spec = Spec {
     size: 48,
 };
 
+/// `oauth_at_rest_pepper` as upstream makes it: 64 random letters and digits
+/// (`generate_oauth_at_rest_pepper`).
+pub const PEPPER: Spec = Spec {
+    format: Format::Alnum,
+    size: 64,
+};
+
+/// The built-in generator of a key: `jwt_secret` (48 bytes, base64) and `oauth_at_rest_pepper`
+/// (64 letters and digits); `None` for keys whose values come from elsewhere.
+#[must_use]
+pub fn builtin(key: &str) -> Option<Spec> {
+    match key {
+        crate::generation::JWT_SECRET => Some(DEFAULT),
+        crate::generation::PEPPER => Some(PEPPER),
+        _ => None,
+    }
+}
+
 /// How to encode the random bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]

@@ -8,14 +8,25 @@ const ENV_NAMES: &[(&str, &str)] = &[
     ("openai", "OPENAI_API_KEY"),
     ("gemini", "GEMINI_API_KEY"),
     ("github", "GITHUB_TOKEN"),
+    ("moonshot", "MOONSHOT_API_KEY"),
+    ("qwen", "QWEN_API_KEY"),
 ];
 
-/// The AI provider keys; a project is expected to have at least one.
-pub const AI_PROVIDERS: &[&str] = &["anthropic", "openai", "gemini"];
+/// Further env names upstream reads a key from (`Secrets::get`, the secrets loader).
+const ENV_ALIASES: &[(&str, &str)] = &[("moonshot", "KIMI_API_KEY"), ("qwen", "DASHSCOPE_API_KEY")];
 
-/// Keys that upstream systemprompt knows about.
-pub fn known_keys() -> impl Iterator<Item = &'static str> {
-    ENV_NAMES.iter().map(|(key, _)| *key)
+/// Every env name a key is read from, the main one first (`moonshot`: `MOONSHOT_API_KEY`,
+/// `KIMI_API_KEY`).
+#[must_use]
+pub fn env_names(key: &str) -> Vec<String> {
+    std::iter::once(env_name(key))
+        .chain(
+            ENV_ALIASES
+                .iter()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, env)| (*env).to_owned()),
+        )
+        .collect()
 }
 
 /// The env-style name of a key: `anthropic` → `ANTHROPIC_API_KEY`, `foo_bar` → `FOO_BAR`.
@@ -38,6 +49,7 @@ pub fn env_name(key: &str) -> String {
 pub fn key_from_env(name: &str) -> String {
     ENV_NAMES
         .iter()
+        .chain(ENV_ALIASES)
         .find(|(_, env)| env.eq_ignore_ascii_case(name))
         .map_or_else(|| name.to_ascii_lowercase(), |(key, _)| (*key).to_owned())
 }
@@ -113,6 +125,10 @@ mod tests {
         assert_eq!(key_from_env("FOO_BAR"), "foo_bar");
         assert_eq!(normalize("GEMINI_API_KEY"), "gemini");
         assert_eq!(normalize("gemini"), "gemini");
+        assert_eq!(key_from_env("KIMI_API_KEY"), "moonshot");
+        assert_eq!(key_from_env("DASHSCOPE_API_KEY"), "qwen");
+        assert_eq!(env_names("qwen"), ["QWEN_API_KEY", "DASHSCOPE_API_KEY"]);
+        assert_eq!(env_name("oauth_at_rest_pepper"), "OAUTH_AT_REST_PEPPER");
     }
 
     #[test]

@@ -262,7 +262,13 @@ impl Layers {
     /// Every key the environment and dotenv files may supply: upstream's keys, the file's keys,
     /// and the keys the manifest requires or has rules for.
     fn universe(&self, settings: &ProfileSettings) -> BTreeSet<String> {
-        let mut universe: BTreeSet<String> = keys::known_keys().map(str::to_owned).collect();
+        let mut universe: BTreeSet<String> = settings
+            .generation
+            .generation
+            .known_keys()
+            .iter()
+            .map(|k| (*k).to_owned())
+            .collect();
         universe.extend(self.by_key.keys().cloned());
         universe.extend(self.resolved.blanks.keys().cloned());
         universe.extend(settings.required.iter().cloned());
@@ -311,8 +317,10 @@ impl Layers {
     /// The highest layer: the process environment, one variable per key of the universe.
     fn environment(&mut self, env: &dyn Env, universe: &BTreeSet<String>) {
         for key in universe {
-            let var = keys::env_name(key);
-            if let Some(value) = env.var(&var).filter(|v| !v.trim().is_empty()) {
+            let found = keys::env_names(key)
+                .into_iter()
+                .find_map(|var| Some((env.var(&var).filter(|v| !v.trim().is_empty())?, var)));
+            if let Some((value, var)) = found {
                 let source = Source::Env { var };
                 let value = SecretString::from(value);
                 self.define(key.clone(), Definition { source, value });
@@ -395,7 +403,10 @@ mod tests {
             "local",
             &[("database_url", "cache"), ("jwt_secret", "cache")],
         );
-        let settings = Config::default().for_profile("local");
+        let settings = Config::default().for_profile(
+            "local",
+            crate::generation::Detected::fixed(crate::generation::Generation::JwtSecret),
+        );
         let r = load(
             &secrets,
             &settings,
@@ -443,7 +454,16 @@ mod tests {
         }];
         let mut o = opts(&env, &NoCache, files);
         o.use_env = false;
-        let r = load(&secrets, &Config::default().for_profile("x"), "x", &o).unwrap();
+        let r = load(
+            &secrets,
+            &Config::default().for_profile(
+                "x",
+                crate::generation::Detected::fixed(crate::generation::Generation::JwtSecret),
+            ),
+            "x",
+            &o,
+        )
+        .unwrap();
         assert_eq!(r.get("openai").unwrap().value.expose_secret(), "file");
         assert!(
             r.entries["openai"].shadowed.is_empty(),
@@ -473,7 +493,10 @@ mod tests {
         ];
         let r = load(
             &d.path().join("none.json"),
-            &Config::default().for_profile("x"),
+            &Config::default().for_profile(
+                "x",
+                crate::generation::Detected::fixed(crate::generation::Generation::JwtSecret),
+            ),
             "x",
             &opts(&env, &NoCache, files),
         )
@@ -486,7 +509,10 @@ mod tests {
         }];
         assert!(load(
             &d.path().join("none.json"),
-            &Config::default().for_profile("x"),
+            &Config::default().for_profile(
+                "x",
+                crate::generation::Detected::fixed(crate::generation::Generation::JwtSecret)
+            ),
             "x",
             &opts(&env, &NoCache, files)
         )

@@ -14,7 +14,7 @@
 //! let path = dir.path().join("secrets.json");
 //! std::fs::write(&path, r#"{"jwt_secret": "short", "database_url": "postgres://u:p@db/app"}"#)?;
 //!
-//! let settings = Config::default().for_profile("local");
+//! let settings = Config::default().for_profile("local", systemprompt_secrets::generation::Detected::fixed(systemprompt_secrets::generation::Generation::JwtSecret));
 //! let env = MapEnv::from_pairs([("OPENAI_API_KEY", "sk-ant-oops")]);
 //! let opts = LoadOptions { env: &env, use_env: true, env_files: vec![], cache: &NoCache, project_id: "demo" };
 //! let resolved = load(&path, &settings, "local", &opts)?;
@@ -39,6 +39,7 @@ pub mod env;
 pub mod exit_code;
 pub mod finding;
 pub mod generate;
+pub mod generation;
 pub mod key_formats;
 pub mod keys;
 pub mod layers;

@@ -1,7 +1,7 @@
 //! A cache of what `cargo metadata --no-deps` said, so commands such as `run` and `sync` do not pay
 //! for a cargo process when no manifest changed. An entry is used only while every manifest it
-//! depends on (the root, each member, and the nearest `Cargo.toml`) has the same length and content
-//! hash. It holds manifest facts only, never a secret. `SYSTEMPROMPT_SECRETS_NO_CACHE=1` turns it off;
+//! depends on (the root, each member, the nearest `Cargo.toml` and the workspace's `Cargo.lock`)
+//! has the same length and content hash. It holds manifest facts only, never a secret. `SYSTEMPROMPT_SECRETS_NO_CACHE=1` turns it off;
 //! `SYSTEMPROMPT_SECRETS_CACHE_DIR` moves it (default `$XDG_CACHE_HOME` or `~/.cache`).
 
 use std::io::Write;
@@ -20,6 +20,8 @@ pub struct ManifestFacts {
     pub package: Option<PackageFacts>,
     /// Every manifest the answer depends on (the root and each member).
     pub manifests: Vec<PathBuf>,
+    /// The systemprompt crate in the workspace's `Cargo.lock`, if any (decides the generation).
+    pub locked: Option<crate::generation::LockedCrate>,
 }
 
 /// The selected package.
@@ -33,7 +35,7 @@ pub struct PackageFacts {
     pub table: Option<serde_json::Value>,
 }
 
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Entry {
@@ -88,13 +90,22 @@ fn start_manifest(manifest: Option<&Path>, cwd: &Path) -> Option<PathBuf> {
     }
 }
 
+/// A file's length and hash; a file that does not exist has its own stamp, so that creating it
+/// (a first `Cargo.lock`) invalidates the entry.
 fn stamp(path: &Path) -> Option<Stamp> {
-    let bytes = std::fs::read(path).ok()?;
-    Some(Stamp {
-        path: path.to_path_buf(),
-        len: bytes.len() as u64,
-        hash: fnv64(&bytes),
-    })
+    match std::fs::read(path) {
+        Ok(bytes) => Some(Stamp {
+            path: path.to_path_buf(),
+            len: bytes.len() as u64,
+            hash: fnv64(&bytes),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Stamp {
+            path: path.to_path_buf(),
+            len: u64::MAX,
+            hash: 0,
+        }),
+        Err(_) => None,
+    }
 }
 
 fn key(manifest: Option<&Path>, cwd: &Path) -> Option<(String, PathBuf)> {
@@ -126,8 +137,10 @@ pub fn store(manifest: Option<&Path>, cwd: &Path, facts: &ManifestFacts) {
     let (Some(dir), Some((key, start))) = (dir(), key(manifest, cwd)) else {
         return;
     };
+    let lock = facts.workspace_root.join("Cargo.lock");
     let mut paths: Vec<&Path> = facts.manifests.iter().map(PathBuf::as_path).collect();
     paths.push(&start);
+    paths.push(&lock);
     let Some(stamps) = paths.into_iter().map(stamp).collect::<Option<Vec<_>>>() else {
         return;
     };

@@ -16,8 +16,33 @@ pub const PROFILE_ENV: &str = "SYSTEMPROMPT_PROFILE";
 pub struct ProfileSet {
     /// The folder that holds one folder per profile.
     pub dir: PathBuf,
-    /// The profile names, sorted.
+    /// The profile names, sorted. When some folders hold a `profile.yaml`, only those count, as
+    /// upstream; otherwise every folder.
     pub names: Vec<String>,
+}
+
+/// The largest session record read (upstream's is a few kilobytes).
+const MAX_SESSION_RECORD: u64 = 1024 * 1024;
+
+/// `~` or `~/…` with the home folder (`HOME`), as upstream expands profile inputs and
+/// `secrets.secrets_path`; anything else unchanged.
+#[must_use]
+pub fn expand_home(path: &str) -> PathBuf {
+    let home = || {
+        std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+    };
+    if path == "~" {
+        if let Some(h) = home() {
+            return h;
+        }
+    } else if let Some(rest) = path.strip_prefix("~/") {
+        if let Some(h) = home() {
+            return h.join(rest);
+        }
+    }
+    PathBuf::from(path)
 }
 
 /// How the active profile was chosen.
@@ -27,6 +52,8 @@ pub enum Selection {
     Flag,
     /// `SYSTEMPROMPT_PROFILE`.
     Env,
+    /// Upstream's session record, `.systemprompt/sessions/index.json`.
+    Session,
     /// The manifest's `default-profile`.
     Default,
     /// The only profile there is.
@@ -38,6 +65,7 @@ impl fmt::Display for Selection {
         f.write_str(match self {
             Selection::Flag => "--profile",
             Selection::Env => PROFILE_ENV,
+            Selection::Session => "the session record .systemprompt/sessions/index.json",
             Selection::Default => "default-profile",
             Selection::Only => "the only profile",
         })
@@ -236,13 +264,53 @@ impl ProfileSet {
             }
         }
         names.sort();
+        let has_yaml = |n: &String| {
+            ["profile.yaml", "profile.yml"]
+                .iter()
+                .any(|f| dir.join(n).join(f).is_file())
+        };
+        if names.iter().any(has_yaml) {
+            names.retain(has_yaml);
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
             names,
         })
     }
 
-    /// Chooses the active profile: `flag`, then `SYSTEMPROMPT_PROFILE`, then `default`, then the only one.
+    /// The profile upstream's session record makes active: `active_profile_name` when that
+    /// profile exists, else the active session's `profile_path` when it exists.
+    fn session_choice(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Record {
+            active_key: Option<String>,
+            active_profile_name: Option<String>,
+            #[serde(default)]
+            sessions: std::collections::HashMap<String, Session>,
+        }
+        #[derive(Deserialize)]
+        struct Session {
+            profile_path: Option<PathBuf>,
+        }
+        let path = self.dir.parent()?.join("sessions").join("index.json");
+        let meta = std::fs::metadata(&path).ok()?;
+        if !meta.is_file() || meta.len() > MAX_SESSION_RECORD {
+            return None;
+        }
+        let record: Record = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+        if let Some(name) = record
+            .active_profile_name
+            .filter(|n| self.dir.join(n).is_dir())
+        {
+            return Some(name);
+        }
+        let session = record.sessions.get(record.active_key.as_deref()?)?;
+        let path = session.profile_path.as_ref().filter(|p| p.exists())?;
+        Some(path.to_string_lossy().into_owned())
+    }
+
+    /// Chooses the active profile: `flag`, then `SYSTEMPROMPT_PROFILE`, then upstream's session
+    /// record, then `default`, then the only one.
     pub fn select(
         &self,
         flag: Option<&str>,
@@ -254,6 +322,8 @@ impl ProfileSet {
             (f.to_owned(), Selection::Flag)
         } else if let Some(e) = env_choice {
             (e, Selection::Env)
+        } else if let Some(s) = self.session_choice() {
+            (s, Selection::Session)
         } else if let Some(d) = default {
             (d.to_owned(), Selection::Default)
         } else {
@@ -272,7 +342,7 @@ impl ProfileSet {
             };
         };
         if looks_like_path(&choice) {
-            let path = PathBuf::from(&choice);
+            let path = expand_home(&choice);
             let dir = if path.is_file() {
                 path.parent().map(Path::to_path_buf).unwrap_or_default()
             } else {
@@ -288,7 +358,7 @@ impl ProfileSet {
                 .to_owned();
             return Ok((Profile::open(name, dir)?, by));
         }
-        if !self.names.contains(&choice) {
+        if !self.names.contains(&choice) && !self.dir.join(&choice).is_dir() {
             return Err(ProfileError::NotFound {
                 name: choice,
                 dir: self.dir.clone(),
@@ -305,14 +375,15 @@ impl ProfileSet {
     }
 }
 
+/// Upstream's rule (`is_path_input`): a `/`, a `.yaml`/`.yml` ending, or a leading `.` or `~`.
 fn looks_like_path(choice: &str) -> bool {
     choice.contains('/')
         || choice.contains(std::path::MAIN_SEPARATOR)
         || Path::new(choice)
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
-        || choice == "."
-        || choice == ".."
+        || choice.starts_with('.')
+        || choice.starts_with('~')
 }
 
 impl Profile {
@@ -332,7 +403,10 @@ impl Profile {
             .secrets
             .as_ref()
             .and_then(|s| s.secrets_path.as_ref())
-            .map_or_else(|| dir.join("secrets.json"), |p| normalize(&dir.join(p)));
+            .map_or_else(
+                || dir.join("secrets.json"),
+                |p| normalize(&dir.join(expand_home(&p.to_string_lossy()))),
+            );
         Ok(Self {
             name,
             dir,
@@ -436,6 +510,68 @@ mod tests {
         assert_eq!((p.name.as_str(), by), ("local", Selection::Env));
         assert_eq!(p.yaml.validation(), Some(Mode::Strict));
         assert!(p.secrets_path.ends_with("s.json"));
+    }
+
+    #[test]
+    fn only_folders_with_profile_yaml_count_when_some_have_one() {
+        let (d, s) = set(&["local", "scratch"]);
+        assert_eq!(
+            s.names,
+            ["local", "scratch"],
+            "no profile.yaml anywhere: every folder"
+        );
+        std::fs::write(d.path().join("local/profile.yaml"), "").unwrap();
+        let s = ProfileSet::read(d.path()).unwrap();
+        assert_eq!(s.names, ["local"]);
+        let none = MapEnv::default();
+        assert_eq!(s.select(None, &none, None).unwrap().1, Selection::Only);
+        assert_eq!(
+            s.select(Some("scratch"), &none, None).unwrap().0.name,
+            "scratch",
+            "a folder named explicitly still opens"
+        );
+    }
+
+    #[test]
+    fn session_record_comes_after_env_and_before_default() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("profiles");
+        for n in ["local", "prod", "staging"] {
+            std::fs::create_dir_all(dir.join(n)).unwrap();
+            std::fs::write(dir.join(n).join("profile.yaml"), "").unwrap();
+        }
+        let sessions = root.path().join("sessions");
+        std::fs::create_dir_all(&sessions).unwrap();
+        let record = sessions.join("index.json");
+        std::fs::write(&record, r#"{"version": 1, "sessions": {}, "active_key": "local", "active_profile_name": "prod"}"#).unwrap();
+        let s = ProfileSet::read(&dir).unwrap();
+        let none = MapEnv::default();
+        let (p, by) = s.select(None, &none, Some("staging")).unwrap();
+        assert_eq!((p.name.as_str(), by), ("prod", Selection::Session));
+        let env = MapEnv::from_pairs([(PROFILE_ENV, "local")]);
+        assert_eq!(s.select(None, &env, None).unwrap().1, Selection::Env);
+        // No active name: the active session's profile path.
+        let path = dir.join("staging/profile.yaml");
+        std::fs::write(&record, serde_json::json!({"active_key": "tenant_t1", "sessions": {"tenant_t1": {"profile_name": "staging", "profile_path": path}}}).to_string()).unwrap();
+        let (p, by) = s.select(None, &none, None).unwrap();
+        assert_eq!((p.name.as_str(), by), ("staging", Selection::Session));
+        // A broken record is no choice at all.
+        std::fs::write(&record, "{").unwrap();
+        assert_eq!(
+            s.select(None, &none, Some("local")).unwrap().1,
+            Selection::Default
+        );
+    }
+
+    #[test]
+    fn tilde_is_expanded_and_a_leading_dot_is_a_path() {
+        let home = std::env::var("HOME").unwrap_or_default();
+        if !home.is_empty() {
+            assert_eq!(expand_home("~/x/p.yaml"), Path::new(&home).join("x/p.yaml"));
+        }
+        assert_eq!(expand_home("a/~/b"), Path::new("a/~/b"));
+        assert!(looks_like_path("~/p") && looks_like_path("./p") && looks_like_path(".p"));
+        assert!(!looks_like_path("local"));
     }
 
     #[test]

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Metadata, MetadataCommand};
 
-use crate::config::{Config, ConfigError, TableSource, TABLE};
+use crate::config::{Config, ConfigError, ProfileSettings, TableSource, TABLE};
+use crate::generation::{self, Detected, LockedCrate};
 pub use crate::metadata_cache::{ManifestFacts, PackageFacts};
-use crate::profile::{self, ProfileSet};
+use crate::profile::{self, Profile, ProfileSet};
 
 /// A systemprompt project as seen from one manifest.
 #[derive(Debug, Clone)]
@@ -24,6 +25,33 @@ pub struct Project {
     pub profiles: ProfileSet,
     /// A stable id for the workspace (for keyring entries).
     pub id: String,
+    /// The systemprompt crate in the workspace's `Cargo.lock`, if any.
+    pub locked: Option<LockedCrate>,
+}
+
+impl Project {
+    /// The secrets.json generation of `profile`, and why: the manifest's pin, `Cargo.lock`, the
+    /// profile's secrets.json keys, else the current generation.
+    #[must_use]
+    pub fn generation(&self, profile: &Profile) -> Detected {
+        let keys = if self.config.generation.is_none() && self.locked.is_none() {
+            generation::file_keys(&profile.secrets_path)
+        } else {
+            Vec::new()
+        };
+        generation::detect(
+            self.config.generation,
+            self.locked.as_ref(),
+            keys.iter().map(String::as_str),
+        )
+    }
+
+    /// The settings of `profile`: the manifest's, for the profile's generation.
+    #[must_use]
+    pub fn settings(&self, profile: &Profile) -> ProfileSettings {
+        self.config
+            .for_profile(&profile.name, self.generation(profile))
+    }
 }
 
 /// Why the project could not be read.
@@ -134,8 +162,10 @@ pub fn facts_from_metadata(
         .collect();
     manifests.sort();
     manifests.dedup();
+    let locked = crate::generation::read_lock(&workspace_root);
     ManifestFacts {
         workspace_table: metadata.workspace_metadata.get(TABLE).cloned(),
+        locked,
         workspace_root,
         package,
         manifests,
@@ -191,6 +221,7 @@ pub fn from_facts(
         package: facts.package.as_ref().map(|p| p.name.clone()),
         config,
         profiles,
+        locked: facts.locked.clone(),
     })
 }
 

@@ -17,11 +17,19 @@ pub const TOKEN_ENV: &str = "SYSTEMPROMPT_API_TOKEN";
 /// Env variable with the cloud API URL.
 pub const API_URL_ENV: &str = "SYSTEMPROMPT_API_URL";
 
-/// The API URL: the flag, then `SYSTEMPROMPT_API_URL`, then the default; without a trailing slash.
+/// The API URL: the flag, then `SYSTEMPROMPT_API_URL`, then the `api_url` of upstream's
+/// `credentials.json` (the nearest walking up from `start`; it may be the sandbox), then the
+/// default; without a trailing slash.
 #[must_use]
-pub fn api_url(flag: Option<&str>, env: &dyn Env) -> String {
+pub fn api_url(flag: Option<&str>, env: &dyn Env, start: &Path) -> String {
     flag.map(str::to_owned)
         .or_else(|| env.var(API_URL_ENV).filter(|v| !v.trim().is_empty()))
+        .or_else(|| {
+            find_credentials_file(start)
+                .and_then(|p| read_credentials(&p).ok())
+                .and_then(|c| c.api_url)
+                .filter(|u| !u.trim().is_empty())
+        })
         .unwrap_or_else(|| DEFAULT_API_URL.to_owned())
         .trim()
         .trim_end_matches('/')

@@ -8,6 +8,8 @@ use secrecy::ExposeSecret;
 
 use crate::config::{ProfileSettings, RuleConfig};
 use crate::finding::{Finding, Location, Severity};
+use crate::finding::{KEY_NAME, UNREAD_KEY};
+use crate::generation::{Generation, JWT_SECRET, PEPPER};
 use crate::key_formats;
 use crate::keys;
 use crate::layers::Resolved;
@@ -15,8 +17,19 @@ use crate::source::Source;
 
 /// The smallest `jwt_secret` accepted.
 pub const JWT_MIN_LEN: usize = 32;
+/// The smallest `oauth_at_rest_pepper` accepted (`OAUTH_AT_REST_PEPPER_MIN_LENGTH` upstream).
+pub const PEPPER_MIN_LEN: usize = 32;
 
 const GENERATE_JWT: &str = "generate one with `openssl rand -base64 48`";
+const GENERATE_PEPPER: &str =
+    "generate one with `cargo systemprompt-secrets rotate oauth_at_rest_pepper` (64 random letters and digits, as upstream makes it)";
+/// The database URL keys (the PostgreSQL URL rules apply to each).
+const DATABASE_URL_KEYS: &[&str] = &[
+    "database_url",
+    "database_write_url",
+    "external_database_url",
+    "internal_database_url",
+];
 
 /// Values copied from docs and templates that are not real secrets (compared case-insensitively).
 const PLACEHOLDERS: &[&str] = &[
@@ -69,6 +82,7 @@ pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding>
             };
             let hint = match key.as_str() {
                 "jwt_secret" => format!("add \"jwt_secret\" to the secrets file; {GENERATE_JWT}"),
+                PEPPER => format!("add \"{PEPPER}\" to the secrets file; {GENERATE_PEPPER}"),
                 "database_url" => {
                     "add \"database_url\": \"postgres://user:password@host:5432/dbname\"".to_owned()
                 }
@@ -90,19 +104,23 @@ pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding>
         }
     }
 
-    if settings.require_ai_provider && keys::AI_PROVIDERS.iter().all(|k| resolved.get(k).is_none())
-    {
+    let generation = settings.generation.generation;
+    let providers = generation.ai_providers();
+    if settings.require_ai_provider && providers.iter().all(|k| resolved.get(k).is_none()) {
+        let (last, rest) = providers.split_last().unwrap_or((&"", &[]));
+        let quoted: Vec<String> = rest.iter().map(|k| format!("\"{k}\"")).collect();
         findings.push(
             Finding::new(
                 "missing-ai-provider",
                 Severity::Error,
                 None,
-                "no AI provider key: set at least one of anthropic, openai, gemini",
-                "add \"anthropic\", \"openai\" or \"gemini\" to the secrets file, or set `require-ai-provider = false` in the manifest",
+                format!("no AI provider key: set at least one of {}", providers.join(", ")),
+                format!("add {} or \"{last}\" to the secrets file, or set `require-ai-provider = false` in the manifest", quoted.join(", ")),
             )
             .at(file_location()),
         );
     }
+    findings.extend(key_name_findings(resolved, generation));
 
     for (key, resolution) in &resolved.entries {
         let def = &resolution.winner;
@@ -210,7 +228,7 @@ fn check_value(
         _ => format!("`{key}`"),
     };
 
-    if value.contains('\n') || value.contains('\r') {
+    if (value.contains('\n') || value.contains('\r')) && !is_pem(value) {
         push(
             "embedded-newline",
             Severity::Error,
@@ -218,7 +236,7 @@ fn check_value(
             "a key is one line: paste it again without the line break".to_owned(),
         );
     }
-    if value.trim() != value {
+    if value.trim() != value && !is_pem(value) {
         push(
             "surrounding-whitespace",
             Severity::Error,
@@ -234,6 +252,7 @@ fn check_value(
             format!("{what} is a placeholder copied from docs or a template, not a real value"),
             match key {
                 "jwt_secret" => GENERATE_JWT.to_owned(),
+                PEPPER => GENERATE_PEPPER.to_owned(),
                 _ => format!("put the real value for `{key}` in place of the placeholder"),
             },
         );
@@ -256,7 +275,10 @@ fn check_known_key(
 ) {
     match key {
         "jwt_secret" => check_jwt(what, value, push),
-        "database_url" => check_database_url(what, value, push),
+        PEPPER => check_pepper(what, value, push),
+        "manifest_signing_secret_seed" => check_seed(what, value, push),
+        "signing_key_pem" => check_signing_key(what, value, push),
+        _ if DATABASE_URL_KEYS.contains(&key) => check_database_url(what, value, push),
         "anthropic" => {
             if !key_formats::ANTHROPIC.has_prefix(value) {
                 push("anthropic-prefix", Severity::Error, format!("{what} does not start with `sk-ant-`"),
@@ -318,6 +340,182 @@ fn check_known_key(
     }
 }
 
+/// Upstream's rule, in upstream's words: at least 32 characters (bytes, as upstream counts).
+fn check_pepper(what: &str, value: &str, push: &mut impl FnMut(&str, Severity, String, String)) {
+    let len = value.len();
+    if len < PEPPER_MIN_LEN {
+        push(
+            "pepper-too-short",
+            Severity::Error,
+            format!("{what}: oauth_at_rest_pepper must be at least {PEPPER_MIN_LEN} characters (got {len})"),
+            GENERATE_PEPPER.to_owned(),
+        );
+    } else if low_variety(value) {
+        push("pepper-low-variety", Severity::Warning,
+            format!("{what} has little variety (repeated characters, a repeated pattern, or only one kind of character)"),
+            format!("use random characters instead: {GENERATE_PEPPER}"));
+    }
+}
+
+/// `manifest_signing_secret_seed`: standard base64 of exactly 32 bytes (`config/bootstrap`).
+fn check_seed(what: &str, value: &str, push: &mut impl FnMut(&str, Severity, String, String)) {
+    use base64::Engine as _;
+    let hint = "remove the key and let systemprompt write a fresh one, or put `openssl rand -base64 32` there".to_owned();
+    match base64::engine::general_purpose::STANDARD.decode(value) {
+        Ok(bytes) if bytes.len() == 32 => {}
+        Ok(bytes) => push(
+            "seed-length",
+            Severity::Error,
+            format!(
+                "{what} decodes to {} bytes; it must be exactly 32",
+                bytes.len()
+            ),
+            hint,
+        ),
+        Err(_) => push(
+            "seed-not-base64",
+            Severity::Error,
+            format!("{what} is not standard base64"),
+            hint,
+        ),
+    }
+}
+
+/// `signing_key_pem`: upstream decodes it as standard base64 of a PEM file.
+fn check_signing_key(
+    what: &str,
+    value: &str,
+    push: &mut impl FnMut(&str, Severity, String, String),
+) {
+    use base64::Engine as _;
+    if is_pem(value) {
+        push(
+            "signing-key-not-base64",
+            Severity::Error,
+            format!("{what} is a PEM block, but systemprompt reads the base64 of one"),
+            "encode the PEM file: `base64 -w0 signing-key.pem`, and put that here".to_owned(),
+        );
+        return;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    if !decoded.is_some_and(|pem| is_pem(&pem)) {
+        push(
+            "signing-key-invalid",
+            Severity::Error,
+            format!("{what} is not the base64 of a PEM block"),
+            "encode the PEM file: `base64 -w0 signing-key.pem`, and put that here".to_owned(),
+        );
+    }
+}
+
+/// Whether `text` holds a PEM block (`-----BEGIN …-----` … `-----END …-----`).
+fn is_pem(text: &str) -> bool {
+    let text = text.trim();
+    text.starts_with("-----BEGIN ") && text.contains("\n-----END ") && text.ends_with("-----")
+}
+
+/// Repeated characters, a repeated pattern, or only one kind of character.
+fn low_variety(value: &str) -> bool {
+    let distinct: BTreeSet<char> = value.chars().collect();
+    let classes = [
+        value.chars().any(|c| c.is_ascii_lowercase()),
+        value.chars().any(|c| c.is_ascii_uppercase()),
+        value.chars().any(|c| c.is_ascii_digit()),
+        value.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    distinct.len() < 10 || is_repetition(value) || classes < 2
+}
+
+/// Key names: not snake_case (legal upstream; said with the snake_case spelling), a likely typo
+/// of a known key, or a key this generation does not read.
+fn key_name_findings(resolved: &Resolved, generation: Generation) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let keys = resolved
+        .entries
+        .iter()
+        .map(|(k, r)| (k, Some(&r.winner.source)))
+        .chain(
+            resolved
+                .blanks
+                .iter()
+                .filter(|(k, _)| !resolved.entries.contains_key(*k))
+                .map(|(k, s)| (k, Some(s))),
+        );
+    for (key, source) in keys {
+        let location = source.map(|s| Location::Source(s.clone()));
+        if !keys::is_snake_case(key) {
+            out.push(
+                Finding::new(
+                    KEY_NAME,
+                    Severity::Warning,
+                    Some(key),
+                    format!("key `{key}` is not snake_case"),
+                    format!("systemprompt accepts it, but `{}` is the usual spelling (keys match ^[a-z][a-z0-9_]*$)", keys::to_snake_case(key)),
+                )
+                .at(location.clone()),
+            );
+        }
+        let other = match generation {
+            Generation::Pepper => JWT_SECRET,
+            Generation::JwtSecret => PEPPER,
+        };
+        if key == other {
+            out.push(
+                Finding::new(
+                    UNREAD_KEY,
+                    Severity::Warning,
+                    Some(key),
+                    format!("`{key}` is not read by {}: it is a custom key nothing reads", generation.releases()),
+                    format!("this project is on {}; its secret is `{}`. Remove `{key}` once nothing of yours reads it", generation, generation.secret_key()),
+                )
+                .at(location),
+            );
+        } else if let Some(known) = misspelling_of(key, generation) {
+            out.push(
+                Finding::new(
+                    "misspelled-key",
+                    Severity::Warning,
+                    Some(key),
+                    format!("key `{key}` is not one systemprompt knows"),
+                    format!("did you mean `{known}`?"),
+                )
+                .at(location),
+            );
+        }
+    }
+    out
+}
+
+/// The known key `key` is likely a misspelling of: the same letters without `_`/`-`, the
+/// env-style name in lower case (`anthropic_api_key`), or one or two edits away.
+fn misspelling_of(key: &str, generation: Generation) -> Option<&'static str> {
+    let lower = key.to_ascii_lowercase();
+    if generation.knows(&lower) {
+        return None;
+    }
+    let squash = |s: &str| s.replace(['_', '-'], "");
+    let known = generation.known_keys();
+    known
+        .iter()
+        .find(|k| {
+            squash(k) == squash(&lower)
+                || keys::env_name(k).eq_ignore_ascii_case(&lower)
+                || (lower.len() >= 6
+                    && lower.len().abs_diff(k.len()) <= 2
+                    && !lower.starts_with(&format!("{k}_"))
+                    && !lower.trim_end_matches(|c: char| c.is_ascii_digit()).eq(**k)
+                    && strsim::damerau_levenshtein(&lower, k)
+                        <= if lower.len() >= 9 { 2 } else { 1 })
+        })
+        .copied()
+}
+
 fn check_jwt(what: &str, value: &str, push: &mut impl FnMut(&str, Severity, String, String)) {
     let len = value.chars().count();
     if len < JWT_MIN_LEN {
@@ -329,17 +527,7 @@ fn check_jwt(what: &str, value: &str, push: &mut impl FnMut(&str, Severity, Stri
         );
         return;
     }
-    let distinct: BTreeSet<char> = value.chars().collect();
-    let classes = [
-        value.chars().any(|c| c.is_ascii_lowercase()),
-        value.chars().any(|c| c.is_ascii_uppercase()),
-        value.chars().any(|c| c.is_ascii_digit()),
-        value.chars().any(|c| !c.is_ascii_alphanumeric()),
-    ]
-    .iter()
-    .filter(|b| **b)
-    .count();
-    if distinct.len() < 10 || is_repetition(value) || classes < 2 {
+    if low_variety(value) {
         push("jwt-secret-low-variety", Severity::Warning,
             format!("{what} has little variety (repeated characters, a repeated pattern, or only one kind of character)"),
             format!("use random bytes instead: {GENERATE_JWT}"));
@@ -536,7 +724,10 @@ mod tests {
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
         let env = MapEnv::default();
-        let settings = config.for_profile("local");
+        let settings = config.for_profile(
+            "local",
+            crate::generation::Detected::fixed(crate::generation::Generation::JwtSecret),
+        );
         let opts = LoadOptions {
             env: &env,
             use_env: true,
@@ -731,6 +922,151 @@ mod tests {
             ]
         );
         assert!(f[1..].iter().all(|f| f.severity == Severity::Warning));
+    }
+
+    fn run_pepper(json: &str) -> Vec<Finding> {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("secrets.json");
+        std::fs::write(&p, json).unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let env = MapEnv::from_pairs([("KIMI_API_KEY", "sk-kimi-from-env")]);
+        let settings = Config::default().for_profile(
+            "local",
+            crate::generation::Detected::fixed(crate::generation::Generation::Pepper),
+        );
+        let opts = LoadOptions {
+            env: &env,
+            use_env: true,
+            env_files: vec![],
+            cache: &NoCache,
+            project_id: "p",
+        };
+        validate(&load(&p, &settings, "local", &opts).unwrap(), &settings)
+    }
+
+    const PEPPER: &str = "Qm7Xr2Lk9Vt4Bn8Hc3Jw6Pz1Sd5Fg0Ya2Ue7Io4Kl8Mn3Bv6Cx9ZqWeRtYuIoPa";
+
+    #[test]
+    fn the_pepper_generation_requires_the_pepper_and_counts_more_providers() {
+        let good = format!(
+            "{{\"oauth_at_rest_pepper\": \"{PEPPER}\", \"database_url\": \"postgres://a:b@h/db\"}}"
+        );
+        // moonshot from KIMI_API_KEY is an AI provider in this generation.
+        assert!(run_pepper(&good).is_empty(), "{:?}", run_pepper(&good));
+        let f = run_pepper(
+            "{\"oauth_at_rest_pepper\": \"short\", \"database_url\": \"postgres://a:b@h/db\"}",
+        );
+        assert_eq!(codes(&f), ["pepper-too-short"]);
+        assert!(
+            f[0].message
+                .contains("oauth_at_rest_pepper must be at least 32 characters (got 5)"),
+            "{}",
+            f[0].message
+        );
+        let f = run_pepper("{\"jwt_secret\": \"Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ\", \"database_url\": \"postgres://a:b@h/db\"}");
+        assert_eq!(codes(&f), ["unread-key", "missing-required-key"]);
+        assert!(f[0].is_advisory(), "a leftover jwt_secret fails no mode");
+        assert!(
+            f[1].hint.contains("rotate oauth_at_rest_pepper"),
+            "{}",
+            f[1].hint
+        );
+    }
+
+    #[test]
+    fn rules_for_every_key_0_34_knows() {
+        use base64::Engine as _;
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+        let pem =
+            "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n";
+        let with = |extra: &str| {
+            run_pepper(&format!(
+                "{{\"oauth_at_rest_pepper\": \"{PEPPER}\", \"database_url\": \"postgres://a:b@h/db\"{extra}}}"
+            ))
+        };
+        let ok = with(&format!(
+            ", \"manifest_signing_secret_seed\": \"{}\", \"signing_key_pem\": \"{}\", \"internal_database_url\": \"postgres://a:b@i/db\"",
+            b64(&[7; 32]),
+            b64(pem.as_bytes())
+        ));
+        assert!(ok.is_empty(), "{ok:?}");
+        let cases = [
+            (
+                format!(", \"manifest_signing_secret_seed\": \"{}\"", b64(&[7; 16])),
+                "seed-length",
+            ),
+            (
+                ", \"manifest_signing_secret_seed\": \"not base64!\"".to_owned(),
+                "seed-not-base64",
+            ),
+            (
+                format!(
+                    ", \"signing_key_pem\": {}",
+                    serde_json::to_string(pem).unwrap()
+                ),
+                "signing-key-not-base64",
+            ),
+            (
+                format!(", \"signing_key_pem\": \"{}\"", b64(b"hello")),
+                "signing-key-invalid",
+            ),
+            (
+                ", \"database_write_url\": \"mysql://a:b@h/db\"".to_owned(),
+                "database-url-scheme",
+            ),
+            (
+                ", \"external_database_url\": \"postgres://a:b@h\"".to_owned(),
+                "database-url-no-database",
+            ),
+            (
+                ", \"internal_database_url\": \"postgres://a:p@ss@h/db\"".to_owned(),
+                "database-url-unencoded",
+            ),
+        ];
+        for (extra, code) in cases {
+            assert_eq!(codes(&with(&extra)), [code], "{extra}");
+        }
+    }
+
+    #[test]
+    fn key_names_warn_with_the_usual_spelling_and_typos_get_a_suggestion() {
+        let f = run_pepper(&format!("{{\"oauth_at_rest_pepper\": \"{PEPPER}\", \"database_url\": \"postgres://a:b@h/db\", \"MailgunKey\": \"x\", \"open_ai\": \"y\", \"anthropic_api_key\": \"z\", \"jwt_secrt\": \"w\", \"github_webhook_secret\": \"v\", \"qwen2\": \"u\"}}"));
+        let got: Vec<(String, String, String)> = f
+            .iter()
+            .map(|f| {
+                (
+                    f.code.clone(),
+                    f.key.clone().unwrap_or_default(),
+                    f.hint.clone(),
+                )
+            })
+            .collect();
+        assert!(got.contains(&("key-not-snake-case".into(), "MailgunKey".into(), "systemprompt accepts it, but `mailgun_key` is the usual spelling (keys match ^[a-z][a-z0-9_]*$)".into())), "{got:?}");
+        for (key, known) in [("open_ai", "openai"), ("anthropic_api_key", "anthropic")] {
+            assert!(
+                got.contains(&(
+                    "misspelled-key".into(),
+                    key.into(),
+                    format!("did you mean `{known}`?")
+                )),
+                "{key}: {got:?}"
+            );
+        }
+        assert!(
+            !got.iter()
+                .any(|(_, k, _)| k == "github_webhook_secret" || k == "qwen2"),
+            "custom keys that merely start like a known one are fine: {got:?}"
+        );
+        // In the older generation, `jwt_secrt` is a typo of its required key.
+        let f = run("{\"jwt_secrt\": \"Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ\"}");
+        assert!(
+            f.iter()
+                .any(|f| f.code == "misspelled-key" && f.hint == "did you mean `jwt_secret`?"),
+            "{f:?}"
+        );
     }
 
     #[test]

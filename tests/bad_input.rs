@@ -573,7 +573,8 @@ impl Drop for CannedServer {
     }
 }
 
-/// Reads one request (headers and a `Content-Length` body) and sends the canned answer.
+/// Reads one request (headers and a `Content-Length` body) and sends the canned answer. The cloud's
+/// token exchange gets a 404, as from an older server: the canned answers aim at the tenant calls.
 fn serve(mut conn: TcpStream, answer: &Server) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
     let mut buf = Vec::new();
@@ -599,6 +600,11 @@ fn serve(mut conn: TcpStream, answer: &Server) {
             Ok(0) | Err(_) => return,
             Ok(n) => have += n,
         }
+    }
+    if head.starts_with("post /api/v1/core/oauth/token ") {
+        let _ = conn
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return;
     }
     let reason = match answer.status {
         200 => "OK",

@@ -80,6 +80,8 @@ struct World {
     home: tempfile::TempDir,
     cache: tempfile::TempDir,
     cloud: CloudServer,
+    /// A current-generation cloud (token exchange, no list or delete).
+    current: CloudServer,
     bao: DevServer,
     bao_token: String,
     runs: usize,
@@ -118,6 +120,12 @@ impl World {
             out.code,
             out.all()
         );
+        assert!(
+            !out.all()
+                .contains(support::cloud_server::ACCESS_TOKEN_PREFIX),
+            "{args:?} leaked an exchanged access token:\n{}",
+            out.all()
+        );
         assert!(!out.all().contains("panicked"), "{args:?}: {}", out.all());
         assert_ne!(out.code, 101, "{args:?}: {}", out.all());
         out
@@ -125,13 +133,20 @@ impl World {
 
     /// `check` in each verbosity: plain, `-v`, and `-vv` with `RUST_LOG=trace`.
     fn each_verbosity(&mut self, args: &[&str]) {
-        self.check(args, &[]);
+        self.each_verbosity_with(args, &[]);
+    }
+
+    /// [`World::each_verbosity`] with extra environment.
+    fn each_verbosity_with(&mut self, args: &[&str], env: &[(&str, &str)]) {
+        self.check(args, env);
         let mut v = args.to_vec();
         v.push("-v");
-        self.check(&v, &[]);
+        self.check(&v, env);
         let mut vv = args.to_vec();
         vv.push("-vv");
-        self.check(&vv, &[("RUST_LOG", "trace")]);
+        let mut trace = env.to_vec();
+        trace.push(("RUST_LOG", "trace"));
+        self.check(&vv, &trace);
     }
 }
 
@@ -145,6 +160,7 @@ fn setup() -> World {
     let c = canary();
     let cloud = CloudServer::start(&format!("tok-{c}"), &[TENANT]);
     cloud.set_remote(TENANT, &[("REMOTE_ONLY", &format!("{c}-cloud"))]);
+    let current = CloudServer::start_current(&format!("tok-{c}"), &[TENANT]);
     let bao = DevServer::start();
     // A token whose id is itself a canary, and a remote map holding canaries.
     let bao_token = format!("tok-{c}-bao");
@@ -214,6 +230,7 @@ fn setup() -> World {
         home: tempfile::tempdir().unwrap(),
         cache: tempfile::tempdir().unwrap(),
         cloud,
+        current,
         bao,
         bao_token,
         runs: 0,
@@ -255,6 +272,7 @@ fn inner() {
     let mut w = setup();
     read_only(&mut w);
     writes(&mut w);
+    current_cloud(&mut w);
     values_on_stdin_and_argv(&mut w);
     error_paths(&mut w);
     exceptions(&mut w);
@@ -353,9 +371,47 @@ fn writes(w: &mut World) {
         &["import", "import.env"],
         &["rotate", "rotated_key", "--bytes", "24"],
         &["init", "--profile", "fresh"],
+        &[
+            "export",
+            "--format",
+            "k8s-secret",
+            "-o",
+            "k8s.yaml",
+            "--force",
+        ],
+        &[
+            "export",
+            "--format",
+            "docker-env",
+            "-o",
+            "docker.env",
+            "--force",
+        ],
     ] {
         w.each_verbosity(args);
     }
+}
+
+/// The cloud verbs against a current-generation server: the exchanged token never shows, and
+/// neither do the values, on success or on the refusals of list and delete.
+fn current_cloud(w: &mut World) {
+    let url = w.current.url.clone();
+    let env = [("SYSTEMPROMPT_API_URL", url.as_str())];
+    for args in [
+        &["sync", "--dry-run"][..],
+        &["sync", "--yes"],
+        &["sync", "--yes", "--prune"],
+        &["diff"],
+        &["list", "--remote", "--format", "json"],
+        &["set", "ARGV_CURRENT=x", "--yes"],
+        &["rotate", "rotated_key", "--bytes", "24", "--sync", "--yes"],
+        &["unset", "REMOTE_ONLY", "--yes"],
+        &["cleanup", "--yes"],
+        &["doctor", "--online"],
+    ] {
+        w.each_verbosity_with(args, &env);
+    }
+    assert!(w.current.exchanges() > 0);
 }
 
 fn values_on_stdin_and_argv(w: &mut World) {
@@ -529,6 +585,8 @@ fn stray_files(w: &World) {
         "secrets.json",
         ".env",
         "exported.env",
+        "k8s.yaml",
+        "docker.env",
         "bad.env",
         "import.env",
         "leak.txt",
@@ -552,7 +610,9 @@ fn stray_files(w: &World) {
             let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
             if !allowed.contains(name.as_str()) {
                 hits.push(format!("{} (mode {mode:o})", path.display()));
-            } else if name == "secrets.json" || name == "exported.env" {
+            } else if ["secrets.json", "exported.env", "k8s.yaml", "docker.env"]
+                .contains(&name.as_str())
+            {
                 assert_eq!(mode, 0o600, "{} must be private", path.display());
             }
         });

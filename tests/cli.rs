@@ -194,10 +194,10 @@ fn bad_secrets_files_get_clear_errors_and_nonzero_exit() {
             "secrets.json:1:17",
         ),
         (
-            "key-name",
-            b"{\"JwtSecret\": \"x\"}",
-            "invalid-key-name",
-            "rename it to `jwt_secret`",
+            "case-duplicate",
+            b"{\"jwt_secret\": \"x\",\n\"JWT_SECRET\": \"y\"}",
+            "case-duplicate-key",
+            "`jwt_secret` (line 1) and `JWT_SECRET` (line 2) differ only in case",
         ),
         ("empty", b"", "invalid-json", "EOF while parsing"),
     ];
@@ -445,10 +445,19 @@ fn init_creates_a_private_profile_and_guards_git() {
     let secrets = p.path().join(SECRETS);
     let text = std::fs::read_to_string(&secrets).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let jwt = v["jwt_secret"].as_str().unwrap();
-    assert_eq!(jwt.len(), 64, "48 bytes in base64");
+    let pepper = v["oauth_at_rest_pepper"].as_str().unwrap();
     assert!(
-        !out.all().contains(jwt),
+        pepper.len() == 64 && pepper.chars().all(|c| c.is_ascii_alphanumeric()),
+        "64 letters and digits, as upstream makes the pepper"
+    );
+    assert!(v.get("jwt_secret").is_none(), "{text}");
+    assert!(
+        out.stderr.contains("the `oauth_at_rest_pepper` generation"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.all().contains(pepper),
         "the generated secret is never printed"
     );
     #[cfg(unix)]
@@ -490,11 +499,32 @@ fn init_creates_a_private_profile_and_guards_git() {
         "a fresh profile still needs database_url and a provider"
     );
     assert!(
-        !validate.stderr.contains("jwt_secret"),
+        !validate.stderr.contains("oauth_at_rest_pepper"),
         "{}",
         validate.stderr
     );
     assert_eq!(sp(p.path(), &["init", "--profile", "../evil"]).code, 2);
+
+    // A workspace locked to systemprompt 0.10 gets the older layout.
+    let old = project(&[(
+        "Cargo.lock",
+        "version = 4\n\n[[package]]\nname = \"systemprompt\"\nversion = \"0.10.2\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+    )]);
+    let out = sp(old.path(), &["init"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("Cargo.lock has systemprompt 0.10.2"),
+        "{}",
+        out.stderr
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(old.path().join(SECRETS)).unwrap()).unwrap();
+    assert_eq!(
+        v["jwt_secret"].as_str().unwrap().len(),
+        64,
+        "48 bytes in base64"
+    );
+    assert!(v.get("oauth_at_rest_pepper").is_none());
 }
 
 #[test]

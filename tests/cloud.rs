@@ -408,7 +408,11 @@ fn retries_on_503_429_and_dropped_connections() {
     server.fail_next(429, 1, Some(1));
     let out = sp(&p, &server, &["diff"]);
     assert_eq!(out.code, 0, "{out:?}");
-    let r = server.requests();
+    let r: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path != support::cloud_server::EXCHANGE_PATH)
+        .collect();
     assert_eq!(r.len(), 2);
     assert!(
         r[1].at.duration_since(r[0].at) >= Duration::from_millis(950),
@@ -550,4 +554,306 @@ fn set_local_with_a_broken_file_changes_nothing_remote() {
     assert!(!stderr.contains("CANARY"));
     assert_eq!(server.count("PUT"), 0, "nothing was sent");
     assert_eq!(std::fs::read(p.path().join(SECRETS)).unwrap(), before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Both generations of the API: every cloud verb against an older server (operator bearer, list and
+// delete) and a current one (RFC 8693 token exchange, no list or delete), with a project of the
+// current secrets.json generation.
+
+const PEPPER_SECRETS: &str = r#"{
+  "oauth_at_rest_pepper": "CANARYpepperQm7Xr2Lk9Vt4Bn8Hc3Jw6Pz1Sd5Fg0Ya2Ue7Io4Kl8Mn3Bv6Cx9Z",
+  "database_url": "postgres://app:pw-CANARY@db:5432/app",
+  "internal_database_url": "postgres://app:pw-CANARY@internal-db:5432/app",
+  "anthropic": "ANT",
+  "foo_bar": "custom-CANARY"
+}
+"#;
+
+fn pepper_project() -> tempfile::TempDir {
+    project(&[
+        (SECRETS, &PEPPER_SECRETS.replace("ANT", ANT)),
+        (
+            ".systemprompt/profiles/local/profile.yaml",
+            &format!("cloud:\n  tenant_id: {TENANT}\n"),
+        ),
+    ])
+}
+
+fn sp_at(p: &tempfile::TempDir, server: &CloudServer, args: &[&str]) -> Out {
+    let mut c = cmd(p.path());
+    c.args(args)
+        .env("SYSTEMPROMPT_API_TOKEN", TOKEN)
+        .env("SYSTEMPROMPT_API_URL", &server.url);
+    support::checked(c, &[TOKEN, support::cloud_server::ACCESS_TOKEN_PREFIX])
+}
+
+#[test]
+// Reason: one walk through every verb on each server reads best top to bottom.
+#[allow(clippy::too_many_lines)]
+fn every_cloud_verb_against_both_api_generations() {
+    use support::cloud_server::Api;
+    for api in [Api::Legacy, Api::Current] {
+        let current = api == Api::Current;
+        let server = CloudServer::start_api(api, TOKEN, &[TENANT]);
+        let deploy_owned = [
+            ("OLD_KEY", "x"),
+            ("SIGNING_KEY_PEM", "pem"),
+            ("SYSTEMPROMPT_CUSTOM_SECRETS", "OLD_KEY"),
+            ("SYSTEMPROMPT_PROFILE", "local"),
+        ];
+        server.set_remote(TENANT, &deploy_owned);
+        let p = pepper_project();
+
+        // sync: what deploy sends, one PUT; the exchange first on a current server.
+        let out = sp_at(&p, &server, &["sync", "-v"]);
+        assert_eq!(out.code, 0, "{api:?}: {out:?}");
+        assert_eq!(
+            out.stderr
+                .contains("older server without the token exchange"),
+            !current,
+            "{api:?}: {}",
+            out.stderr
+        );
+        assert_eq!(
+            out.stderr.contains("remote names are unknown"),
+            current,
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr
+                .contains("skipped DATABASE_URL: internal_database_url is sent as DATABASE_URL"),
+            "{}",
+            out.stderr
+        );
+        let remote = server.remote(TENANT);
+        assert_eq!(
+            remote["DATABASE_URL"],
+            "postgres://app:pw-CANARY@internal-db:5432/app"
+        );
+        assert_eq!(remote["OAUTH_AT_REST_PEPPER"].len(), 64);
+        assert_eq!(remote["ANTHROPIC_API_KEY"], ANT);
+        assert_eq!(remote["FOO_BAR"], "custom-CANARY");
+        assert_eq!(remote["SYSTEMPROMPT_CUSTOM_SECRETS"], "FOO_BAR");
+        assert!(!remote.contains_key("INTERNAL_DATABASE_URL"));
+        assert_eq!(
+            (server.count("GET"), server.count("PUT")),
+            (1, 1),
+            "a current server answers the list with 404, and the push goes ahead"
+        );
+        assert_eq!(server.exchanges(), usize::from(current));
+
+        // --prune never deletes what deploy owns; on a current server it stops before anything.
+        server.clear_requests();
+        let out = sp_at(&p, &server, &["sync", "--prune"]);
+        if current {
+            assert_eq!(out.code, 1, "{out:?}");
+            assert!(
+                out.stderr
+                    .contains("cannot prune: the server does not list remote names")
+                    && out.stderr.contains("answered 404"),
+                "{}",
+                out.stderr
+            );
+            assert_eq!(server.count("PUT"), 0, "nothing half-done");
+        } else {
+            assert_eq!(out.code, 0, "{out:?}");
+            let remote = server.remote(TENANT);
+            assert!(!remote.contains_key("OLD_KEY"));
+            for kept in [
+                "SIGNING_KEY_PEM",
+                "SYSTEMPROMPT_CUSTOM_SECRETS",
+                "SYSTEMPROMPT_PROFILE",
+            ] {
+                assert!(remote.contains_key(kept), "{kept} survives --prune");
+            }
+        }
+
+        // diff and list --remote need the names.
+        for verb in [&["diff"][..], &["list", "--remote"]] {
+            let out = sp_at(&p, &server, verb);
+            if current {
+                assert_eq!(out.code, 1, "{verb:?}: {out:?}");
+                assert!(
+                    out.stderr.contains("does not list remote names") && out.stderr.contains("404"),
+                    "{}",
+                    out.stderr
+                );
+            } else {
+                assert_eq!(out.code, 0, "{verb:?}: {out:?}");
+            }
+        }
+
+        // unset: nothing on a current server (no delete); deploy-owned names need --force.
+        server.set_remote(TENANT, &deploy_owned);
+        server.clear_requests();
+        let out = sp_at(&p, &server, &["unset", "OLD_KEY", "SIGNING_KEY_PEM"]);
+        assert!(
+            out.stderr.contains("kept SIGNING_KEY_PEM"),
+            "{}",
+            out.stderr
+        );
+        if current {
+            assert_eq!(out.code, 1, "{out:?}");
+            assert!(
+                out.stderr.contains("does not offer deleting secrets")
+                    || out.stderr.contains("does not offer listing secrets"),
+                "{}",
+                out.stderr
+            );
+            assert_eq!((server.count("PUT"), server.count("DELETE")), (0, 0));
+        } else {
+            assert_eq!(out.code, 0, "{out:?}");
+            let remote = server.remote(TENANT);
+            assert!(!remote.contains_key("OLD_KEY") && remote.contains_key("SIGNING_KEY_PEM"));
+            let out = sp_at(&p, &server, &["unset", "SIGNING_KEY_PEM"]);
+            assert_eq!(
+                out.code, 1,
+                "only deploy-owned names: nothing to do: {out:?}"
+            );
+            let out = sp_at(&p, &server, &["unset", "SIGNING_KEY_PEM", "--force"]);
+            assert_eq!(out.code, 0, "{out:?}");
+            assert!(!server.remote(TENANT).contains_key("SIGNING_KEY_PEM"));
+        }
+
+        // cleanup reads the names first.
+        let out = sp_at(&p, &server, &["cleanup"]);
+        assert_eq!(out.code, i32::from(current), "{api:?}: {out:?}");
+
+        // set and rotate --sync keep the list of custom names right.
+        let out = sp_at(&p, &server, &["set", "NEW_FLAG=on"]);
+        assert_eq!(out.code, 0, "{out:?}");
+        assert_eq!(
+            server.remote(TENANT)["SYSTEMPROMPT_CUSTOM_SECRETS"],
+            "FOO_BAR,NEW_FLAG"
+        );
+        let out = sp_at(
+            &p,
+            &server,
+            &["rotate", "session_key", "--bytes", "32", "--sync"],
+        );
+        assert_eq!(out.code, 0, "{out:?}");
+        let remote = server.remote(TENANT);
+        assert_eq!(remote["SESSION_KEY"].len(), 44);
+        assert_eq!(remote["SYSTEMPROMPT_CUSTOM_SECRETS"], "FOO_BAR,SESSION_KEY");
+
+        // doctor --online asks without failing on either.
+        let out = sp_at(&p, &server, &["doctor", "--online", "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+        let online: Vec<&serde_json::Value> = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["area"] == "online")
+            .collect();
+        assert!(
+            online.len() == 1 && online[0]["status"] == "pass",
+            "{api:?}: {online:?}"
+        );
+        server.assert_contract();
+    }
+}
+
+#[test]
+fn an_expired_access_token_is_exchanged_once_more() {
+    let server = CloudServer::start_current(TOKEN, &[TENANT]);
+    let p = pepper_project();
+    server.reject_next_access(1);
+    let out = sp_at(&p, &server, &["sync", "-v"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        server.exchanges(),
+        2,
+        "a 401 exchanges once more and retries once: {}",
+        out.stderr
+    );
+    assert_eq!(server.count("PUT"), 1);
+
+    // Twice in a row: the second 401 is the answer.
+    server.reject_next_access(2);
+    let out = sp_at(&p, &server, &["sync"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("token rejected or expired (401"),
+        "{}",
+        out.stderr
+    );
+
+    // A wrong operator token fails the exchange itself, with the same advice.
+    let mut c = cmd(p.path());
+    c.args(["sync"])
+        .env("SYSTEMPROMPT_API_TOKEN", "wrong-token")
+        .env("SYSTEMPROMPT_API_URL", &server.url);
+    let out = run(c);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("/api/v1/core/oauth/token")
+            || out.stderr.contains("token rejected or expired"),
+        "{}",
+        out.stderr
+    );
+    server.assert_contract();
+}
+
+#[test]
+fn local_trial_tenants_send_nothing() {
+    let server = CloudServer::start_current(TOKEN, &[TENANT]);
+    let p = project(&[
+        (SECRETS, &PEPPER_SECRETS.replace("ANT", ANT)),
+        (
+            ".systemprompt/profiles/local/profile.yaml",
+            "cloud:\n  tenant_id: local_7f3a\n",
+        ),
+    ]);
+    for verb in [&["sync"][..], &["diff"], &["set", "A=b"], &["unset", "A"]] {
+        let out = sp_at(&p, &server, verb);
+        assert_eq!(out.code, 2, "{verb:?}: {out:?}");
+        assert!(out.stderr.contains("local trial tenant"), "{}", out.stderr);
+    }
+    assert!(server.requests().is_empty(), "nothing was sent");
+}
+
+#[test]
+fn the_upstream_credentials_file_names_the_api() {
+    // No flag and no SYSTEMPROMPT_API_URL: upstream's credentials.json says where (a sandbox).
+    let server = CloudServer::start(TOKEN, &[TENANT]);
+    let (p, _unused) = setup();
+    write(
+        p.path(),
+        ".systemprompt/credentials.json",
+        &format!(
+            "{{\"api_token\": \"{TOKEN}\", \"api_url\": \"{}\", \"user_email\": \"a@b.c\"}}",
+            server.url
+        ),
+    );
+    let mut c = cmd(p.path());
+    c.args(["diff", "-v"]).env("HOME", p.path());
+    let out = support::checked(c, &[TOKEN]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!("API {}", server.url)),
+        "{}",
+        out.stderr
+    );
+
+    // login --import says that the upstream CLI needs the file, and keeps it when told no.
+    let mut c = cmd(p.path());
+    c.args(["login", "--import"])
+        .env("HOME", p.path())
+        .env("SYSTEMPROMPT_SECRETS_KEYRING", "keyutils");
+    let out = support::checked(c, &[TOKEN]);
+    assert!(
+        out.stderr.contains("`cloud deploy`")
+            && out.stderr.contains("systemprompt cloud auth login"),
+        "{out:?}"
+    );
+    assert!(
+        p.path().join(".systemprompt/credentials.json").exists(),
+        "kept without a yes"
+    );
+    let mut c = cmd(p.path());
+    c.args(["logout", "--api-url", &server.url])
+        .env("SYSTEMPROMPT_SECRETS_KEYRING", "keyutils");
+    assert_eq!(run(c).code, 0);
 }

@@ -150,6 +150,11 @@ fn online_asks_each_remote() {
             "cloud:\n  tenant_id: t-1\n",
         ),
         (".systemprompt/profiles/vault/secrets.json", &good),
+        // When some folders hold a profile.yaml only those are profiles, as upstream.
+        (
+            ".systemprompt/profiles/vault/profile.yaml",
+            "secrets:\n  validation: warn\n",
+        ),
     ]);
     let online = |env: &[(&str, &str)]| {
         let mut c = cmd(dir.path());

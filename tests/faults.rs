@@ -157,7 +157,8 @@ impl CloudRig {
 fn cloud_refused_reset_and_slow_answers() {
     let rig = CloudRig::new();
 
-    // Connection refused for the whole run: nothing is sent, the message names the URL.
+    // Connection refused for the whole run: nothing is sent, the message names the URL (the
+    // token exchange comes first).
     rig.case(vec![], Fault::Pass);
     let url = closed_url();
     let (out, _) = rig.sp(&["sync", "--api-url", &url]);
@@ -165,7 +166,7 @@ fn cloud_refused_reset_and_slow_answers() {
     contains_all(
         &out,
         &[
-            &format!("GET {url}/api/v1/tenants/{TENANT}/secrets: could not connect"),
+            &format!("POST {url}/api/v1/core/oauth/token: could not connect"),
             "after 4 attempts",
             "help: check the URL and your network",
         ],

@@ -24,8 +24,8 @@ fn workspace_member_merges_workspace_and_package_tables() {
     assert_eq!(api.config.default_profile.as_deref(), Some("dev"));
     assert!(!api.config.require_ai_provider);
     assert_eq!(
-        api.config.required,
-        ["jwt_secret", "database_url", "stripe"]
+        api.config.required.as_deref(),
+        Some(&["jwt_secret", "database_url", "stripe"].map(String::from)[..])
     );
     assert_eq!(api.config.rules["stripe"].prefix.as_deref(), Some("sk_"));
     assert_eq!(api.profiles.names, ["dev", "prod"]);
@@ -33,7 +33,12 @@ fn workspace_member_merges_workspace_and_package_tables() {
 
     let root = discover(&ws.join("Cargo.toml"));
     assert_eq!(root.package, None);
-    assert_eq!(root.config.required, ["jwt_secret", "database_url"]);
+    assert_eq!(
+        root.config.required, None,
+        "the generation's keys are required"
+    );
+    let dev = root.profiles.open("dev").unwrap();
+    assert_eq!(root.settings(&dev).required, ["jwt_secret", "database_url"]);
     assert_eq!(root.id, api.id, "one id per workspace");
 
     let web = discover(&ws.join("crates/web/Cargo.toml"));
@@ -46,7 +51,7 @@ fn keyring_layer_is_lowest_and_read_once() {
     let ws = fixture("workspace");
     let p = discover(&ws.join("Cargo.toml"));
     let profile = p.profiles.open("prod").unwrap();
-    let settings = p.config.for_profile("prod");
+    let settings = p.settings(&profile);
     let cache = MemoryCache::default();
     cache.insert(
         &p.id,
@@ -82,7 +87,7 @@ fn keyring_layer_is_lowest_and_read_once() {
 fn mistakes_fixture_findings_have_places_and_hints() {
     let p = discover(&fixture("mistakes/Cargo.toml"));
     let profile = p.profiles.open("local").unwrap();
-    let settings = p.config.for_profile("local");
+    let settings = p.settings(&profile);
     let env = MapEnv::default();
     let opts = LoadOptions {
         env: &env,

@@ -65,7 +65,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CacheArgs) -> Result<
     }
 
     // Only the profile's own file is cached: a developer's shell or .env never is.
-    let settings = project.config.for_profile(&profile.name);
+    let settings = ctx.settings(&project, &profile);
     let opts = LoadOptions {
         env: &ProcessEnv,
         use_env: false,

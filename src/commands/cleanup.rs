@@ -29,8 +29,11 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CleanupArgs) -> Resul
     let protected = project.config.is_protected(&profile.name);
     let store = ctx.remote(shell, &project, &profile, &args.target)?;
     let remote = store.read()?;
+    if remote.unlisted.is_some() {
+        super::log_requests(shell, store.as_ref());
+    }
     let targets: Vec<String> = remote
-        .names
+        .listed("clean up")?
         .iter()
         .filter(|n| needs_cleanup(n))
         .cloned()

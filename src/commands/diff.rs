@@ -31,7 +31,7 @@ const VALUES_NOTE: &str = "values are compared by a keyed hash (HMAC-SHA256 with
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RemoteArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
-    let settings = project.config.for_profile(&profile.name);
+    let settings = ctx.settings(&project, &profile);
     let opts = LoadOptions {
         env: &ProcessEnv,
         use_env: false,
@@ -45,6 +45,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RemoteArgs) -> Result
     let local = Outgoing::new(&resolved, store.as_ref()).push;
     let remote = store.read()?;
     log_requests(shell, store.as_ref());
+    remote.listed("compare with the remote")?;
     let cmp = compare(&local, &remote);
     let values_compared = remote.values.is_some();
     let rows: &[(&str, Compare)] = if values_compared {

@@ -60,7 +60,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell) -> Result<(), Error> {
 
     // Ctrl-C goes to the editor; this process stays alive to remove the copy.
     let _ = ctrlc::set_handler(|| {});
-    let settings = project.config.for_profile(&profile.name);
+    let settings = ctx.settings(&project, &profile);
     loop {
         let status = editor_command(tmp.path())
             .status()

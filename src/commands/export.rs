@@ -1,5 +1,5 @@
-//! `export --format dotenv|json|shell|github-env [-o FILE]`: the profile's secrets as text for other
-//! tools. Never to a terminal without `--reveal`; files are created 0600.
+//! `export --format dotenv|json|shell|github-env|k8s-secret|docker-env [-o FILE]`: the profile's
+//! secrets as text for other tools. Never to a terminal without `--reveal`; files are created 0600.
 
 use clap::{Args, ValueEnum};
 use std::fmt::Write as _;
@@ -24,12 +24,18 @@ pub enum ExportFormat {
     Shell,
     /// `NAME<<DELIM` blocks for `$GITHUB_ENV`, after `::add-mask::` lines on stdout.
     GithubEnv,
+    /// A Kubernetes `Secret` manifest (`stringData`, secrets.json keys as the template's helm
+    /// chart reads them) for `kubectl apply -f -`.
+    K8sSecret,
+    /// `NAME=value` lines for `docker run --env-file` and Compose `env_file` (no quoting: values
+    /// with a line break are refused).
+    DockerEnv,
 }
 
 /// `export`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  cargo systemprompt-secrets export --format dotenv -o .env.production\n  cargo systemprompt-secrets export --format github-env >> \"$GITHUB_ENV\"\n  cargo systemprompt-secrets export --format shell --reveal     To a terminal, on purpose"
+    after_help = "Examples:\n  cargo systemprompt-secrets export --format dotenv -o .env.production\n  cargo systemprompt-secrets export --format github-env >> \"$GITHUB_ENV\"\n  cargo systemprompt-secrets export --format k8s-secret --name gateway-ai-keys | kubectl apply -f -\n  cargo systemprompt-secrets export --format docker-env -o .env.docker\n  cargo systemprompt-secrets export --format shell --reveal     To a terminal, on purpose"
 )]
 pub struct ExportArgs {
     /// Output format
@@ -47,6 +53,9 @@ pub struct ExportArgs {
     /// Use the secrets.json names instead of env-style names
     #[arg(long)]
     pub keys: bool,
+    /// The `metadata.name` of the k8s-secret [default: systemprompt-PROFILE]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result<(), Error> {
@@ -58,17 +67,27 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
     }
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
+    if args.name.is_some() && args.format != ExportFormat::K8sSecret {
+        return Err(Error::usage("--name is for --format k8s-secret")
+            .help("drop --name, or pass --format k8s-secret"));
+    }
     let resolved = ctx.load(shell, &project, &profile)?;
+    // The helm chart reads secrets.json keys (`anthropic`); the other formats env names.
+    let by_key = args.keys || args.format == ExportFormat::K8sSecret;
     let pairs: Vec<(String, SecretString)> = resolved
         .entries
         .into_iter()
         .map(|(key, r)| {
-            let name = if args.keys { key } else { keys::env_name(&key) };
+            let name = if by_key { key } else { keys::env_name(&key) };
             (name, r.winner.value)
         })
         .collect();
 
-    let (masks, body) = render(args.format, &pairs);
+    let secret_name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| default_secret_name(&profile.name));
+    let (masks, body) = render(args.format, &pairs, &secret_name)?;
     if !masks.expose_secret().is_empty() {
         // Workflow commands must reach the runner's stdout even when the body goes to a file.
         shell.out_raw(masks.expose_secret());
@@ -94,11 +113,84 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
     Ok(())
 }
 
-/// The `::add-mask::` lines (github-env only) and the body.
-fn render(format: ExportFormat, pairs: &[(String, SecretString)]) -> (SecretString, SecretString) {
+/// `systemprompt-<profile>`, made a valid Kubernetes name (lower case, `-`).
+fn default_secret_name(profile: &str) -> String {
+    let mut name: String = format!("systemprompt-{profile}")
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    name.truncate(253);
+    name.trim_matches('-').to_owned()
+}
+
+/// A `v1/Secret` with `stringData`. Keys and values are written as JSON strings, which YAML reads
+/// as double-quoted scalars.
+fn k8s_secret(name: &str, pairs: &[(String, SecretString)]) -> Result<SecretString, Error> {
+    let dns = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 253
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+            && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    if !dns(name) {
+        return Err(Error::usage(format!("`{name}` is not a Kubernetes object name"))
+            .help("use lower-case letters, digits, `-` and `.`, starting and ending with a letter or digit, e.g. --name gateway-ai-keys"));
+    }
+    let mut out = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\ntype: Opaque\nstringData:\n"
+    );
+    if pairs.is_empty() {
+        out.truncate(out.len() - 1);
+        out.push_str(" {}\n");
+    }
+    for (key, value) in pairs {
+        if key.is_empty()
+            || key.len() > 253
+            || !key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return Err(Error::failed(format!(
+                "`{key}` cannot be a key of a Kubernetes Secret (letters, digits, `-`, `_` and `.`); nothing was written"
+            ))
+            .help(format!("rename `{key}` in secrets.json to its snake_case spelling")));
+        }
+        let quoted = serde_json::to_string(value.expose_secret()).unwrap_or_default();
+        let _ = writeln!(out, "  {key}: {quoted}");
+    }
+    Ok(SecretString::from(out))
+}
+
+/// `NAME=value` lines, read literally by `docker run --env-file`: a value with a line break (or
+/// a NUL) cannot be written, and the key is named.
+fn docker_env(pairs: &[(String, SecretString)]) -> Result<SecretString, Error> {
+    let mut out = String::new();
+    for (name, value) in pairs {
+        if value.expose_secret().contains(['\n', '\r', '\0']) {
+            return Err(Error::failed(format!(
+                "the value of {name} holds a line break, which an env file for docker cannot carry; nothing was written"
+            ))
+            .help("docker's --env-file has no quoting: remove the line break, or use --format dotenv or k8s-secret"));
+        }
+        let _ = writeln!(out, "{name}={}", value.expose_secret());
+    }
+    Ok(SecretString::from(out))
+}
+
+/// The `::add-mask::` lines (github-env only) and the body; `secret_name` names a k8s-secret.
+fn render(
+    format: ExportFormat,
+    pairs: &[(String, SecretString)],
+    secret_name: &str,
+) -> Result<(SecretString, SecretString), Error> {
     let mut masks = String::new();
     let mut out = String::new();
     match format {
+        ExportFormat::K8sSecret => return Ok((masks.into(), k8s_secret(secret_name, pairs)?)),
+        ExportFormat::DockerEnv => return Ok((masks.into(), docker_env(pairs)?)),
         ExportFormat::Dotenv => {
             for (name, value) in pairs {
                 let v = value
@@ -143,7 +235,7 @@ fn render(format: ExportFormat, pairs: &[(String, SecretString)]) -> (SecretStri
             }
         }
     }
-    (SecretString::from(masks), SecretString::from(out))
+    Ok((SecretString::from(masks), SecretString::from(out)))
 }
 
 /// A heredoc delimiter that does not occur in the value.

@@ -65,15 +65,15 @@ pub(crate) fn spec_for(
             .clone()
             .or_else(|| project.config.default_profile.clone())
             .unwrap_or_default();
-        if let Some(rule) = project
-            .config
-            .for_profile(&profile)
-            .rules
-            .get(&key)
-            .and_then(|r| r.generate.clone())
-        {
+        let rule = project
+            .profiles
+            .open(&profile)
+            .ok()
+            .map(|p| project.settings(&p))
+            .and_then(|s| s.rules.get(&key).and_then(|r| r.generate.clone()));
+        if let Some(rule) = rule {
             return Spec::parse(&rule).map(Some).map_err(Error::usage);
         }
     }
-    Ok((key == "jwt_secret").then_some(DEFAULT))
+    Ok(crate::generate::builtin(&key))
 }

@@ -58,12 +58,20 @@ const SETTINGS: &[&str] = &[
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ImportArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
-    let settings = project.config.for_profile(&profile.name);
+    let settings = ctx.settings(&project, &profile);
     let known: Vec<String> = settings
         .required
         .iter()
         .chain(settings.rules.keys())
         .cloned()
+        .chain(
+            settings
+                .generation
+                .generation
+                .known_keys()
+                .iter()
+                .map(|k| (*k).to_owned()),
+        )
         .collect();
 
     let incoming: Vec<(String, SecretString)> = if let Some(file) = &args.file {
@@ -155,8 +163,7 @@ fn looks_secret(var: &str, key: &str, known: &[String]) -> bool {
     if SETTINGS.iter().any(|s| s.eq_ignore_ascii_case(var)) {
         return false;
     }
-    keys::known_keys().any(|k| k == key)
-        || known.iter().any(|k| k == key)
+    known.iter().any(|k| k == key)
         || key.starts_with("moltbook_")
         || [
             "_KEY",

@@ -1,9 +1,9 @@
-//! `init`: create a profile from `templates/` with a fresh `jwt_secret`, and make sure git ignores secrets.
+//! `init`: create a profile from `templates/` with a fresh `oauth_at_rest_pepper` (or, on
+//! systemprompt 0.10 and earlier, `jwt_secret`), and make sure git ignores secrets.
 
 use clap::Args;
 use std::path::Path;
 
-use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{rel, Context};
@@ -47,16 +47,34 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
     if let crate::git::GitState::Tracked { root } = crate::git::state(&secrets) {
         return Err(crate::git::tracked_error(&secrets, &root));
     }
+    let profile = project.profiles.open(&name)?;
+    let detected = project.generation(&profile);
+    shell.verbose(format_args!("{detected}"));
     create_private_dir(&dir).map_err(|e| Error::io(format!("cannot create {}", rel(&dir)), e))?;
 
-    let jwt = generate_jwt_secret()?;
-    let body = SecretString::from(SECRETS_TEMPLATE.replace("{{jwt_secret}}", jwt.expose_secret()));
+    let secret_key = detected.generation.secret_key();
+    let spec = crate::generate::builtin(secret_key).expect("both secrets have a generator");
+    let secret = spec.generate().map_err(|e| {
+        Error::io(
+            "cannot read the OS random number generator",
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
+    let body = SecretString::from(
+        SECRETS_TEMPLATE
+            .replace("{{secret_key}}", secret_key)
+            .replace("{{secret}}", secret.expose_secret()),
+    );
     crate::atomic::write_private(&secrets, body.expose_secret().as_bytes(), args.force)
         .map_err(|e| Error::io(format!("cannot write {}", rel(&secrets)), e))?;
     shell.status(
         "Created",
         format_args!("profile `{name}` at {}", rel(&secrets)),
     );
+    shell.info(format_args!(
+        "note: written for {} ({})",
+        detected.generation, detected.reason
+    ));
 
     let systemprompt_dir = project
         .profiles
@@ -79,24 +97,11 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
     )?;
 
     shell.info(format_args!(
-        "\nNext steps:\n  1. Fill in database_url and at least one of anthropic / openai / gemini in {}\n  2. cargo systemprompt-secrets validate --profile {name}\n  (jwt_secret holds 48 fresh random bytes, base64; it is never printed)",
+        "\nNext steps:\n  1. Fill in database_url and at least one of {} in {}\n  2. cargo systemprompt-secrets validate --profile {name}\n  ({secret_key} holds a fresh random value ({spec}); it is never printed)",
+        detected.generation.ai_providers().join(" / "),
         rel(&secrets)
     ));
     Ok(())
-}
-
-/// 48 random bytes from the OS CSPRNG, base64 (as `openssl rand -base64 48`).
-pub(crate) fn generate_jwt_secret() -> Result<SecretString, Error> {
-    let mut bytes = [0u8; 48];
-    getrandom::fill(&mut bytes).map_err(|e| {
-        Error::io(
-            "cannot read the OS random number generator",
-            std::io::Error::other(e.to_string()),
-        )
-    })?;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-    bytes.fill(0);
-    Ok(SecretString::from(encoded))
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {

@@ -28,7 +28,7 @@ pub struct ListArgs {
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, format: Format) -> Result<(), Error> {
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
-    let settings = project.config.for_profile(&profile.name);
+    let settings = ctx.settings(&project, &profile);
     let checked = ctx.check(shell, &project, profile, false);
     let resolved = checked.resolved_or_fail(shell)?;
 

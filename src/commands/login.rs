@@ -122,6 +122,7 @@ fn import(ctx: &Context, shell: &mut Shell, args: &LoginArgs) -> Result<(), Erro
     let url = token::api_url(
         args.api_url.as_deref().or(creds.api_url.as_deref()),
         &ProcessEnv,
+        &cwd,
     );
     crate::remote::check_url(&url)?;
     store(
@@ -132,9 +133,19 @@ fn import(ctx: &Context, shell: &mut Shell, args: &LoginArgs) -> Result<(), Erro
         &creds.api_token,
     )?;
 
+    shell.info(format_args!(
+        "note: the upstream `systemprompt` CLI reads {} for `cloud deploy`; once it is deleted, run `systemprompt cloud auth login` again before deploying",
+        rel(&path)
+    ));
     let delete = args.yes
         || shell
-            .confirm(&format!("Delete the plaintext file {}?", rel(&path)), false)?
+            .confirm(
+                &format!(
+                    "Delete the plaintext file {} (answer no to keep it for the upstream CLI)?",
+                    rel(&path)
+                ),
+                false,
+            )?
             .unwrap_or(false);
     if delete {
         std::fs::remove_file(&path)

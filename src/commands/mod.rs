@@ -214,6 +214,33 @@ impl Context {
         Ok(profile)
     }
 
+    /// The settings of `profile` ([`Project::settings`]); when nothing but the default decided
+    /// the generation and there is no secrets.json, the keys of its keyring cache decide.
+    pub fn settings(&self, project: &Project, profile: &Profile) -> crate::config::ProfileSettings {
+        use crate::cache_layer::SecretCache as _;
+        use crate::generation::{self, Detected, Reason};
+        let settings = project.settings(profile);
+        if settings.generation.reason != Reason::Default
+            || profile.secrets_path.try_exists().unwrap_or(true)
+        {
+            return settings;
+        }
+        let Ok(Some(cached)) = self.cache.load(&project.id, &profile.name) else {
+            return settings;
+        };
+        let found = generation::detect(None, None, cached.values.iter().map(|(k, _)| k.as_str()));
+        match found.reason {
+            Reason::SecretsFile { key } => project.config.for_profile(
+                &profile.name,
+                Detected {
+                    generation: found.generation,
+                    reason: Reason::KeyringCache { key },
+                },
+            ),
+            _ => settings,
+        }
+    }
+
     /// Opens the OS keyring for a command that must write to or read from it.
     pub fn keyring(&self, shell: &mut Shell) -> Result<Opened, Error> {
         let opened = keyring::open(self.global.keyring)?;
@@ -298,7 +325,7 @@ impl Context {
         project: &Project,
         profile: &Profile,
     ) -> Result<Resolved, LoadError> {
-        let settings = project.config.for_profile(&profile.name);
+        let settings = self.settings(project, profile);
         let opts = LoadOptions {
             env: &ProcessEnv,
             use_env: !self.global.no_env,
@@ -333,7 +360,11 @@ impl Context {
         profile: Profile,
         strict: bool,
     ) -> Checked {
-        let settings = project.config.for_profile(&profile.name);
+        let settings = self.settings(project, &profile);
+        shell.verbose(format_args!(
+            "profile `{}`: {} — {}",
+            profile.name, settings.generation.generation, settings.generation.reason
+        ));
         let mode = if strict {
             Mode::Strict
         } else {
@@ -448,8 +479,42 @@ pub(crate) fn read_stdin_secret(what: &str) -> Result<SecretString, Error> {
     Ok(SecretString::from(trimmed))
 }
 
+/// A partial push (`set`, `rotate --sync`) to a store with deploy naming also carries the list
+/// of custom names, computed from the profile's secrets.json and the names pushed.
+pub(crate) fn add_custom_list(
+    project: &Project,
+    profile: &Profile,
+    store: &dyn RemoteStore,
+    pushing: &mut crate::secret_map::SecretMap,
+) {
+    if !store.deploy_naming() {
+        return;
+    }
+    let opts = LoadOptions {
+        env: &ProcessEnv,
+        use_env: false,
+        env_files: Vec::new(),
+        cache: &crate::cache_layer::NoCache,
+        project_id: &project.id,
+    };
+    let local = layers::load(
+        &profile.secrets_path,
+        &project.settings(profile),
+        &profile.name,
+        &opts,
+    )
+    .ok()
+    .map(|r| remote::plan::Outgoing::new(&r, store));
+    if let Some(list) = remote::plan::custom_list_for(local.as_ref(), pushing) {
+        pushing.insert(remote::CUSTOM_SECRETS.to_owned(), list);
+    }
+}
+
 /// Prints every request a store made (method, URL, status, attempts, time) with `-v`.
 pub(crate) fn log_requests(shell: &mut Shell, store: &dyn RemoteStore) {
+    for note in store.notes() {
+        shell.verbose(note);
+    }
     for r in store.requests() {
         shell.verbose(format_args!(
             "{} {} -> {} ({} attempt{}, {} ms)",

@@ -17,10 +17,10 @@ use crate::source::Source;
 /// `rotate`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  cargo systemprompt-secrets rotate jwt_secret\n  cargo systemprompt-secrets rotate session_key --bytes 32 --encoding hex --sync\n\njwt_secret has a built-in generator; other keys need --bytes or `generate = \"base64:48\"` in their rule."
+    after_help = "Examples:\n  cargo systemprompt-secrets rotate oauth_at_rest_pepper\n  cargo systemprompt-secrets rotate jwt_secret              (systemprompt 0.10 and earlier)\n  cargo systemprompt-secrets rotate session_key --bytes 32 --encoding hex --sync\n\noauth_at_rest_pepper (64 letters and digits, as upstream) and jwt_secret (48 bytes, base64) have built-in generators; other keys need --bytes or `generate = \"base64:48\"` in their rule."
 )]
 pub struct RotateArgs {
-    /// The key to rotate (`jwt_secret` or a key with a `generate` rule, or give --bytes)
+    /// The key to rotate (`oauth_at_rest_pepper`, `jwt_secret`, a key with a `generate` rule, or give --bytes)
     pub key: String,
     /// Random bytes (characters for alnum)
     #[arg(long, value_name = "N")]
@@ -53,7 +53,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
             std::io::Error::other(e.to_string()),
         )
     })?;
-    let settings = project.config.for_profile(&profile.name);
+    let settings = ctx.settings(&project, &profile);
     let findings = crate::validate::validate_value(
         &key,
         value.expose_secret(),
@@ -106,15 +106,19 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
             rel(&profile.secrets_path)
         ),
     );
-    if key == "jwt_secret" {
+    if key == crate::generation::JWT_SECRET {
         shell.info("note: a new jwt_secret invalidates every token already issued; users will have to sign in again");
+    } else if key == crate::generation::PEPPER {
+        shell.info("note: a new oauth_at_rest_pepper no longer matches the OAuth tokens and client secrets stored with the old one; clients will have to sign in again");
     }
 
     if args.sync {
         let store = ctx.remote(shell, &project, &profile, &args.target)?;
         let name = store.remote_name(&key);
+        let mut set = SecretMap::from_iter([(name.clone(), value)]);
+        super::add_custom_list(&project, &profile, store.as_ref(), &mut set);
         let edit = Edit {
-            set: SecretMap::from_iter([(name.clone(), value)]),
+            set,
             ..Edit::default()
         };
         let applied = store.apply(&edit, None, &|| {})?;

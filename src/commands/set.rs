@@ -71,7 +71,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SetArgs) -> Result<()
 
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
-    let settings = project.config.for_profile(&profile.name);
+    let settings = ctx.settings(&project, &profile);
     let mut values: BTreeMap<String, SecretString> = BTreeMap::new();
     for (name, from) in kept {
         let value = match from {
@@ -101,13 +101,14 @@ fn push(
     values: &BTreeMap<String, SecretString>,
     args: &SetArgs,
 ) -> Result<(), Error> {
-    let settings = project.config.for_profile(&profile.name);
+    let settings = ctx.settings(project, profile);
     let store = ctx.remote(shell, project, profile, &args.target)?;
-    let mapped: SecretMap = values
+    let mut mapped: SecretMap = values
         .iter()
         .map(|(n, v)| (store.remote_name_of(n), v.clone()))
         .collect();
     let names: Vec<String> = mapped.names().cloned().collect();
+    super::add_custom_list(project, profile, store.as_ref(), &mut mapped);
     shell.status(
         "Plan",
         format_args!(
@@ -118,6 +119,13 @@ fn push(
         ),
     );
     plan_group(shell, "set", &names);
+    if mapped.contains(crate::remote::CUSTOM_SECRETS) {
+        shell.info(format_args!(
+            "{:>16}: {} (the custom names, so that the deployed service reads them)",
+            "also set",
+            crate::remote::CUSTOM_SECRETS
+        ));
+    }
     if args.local {
         shell.info(format_args!(
             "{:>16}: {}",

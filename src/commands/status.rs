@@ -28,7 +28,11 @@ pub struct StatusArgs {
 }
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &StatusArgs) -> Result<(), Error> {
-    let url = token::api_url(args.api_url.as_deref(), &ProcessEnv);
+    let url = token::api_url(
+        args.api_url.as_deref(),
+        &ProcessEnv,
+        &std::env::current_dir().unwrap_or_default(),
+    );
     let opened = keyring::open(ctx.global.keyring);
     let (store, keyring_text) = match &opened {
         Ok(o) => (

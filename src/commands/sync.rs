@@ -62,6 +62,12 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(
         )
     });
     let (local, remote) = (local?, remote?);
+    if args.prune {
+        if let Err(e) = remote.listed("prune") {
+            log_requests(shell, store.as_ref());
+            return Err(e);
+        }
+    }
     let plan = SyncPlan::new(&local.push, &remote, args.prune);
     print_plan(shell, store.as_ref(), &profile, &local, &remote, &plan);
 
@@ -107,6 +113,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(
                 "remote_only": plan.remote_only,
                 "pruned": pruned,
                 "would_prune": plan.prune,
+                "remote_names_known": plan.unlisted.is_none(),
                 "skipped": skipped_json(&local.skipped),
             }),
         ));
@@ -135,7 +142,15 @@ fn print_plan(
             local.push.len()
         ),
     );
-    plan_group(shell, "new", &plan.new);
+    plan_group(
+        shell,
+        if plan.unlisted.is_some() {
+            "push"
+        } else {
+            "new"
+        },
+        &plan.new,
+    );
     plan_group(shell, "changed", &plan.changed);
     plan_group(shell, "unchanged", &plan.unchanged);
     plan_group(shell, "already remote", &plan.existing);
@@ -149,6 +164,11 @@ fn print_plan(
     plan_group(shell, "delete (--prune)", &plan.prune);
     if !plan.existing.is_empty() {
         shell.info("note: this remote never returns values, so names already remote are overwritten without comparing");
+    }
+    if let Some(why) = &plan.unlisted {
+        shell.info(format_args!(
+            "note: remote names are unknown ({why}); every name is pushed, and nothing is deleted"
+        ));
     }
 }
 
@@ -236,7 +256,7 @@ fn collect(
     store: &dyn RemoteStore,
     args: &SyncArgs,
 ) -> Result<Outgoing, Error> {
-    let settings = project.config.for_profile(&profile.name);
+    let settings = ctx.settings(project, profile);
     let opts = LoadOptions {
         env: &ProcessEnv,
         use_env: args.include_env,

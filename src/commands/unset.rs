@@ -6,7 +6,7 @@ use serde_json::json;
 use super::{confirm, log_requests, plan_group, with_target, Context};
 use crate::cli::{Format, RemoteArgs, WriteArgs};
 use crate::error::Error;
-use crate::remote::Edit;
+use crate::remote::{kept_on_delete, Edit};
 use crate::shell::Shell;
 
 /// `unset`.
@@ -18,6 +18,10 @@ pub struct UnsetArgs {
     /// Names to delete (upper-cased)
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
+    /// Also delete names that the platform or upstream's deploy owns (the signing key, the list
+    /// of custom names, the profile name): the deployed service may break
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub target: RemoteArgs,
@@ -37,6 +41,20 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &UnsetArgs) -> Result<
     let mut names: Vec<String> = args.names.iter().map(|n| store.remote_name_of(n)).collect();
     names.sort();
     names.dedup();
+    if !args.force {
+        let (kept, rest): (Vec<String>, Vec<String>) =
+            names.into_iter().partition(|n| kept_on_delete(n));
+        for name in &kept {
+            shell.warn(format_args!(
+                "kept {name}: the platform or upstream's deploy owns it, and the deployed service needs it (pass --force to delete it anyway)"
+            ));
+        }
+        if rest.is_empty() {
+            return Err(Error::failed("every name given is owned by the platform or the deploy pipeline; nothing was deleted")
+                .help("pass --force to delete such names anyway"));
+        }
+        names = rest;
+    }
     shell.status(
         "Plan",
         format_args!(

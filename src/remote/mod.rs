@@ -12,7 +12,10 @@ pub mod systemprompt;
 use std::collections::BTreeSet;
 
 pub use memory::MemoryStore;
-pub use names::{needs_cleanup, protected_name, Skip, DEPLOY_OWNED, STALE_API_URL, SYSTEM_MANAGED};
+pub use names::{
+    kept_on_delete, needs_cleanup, protected_name, Skip, CUSTOM_SECRETS, DEPLOY_OWNED,
+    STALE_API_URL, SYSTEM_MANAGED,
+};
 pub use open::{
     check_url, openbao_addresses, require, tenant, token_account, token_checks, Health, Level,
     RemoteFlags, TokenAccount,
@@ -42,6 +45,9 @@ pub struct Remote {
     pub values: Option<SecretMap>,
     /// The version read (0: nothing stored yet), for a store with [`Capability::Versions`].
     pub version: Option<u64>,
+    /// Why the names are unknown, when the server does not list them (a 404 or 405 to the list
+    /// call of systemprompt 0.32 and later); `names` is then empty.
+    pub unlisted: Option<String>,
 }
 
 impl Remote {
@@ -54,6 +60,26 @@ impl Remote {
         }
     }
 
+    /// A read that learnt no names: the server does not list them, for the reason given.
+    #[must_use]
+    pub fn unlisted(why: String) -> Self {
+        Self {
+            unlisted: Some(why),
+            ..Self::default()
+        }
+    }
+
+    /// The names, or an error for `verb` when the server does not list them.
+    pub fn listed(&self, verb: &str) -> Result<&BTreeSet<String>, Error> {
+        match &self.unlisted {
+            None => Ok(&self.names),
+            Some(why) => Err(Error::failed(format!(
+                "cannot {verb}: the server does not list remote names ({why}); nothing was changed"
+            ))
+            .help("systemprompt 0.32 and later removed listing and deleting secrets; `sync` (without --prune) still pushes, and `cloud deploy` upstream sets the rest")),
+        }
+    }
+
     /// A read of values at a version.
     #[must_use]
     pub fn values(values: SecretMap, version: u64) -> Self {
@@ -61,6 +87,7 @@ impl Remote {
             names: values.names().cloned().collect(),
             values: Some(values),
             version: Some(version),
+            unlisted: None,
         }
     }
 }
@@ -106,6 +133,17 @@ pub trait RemoteStore: Send + Sync {
 
     /// The secrets.json key of a remote name.
     fn local_key(&self, name: &str) -> String;
+
+    /// Whether a push names keys as upstream's `cloud deploy` does for the whole file (the
+    /// `internal_database_url` rule and [`CUSTOM_SECRETS`]), not key by key.
+    fn deploy_naming(&self) -> bool {
+        false
+    }
+
+    /// What `-v` should know about how the store talked to its server (a fallback taken).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 
     /// The remote name of a name typed on the command line (a key or an env-style name).
     fn remote_name_of(&self, given: &str) -> String {

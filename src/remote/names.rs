@@ -14,6 +14,54 @@ pub const DEPLOY_OWNED: &[&str] = &[
 ];
 /// A name that must never be synced: a stale value misdirects the deployed service.
 pub const STALE_API_URL: &str = "SYSTEMPROMPT_API_URL";
+/// The comma list of custom names the runtime reads (`cloud/secrets_env.rs`); without it the
+/// deployed service never sees a custom secret.
+pub const CUSTOM_SECRETS: &str = "SYSTEMPROMPT_CUSTOM_SECRETS";
+/// Names deploy writes that a tenant breaks without: never deleted by `--prune`, `cleanup`, or
+/// `unset` without `--force`.
+pub const DEPLOY_KEPT: &[&str] = &["SIGNING_KEY_PEM", CUSTOM_SECRETS];
+/// The names deploy does not list in [`CUSTOM_SECRETS`] (`is_standard_env_var`).
+pub const STANDARD_NAMES: &[&str] = &[
+    "OAUTH_AT_REST_PEPPER",
+    "DATABASE_URL",
+    "GEMINI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "GITHUB_TOKEN",
+];
+
+/// The tenant name deploy gives a secrets.json key (`to_env_var_name`): the three providers get
+/// `*_API_KEY`, `internal_database_url` becomes `DATABASE_URL` (and then `database_url` is not
+/// sent: `None`), every other key is upper-cased.
+#[must_use]
+pub fn deploy_name(key: &str, has_internal_database_url: bool) -> Option<String> {
+    Some(match key {
+        "gemini" => "GEMINI_API_KEY".to_owned(),
+        "anthropic" => "ANTHROPIC_API_KEY".to_owned(),
+        "openai" => "OPENAI_API_KEY".to_owned(),
+        "internal_database_url" => "DATABASE_URL".to_owned(),
+        "database_url" if has_internal_database_url => return None,
+        other => other.to_uppercase(),
+    })
+}
+
+/// The value of [`CUSTOM_SECRETS`] for a push of `names`: every name that is not standard, sorted
+/// and comma-separated; `None` when there is none.
+#[must_use]
+pub fn custom_secrets<'a>(names: impl IntoIterator<Item = &'a String>) -> Option<String> {
+    let custom: std::collections::BTreeSet<&str> = names
+        .into_iter()
+        .map(String::as_str)
+        .filter(|n| !STANDARD_NAMES.contains(n) && *n != CUSTOM_SECRETS)
+        .collect();
+    (!custom.is_empty()).then(|| custom.into_iter().collect::<Vec<_>>().join(","))
+}
+
+/// Whether a remote name must survive `--prune`, `cleanup` and a plain `unset`.
+#[must_use]
+pub fn kept_on_delete(name: &str) -> bool {
+    protected_name(name).is_some() || DEPLOY_KEPT.iter().any(|n| n.eq_ignore_ascii_case(name))
+}
 
 /// Why a name is not pushed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -27,6 +75,9 @@ pub enum Skip {
     ApiUrl,
     /// Null or blank locally.
     Empty,
+    /// `database_url` when `internal_database_url` is there: deploy sends that one as
+    /// `DATABASE_URL`.
+    Shadowed,
 }
 
 impl fmt::Display for Skip {
@@ -36,6 +87,7 @@ impl fmt::Display for Skip {
             Skip::DeployOwned => "owned by the deploy pipeline",
             Skip::ApiUrl => "must not be synced (a stale value misdirects the deployed service; `cleanup` removes it)",
             Skip::Empty => "empty locally",
+            Skip::Shadowed => "internal_database_url is sent as DATABASE_URL instead, as `cloud deploy` does",
         })
     }
 }
@@ -45,7 +97,9 @@ impl fmt::Display for Skip {
 pub fn protected_name(name: &str) -> Option<Skip> {
     if SYSTEM_MANAGED.iter().any(|n| n.eq_ignore_ascii_case(name)) {
         Some(Skip::SystemManaged)
-    } else if DEPLOY_OWNED.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+    } else if DEPLOY_OWNED.iter().any(|n| n.eq_ignore_ascii_case(name))
+        || name.eq_ignore_ascii_case(CUSTOM_SECRETS)
+    {
         Some(Skip::DeployOwned)
     } else if name.eq_ignore_ascii_case(STALE_API_URL) {
         Some(Skip::ApiUrl)
@@ -78,5 +132,69 @@ mod tests {
         assert_eq!(protected_name("ANTHROPIC_API_KEY"), None);
         assert!(needs_cleanup("FLY_MACHINE_ID") && needs_cleanup("systemprompt_api_url"));
         assert!(!needs_cleanup("SYSTEMPROMPT_API_TOKEN"));
+        for kept in [
+            "SIGNING_KEY_PEM",
+            "systemprompt_custom_secrets",
+            "FLY_APP_NAME",
+        ] {
+            assert!(kept_on_delete(kept), "{kept}");
+            assert!(!needs_cleanup(kept) || kept == "FLY_APP_NAME");
+        }
+        assert!(!kept_on_delete("OLD_KEY"));
+    }
+
+    /// The table of upstream's `map_secrets_to_env_vars` (`cloud/secrets_env.rs`), key by key.
+    #[test]
+    fn deploy_mapping_follows_upstream() {
+        let table: &[(&str, bool, Option<&str>)] = &[
+            ("gemini", false, Some("GEMINI_API_KEY")),
+            ("anthropic", false, Some("ANTHROPIC_API_KEY")),
+            ("openai", false, Some("OPENAI_API_KEY")),
+            ("oauth_at_rest_pepper", false, Some("OAUTH_AT_REST_PEPPER")),
+            ("database_url", false, Some("DATABASE_URL")),
+            ("database_url", true, None),
+            ("internal_database_url", true, Some("DATABASE_URL")),
+            (
+                "external_database_url",
+                false,
+                Some("EXTERNAL_DATABASE_URL"),
+            ),
+            ("database_write_url", false, Some("DATABASE_WRITE_URL")),
+            ("github", false, Some("GITHUB")),
+            ("moonshot", false, Some("MOONSHOT")),
+            ("qwen", false, Some("QWEN")),
+            ("signing_key_pem", false, Some("SIGNING_KEY_PEM")),
+            (
+                "manifest_signing_secret_seed",
+                false,
+                Some("MANIFEST_SIGNING_SECRET_SEED"),
+            ),
+            ("moltbook_builder", false, Some("MOLTBOOK_BUILDER")),
+            ("MixedCase", false, Some("MIXEDCASE")),
+            ("jwt_secret", false, Some("JWT_SECRET")),
+        ];
+        for (key, internal, want) in table {
+            assert_eq!(
+                deploy_name(key, *internal).as_deref(),
+                *want,
+                "{key} {internal}"
+            );
+        }
+        let names: Vec<String> = [
+            "OAUTH_AT_REST_PEPPER",
+            "DATABASE_URL",
+            "GITHUB",
+            "ANTHROPIC_API_KEY",
+            "MOLTBOOK_BUILDER",
+            "GITHUB_TOKEN",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        assert_eq!(
+            custom_secrets(&names).as_deref(),
+            Some("GITHUB,MOLTBOOK_BUILDER")
+        );
+        assert_eq!(custom_secrets(&names[..2]), None);
     }
 }

@@ -53,7 +53,7 @@ pub struct Opened {
 
 /// Opens the remote that `profile` syncs to.
 pub fn open(project: &Project, profile: &Profile, flags: &RemoteFlags) -> Result<Opened, Error> {
-    match project.config.for_profile(&profile.name).backend {
+    match project.config.backend_of(&profile.name) {
         RemoteBackend::Systemprompt => open_cloud(project, profile, flags),
         RemoteBackend::Openbao => open_openbao(project, profile, flags),
     }
@@ -67,7 +67,7 @@ pub fn require(
     capability: Capability,
     verb: &str,
 ) -> Result<(), Error> {
-    if project.config.for_profile(&profile.name).backend == RemoteBackend::Openbao {
+    if project.config.backend_of(&profile.name) == RemoteBackend::Openbao {
         return Ok(());
     }
     let message = match capability {
@@ -86,7 +86,7 @@ pub fn require(
 /// The tenant: `--tenant`, then the manifest's `tenant-id`, then profile.yaml `cloud.tenant_id`.
 pub fn tenant(project: &Project, profile: &Profile, flag: Option<&str>) -> Result<String, Error> {
     flag.map(str::to_owned)
-        .or_else(|| project.config.for_profile(&profile.name).tenant_id)
+        .or_else(|| project.config.tenant_of(&profile.name))
         .or_else(|| profile.yaml.cloud.as_ref().and_then(|c| c.tenant_id.clone()))
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| {
@@ -96,6 +96,12 @@ pub fn tenant(project: &Project, profile: &Profile, flag: Option<&str>) -> Resul
                 rel(&profile.dir.join("profile.yaml"))
             ))
         })
+}
+
+/// Whether a tenant id names a local trial tenant (`local_…`, `models/profile/cloud.rs`).
+#[must_use]
+pub fn is_local_tenant(tenant: &str) -> bool {
+    tenant.starts_with("local_")
 }
 
 /// The OpenBao addresses: `--address`, then `address` in the manifest, then `BAO_ADDR`, then
@@ -150,7 +156,11 @@ pub fn token_account(
 ) -> Result<TokenAccount, Error> {
     match backend {
         RemoteBackend::Systemprompt => {
-            let url = token::api_url(flags.api_url.as_deref(), &ProcessEnv);
+            let url = token::api_url(
+                flags.api_url.as_deref(),
+                &ProcessEnv,
+                &std::env::current_dir().unwrap_or_default(),
+            );
             check_url(&url)?;
             Ok(TokenAccount {
                 account: api_token_account(&url),
@@ -202,7 +212,18 @@ fn store_opener(choice: KeyringChoice) -> impl FnOnce() -> Option<Arc<dyn Creden
 
 fn open_cloud(project: &Project, profile: &Profile, flags: &RemoteFlags) -> Result<Opened, Error> {
     let tenant = tenant(project, profile, flags.tenant.as_deref())?;
-    let api_url = token::api_url(flags.api_url.as_deref(), &ProcessEnv);
+    if is_local_tenant(&tenant) {
+        return Err(Error::usage(format!(
+            "tenant `{tenant}` of profile `{}` is a local trial tenant, not a cloud one; nothing was sent",
+            profile.name
+        ))
+        .help("a `local_` tenant lives on this machine only: keep its secrets in secrets.json, or choose a cloud tenant with --tenant or `cloud.tenant_id`"));
+    }
+    let api_url = token::api_url(
+        flags.api_url.as_deref(),
+        &ProcessEnv,
+        &std::env::current_dir().unwrap_or_default(),
+    );
     let base = http::parse_base_url(&api_url)?;
     let mut warnings = Vec::new();
     let cwd = std::env::current_dir().unwrap_or_default();
@@ -219,7 +240,14 @@ fn open_cloud(project: &Project, profile: &Profile, flags: &RemoteFlags) -> Resu
     )];
     let mut config = http_config(flags);
     config.tls = base.scheme() == "https";
-    let client = CloudClient::new(Http::new(config)?, base, &tenant, token.value);
+    let generation = project.generation(profile);
+    let client = CloudClient::new(
+        Http::new(config)?,
+        base,
+        &tenant,
+        token.value,
+        generation.generation,
+    );
     Ok(Opened {
         store: Box::new(client),
         notes,
@@ -341,7 +369,7 @@ pub fn token_checks(
                 || p.profiles
                     .names
                     .iter()
-                    .any(|n| p.config.for_profile(n).backend == backend)
+                    .any(|n| p.config.backend_of(n) == backend)
         })
     };
     let mut checks = Vec::new();
@@ -355,7 +383,11 @@ pub fn token_checks(
 }
 
 fn cloud_token(store: Option<&Arc<dyn CredentialStore>>, checks: &mut Vec<Health>) {
-    let url = token::api_url(None, &ProcessEnv);
+    let url = token::api_url(
+        None,
+        &ProcessEnv,
+        &std::env::current_dir().unwrap_or_default(),
+    );
     let login = "run `cargo systemprompt-secrets login`";
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut warnings = Vec::new();

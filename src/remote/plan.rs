@@ -1,7 +1,9 @@
 //! Planning a push, shared by every store: which local keys go out under which remote names (and
 //! which are skipped, and why), and how they compare with what the remote holds.
 
-use super::names::{protected_name, Skip};
+use secrecy::SecretString;
+
+use super::names::{self, protected_name, Skip};
 use super::{Edit, Remote, RemoteStore};
 use crate::keys;
 use crate::layers::Resolved;
@@ -22,14 +24,24 @@ impl Outgoing {
     #[must_use]
     pub fn new(resolved: &Resolved, store: &dyn RemoteStore) -> Self {
         let mut out = Self::default();
+        let deploy = store.deploy_naming();
+        let internal = resolved.entries.contains_key("internal_database_url");
         for (key, resolution) in &resolved.entries {
             let name = keys::env_name(key);
-            match protected_name(&name) {
-                Some(skip) => out.skipped.push((name, skip)),
-                None => {
-                    out.push
-                        .insert(store.remote_name(key), resolution.winner.value.clone());
+            if let Some(skip) = protected_name(&name) {
+                out.skipped.push((name, skip));
+                continue;
+            }
+            let remote = if deploy {
+                names::deploy_name(key, internal)
+            } else {
+                Some(store.remote_name(key))
+            };
+            match remote {
+                Some(remote) => {
+                    out.push.insert(remote, resolution.winner.value.clone());
                 }
+                None => out.skipped.push((name, Skip::Shadowed)),
             }
         }
         for key in resolved.blanks.keys() {
@@ -37,8 +49,34 @@ impl Outgoing {
                 out.skipped.push((keys::env_name(key), Skip::Empty));
             }
         }
+        if deploy {
+            out.list_custom();
+        }
         out
     }
+
+    /// Adds (or refreshes) [`names::CUSTOM_SECRETS`]: every custom name being pushed, so that the
+    /// deployed service reads them.
+    pub fn list_custom(&mut self) {
+        self.push.remove(names::CUSTOM_SECRETS);
+        if let Some(list) = names::custom_secrets(self.push.names()) {
+            self.push
+                .insert(names::CUSTOM_SECRETS.to_owned(), SecretString::from(list));
+        }
+    }
+}
+
+/// For a store with deploy naming, the [`names::CUSTOM_SECRETS`] entry that a push of only some
+/// names (`set`, `rotate --sync`) carries, so that the list stays right: every custom name of the
+/// local profile (`local`, when it could be read) and of the names pushed.
+#[must_use]
+pub fn custom_list_for(local: Option<&Outgoing>, pushing: &SecretMap) -> Option<SecretString> {
+    let names = local
+        .into_iter()
+        .flat_map(|o| o.push.names())
+        .chain(pushing.names())
+        .filter(|n| *n != names::CUSTOM_SECRETS);
+    names::custom_secrets(names).map(SecretString::from)
 }
 
 /// How `local` (remote names) compares with what the remote holds: by keyed hash where the
@@ -68,12 +106,21 @@ pub struct SyncPlan {
     pub prune: Vec<String>,
     /// Whether values were compared.
     pub values_compared: bool,
+    /// Why remote names are unknown (the server does not list them): every name is pushed.
+    pub unlisted: Option<String>,
 }
 
 impl SyncPlan {
     /// Plans pushing `local` (remote names) onto `remote`; with `prune`, remote-only names go.
     #[must_use]
     pub fn new(local: &SecretMap, remote: &Remote, prune: bool) -> Self {
+        if let Some(why) = &remote.unlisted {
+            return Self {
+                new: local.names().cloned().collect(),
+                unlisted: Some(why.clone()),
+                ..Self::default()
+            };
+        }
         let cmp = compare(local, remote);
         let remote_only = cmp.names(Compare::RemoteOnly);
         Self {
@@ -84,7 +131,7 @@ impl SyncPlan {
             prune: if prune {
                 remote_only
                     .iter()
-                    .filter(|n| protected_name(n).is_none())
+                    .filter(|n| !names::kept_on_delete(n))
                     .cloned()
                     .collect()
             } else {
@@ -92,6 +139,7 @@ impl SyncPlan {
             },
             remote_only,
             values_compared: remote.values.is_some(),
+            unlisted: None,
         }
     }
 
@@ -201,7 +249,10 @@ mod tests {
             cache: &crate::cache_layer::NoCache,
             project_id: "p",
         };
-        let settings = crate::config::Config::default().for_profile("local");
+        let settings = crate::config::Config::default().for_profile(
+            "local",
+            crate::generation::Detected::fixed(crate::generation::Generation::JwtSecret),
+        );
         let resolved = crate::layers::load(&path, &settings, "local", &opts).unwrap();
         let cloud_like = MemoryStore::names_only(SecretMap::new());
         let out = Outgoing::new(&resolved, &cloud_like);

@@ -1,5 +1,8 @@
-//! The systemprompt cloud secrets API (systemprompt-cloud.md): `PUT`/`GET` on
-//! `/api/v1/tenants/{tenant}/secrets`, `DELETE` on `…/secrets/{KEY}`, bearer token, env-style names.
+//! The systemprompt cloud secrets API (systemprompt-cloud.md, systemprompt-upstream-0.34.md):
+//! `PUT` on `/api/v1/tenants/{tenant}/secrets`, and where the server still offers them `GET` on it
+//! and `DELETE` on `…/secrets/{KEY}`. Tenant calls carry the access token of an RFC 8693 exchange
+//! of the operator token (`POST /api/v1/core/oauth/token`), or the operator token itself on an
+//! older server that has no exchange (404).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -9,12 +12,20 @@ use url::Url;
 
 use super::{Applied, Capability, Edit, Remote, RemoteStore};
 use crate::error::Error;
+use crate::generation::Generation;
 use crate::http::{Http, HttpError, HttpResponse, RequestLog, RequestRecord};
 use crate::keys;
 use crate::secret_map::{Exposed, SecretMap};
 
 /// How many DELETEs `delete_many` keeps in flight.
 pub const DELETE_CONCURRENCY: usize = 8;
+
+/// The RFC 8693 grant upstream uses (`cloud/api_client/methods.rs`).
+pub const EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+/// The subject token type of the exchange.
+pub const EXCHANGE_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+/// The public client the exchange names.
+pub const EXCHANGE_CLIENT_ID: &str = "sp_web";
 
 /// A cloud API failure. Never contains the token or a value.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +76,19 @@ pub enum CloudError {
         /// The error answer.
         cause: Box<CloudError>,
     },
+    /// The server does not offer this call (a 404 or 405 to listing or deleting: systemprompt
+    /// 0.32 and later removed them).
+    #[error("{method} {url} answered {status}: this server does not offer {what}")]
+    NotOffered {
+        /// The method.
+        method: &'static str,
+        /// The URL.
+        url: String,
+        /// 404 or 405.
+        status: u16,
+        /// What is not offered.
+        what: &'static str,
+    },
     /// A 2xx answer whose body is not what the contract says.
     #[error("{url}: unexpected answer: {why}")]
     BadResponse {
@@ -84,6 +108,7 @@ impl CloudError {
             Self::Api { status, .. } => Some(api_hint(*status).to_owned()),
             Self::Http(e) => e.help(),
             Self::MaybeApplied { cause, .. } => cause.help(),
+            Self::NotOffered { .. } => Some("systemprompt 0.32 and later removed listing and deleting secrets; `sync` (without --prune) still pushes, and upstream's `cloud deploy` sets the rest".to_owned()),
             Self::BadResponse { .. } => Some("check that --api-url (or SYSTEMPROMPT_API_URL) points at the systemprompt API, not at another server".to_owned()),
             _ => None,
         }
@@ -136,26 +161,144 @@ pub enum Deleted {
     WasNotSet,
 }
 
+/// The answer of the token exchange (other fields are not needed).
+#[derive(serde::Deserialize)]
+struct Exchanged {
+    access_token: String,
+}
+
+/// The bearer of the tenant calls, settled once per run.
+enum Bearer {
+    /// The access token the exchange returned.
+    Exchanged(SecretString),
+    /// An older server without the exchange: the operator token itself.
+    Operator,
+}
+
 /// A client for one tenant.
 pub struct CloudClient {
     http: Http,
     base: Url,
     tenant: String,
     token: SecretString,
+    generation: Generation,
+    bearer: Mutex<Option<Bearer>>,
+    notes: Mutex<Vec<String>>,
     log: RequestLog,
 }
 
 impl CloudClient {
     /// A client for `tenant` at `base` (already checked by [`crate::http::parse_base_url`]).
     #[must_use]
-    pub fn new(http: Http, base: Url, tenant: &str, token: SecretString) -> Self {
+    pub fn new(
+        http: Http,
+        base: Url,
+        tenant: &str,
+        token: SecretString,
+        generation: Generation,
+    ) -> Self {
         Self {
             http,
             base,
             tenant: tenant.to_owned(),
             token,
+            generation,
+            bearer: Mutex::new(None),
+            notes: Mutex::new(Vec::new()),
             log: RequestLog::default(),
         }
+    }
+
+    fn exchange_url(&self) -> Url {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .expect("an http(s) URL has a path")
+            .pop_if_empty()
+            .extend(["api", "v1", "core", "oauth", "token"]);
+        url
+    }
+
+    /// The RFC 8693 exchange of the operator token for a tenant access token, as upstream makes
+    /// it. A 404 means an older server without it: the operator token is the bearer.
+    fn exchange(&self) -> Result<Bearer, CloudError> {
+        let url = self.exchange_url();
+        let api_url = self.api_url();
+        let body = SecretString::from(
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("grant_type", EXCHANGE_GRANT)
+                .append_pair("subject_token", self.token.expose_secret())
+                .append_pair("subject_token_type", EXCHANGE_TOKEN_TYPE)
+                .append_pair("resource", &api_url)
+                .append_pair("client_id", EXCHANGE_CLIENT_ID)
+                .finish(),
+        );
+        let r = self.http.send("POST", &url, |c| {
+            c.post(url.clone())
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(body.expose_secret().to_owned())
+        })?;
+        if r.status == 404 {
+            self.record("POST", &url, &r);
+            self.notes.lock().expect("lock").push(format!(
+                "POST {url} answered 404: an older server without the token exchange; the operator token is sent as the bearer"
+            ));
+            return Ok(Bearer::Operator);
+        }
+        let r = self.check("POST", &url, r)?;
+        // The serde message is not shown: it could quote the token.
+        let answer: Exchanged =
+            serde_json::from_str(&r.body).map_err(|_| CloudError::BadResponse {
+                url: url.to_string(),
+                why: "expected {\"access_token\": \"…\"} from the token exchange".to_owned(),
+            })?;
+        if answer.access_token.trim().is_empty() {
+            return Err(CloudError::BadResponse {
+                url: url.to_string(),
+                why: "the token exchange returned an empty access_token".to_owned(),
+            });
+        }
+        Ok(Bearer::Exchanged(SecretString::from(answer.access_token)))
+    }
+
+    /// The bearer for tenant calls: exchanged once per run (and again after a 401).
+    fn bearer(&self, fresh: bool) -> Result<SecretString, CloudError> {
+        let mut slot = self.bearer.lock().expect("lock");
+        if fresh || slot.is_none() {
+            *slot = Some(self.exchange()?);
+        }
+        Ok(match slot.as_ref().expect("set above") {
+            Bearer::Exchanged(t) => t.clone(),
+            Bearer::Operator => self.token.clone(),
+        })
+    }
+
+    /// Sends one tenant call with the bearer; a 401 to an exchanged token exchanges once more and
+    /// retries once, as upstream does.
+    fn tenant_call(
+        &self,
+        method: &'static str,
+        url: &Url,
+        build: impl Fn(&reqwest::blocking::Client, &str) -> reqwest::blocking::RequestBuilder,
+    ) -> Result<HttpResponse, CloudError> {
+        let bearer = self.bearer(false)?;
+        let r = self
+            .http
+            .send(method, url, |c| build(c, bearer.expose_secret()))?;
+        let exchanged = matches!(
+            self.bearer.lock().expect("lock").as_ref(),
+            Some(Bearer::Exchanged(_))
+        );
+        if r.status != 401 || !exchanged {
+            return Ok(r);
+        }
+        self.record(method, url, &r);
+        let bearer = self.bearer(true)?;
+        Ok(self
+            .http
+            .send(method, url, |c| build(c, bearer.expose_secret()))?)
     }
 
     /// The tenant.
@@ -182,6 +325,29 @@ impl CloudClient {
             }
         }
         url
+    }
+
+    /// A 405, or a 404 that does not name the tenant, to a call the server may have dropped.
+    fn not_offered(
+        &self,
+        method: &'static str,
+        url: &Url,
+        r: &HttpResponse,
+        what: &'static str,
+    ) -> Option<CloudError> {
+        let tenant_missing = r
+            .error_body()
+            .is_some_and(|(code, _)| code.contains("tenant"));
+        if r.status == 405 || (r.status == 404 && !tenant_missing) {
+            self.record(method, url, r);
+            return Some(CloudError::NotOffered {
+                method,
+                url: url.to_string(),
+                status: r.status,
+                what,
+            });
+        }
+        None
     }
 
     fn record(&self, method: &'static str, url: &Url, r: &HttpResponse) {
@@ -227,12 +393,16 @@ impl CloudClient {
         }
     }
 
-    /// `GET …/secrets`: the remote names (never values).
+    /// `GET …/secrets`: the remote names (never values); [`CloudError::NotOffered`] on a server
+    /// without it.
     pub fn list(&self) -> Result<Vec<String>, CloudError> {
         let url = self.url(None);
-        let r = self.http.send("GET", &url, |c| {
-            c.get(url.clone()).bearer_auth(self.token.expose_secret())
+        let r = self.tenant_call("GET", &url, |c, bearer| {
+            c.get(url.clone()).bearer_auth(bearer)
         })?;
+        if let Some(e) = self.not_offered("GET", &url, &r, "listing secrets") {
+            return Err(e);
+        }
         let r = self.check("GET", &url, r)?;
         let keys: Keys = serde_json::from_str(&r.body).map_err(|e| CloudError::BadResponse {
             url: url.to_string(),
@@ -255,9 +425,9 @@ impl CloudClient {
                 why: format!("cannot encode the request: {e}"),
             }
         })?);
-        let r = self.http.send("PUT", &url, |c| {
+        let r = self.tenant_call("PUT", &url, |c, bearer| {
             c.put(url.clone())
-                .bearer_auth(self.token.expose_secret())
+                .bearer_auth(bearer)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(bytes.expose_secret().to_owned())
         })?;
@@ -268,10 +438,14 @@ impl CloudClient {
     /// lost, that this attempt's predecessor removed it.
     pub fn delete(&self, name: &str) -> Result<Deleted, CloudError> {
         let url = self.url(Some(name));
-        let r = self.http.send("DELETE", &url, |c| {
-            c.delete(url.clone())
-                .bearer_auth(self.token.expose_secret())
+        let r = self.tenant_call("DELETE", &url, |c, bearer| {
+            c.delete(url.clone()).bearer_auth(bearer)
         })?;
+        if r.status == 405 {
+            if let Some(e) = self.not_offered("DELETE", &url, &r, "deleting secrets") {
+                return Err(e);
+            }
+        }
         if r.status == 404
             && !r
                 .error_body()
@@ -346,8 +520,23 @@ impl RemoteStore for CloudClient {
         ("tenant", self.tenant.clone())
     }
 
+    /// The older generation names keys as systemprompt-cloud.md; the current one as upstream's
+    /// deploy does (`cloud/secrets_env.rs`).
     fn remote_name(&self, key: &str) -> String {
-        keys::env_name(key)
+        match self.generation {
+            Generation::JwtSecret => keys::env_name(key),
+            Generation::Pepper => {
+                super::names::deploy_name(key, false).unwrap_or_else(|| key.to_uppercase())
+            }
+        }
+    }
+
+    fn deploy_naming(&self) -> bool {
+        self.generation == Generation::Pepper
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.notes.lock().expect("lock").clone()
     }
 
     fn local_key(&self, name: &str) -> String {
@@ -364,17 +553,30 @@ impl RemoteStore for CloudClient {
     }
 
     fn read(&self) -> Result<Remote, Error> {
-        Ok(Remote::names(self.list()?))
+        match self.list() {
+            Ok(names) => Ok(Remote::names(names)),
+            Err(e @ CloudError::NotOffered { .. }) => Ok(Remote::unlisted(e.to_string())),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// One PUT for every name set, then the DELETEs, [`DELETE_CONCURRENCY`] in flight.
     fn apply(
         &self,
         edit: &Edit,
-        _: Option<&Remote>,
+        base: Option<&Remote>,
         progress: &(dyn Fn() + Sync),
     ) -> Result<Applied, Error> {
         let mut applied = Applied::default();
+        let listed = base.is_some_and(|b| b.unlisted.is_none());
+        if !edit.delete.is_empty() && !listed {
+            // A server without listing has no delete either (0.32 removed both): find out before
+            // anything is written, so that nothing is half-done.
+            if let Err(e @ CloudError::NotOffered { .. }) = self.list() {
+                return Err(Error::failed(format!("{e}; nothing was changed"))
+                    .help("systemprompt 0.32 and later removed deleting secrets; remove the name from the tenant with upstream's tools"));
+            }
+        }
         if !edit.set.is_empty() {
             self.upsert(&edit.set)?;
             applied.wrote = true;
@@ -392,7 +594,13 @@ impl RemoteStore for CloudClient {
     }
 
     fn probe(&self) -> Result<String, Error> {
-        Ok(format!("{} names", self.list()?.len()))
+        match self.list() {
+            Ok(names) => Ok(format!("{} names", names.len())),
+            Err(e @ CloudError::NotOffered { .. }) => Ok(format!(
+                "token accepted; the server does not list names ({e})"
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn requests(&self) -> Vec<RequestRecord> {

@@ -14,8 +14,6 @@ use secrecy::SecretString;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use crate::keys;
-
 /// The largest `secrets.json` accepted (1 MiB).
 pub const MAX_SIZE: u64 = 1024 * 1024;
 
@@ -31,7 +29,7 @@ pub struct SecretsFile {
 /// One key of a `secrets.json`.
 #[derive(Debug)]
 pub struct FileEntry {
-    /// The key, as written (always snake_case once the file has been accepted).
+    /// The key, as written (snake_case is the usual spelling, but upstream accepts any).
     pub key: String,
     /// The value; `None` when the file holds `null` or a blank string.
     pub value: Option<SecretString>,
@@ -195,6 +193,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
     let lines = top_level_key_lines(text);
     let mut problems = Vec::new();
     let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut folded: HashMap<String, (&str, usize)> = HashMap::new();
     let mut entries = Vec::with_capacity(pairs.len());
     for (index, (key, value)) in pairs.iter().enumerate() {
         let line = lines.get(index).copied().unwrap_or(1);
@@ -210,18 +209,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
             );
             seen.insert(key, first);
         }
-        if !keys::is_snake_case(key) {
-            let suggestion = keys::to_snake_case(key);
-            problems.push(
-                FileProblem::new(
-                    "invalid-key-name",
-                    format!("key `{key}` is not snake_case"),
-                    format!("rename it to `{suggestion}` (keys match ^[a-z][a-z0-9_]*$)"),
-                )
-                .key(key)
-                .at(line, None),
-            );
-        }
+        problems.extend(case_twin(&mut folded, key, line));
         if let RawValue::Other(kind) = value {
             problems.push(
                 FileProblem::new(
@@ -251,6 +239,31 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
         path: path.to_path_buf(),
         entries,
     })
+}
+
+/// A key that differs from an earlier one only in case (upstream looks keys up without regard to
+/// case, so which one it reads is not defined). `folded` holds the keys seen, lower-cased.
+fn case_twin<'a>(
+    folded: &mut HashMap<String, (&'a str, usize)>,
+    key: &'a str,
+    line: usize,
+) -> Option<FileProblem> {
+    match folded.get(&key.to_ascii_lowercase()) {
+        Some((other, _)) if *other == key => None,
+        Some((other, first)) => Some(
+            FileProblem::new(
+                "case-duplicate-key",
+                format!("keys `{other}` (line {first}) and `{key}` (line {line}) differ only in case"),
+                "keep one of them: systemprompt looks keys up without regard to case, so which one it reads is not defined",
+            )
+            .key(key)
+            .at(line, None),
+        ),
+        None => {
+            folded.insert(key.to_ascii_lowercase(), (key, line));
+            None
+        }
+    }
 }
 
 /// Renders entries as a `secrets.json` in the given order (absent values as `""`), two-space indented.
@@ -527,19 +540,34 @@ mod tests {
 
     #[test]
     fn reports_every_structural_problem_at_once() {
-        let e = parse_str("{\"Bad\": \"x\", \"n\": 1, \"o\": {\"k\": [1,2]}, \"l\": [\"v\"]}")
-            .unwrap_err();
+        let e = parse_str(
+            "{\"Bad\": \"x\", \"n\": 1, \"o\": {\"k\": [1,2]}, \"l\": [\"v\"], \"bad\": \"y\"}",
+        )
+        .unwrap_err();
         assert_eq!(
             codes(&e),
             [
-                "invalid-key-name",
                 "not-a-string",
                 "not-a-string",
-                "not-a-string"
+                "not-a-string",
+                "case-duplicate-key"
             ]
         );
-        assert!(e.problems[0].hint.contains("`bad`"));
-        assert!(e.problems[1].message.contains("a number"));
+        assert!(e.problems[0].message.contains("a number"));
+        assert!(
+            e.problems[3]
+                .message
+                .contains("`Bad` (line 1) and `bad` (line 1)"),
+            "{}",
+            e.problems[3].message
+        );
+    }
+
+    #[test]
+    fn keys_that_are_not_snake_case_are_accepted_as_upstream_does() {
+        let f = parse_str("{\n\"MyKey\": \"x\",\n\"OPENAI\": \"y\"\n}").unwrap();
+        let keys: Vec<_> = f.entries.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["MyKey", "OPENAI"]);
     }
 
     #[test]
@@ -588,7 +616,7 @@ mod tests {
         let canary = "CANARY-9f8e7d";
         let inputs = [
             format!("{{\"a\": \"{canary}\", \"a\": \"{canary}\"}}"),
-            format!("{{\"A\": \"{canary}\"}}"),
+            format!("{{\"A\": \"{canary}\", \"a\": \"{canary}\"}}"),
             format!("{{\"a\": \"{canary}\" \"b\": 1}}"),
             format!("{{\"a\": \"{canary}"),
             format!("{{\"a\": \"{canary}\\q\"}}"),

@@ -1,4 +1,10 @@
-//! An HTTP contract server for the systemprompt cloud secrets API (systemprompt-cloud.md).
+//! An HTTP contract server for the systemprompt cloud secrets API, in both generations:
+//! - [`Api::Legacy`] (systemprompt-cloud.md, up to 0.31): the operator token is the bearer; list,
+//!   upsert and delete; the token exchange does not exist (404).
+//! - [`Api::Current`] (systemprompt-upstream-0.34.md): tenant calls need the access token of an RFC
+//!   8693 exchange with upstream's exact form (`POST /api/v1/core/oauth/token`); the operator token
+//!   as a bearer is refused; list and delete answer 404 (removed in 0.32).
+//!
 //! It enforces the contract (paths, methods, bearer token, `{"secrets": {string: string}}` bodies,
 //! User-Agent), records every request, keeps per-tenant state, and injects faults on demand.
 #![allow(dead_code)]
@@ -37,8 +43,32 @@ struct Faults {
     latency: Duration,
 }
 
+/// Which generation of the API the server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Api {
+    /// Up to 0.31: operator bearer, list and delete.
+    #[default]
+    Legacy,
+    /// 0.32 and later: token exchange, no list or delete.
+    Current,
+}
+
+/// The path of the token exchange.
+pub const EXCHANGE_PATH: &str = "/api/v1/core/oauth/token";
+
+/// The access tokens this server issues start with this (tests look for it in output).
+pub const ACCESS_TOKEN_PREFIX: &str = "sp-access-CANARY-";
+
 #[derive(Default)]
 struct State {
+    api: Api,
+    /// The `resource` the exchange must name (the server's own URL).
+    resource: String,
+    /// Access tokens issued and still valid.
+    access: Vec<String>,
+    issued: usize,
+    /// Refuse this many more valid access tokens with a 401 (and forget them), as on expiry.
+    reject_access: usize,
     token: String,
     tenants: HashMap<String, BTreeMap<String, String>>,
     requests: Vec<Recorded>,
@@ -56,9 +86,20 @@ pub struct CloudServer {
 }
 
 impl CloudServer {
-    /// Starts a server that accepts `token` and knows `tenants` (all empty).
+    /// Starts an older-generation server that accepts `token` and knows `tenants` (all empty).
     pub fn start(token: &str, tenants: &[&str]) -> Self {
+        Self::start_api(Api::Legacy, token, tenants)
+    }
+
+    /// Starts a current-generation server (token exchange, no list or delete).
+    pub fn start_current(token: &str, tenants: &[&str]) -> Self {
+        Self::start_api(Api::Current, token, tenants)
+    }
+
+    /// Starts a server of `api`.
+    pub fn start_api(api: Api, token: &str, tenants: &[&str]) -> Self {
         let state = Arc::new(Mutex::new(State {
+            api,
             token: token.to_owned(),
             tenants: tenants
                 .iter()
@@ -68,6 +109,7 @@ impl CloudServer {
         }));
         let shared = Arc::clone(&state);
         let server = HttpServer::start(4, move |req| handle(Arc::clone(&shared), req));
+        state.lock().expect("state").resource = format!("http://{}", server.addr);
         Self {
             url: format!("http://{}", server.addr),
             state,
@@ -140,6 +182,22 @@ impl CloudServer {
         self.with(|s| s.faults.latency = latency);
     }
 
+    /// How many access tokens the exchange issued.
+    pub fn exchanges(&self) -> usize {
+        self.with(|s| s.issued)
+    }
+
+    /// Answers the next `n` tenant calls that carry a valid access token with 401, as if it had
+    /// just expired (and forgets the token).
+    pub fn reject_next_access(&self, n: usize) {
+        self.with(|s| s.reject_access = n);
+    }
+
+    /// Makes every access token issued so far invalid (as if it expired).
+    pub fn expire_access_tokens(&self) {
+        self.with(|s| s.access.clear());
+    }
+
     /// Panics with every contract violation seen.
     pub fn assert_contract(&self) {
         let v = self.with(|s| s.violations.clone());
@@ -170,6 +228,21 @@ async fn handle(
     state: Arc<Mutex<State>>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, std::io::Error> {
+    // Injected faults aim at the tenant calls; the token exchange before them is answered as is.
+    if req.uri().path() == EXCHANGE_PATH {
+        let method = req.method().to_string();
+        let result = respond(&state, req, false, None, Duration::ZERO, None).await;
+        let mut s = state.lock().expect("state");
+        let status = result.as_ref().map_or(0, |(r, _)| r.status().as_u16());
+        s.requests.push(Recorded {
+            method,
+            path: EXCHANGE_PATH.to_owned(),
+            status,
+            put_names: Vec::new(),
+            at: Instant::now(),
+        });
+        return result.map(|(r, _)| r);
+    }
     let (drop_it, delay, latency, status_fault) = {
         let mut s = state.lock().expect("state");
         s.in_flight += 1;
@@ -272,6 +345,10 @@ async fn respond(
         return Ok((r, Vec::new()));
     }
 
+    if path == EXCHANGE_PATH {
+        let mut s = state.lock().expect("state");
+        return Ok((exchange(&mut s, &method, &content_type, &body), Vec::new()));
+    }
     let segments: Vec<String> = path
         .trim_start_matches('/')
         .split('/')
@@ -290,8 +367,58 @@ async fn respond(
             return Ok((error(404, "not_found", "no such route"), Vec::new()));
         }
     };
-    let token = state.lock().expect("state").token.clone();
-    match auth.as_deref().and_then(|a| a.strip_prefix("Bearer ")) {
+    let (api, token, access) = {
+        let s = state.lock().expect("state");
+        (s.api, s.token.clone(), s.access.clone())
+    };
+    let bearer_now = auth.as_deref().and_then(|a| a.strip_prefix("Bearer "));
+    if let Some(t) = bearer_now.filter(|t| access.iter().any(|a| a == t)) {
+        let mut s = state.lock().expect("state");
+        if s.reject_access > 0 {
+            s.reject_access -= 1;
+            s.access.retain(|a| a != t);
+            return Ok((
+                error(401, "unauthorized", "access token expired"),
+                Vec::new(),
+            ));
+        }
+    }
+    let bearer = auth.as_deref().and_then(|a| a.strip_prefix("Bearer "));
+    if api == Api::Current {
+        match bearer {
+            Some(t) if access.iter().any(|a| a == t) => {}
+            Some(t) if t == token => {
+                violation(format!(
+                    "{method} {path}: the operator token was sent as the bearer; 0.32 and later need the exchanged access token"
+                ));
+                return Ok((
+                    error(401, "unauthorized", "exchange the token first"),
+                    Vec::new(),
+                ));
+            }
+            Some(_) => {
+                return Ok((
+                    error(401, "unauthorized", "access token expired or invalid"),
+                    Vec::new(),
+                ))
+            }
+            None => {
+                violation(format!(
+                    "{method} {path}: no `Authorization: Bearer` header"
+                ));
+                return Ok((
+                    error(401, "unauthorized", "missing bearer token"),
+                    Vec::new(),
+                ));
+            }
+        }
+        if method != "PUT" {
+            // 0.32 removed listing and deleting: the routes are gone.
+            return Ok((error(404, "not_found", "no such route"), Vec::new()));
+        }
+    }
+    match bearer.filter(|_| api == Api::Legacy) {
+        None if api == Api::Current => {}
         None => {
             violation(format!(
                 "{method} {path}: no `Authorization: Bearer` header"
@@ -389,6 +516,85 @@ async fn respond(
             ))
         }
     }
+}
+
+/// `POST /api/v1/core/oauth/token`: an older server has none; a current one wants upstream's
+/// exact form and issues an access token.
+fn exchange(
+    s: &mut State,
+    method: &hyper::Method,
+    content_type: &str,
+    body: &[u8],
+) -> Response<Body> {
+    if s.api == Api::Legacy {
+        return error(404, "not_found", "no such route");
+    }
+    if method != hyper::Method::POST {
+        s.violations
+            .push(format!("{method} /api/v1/core/oauth/token: not POST"));
+        return error(405, "method_not_allowed", "method not allowed");
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        s.violations.push(format!(
+            "POST /api/v1/core/oauth/token: Content-Type is `{content_type}`"
+        ));
+    }
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let want = [
+        (
+            "grant_type",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        ),
+        (
+            "subject_token_type",
+            "urn:ietf:params:oauth:token-type:access_token",
+        ),
+        ("resource", s.resource.as_str()),
+        ("client_id", "sp_web"),
+    ];
+    let mut names: Vec<&str> = form.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    if names
+        != [
+            "client_id",
+            "grant_type",
+            "resource",
+            "subject_token",
+            "subject_token_type",
+        ]
+    {
+        s.violations.push(format!(
+            "POST /api/v1/core/oauth/token: form fields are {names:?}"
+        ));
+        return error(400, "invalid_request", "unexpected form fields");
+    }
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    for (name, value) in want {
+        if field(name) != value {
+            s.violations.push(format!(
+                "POST /api/v1/core/oauth/token: {name} is `{}`, not `{value}`",
+                field(name)
+            ));
+            return error(400, "invalid_request", "unexpected form value");
+        }
+    }
+    if field("subject_token") != s.token {
+        return error(401, "invalid_token", "subject token expired or invalid");
+    }
+    s.issued += 1;
+    let token = format!("{ACCESS_TOKEN_PREFIX}{}", s.issued);
+    s.access.push(token.clone());
+    json(
+        200,
+        &serde_json::json!({"access_token": token, "token_type": "Bearer", "expires_in": 300, "issued_token_type": "urn:ietf:params:oauth:token-type:access_token"}),
+    )
 }
 
 fn percent_decode(s: &str) -> String {

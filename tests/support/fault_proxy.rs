@@ -399,7 +399,12 @@ fn handle(
     shared: &Mutex<Shared>,
 ) -> std::io::Result<()> {
     let req = read_request(&mut stream)?;
-    let fault = {
+    // The cloud's token exchange goes through untouched and unrecorded: the scripts aim at the
+    // calls after it.
+    let exchange = req.target.split('?').next() == Some(super::cloud_server::EXCHANGE_PATH);
+    let fault = if exchange {
+        Fault::Pass
+    } else {
         let mut s = shared.lock().expect("proxy state");
         let fault = s.script.pop_front().unwrap_or_else(|| s.otherwise.clone());
         s.seen.push(Seen {

@@ -38,6 +38,14 @@ pub(super) fn profiles(ctx: &Context, shell: &mut Shell, project: &Project, repo
             }
         };
         let path = profile.secrets_path.clone();
+        let detected = project.generation(&profile);
+        report.pass(
+            "generation",
+            format!(
+                "profile `{name}`: {} — {}",
+                detected.generation, detected.reason
+            ),
+        );
         let checked = ctx.check(shell, project, profile, false);
         let relevant = |s: Severity| {
             checked
