@@ -93,6 +93,28 @@ pub struct Resolved {
 }
 
 impl Resolved {
+    /// The key a name typed by the user means, looked up as upstream does, without regard to case:
+    /// `anthropic` or `ANTHROPIC_API_KEY` → `anthropic`; `mailgunkey` → `MailgunKey` when the
+    /// file spells it so. A name that matches nothing comes back normalized.
+    #[must_use]
+    pub fn key_for(&self, given: &str) -> String {
+        let given = given.trim();
+        let normal = keys::normalize(given);
+        let known = |k: &str| self.entries.contains_key(k) || self.blanks.contains_key(k);
+        if known(&normal) {
+            return normal;
+        }
+        if known(given) {
+            return given.to_owned();
+        }
+        self.entries
+            .keys()
+            .chain(self.blanks.keys())
+            .find(|k| k.eq_ignore_ascii_case(given) || k.eq_ignore_ascii_case(&normal))
+            .cloned()
+            .unwrap_or(normal)
+    }
+
     /// The winning definition of `key`.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&Definition> {
@@ -383,6 +405,28 @@ mod tests {
             cache,
             project_id: "p",
         }
+    }
+
+    #[test]
+    fn user_names_find_keys_without_regard_to_case() {
+        let d = tempfile::tempdir().unwrap();
+        let secrets = d.path().join("secrets.json");
+        std::fs::write(
+            &secrets,
+            r#"{"MailgunKey": "x", "anthropic": "y", "blank": ""}"#,
+        )
+        .unwrap();
+        let env = MapEnv::default();
+        let settings = Config::default().for_profile(
+            "x",
+            crate::generation::Detected::fixed(crate::generation::Generation::Pepper),
+        );
+        let r = load(&secrets, &settings, "x", &opts(&env, &NoCache, vec![])).unwrap();
+        assert_eq!(r.key_for("mailgunkey"), "MailgunKey");
+        assert_eq!(r.key_for("MAILGUNKEY"), "MailgunKey");
+        assert_eq!(r.key_for("ANTHROPIC_API_KEY"), "anthropic");
+        assert_eq!(r.key_for("BLANK"), "blank");
+        assert_eq!(r.key_for("NOPE_X"), "nope_x");
     }
 
     #[test]

@@ -142,6 +142,23 @@ fn validate_run_and_the_build_check_accept_what_admin_setup_writes() {
         "{}",
         out.stderr
     );
+
+    // A key that is not snake_case is legal upstream: a warning, and found without regard to case.
+    support::write(
+        ws.path(),
+        SECRETS,
+        &text.replacen('{', "{\n  \"MailgunKey\": \"key-CANARY-0123456789\",", 1),
+    );
+    let out = sp(ws.path(), &["validate", "--strict"], &[]);
+    assert_eq!(out.code, 0, "an advisory fails no mode: {out:?}");
+    assert!(
+        out.stderr.contains("`mailgun_key` is the usual spelling"),
+        "{}",
+        out.stderr
+    );
+    let out = sp(ws.path(), &["get", "mailgunkey"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("MailgunKey: set"), "{}", out.stdout);
 }
 
 #[test]

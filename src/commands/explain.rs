@@ -32,12 +32,12 @@ struct Layer {
 }
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExplainArgs) -> Result<(), Error> {
-    let key = keys::normalize(&args.key);
-    let env_name = keys::env_name(&key);
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
     let checked = ctx.check(shell, &project, profile, false);
     let resolved = checked.resolved_or_fail(shell)?;
+    let key = resolved.key_for(&args.key);
+    let env_name = keys::env_name(&key);
     let definitions: Vec<&Definition> = resolved
         .entries
         .get(&key)

@@ -26,11 +26,11 @@ pub struct GetArgs {
 }
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &GetArgs) -> Result<(), Error> {
-    let key = keys::normalize(&args.key);
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
     let checked = ctx.check(shell, &project, profile, false);
     let resolved = checked.resolved_or_fail(shell)?;
+    let key = resolved.key_for(&args.key);
     let Some(def) = resolved.get(&key) else {
         return Err(Error::failed(format!(
             "`{key}` is not set in profile `{}`",

@@ -64,11 +64,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<()
         )));
     };
 
-    let only: Vec<String> = args
-        .only
-        .iter()
-        .map(|n| keys::normalize(n.trim()))
-        .collect();
+    let only: Vec<String> = args.only.iter().map(|n| resolved.key_for(n)).collect();
     if let Some(missing) = only.iter().find(|k| !resolved.entries.contains_key(*k)) {
         return Err(Error::failed(format!(
             "--only names `{missing}`, which is not set in profile `{}`",
