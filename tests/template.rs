@@ -142,8 +142,13 @@ fn validate_run_and_the_build_check_accept_what_admin_setup_writes() {
         "{}",
         out.stderr
     );
+}
 
+#[test]
+fn keys_that_are_not_snake_case_work_as_upstream() {
     // A key that is not snake_case is legal upstream: a warning, and found without regard to case.
+    let ws = workspace();
+    let text = std::fs::read_to_string(ws.path().join(SECRETS)).unwrap();
     support::write(
         ws.path(),
         SECRETS,
