@@ -11,16 +11,13 @@ const TEMP_SUFFIX: &str = ".tmp";
 const STALE_AFTER: Duration = Duration::from_secs(60);
 
 /// Writes `bytes` to `path` atomically with mode 0600. With `overwrite = false` an existing file is an error
-/// (`AlreadyExists`) and is left untouched. A symlink is followed: its target is replaced, the link
-/// stays. Temp files left in the folder by writers that died are removed afterwards.
+/// (`AlreadyExists`) and is left untouched. Only a regular file is ever replaced: a FIFO, a device, a
+/// socket or a folder at `path` (or at the end of its symlink) is refused with `InvalidInput`, and
+/// so is a symlink to nothing. A symlink to a regular file is followed: its target is replaced, the
+/// link stays. Temp files left in the folder by writers that died are removed afterwards.
 pub fn write_private(path: &Path, bytes: &[u8], overwrite: bool) -> std::io::Result<()> {
-    let resolved;
-    let path = if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-        resolved = std::fs::canonicalize(path)?;
-        resolved.as_path()
-    } else {
-        path
-    };
+    let resolved = target(path)?;
+    let path = resolved.as_deref().unwrap_or(path);
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -42,6 +39,47 @@ pub fn write_private(path: &Path, bytes: &[u8], overwrite: bool) -> std::io::Res
         let _ = std::fs::remove_file(stale);
     }
     Ok(())
+}
+
+/// Where a write to `path` lands: `None` for `path` itself (absent, or a regular file), the
+/// target of a symlink to a regular file, or an error for anything that is not a regular file.
+pub fn target(path: &Path) -> std::io::Result<Option<PathBuf>> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if meta.file_type().is_symlink() {
+        let resolved = std::fs::canonicalize(path).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "it is a symlink to nothing (or to a loop); nothing was written",
+            )
+        })?;
+        let target_meta = std::fs::metadata(&resolved)?;
+        if !target_meta.is_file() {
+            return Err(not_regular(&target_meta, Some(&resolved)));
+        }
+        return Ok(Some(resolved));
+    }
+    if meta.is_file() {
+        Ok(None)
+    } else {
+        Err(not_regular(&meta, None))
+    }
+}
+
+fn not_regular(meta: &std::fs::Metadata, through: Option<&Path>) -> std::io::Error {
+    let via = through.map_or(String::new(), |t| {
+        format!(" (the symlink points at {})", t.display())
+    });
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!(
+            "it is {}{via}, not a regular file; only a regular file is ever replaced, so nothing was written",
+            crate::regular_file::kind_of(meta)
+        ),
+    )
 }
 
 /// Temp files in `dir` left by writers that died mid-write (older than a minute). They hold
@@ -131,6 +169,46 @@ mod tests {
         assert_eq!(std::fs::read(&real).unwrap(), b"new");
         assert!(!stale.exists(), "the dead writer's temp file is gone");
         assert!(fresh.exists(), "a live writer's temp file is left alone");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn never_replaces_what_is_not_a_regular_file() {
+        use std::os::unix::fs::FileTypeExt;
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let folder = d.path().join("folder");
+        std::fs::create_dir(&folder).unwrap();
+        let to_fifo = d.path().join("to-fifo");
+        std::os::unix::fs::symlink(&fifo, &to_fifo).unwrap();
+        let dangling = d.path().join("dangling");
+        std::os::unix::fs::symlink(d.path().join("nothing"), &dangling).unwrap();
+        let null = Path::new("/dev/null");
+        for (path, words) in [
+            (fifo.as_path(), "a FIFO"),
+            (folder.as_path(), "a folder"),
+            (to_fifo.as_path(), "the symlink points at"),
+            (dangling.as_path(), "a symlink to nothing"),
+            (null, "a character device"),
+        ] {
+            let e = write_private(path, b"secret", true).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{path:?}");
+            assert!(e.to_string().contains(words), "{path:?}: {e}");
+        }
+        assert!(std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo());
+        assert!(std::fs::symlink_metadata(null)
+            .unwrap()
+            .file_type()
+            .is_char_device());
+        assert!(!d.path().join("nothing").exists());
     }
 
     #[test]

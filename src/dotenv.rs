@@ -70,15 +70,21 @@ impl DotEnvError {
     }
 }
 
+/// The largest dotenv file read (1 MiB, as a secrets file).
+pub const MAX_SIZE: u64 = 1024 * 1024;
+
 /// Reads every variable of a dotenv file, in order. `${VAR}` substitution reads, never writes, the environment.
 pub fn read(path: &Path) -> Result<Vec<DotEnvEntry>, DotEnvError> {
     // The file's bytes are zeroized once parsed; the values live on only as `SecretString`s.
-    let bytes = secrecy::zeroize::Zeroizing::new(std::fs::read(path).map_err(|source| {
-        DotEnvError::Io {
+    let bytes = secrecy::zeroize::Zeroizing::new(
+        crate::regular_file::read(path, MAX_SIZE).map_err(|e| DotEnvError::Io {
             path: path.to_path_buf(),
-            source,
-        }
-    })?);
+            source: match e {
+                crate::regular_file::ReadError::Io(source) => source,
+                other => std::io::Error::new(std::io::ErrorKind::InvalidInput, other.to_string()),
+            },
+        })?,
+    );
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         let good = &bytes[..e.valid_up_to()];
         DotEnvError::Utf8 {

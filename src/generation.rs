@@ -263,8 +263,9 @@ pub fn file_keys(path: &std::path::Path) -> Vec<String> {
 /// The systemprompt crate in `<workspace_root>/Cargo.lock`, if any.
 #[must_use]
 pub fn read_lock(workspace_root: &std::path::Path) -> Option<LockedCrate> {
-    let text = std::fs::read_to_string(workspace_root.join("Cargo.lock")).ok()?;
-    locked_crate(&text)
+    let bytes =
+        crate::regular_file::read(&workspace_root.join("Cargo.lock"), 64 * 1024 * 1024).ok()?;
+    locked_crate(std::str::from_utf8(&bytes).ok()?)
 }
 
 /// Decides the generation: the manifest's pin, the lock file's crate, the secrets file's keys

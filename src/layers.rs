@@ -371,11 +371,12 @@ impl Layers {
 }
 
 /// An optional `.env` that is absent (or a folder, such as a virtualenv) is skipped; one that
-/// cannot be looked at (a symlink loop, a folder we may not search) is read, to say why.
+/// cannot be looked at (a symlink loop, a folder we may not search) or that is a FIFO or a device
+/// is read, to say why.
 fn skipped(file: &DotEnvFile) -> bool {
     !file.required
         && match std::fs::metadata(&file.path) {
-            Ok(m) => !m.is_file(),
+            Ok(m) => m.is_dir(),
             Err(e) => e.kind() == std::io::ErrorKind::NotFound,
         }
 }

@@ -44,6 +44,7 @@ pub mod key_formats;
 pub mod keys;
 pub mod layers;
 pub mod profile;
+pub mod regular_file;
 pub mod secrets_file;
 pub mod source;
 pub mod validate;

@@ -293,11 +293,8 @@ impl ProfileSet {
             profile_path: Option<PathBuf>,
         }
         let path = self.dir.parent()?.join("sessions").join("index.json");
-        let meta = std::fs::metadata(&path).ok()?;
-        if !meta.is_file() || meta.len() > MAX_SESSION_RECORD {
-            return None;
-        }
-        let record: Record = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+        let bytes = crate::regular_file::read(&path, MAX_SESSION_RECORD).ok()?;
+        let record: Record = serde_json::from_slice(&bytes).ok()?;
         if let Some(name) = record
             .active_profile_name
             .filter(|n| self.dir.join(n).is_dir())
@@ -435,20 +432,24 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
+/// The largest `profile.yaml` read (upstream's are a few kilobytes).
+const MAX_PROFILE_YAML: u64 = 1024 * 1024;
+
 fn read_yaml(path: &Path) -> Result<ProfileYaml, ProfileError> {
-    let text = std::fs::read_to_string(path).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::InvalidData {
-            ProfileError::Yaml {
-                path: path.to_path_buf(),
-                line: None,
-                message: "the file is not valid UTF-8".to_owned(),
-            }
-        } else {
-            ProfileError::Unreadable {
-                path: path.to_path_buf(),
-                source,
-            }
-        }
+    let bytes = crate::regular_file::read(path, MAX_PROFILE_YAML).map_err(|e| match e {
+        crate::regular_file::ReadError::Io(source) => ProfileError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => ProfileError::Unreadable {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, other.to_string()),
+        },
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| ProfileError::Yaml {
+        path: path.to_path_buf(),
+        line: None,
+        message: "the file is not valid UTF-8".to_owned(),
     })?;
     if text.trim().is_empty() {
         return Ok(ProfileYaml::default());

@@ -209,8 +209,10 @@ pub fn read_credentials(path: &Path) -> Result<UpstreamCredentials, String> {
         api_token: Option<String>,
         api_url: Option<String>,
     }
-    let text = std::fs::read_to_string(path)
+    let bytes = crate::regular_file::read(path, 1024 * 1024)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{} is not valid UTF-8", path.display()))?;
     let raw: Raw = serde_json::from_str(&text).map_err(|e| {
         format!(
             "{}:{}:{}: not the expected JSON object with `api_token`",

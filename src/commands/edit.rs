@@ -45,7 +45,10 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell) -> Result<(), Error> {
         .help("run it in a terminal, or set EDITOR to a command that edits the file it is given"));
     }
     let original =
-        std::fs::read(&path).map_err(|e| Error::io(format!("cannot read {}", rel(&path)), e))?;
+        crate::regular_file::read(&path, crate::secrets_file::MAX_SIZE).map_err(|e| {
+            Error::failed(format!("cannot read {}: {e}", rel(&path)))
+                .help("`edit` opens the profile's secrets.json, a regular file of at most 1 MiB")
+        })?;
     let original_text = SecretString::from(String::from_utf8_lossy(&original).into_owned());
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
@@ -92,6 +95,8 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell) -> Result<(), Error> {
                 )));
             }
             Next::Keep => {
+                // Held from the comparison to the rename: a writer that comes in between waits.
+                let _lock = crate::secrets_file::lock(&path)?;
                 let now = std::fs::read(&path).unwrap_or_default();
                 if now != original {
                     let kept = tmp

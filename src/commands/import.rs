@@ -111,11 +111,16 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ImportArgs) -> Result
         ));
     }
 
+    // Held from the read to the rename: a concurrent writer's update is read, not lost.
+    let _lock = crate::secrets_file::lock(&profile.secrets_path)?;
     let mut entries = read_entries(&profile.secrets_path)?;
     let before = values(&entries);
     let mut kept = Vec::new();
     for (key, value) in updates {
-        match entries.iter_mut().find(|(k, _)| *k == key) {
+        match entries
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&key))
+        {
             Some(slot) if slot.1.is_some() && !args.overwrite => kept.push(key),
             Some(slot) => slot.1 = Some(value),
             None => entries.push((key, Some(value))),

@@ -37,6 +37,8 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
     }
     let dir = project.profiles.dir.join(&name);
     let secrets = dir.join("secrets.json");
+    create_private_dir(&dir).map_err(|e| Error::io(format!("cannot create {}", rel(&dir)), e))?;
+    let _lock = crate::secrets_file::lock(&secrets)?;
     if secrets.exists() && !args.force {
         return Err(Error::failed(format!(
             "{} already exists; nothing was changed",
@@ -47,10 +49,10 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
     if let crate::git::GitState::Tracked { root } = crate::git::state(&secrets) {
         return Err(crate::git::tracked_error(&secrets, &root));
     }
+    crate::secrets_file::check_replaceable(&secrets)?;
     let profile = project.profiles.open(&name)?;
     let detected = project.generation(&profile);
     shell.verbose(format_args!("{detected}"));
-    create_private_dir(&dir).map_err(|e| Error::io(format!("cannot create {}", rel(&dir)), e))?;
 
     let secret_key = detected.generation.secret_key();
     let spec = crate::generate::builtin(secret_key).expect("both secrets have a generator");

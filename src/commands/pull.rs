@@ -41,6 +41,8 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &PullArgs) -> Result<(
         .renamed(|n| store.local_key(n));
     check_remote(store.as_ref(), version, &remote)?;
 
+    // Held from the read to the rename: a concurrent writer's update is read, not lost.
+    let _lock = crate::secrets_file::lock(&profile.secrets_path)?;
     let existing = read_entries(&profile.secrets_path)?;
     let changes = values(&existing).changes_to(&remote);
 

@@ -95,10 +95,13 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
         )?;
     }
 
+    // Held from the read to the rename: a concurrent writer's update is read, not lost.
+    let lock = crate::secrets_file::lock(&profile.secrets_path)?;
     let mut entries = read_entries(&profile.secrets_path)?;
     set_entry(&mut entries, &key, value.clone());
     write_entries(&profile.secrets_path, &entries, true)?;
     drop(entries);
+    drop(lock);
     shell.status(
         "Rotated",
         format_args!(

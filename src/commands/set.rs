@@ -142,6 +142,12 @@ fn push(
     )?;
     let mut version = None;
     if go {
+        // With --local, held from the read of secrets.json to its rename (after the push).
+        let lock = if args.local {
+            Some(crate::secrets_file::lock(&profile.secrets_path)?)
+        } else {
+            None
+        };
         let local = if args.local {
             Some(prepare_local(&profile.secrets_path, values)?)
         } else {
@@ -167,6 +173,7 @@ fn push(
         if let Some(local) = &local {
             write_local(shell, &profile.secrets_path, local)?;
         }
+        drop(lock);
     }
     log_requests(shell, store.as_ref());
     if args.target.format == Format::Json {

@@ -4,7 +4,10 @@
 #[cfg(feature = "cli")]
 mod write;
 #[cfg(feature = "cli")]
-pub use write::{read_entries, set_entry, values, write_entries, Entries};
+pub use write::{
+    check_replaceable, lock, read_entries, set_entry, values, write_entries, Entries, WriteLock,
+    LOCK_WAIT,
+};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -131,19 +134,31 @@ pub fn read(path: &Path) -> Result<SecretsFile, SecretsFileError> {
             ),
         )
     };
-    let size = std::fs::metadata(path).map_err(unreadable)?.len();
-    if size > MAX_SIZE {
-        return Err(SecretsFileError::one(
-            path,
-            FileProblem::new(
-                "file-too-large",
-                format!("the file is {size} bytes; the limit is {MAX_SIZE} bytes (1 MiB)"),
-                "a secrets file holds a flat object of keys; check that the right file is configured",
-            ),
-        ));
-    }
     // The file's bytes are zeroized once parsed; the values live on only as `SecretString`s.
-    let bytes = secrecy::zeroize::Zeroizing::new(std::fs::read(path).map_err(unreadable)?);
+    let bytes = match crate::regular_file::read(path, MAX_SIZE) {
+        Ok(bytes) => secrecy::zeroize::Zeroizing::new(bytes),
+        Err(crate::regular_file::ReadError::Io(e)) => return Err(unreadable(e)),
+        Err(crate::regular_file::ReadError::NotRegular { kind }) => {
+            return Err(SecretsFileError::one(
+                path,
+                FileProblem::new(
+                    "not-a-regular-file",
+                    format!("the secrets file is {kind}, not a regular file"),
+                    "point `secrets.secrets_path` (or the profile folder) at a regular file",
+                ),
+            ))
+        }
+        Err(crate::regular_file::ReadError::TooLarge { .. }) => {
+            return Err(SecretsFileError::one(
+                path,
+                FileProblem::new(
+                    "file-too-large",
+                    format!("the file is too large; the limit is {MAX_SIZE} bytes (1 MiB)"),
+                    "a secrets file holds a flat object of keys; check that the right file is configured",
+                ),
+            ))
+        }
+    };
     parse(path, &bytes)
 }
 
@@ -298,7 +313,12 @@ pub fn merge(
         .unwrap_or_default();
     let mut added = Vec::new();
     for (key, value) in updates {
-        if let Some(slot) = entries.iter_mut().find(|(k, _)| *k == key) {
+        // Keys are looked up without regard to case, as upstream does: an update of `MAILGUN_KEY`
+        // lands on the file's `MailgunKey`, keeping its spelling.
+        if let Some(slot) = entries
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&key))
+        {
             slot.1 = Some(value);
         } else {
             added.push(key.clone());
@@ -609,6 +629,16 @@ mod tests {
             back.entries[1].value.as_ref().unwrap().expose_secret(),
             "x\"y"
         );
+
+        // An update lands on the key whatever its case, keeping the file's spelling.
+        let f = parse_str("{\"MailgunKey\": \"old\"}").unwrap();
+        let (entries, added) = merge(
+            Some(f),
+            vec![("mailgunkey".into(), SecretString::from("new"))],
+        );
+        assert!(added.is_empty());
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].0, "MailgunKey");
     }
 
     #[test]

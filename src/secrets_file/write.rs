@@ -2,6 +2,7 @@
 //! atomic 0600 write of them (temp file, fsync, rename) that keeps the order.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -21,7 +22,8 @@ pub fn read_entries(path: &Path) -> Result<Entries, Error> {
     Ok(file.entries.into_iter().map(|e| (e.key, e.value)).collect())
 }
 
-/// Writes entries atomically with mode 0600, creating the folder if needed.
+/// Writes entries atomically with mode 0600, creating the folder if needed. What is at `path` must
+/// be replaceable ([`check_replaceable`]).
 pub fn write_entries(
     path: &Path,
     entries: &[(String, Option<SecretString>)],
@@ -32,8 +34,110 @@ pub fn write_entries(
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io(format!("cannot create {}", rel(dir)), e))?;
     }
+    check_replaceable(path)?;
     crate::atomic::write_private(path, body.expose_secret().as_bytes(), overwrite)
         .map_err(|e| Error::io(format!("cannot write {}", rel(path)), e))
+}
+
+/// Whether a secrets file may be written at `path`: nothing is there, or a regular file that looks
+/// like a secrets file (it starts with `{`), or a symlink to a regular file that is one (a JSON
+/// object of strings). A FIFO, a device, a folder, a dangling link, a link to another kind of file
+/// or a file of another kind (a README a `secrets_path` points at by mistake) is refused, and
+/// nothing is written.
+pub fn check_replaceable(path: &Path) -> Result<(), Error> {
+    let target = crate::atomic::target(path)
+        .map_err(|e| Error::io(format!("cannot write {}", rel(path)), e))?;
+    let real = target.as_deref().unwrap_or(path);
+    if !real.is_file() {
+        return Ok(());
+    }
+    let not_secrets = |what: String| {
+        Error::failed(format!("{what}, which is not a secrets file (a JSON object of strings); nothing was written"))
+            .help("if it should hold the secrets, fix it first (`cargo systemprompt-secrets validate` says where); otherwise move it away, or replace the link with a real file")
+    };
+    if target.is_some() {
+        if super::read(real).is_err() {
+            return Err(not_secrets(format!(
+                "{} is a symlink to {}",
+                rel(path),
+                real.display()
+            )));
+        }
+        return Ok(());
+    }
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(real)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .map_err(|e| Error::io(format!("cannot read {}", rel(path)), e))?;
+    let head = head[..n]
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&head[..n]);
+    match head.iter().find(|b| !b.is_ascii_whitespace()) {
+        None | Some(b'{') => Ok(()),
+        Some(_) => Err(not_secrets(format!("{} holds something else", rel(path)))),
+    }
+}
+
+/// How long a writer waits for another one to finish with the same secrets file.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// An exclusive advisory lock on the folder of a secrets file, held by a read-modify-write from the
+/// read to the rename, so that two writers take turns and the second one works on what the first
+/// wrote. Released when dropped.
+#[must_use = "the lock is held only while this value lives"]
+#[derive(Debug)]
+pub struct WriteLock {
+    _held: std::fs::File,
+}
+
+/// Takes the [`WriteLock`] of the secrets file at `path` (the folder of its symlink's target),
+/// waiting up to [`LOCK_WAIT`] for another writer.
+pub fn lock(path: &Path) -> Result<WriteLock, Error> {
+    let target = crate::atomic::target(path)
+        .map_err(|e| Error::io(format!("cannot write {}", rel(path)), e))?;
+    let file = target.as_deref().unwrap_or(path);
+    let dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("cannot create {}", rel(dir)), e))?;
+    let held = open_lock(dir).map_err(|e| Error::io(format!("cannot lock {}", rel(dir)), e))?;
+    let started = Instant::now();
+    loop {
+        match held.try_lock() {
+            Ok(()) => return Ok(WriteLock { _held: held }),
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(Duration::from_millis(15));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::failed(format!(
+                    "another writer has been changing {} for {} s; nothing was changed",
+                    rel(file),
+                    LOCK_WAIT.as_secs()
+                ))
+                .help("wait for the other cargo-systemprompt-secrets (an open `edit`, a question waiting for an answer) to finish, then run this again"));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::io(format!("cannot lock {}", rel(dir)), e));
+            }
+        }
+    }
+}
+
+/// The folder itself on Unix (no lock file is left behind); a lock file elsewhere.
+#[cfg(unix)]
+fn open_lock(dir: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(dir)
+}
+
+#[cfg(not(unix))]
+fn open_lock(dir: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".secrets.lock"))
 }
 
 /// The non-blank values by key.
@@ -45,9 +149,13 @@ pub fn values(entries: &[(String, Option<SecretString>)]) -> SecretMap {
         .collect()
 }
 
-/// Sets `key` to `value`, in place when it is there, at the end otherwise.
+/// Sets `key` to `value`, in place when it is there (found without regard to case, the file's
+/// spelling kept), at the end otherwise.
 pub fn set_entry(entries: &mut Entries, key: &str, value: SecretString) {
-    match entries.iter_mut().find(|(k, _)| k == key) {
+    match entries
+        .iter_mut()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+    {
         Some(slot) => slot.1 = Some(value),
         None => entries.push((key.to_owned(), Some(value))),
     }
