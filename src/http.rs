@@ -369,7 +369,7 @@ impl Http {
                 Err(other) => break other,
             }
         };
-        let url = targets[tries.last_url].to_string();
+        let url = shown(&targets[tries.last_url]);
         match last {
             Attempt::Retry(_, _, Some(mut answer)) if failover.give_back_last_answer => {
                 answer.maybe_applied = tries.maybe_applied;
@@ -632,10 +632,57 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     )
 }
 
+/// A URL as it may be shown in any message or log line: a user name or password becomes `***`,
+/// and so does every query value (`?token=***`).
+#[must_use]
+pub fn shown(url: &Url) -> String {
+    let mut url = url.clone();
+    if !url.username().is_empty() || url.password().is_some() {
+        let _ = url.set_username("***");
+        let _ = url.set_password(None);
+    }
+    if url.query().is_some() {
+        let names: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        url.query_pairs_mut()
+            .clear()
+            .extend_pairs(names.iter().map(|k| (k.as_str(), "***")));
+    }
+    url.to_string()
+}
+
+/// [`shown`] for a URL given as text, which may not even parse: everything between `://` and the
+/// last `@` of the authority, and everything after a `?`, is hidden.
+#[must_use]
+pub fn shown_text(raw: &str) -> String {
+    if !raw.contains(['@', '?']) {
+        return raw.to_owned();
+    }
+    if let Ok(url) = Url::parse(raw.trim()) {
+        return shown(&url);
+    }
+    let (head, query) = raw
+        .split_once('?')
+        .map_or((raw, None), |(h, q)| (h, Some(q)));
+    let head = match head.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find('/').unwrap_or(rest.len());
+            match rest[..end].rfind('@') {
+                Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+                None => head.to_owned(),
+            }
+        }
+        None => head.to_owned(),
+    };
+    match query {
+        Some(_) => format!("{head}?***"),
+        None => head,
+    }
+}
+
 /// Parses a base URL and checks the transport rule: `https`, or `http` on loopback only.
 pub fn parse_base_url(raw: &str) -> Result<Url, HttpError> {
     let url = Url::parse(raw.trim()).map_err(|e| HttpError::BadUrl {
-        url: raw.to_owned(),
+        url: shown_text(raw),
         why: e.to_string(),
     })?;
     match url.scheme() {
@@ -649,7 +696,7 @@ pub fn parse_base_url(raw: &str) -> Result<Url, HttpError> {
         }
         other => {
             return Err(HttpError::BadUrl {
-                url: raw.to_owned(),
+                url: shown_text(raw),
                 why: format!("the scheme is `{other}`, not https"),
             });
         }
@@ -674,6 +721,25 @@ fn is_loopback(url: &Url) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn shown_urls_hide_credentials_and_query_values() {
+        let u = Url::parse("http://user:pw-CANARY@127.0.0.1:8200/v1/x?token=CANARY&a=b").unwrap();
+        assert_eq!(shown(&u), "http://***@127.0.0.1:8200/v1/x?token=***&a=***");
+        assert_eq!(
+            shown(&Url::parse("https://api.systemprompt.io/").unwrap()),
+            "https://api.systemprompt.io/"
+        );
+        assert_eq!(
+            shown_text("http://u:p@h:bad port/x?t=1"),
+            "http://***@h:bad port/x?***"
+        );
+        assert_eq!(shown_text("not a url"), "not a url");
+        let e = parse_base_url("http://user:CANARY@example.com")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("CANARY"), "{e}");
+    }
+
     use super::*;
 
     #[test]

@@ -115,6 +115,25 @@ impl Resolved {
             .unwrap_or(normal)
     }
 
+    /// The values by environment name. When two keys become the same name (`anthropic` and
+    /// `anthropic_api_key`), the canonical one (`anthropic` for `ANTHROPIC_API_KEY`) wins, in every
+    /// verb; `validate` reports the pair as an error.
+    #[must_use]
+    pub fn by_env_name(&self) -> BTreeMap<String, (&str, &SecretString)> {
+        let mut out: BTreeMap<String, (&str, &SecretString)> = BTreeMap::new();
+        for (key, r) in &self.entries {
+            let name = keys::env_name(key);
+            let canonical = keys::key_from_env(&name) == *key;
+            match out.get(&name) {
+                Some(_) if !canonical => {}
+                _ => {
+                    out.insert(name, (key.as_str(), &r.winner.value));
+                }
+            }
+        }
+        out
+    }
+
     /// The winning definition of `key`.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&Definition> {

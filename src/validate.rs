@@ -121,6 +121,7 @@ pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding>
         );
     }
     findings.extend(key_name_findings(resolved, generation));
+    findings.extend(shared_env_names(resolved));
 
     for (key, resolution) in &resolved.entries {
         let def = &resolution.winner;
@@ -234,6 +235,19 @@ fn check_value(
             Severity::Error,
             format!("{what} contains a line break"),
             "a key is one line: paste it again without the line break".to_owned(),
+        );
+    }
+    if let Some(what_char) = invisible(value) {
+        push(
+            "invisible-character",
+            Severity::Error,
+            format!("{what} contains {what_char}"),
+            if what_char.starts_with("a NUL") {
+                "no environment can carry a NUL byte: copy the value again".to_owned()
+            } else {
+                "an invisible character came in with a copy and paste: type or copy the value again"
+                    .to_owned()
+            },
         );
     }
     if value.trim() != value && !is_pem(value) {
@@ -411,6 +425,30 @@ fn check_signing_key(
     }
 }
 
+/// The first invisible character in a value, named: NUL, a tab or another control character, a
+/// zero-width space or joiner, a byte-order mark, or a bidirectional control (U+202A–U+202E,
+/// U+2066–U+2069). Line breaks are reported on their own.
+fn invisible(value: &str) -> Option<String> {
+    value.chars().find_map(|c| {
+        let name = match c {
+            '\0' => "a NUL byte".to_owned(),
+            '\t' => "a tab".to_owned(),
+            '\n' | '\r' => return None,
+            '\u{200B}' => "a zero-width space (U+200B)".to_owned(),
+            '\u{200C}' | '\u{200D}' | '\u{2060}' => {
+                format!("a zero-width joiner (U+{:04X})", c as u32)
+            }
+            '\u{FEFF}' => "a byte-order mark (U+FEFF)".to_owned(),
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => {
+                format!("a bidirectional control character (U+{:04X})", c as u32)
+            }
+            c if c.is_control() => format!("a control character (U+{:04X})", c as u32),
+            _ => return None,
+        };
+        Some(name)
+    })
+}
+
 /// Whether `text` holds a PEM block (`-----BEGIN …-----` … `-----END …-----`).
 fn is_pem(text: &str) -> bool {
     let text = text.trim();
@@ -490,6 +528,47 @@ fn key_name_findings(resolved: &Resolved, generation: Generation) -> Vec<Finding
         }
     }
     out
+}
+
+/// Two keys that become the same environment name (`anthropic` and `anthropic_api_key`, `github`
+/// and `github_token`): an error naming both places. Every verb gives the name the canonical
+/// key's value ([`Resolved::by_env_name`]).
+fn shared_env_names(resolved: &Resolved) -> Vec<Finding> {
+    let mut by_name: std::collections::BTreeMap<String, Vec<&String>> =
+        std::collections::BTreeMap::new();
+    for key in resolved.entries.keys() {
+        by_name.entry(keys::env_name(key)).or_default().push(key);
+    }
+    let place = |key: &str| {
+        resolved
+            .get(key)
+            .map_or_else(String::new, |d| d.source.to_string())
+    };
+    by_name
+        .into_iter()
+        .filter(|(_, ks)| ks.len() > 1)
+        .map(|(name, ks)| {
+            let canonical = keys::key_from_env(&name);
+            let other = ks.iter().find(|k| ***k != canonical).unwrap_or(&ks[1]);
+            let kept = ks.iter().find(|k| ***k == canonical).unwrap_or(&ks[0]);
+            Finding::new(
+                "shared-env-name",
+                Severity::Error,
+                Some(other),
+                format!(
+                    "`{other}` ({}) and `{kept}` ({}) both become {name}",
+                    place(other),
+                    place(kept)
+                ),
+                format!(
+                    "keep one of them; {name} takes `{kept}`, so remove `{other}` or rename it"
+                ),
+            )
+            .at(resolved
+                .get(other)
+                .map(|d| Location::Source(d.source.clone())))
+        })
+        .collect()
 }
 
 /// The known key `key` is likely a misspelling of: the same letters without `_`/`-`, the

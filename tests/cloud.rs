@@ -857,3 +857,33 @@ fn the_upstream_credentials_file_names_the_api() {
         .env("SYSTEMPROMPT_SECRETS_KEYRING", "keyutils");
     assert_eq!(run(c).code, 0);
 }
+
+#[test]
+fn urls_are_shown_without_credentials_or_query_values() {
+    let (p, server) = setup();
+    let port = server.url.rsplit(':').next().unwrap().to_owned();
+    let url = format!("http://user:pw-CANARY@127.0.0.1:{port}/?token=CANARY-query");
+    for args in [
+        &["diff", "-vv"][..],
+        &["sync", "--dry-run", "-v"],
+        &["status", "--format", "json"],
+    ] {
+        let mut all = args.to_vec();
+        all.extend(["--api-url", url.as_str()]);
+        if args[0] == "status" {
+            all.truncate(all.len() - 2);
+        }
+        let mut c = cmd(p.path());
+        c.args(&all)
+            .env("SYSTEMPROMPT_API_TOKEN", TOKEN)
+            .env("SYSTEMPROMPT_API_URL", &url)
+            .env("RUST_LOG", "trace");
+        let out = run(c);
+        let text = out.all();
+        assert!(
+            !text.contains("CANARY") && !text.contains(TOKEN),
+            "{args:?}: {text}"
+        );
+        assert!(!text.contains("panicked"), "{text}");
+    }
+}

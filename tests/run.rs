@@ -178,3 +178,119 @@ fn sigterm_reaches_the_command() {
         "the command's own exit code"
     );
 }
+
+/// Two keys that become one environment name (`anthropic` and `anthropic_api_key`): a validation
+/// error naming both lines, and every verb gives the name the same (canonical) value.
+#[test]
+fn two_keys_of_one_env_name_are_an_error_and_resolve_alike_everywhere() {
+    let secrets = GOOD.replacen(
+        '{',
+        "{\n  \"anthropic\": \"sk-ant-api03-CANONICAL\",\n  \"anthropic_api_key\": \"sk-ant-api03-OTHER\",",
+        1,
+    );
+    let p = project(&[(SECRETS, &secrets)]);
+    let mut c = cmd(p.path());
+    c.arg("validate");
+    let out = run(c);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("shared-env-name")
+            && out.stderr.contains("secrets.json:3) and `anthropic` (")
+            && out
+                .stderr
+                .contains("secrets.json:2) both become ANTHROPIC_API_KEY"),
+        "{}",
+        out.stderr
+    );
+    let out = sp_run(
+        &p,
+        &[
+            "--no-validate",
+            "--",
+            "sh",
+            "-c",
+            "printf %s \"$ANTHROPIC_API_KEY\"",
+        ],
+        &[],
+    );
+    assert_eq!(out.stdout, "sk-ant-api03-CANONICAL", "{out:?}");
+    let out = sp_run(
+        &p,
+        &[
+            "--no-validate",
+            "--only",
+            "anthropic_api_key",
+            "--",
+            "sh",
+            "-c",
+            "printf %s \"$ANTHROPIC_API_KEY\"",
+        ],
+        &[],
+    );
+    assert_eq!(out.stdout, "sk-ant-api03-CANONICAL", "{out:?}");
+    let mut c = cmd(p.path());
+    c.args(["export", "--format", "dotenv", "-o", "out.env"]);
+    assert_eq!(run(c).code, 0);
+    let text = std::fs::read_to_string(p.path().join("out.env")).unwrap();
+    assert_eq!(text.matches("ANTHROPIC_API_KEY=").count(), 1, "{text}");
+    assert!(text.contains("ANTHROPIC_API_KEY=\"sk-ant-api03-CANONICAL\""));
+
+    // import of a file holding both spellings of one key: refused, both lines named.
+    support::write(
+        p.path(),
+        "both.env",
+        "GITHUB_TOKEN=ghp_one\nOTHER=x\nGITHUB=ghp_two\n",
+    );
+    let before = std::fs::read_to_string(p.path().join(SECRETS)).unwrap();
+    let mut c = cmd(p.path());
+    c.args(["import", "both.env", "--all"]);
+    let out = run(c);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "GITHUB_TOKEN (line 1) and GITHUB (line 3) in both.env both name the key `github`"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.path().join(SECRETS)).unwrap(),
+        before
+    );
+}
+
+/// A NUL, a tab, a zero-width space, a BOM or a bidirectional control in a value is flagged,
+/// naming the key; `run --no-validate` refuses a NUL by key instead of failing in exec.
+#[test]
+fn invisible_characters_are_flagged_by_key() {
+    for (raw, words) in [
+        ("a\\u0000b", "contains a NUL byte"),
+        ("a\\tb", "contains a tab"),
+        ("a\\u200bb", "zero-width space (U+200B)"),
+        ("\\ufeffab", "byte-order mark (U+FEFF)"),
+        ("ab\\u202e", "bidirectional control character (U+202E)"),
+    ] {
+        let secrets = GOOD.replacen('{', &format!("{{\n  \"mailgun_key\": \"{raw}\","), 1);
+        let p = project(&[(SECRETS, &secrets)]);
+        let mut c = cmd(p.path());
+        c.arg("validate");
+        let out = run(c);
+        assert_eq!(out.code, 1, "{raw}: {out:?}");
+        assert!(
+            out.stderr.contains("invisible-character") && out.stderr.contains(words),
+            "{raw}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("`mailgun_key`"), "{}", out.stderr);
+        if raw.contains("0000") {
+            let out = sp_run(&p, &["--no-validate", "--", "true"], &[]);
+            assert_eq!(out.code, 1, "{out:?}");
+            assert!(
+                out.stderr
+                    .contains("the value of `mailgun_key` holds a NUL byte"),
+                "{}",
+                out.stderr
+            );
+        }
+    }
+}

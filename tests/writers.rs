@@ -273,3 +273,87 @@ fn writes_never_replace_special_files_or_write_through_foreign_links() {
         "not json at all\n"
     );
 }
+
+#[test]
+fn reads_refuse_special_files_at_once_and_name_them() {
+    let p = project(&[(SECRETS, START)]);
+    let root = p.path();
+    let fifo = root.join("pipe");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let check = |args: &[&str], setup: &dyn Fn(), words: &[&str]| {
+        setup();
+        let started = Instant::now();
+        let mut c = cmd(root);
+        c.args(args);
+        let out = run(c);
+        let took = started.elapsed();
+        assert_ne!(out.code, 0, "{args:?}: {out:?}");
+        for w in words {
+            assert!(out.stderr.contains(w), "{args:?}: `{w}` in {}", out.stderr);
+        }
+        assert!(!out.stderr.contains("panicked"), "{out:?}");
+        assert!(took < Duration::from_secs(5), "{args:?} took {took:?}");
+    };
+    let secrets = root.join(SECRETS);
+    let yaml = root.join(".systemprompt/profiles/local/profile.yaml");
+    // secrets.json pointed at /dev/zero by secrets_path: refused, not read forever.
+    check(
+        &["validate"],
+        &|| std::fs::write(&yaml, "secrets:\n  secrets_path: /dev/zero\n").unwrap(),
+        &[
+            "a character device, not a regular file",
+            "not-a-regular-file",
+        ],
+    );
+    std::fs::remove_file(&yaml).unwrap();
+    // secrets.json itself a FIFO: refused, not waited on.
+    check(
+        &["list"],
+        &|| {
+            std::fs::remove_file(&secrets).unwrap();
+            std::os::unix::fs::symlink(&fifo, &secrets).unwrap();
+        },
+        &["a FIFO (named pipe), not a regular file"],
+    );
+    std::fs::remove_file(&secrets).unwrap();
+    write(root, SECRETS, START);
+    // profile.yaml a link to /dev/zero.
+    check(
+        &["validate"],
+        &|| std::os::unix::fs::symlink("/dev/zero", &yaml).unwrap(),
+        &["profile.yaml", "a character device"],
+    );
+    std::fs::remove_file(&yaml).unwrap();
+    // --env-file and import of /dev/zero and of a FIFO.
+    for bad in ["/dev/zero", fifo.to_str().unwrap()] {
+        check(
+            &["validate", "--env-file", bad],
+            &|| {},
+            &["not a regular file"],
+        );
+        check(&["import", bad], &|| {}, &["not a regular file"]);
+    }
+    // A workspace .env that is a FIFO is an error, not silently nothing; a folder (a virtualenv)
+    // is skipped, and `explain` says which.
+    let env = root.join(".env");
+    check(
+        &["validate"],
+        &|| std::os::unix::fs::symlink(&fifo, &env).unwrap(),
+        &[".env", "a FIFO (named pipe)"],
+    );
+    std::fs::remove_file(&env).unwrap();
+    std::fs::create_dir(&env).unwrap();
+    let mut c = cmd(root);
+    c.args(["explain", "openai"]);
+    let out = run(c);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains(".env (a folder: skipped)"),
+        "{}",
+        out.stdout
+    );
+}

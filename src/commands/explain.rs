@@ -133,10 +133,14 @@ fn consulted_layers(
             definition: find("env", None),
         });
         for file in ctx.env_files(project).iter().rev() {
-            let place = if file.path.is_file() {
-                rel(&file.path)
-            } else {
-                format!("{} (no such file)", rel(&file.path))
+            let place = match std::fs::metadata(&file.path) {
+                Ok(m) if m.is_file() => rel(&file.path),
+                Ok(m) => format!(
+                    "{} ({}: skipped)",
+                    rel(&file.path),
+                    crate::regular_file::kind_of(&m)
+                ),
+                Err(_) => format!("{} (no such file)", rel(&file.path)),
             };
             layers.push(Layer {
                 name: "dotenv",

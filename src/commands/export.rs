@@ -10,7 +10,6 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{rel, Context};
 use crate::error::Error;
-use crate::keys;
 use crate::shell::Shell;
 
 /// `--format` of `export`.
@@ -74,12 +73,14 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
     let resolved = ctx.load(shell, &project, &profile)?;
     // The helm chart reads secrets.json keys (`anthropic`); the other formats env names.
     let by_key = args.keys || args.format == ExportFormat::K8sSecret;
+    // By environment name, as every verb resolves it (one key per name); with --keys or for
+    // Kubernetes, under that key's own name.
     let pairs: Vec<(String, SecretString)> = resolved
-        .entries
+        .by_env_name()
         .into_iter()
-        .map(|(key, r)| {
-            let name = if by_key { key } else { keys::env_name(&key) };
-            (name, r.winner.value)
+        .map(|(name, (key, value))| {
+            let name = if by_key { key.to_owned() } else { name };
+            (name, value.clone())
         })
         .collect();
 

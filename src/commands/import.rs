@@ -74,20 +74,10 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ImportArgs) -> Result
         )
         .collect();
 
-    let incoming: Vec<(String, SecretString)> = if let Some(file) = &args.file {
-        crate::dotenv::read(file)
-            .map_err(crate::layers::LoadError::from)?
-            .into_iter()
-            .map(|e| (e.var, e.value))
-            .collect()
-    } else {
-        std::env::vars()
-            .map(|(k, v)| (k, SecretString::from(v)))
-            .collect()
-    };
+    let incoming = incoming(args)?;
     let mut left_out = Vec::new();
     let mut updates: Vec<(String, SecretString)> = Vec::new();
-    for (var, value) in incoming {
+    for (var, value, _) in incoming {
         let key = keys::key_from_env(&var);
         if value.expose_secret().trim().is_empty() {
             continue;
@@ -159,6 +149,56 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ImportArgs) -> Result
             "profile `{}` does not validate yet; see the findings above",
             checked.profile.name
         ));
+    }
+    Ok(())
+}
+
+/// The variables to import, with their lines: the file's (refused when it names one key twice
+/// over), or the environment's.
+fn incoming(args: &ImportArgs) -> Result<Vec<(String, SecretString, Option<usize>)>, Error> {
+    let Some(file) = &args.file else {
+        return Ok(std::env::vars()
+            .map(|(k, v)| (k, SecretString::from(v), None))
+            .collect());
+    };
+    let incoming: Vec<_> = crate::dotenv::read(file)
+        .map_err(crate::layers::LoadError::from)?
+        .into_iter()
+        .map(|e| (e.var, e.value, e.line))
+        .collect();
+    refuse_two_spellings(&incoming, file)?;
+    Ok(incoming)
+}
+
+/// Two different names of one key (`ANTHROPIC_API_KEY` and `ANTHROPIC`) in what is imported: which
+/// one should win is not knowable, so nothing is imported and both places are named.
+fn refuse_two_spellings(
+    incoming: &[(String, SecretString, Option<usize>)],
+    file: &std::path::Path,
+) -> Result<(), Error> {
+    let mut seen: std::collections::BTreeMap<String, (&str, Option<usize>)> =
+        std::collections::BTreeMap::new();
+    for (var, value, line) in incoming {
+        if value.expose_secret().trim().is_empty() {
+            continue;
+        }
+        let key = keys::key_from_env(var);
+        match seen.get(&key) {
+            Some((first, first_line)) if *first != var.as_str() => {
+                let at = |l: &Option<usize>| l.map_or_else(String::new, |l| format!(" (line {l})"));
+                return Err(Error::failed(format!(
+                    "{first}{} and {var}{} in {} both name the key `{key}`; nothing was imported",
+                    at(first_line),
+                    at(line),
+                    rel(file)
+                ))
+                .help("keep one of the two, then import again"));
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(key, (var.as_str(), *line));
+            }
+        }
     }
     Ok(())
 }

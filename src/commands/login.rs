@@ -129,7 +129,7 @@ fn import(ctx: &Context, shell: &mut Shell, args: &LoginArgs) -> Result<(), Erro
         shell,
         &opened,
         &api_token_account(&url),
-        &format!("API token for {url}"),
+        &format!("API token for {}", crate::http::shown_text(&url)),
         &creds.api_token,
     )?;
 

@@ -71,11 +71,20 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<()
             checked.profile.name
         )));
     }
+    // By environment name, as every verb resolves it: `--only` names a variable.
+    let wanted: Vec<String> = only.iter().map(|k| keys::env_name(k)).collect();
     let mut env: BTreeMap<String, secrecy::SecretString> = BTreeMap::new();
-    for (key, resolution) in resolved.entries {
-        if only.is_empty() || only.contains(&key) {
-            env.insert(keys::env_name(&key), resolution.winner.value);
+    for (name, (key, value)) in resolved.by_env_name() {
+        if !wanted.is_empty() && !wanted.contains(&name) {
+            continue;
         }
+        if value.expose_secret().contains('\0') {
+            return Err(Error::failed(format!(
+                "the value of `{key}` holds a NUL byte, which no environment can carry; nothing was run"
+            ))
+            .help(format!("copy the value of `{key}` again (`validate` points at its place)")));
+        }
+        env.insert(name, value.clone());
     }
     shell.verbose(format_args!(
         "running with {} secret{} from profile `{}`: {}",

@@ -75,14 +75,14 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &StatusArgs) -> Result
     };
     match args.format {
         Format::Json => shell.out(json!({
-            "api_url": url,
+            "api_url": crate::http::shown_text(&url),
             "logged_in": logged_in,
             "token_source": resolved.as_ref().ok().map(|t| &t.source),
             "expires_at": expires_at,
             "keyring": keyring_text,
         })),
         Format::Human => {
-            shell.out(format_args!("API URL:  {url}"));
+            shell.out(format_args!("API URL:  {}", crate::http::shown_text(&url)));
             shell.out(format_args!(
                 "Token:    {}",
                 source.as_deref().unwrap_or("none")

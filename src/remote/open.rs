@@ -164,7 +164,7 @@ pub fn token_account(
             check_url(&url)?;
             Ok(TokenAccount {
                 account: api_token_account(&url),
-                what: format!("API token for {url}"),
+                what: format!("API token for {}", crate::http::shown_text(&url)),
                 env_first: &[token::TOKEN_ENV],
             })
         }
@@ -182,7 +182,7 @@ pub fn token_account(
             check_url(&address)?;
             Ok(TokenAccount {
                 account: openbao_token_account(&address),
-                what: format!("OpenBao token for {address}"),
+                what: format!("OpenBao token for {}", crate::http::shown_text(&address)),
                 env_first: &["BAO_TOKEN", "VAULT_TOKEN"],
             })
         }
@@ -235,7 +235,8 @@ fn open_cloud(project: &Project, profile: &Profile, flags: &RemoteFlags) -> Resu
         &mut warnings,
     )?;
     let notes = vec![format!(
-        "API {api_url}, tenant {tenant}, token from {}",
+        "API {}, tenant {tenant}, token from {}",
+        http::shown_text(&api_url),
         token.source
     )];
     let mut config = http_config(flags);
@@ -421,7 +422,7 @@ fn cloud_token(store: Option<&Arc<dyn CredentialStore>>, checks: &mut Vec<Health
         }
         Err(TokenError::NotLoggedIn) => checks.push(Health::new(
             Level::Warn,
-            format!("no cloud token for {url}"),
+            format!("no cloud token for {}", crate::http::shown_text(&url)),
             "run `cargo systemprompt-secrets login` before sync, set or diff",
         )),
         Err(e @ TokenError::Expired { .. }) => {
@@ -459,7 +460,7 @@ fn openbao_token(
     ) {
         Ok(t) => checks.push(Health::new(
             Level::Pass,
-            format!("OpenBao token for {address} from {}", t.source),
+            format!("OpenBao token for {} from {}", crate::http::shown_text(&address), t.source),
             "",
         )),
         Err(e) => checks.push(Health::new(

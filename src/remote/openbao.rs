@@ -304,7 +304,7 @@ impl BaoClient {
                 address: self
                     .addresses
                     .first()
-                    .map(ToString::to_string)
+                    .map(crate::http::shown)
                     .unwrap_or_default(),
             };
         }

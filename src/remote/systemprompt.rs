@@ -13,7 +13,7 @@ use url::Url;
 use super::{Applied, Capability, Edit, Remote, RemoteStore};
 use crate::error::Error;
 use crate::generation::Generation;
-use crate::http::{Http, HttpError, HttpResponse, RequestLog, RequestRecord};
+use crate::http::{shown, Http, HttpError, HttpResponse, RequestLog, RequestRecord};
 use crate::keys;
 use crate::secret_map::{Exposed, SecretMap};
 
@@ -222,7 +222,8 @@ impl CloudClient {
     /// it. A 404 means an older server without it: the operator token is the bearer.
     fn exchange(&self) -> Result<Bearer, CloudError> {
         let url = self.exchange_url();
-        let api_url = self.api_url();
+        // The `resource` is the API's URL itself, as upstream sends it.
+        let api_url = self.base.as_str().trim_end_matches('/').to_owned();
         let body = SecretString::from(
             url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("grant_type", EXCHANGE_GRANT)
@@ -243,7 +244,8 @@ impl CloudClient {
         if r.status == 404 {
             self.record("POST", &url, &r);
             self.notes.lock().expect("lock").push(format!(
-                "POST {url} answered 404: an older server without the token exchange; the operator token is sent as the bearer"
+                "POST {} answered 404: an older server without the token exchange; the operator token is sent as the bearer",
+                shown(&url)
             ));
             return Ok(Bearer::Operator);
         }
@@ -251,12 +253,12 @@ impl CloudClient {
         // The serde message is not shown: it could quote the token.
         let answer: Exchanged =
             serde_json::from_str(&r.body).map_err(|_| CloudError::BadResponse {
-                url: url.to_string(),
+                url: shown(&url),
                 why: "expected {\"access_token\": \"…\"} from the token exchange".to_owned(),
             })?;
         if answer.access_token.trim().is_empty() {
             return Err(CloudError::BadResponse {
-                url: url.to_string(),
+                url: shown(&url),
                 why: "the token exchange returned an empty access_token".to_owned(),
             });
         }
@@ -307,10 +309,11 @@ impl CloudClient {
         &self.tenant
     }
 
-    /// The API's base URL, without a trailing slash.
+    /// The API's base URL as it may be shown (credentials and query values hidden), without a
+    /// trailing slash.
     #[must_use]
     pub fn api_url(&self) -> String {
-        self.base.as_str().trim_end_matches('/').to_owned()
+        shown(&self.base).trim_end_matches('/').to_owned()
     }
 
     fn url(&self, key: Option<&str>) -> Url {
@@ -342,7 +345,7 @@ impl CloudClient {
             self.record(method, url, r);
             return Some(CloudError::NotOffered {
                 method,
-                url: url.to_string(),
+                url: shown(url),
                 status: r.status,
                 what,
             });
@@ -351,7 +354,7 @@ impl CloudClient {
     }
 
     fn record(&self, method: &'static str, url: &Url, r: &HttpResponse) {
-        self.log.push(method, url.to_string(), r);
+        self.log.push(method, shown(url), r);
     }
 
     fn check(
@@ -378,7 +381,7 @@ impl CloudClient {
             }
             status => Err(CloudError::Api {
                 method,
-                url: url.to_string(),
+                url: shown(url),
                 status,
                 code,
                 message,
@@ -405,7 +408,7 @@ impl CloudClient {
         }
         let r = self.check("GET", &url, r)?;
         let keys: Keys = serde_json::from_str(&r.body).map_err(|e| CloudError::BadResponse {
-            url: url.to_string(),
+            url: shown(&url),
             why: unexpected(&r.body, "{\"keys\": [...]}", &e),
         })?;
         let mut keys = keys.keys;
@@ -421,7 +424,7 @@ impl CloudClient {
         };
         let bytes = SecretString::from(serde_json::to_string(&body).map_err(|e| {
             CloudError::BadResponse {
-                url: url.to_string(),
+                url: shown(&url),
                 why: format!("cannot encode the request: {e}"),
             }
         })?);

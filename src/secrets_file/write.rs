@@ -45,8 +45,7 @@ pub fn write_entries(
 /// or a file of another kind (a README a `secrets_path` points at by mistake) is refused, and
 /// nothing is written.
 pub fn check_replaceable(path: &Path) -> Result<(), Error> {
-    let target = crate::atomic::target(path)
-        .map_err(|e| Error::io(format!("cannot write {}", rel(path)), e))?;
+    let target = crate::atomic::target(path).map_err(|e| not_writable(path, &e))?;
     let real = target.as_deref().unwrap_or(path);
     if !real.is_file() {
         return Ok(());
@@ -78,6 +77,13 @@ pub fn check_replaceable(path: &Path) -> Result<(), Error> {
     }
 }
 
+/// What is at `path` cannot be written (a FIFO, a device, a folder, a dangling link or a loop).
+fn not_writable(path: &Path, e: &std::io::Error) -> Error {
+    Error::failed(format!("cannot write {}: {e}", rel(path))).help(
+        "put a regular file (or a symlink to a secrets file) there, or point `secrets.secrets_path` elsewhere",
+    )
+}
+
 /// How long a writer waits for another one to finish with the same secrets file.
 pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 
@@ -93,8 +99,7 @@ pub struct WriteLock {
 /// Takes the [`WriteLock`] of the secrets file at `path` (the folder of its symlink's target),
 /// waiting up to [`LOCK_WAIT`] for another writer.
 pub fn lock(path: &Path) -> Result<WriteLock, Error> {
-    let target = crate::atomic::target(path)
-        .map_err(|e| Error::io(format!("cannot write {}", rel(path)), e))?;
+    let target = crate::atomic::target(path).map_err(|e| not_writable(path, &e))?;
     let file = target.as_deref().unwrap_or(path);
     let dir = file
         .parent()
