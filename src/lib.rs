@@ -78,6 +78,8 @@ pub mod remote;
 #[cfg(feature = "cli")]
 pub mod scan;
 #[cfg(feature = "cli")]
+pub mod scrub;
+#[cfg(feature = "cli")]
 pub mod secret_map;
 #[cfg(feature = "cli")]
 pub mod shell;

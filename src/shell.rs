@@ -132,6 +132,9 @@ impl Shell {
 
     /// `error: message` on stderr (always shown).
     pub fn error(&mut self, message: impl Display) {
+        // The last line of defence for text a server sent: every value and token this run knows
+        // is replaced, whenever it was learnt.
+        let message = crate::scrub::global().redact(&message.to_string());
         let _ = writeln!(self.err, "{ERROR}error{ERROR:#}: {message}");
     }
 

@@ -274,17 +274,6 @@ fn export_formats_terminal_guard_and_private_files() {
         "{}",
         shell.stdout
     );
-    let gh = sp(p.path(), &["export", "--format", "github-env"], &[]);
-    let first_heredoc = gh.stdout.find("<<").unwrap();
-    assert!(
-        gh.stdout
-            .find("::add-mask::Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ")
-            .unwrap()
-            < first_heredoc,
-        "masks first: {}",
-        gh.stdout
-    );
-    assert!(gh.stdout.contains("JWT_SECRET<<EOF_"), "{}", gh.stdout);
 
     let out = sp(
         p.path(),
@@ -409,5 +398,42 @@ fn copy_between_profiles() {
         out.stderr.contains("missing-required-key"),
         "the target is validated afterwards: {}",
         out.stderr
+    );
+}
+
+#[test]
+fn github_env_masks_reach_only_the_runner() {
+    let p = project(&[(SECRETS, GOOD)]);
+    // Outside GitHub Actions no ::add-mask:: line is printed (each holds a value).
+    let gh = sp(p.path(), &["export", "--format", "github-env"], &[]);
+    assert!(gh.stdout.contains("JWT_SECRET<<EOF_"), "{}", gh.stdout);
+    assert!(!gh.all().contains("::add-mask::"), "{gh:?}");
+    let gh = sp(
+        p.path(),
+        &["export", "--format", "github-env", "-o", "gh.env"],
+        &[],
+    );
+    assert!(!gh.all().contains("::add-mask::"), "{gh:?}");
+    // In Actions: to the runner on stderr when the body is on stdout (`>> "$GITHUB_ENV"` gets only
+    // the body), on stdout when the body goes to a file.
+    let actions = [("GITHUB_ACTIONS", "true")];
+    let gh = sp(p.path(), &["export", "--format", "github-env"], &actions);
+    assert!(!gh.stdout.contains("::add-mask::"), "{}", gh.stdout);
+    assert!(
+        gh.stderr
+            .contains("::add-mask::Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ"),
+        "{}",
+        gh.stderr
+    );
+    let gh = sp(
+        p.path(),
+        &["export", "--format", "github-env", "-o", "gh2.env"],
+        &actions,
+    );
+    assert!(
+        gh.stdout
+            .contains("::add-mask::Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ"),
+        "{}",
+        gh.stdout
     );
 }

@@ -74,6 +74,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CacheArgs) -> Result<
         project_id: &project.id,
     };
     let resolved = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)?;
+    super::remember(&resolved);
     if !resolved.secrets_file_found {
         return Err(Error::failed(format!(
             "{} does not exist; there is nothing to cache",

@@ -40,6 +40,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RemoteArgs) -> Result
         project_id: &project.id,
     };
     let resolved = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)?;
+    super::remember(&resolved);
     let store = ctx.remote(shell, &project, &profile, args)?;
     // Local names as `sync` would push them: never the system-managed or deploy-owned ones.
     let local = Outgoing::new(&resolved, store.as_ref()).push;

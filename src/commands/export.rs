@@ -90,8 +90,19 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
         .unwrap_or_else(|| default_secret_name(&profile.name));
     let (masks, body) = render(args.format, &pairs, &secret_name)?;
     if !masks.expose_secret().is_empty() {
-        // Workflow commands must reach the runner's stdout even when the body goes to a file.
-        shell.out_raw(masks.expose_secret());
+        // `::add-mask::` lines are for the Actions runner, which reads a step's stdout and stderr:
+        // never to a terminal or a pipe outside Actions (they hold every value), and never into
+        // the body's own stream (`>> "$GITHUB_ENV"` must get only the body).
+        let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+        if in_actions || args.reveal {
+            if args.output.is_some() {
+                shell.out_raw(masks.expose_secret());
+            } else {
+                shell.err_raw(masks.expose_secret());
+            }
+        } else {
+            shell.verbose("the ::add-mask:: lines are printed only inside GitHub Actions (GITHUB_ACTIONS=true), where the runner reads them");
+        }
     }
     match &args.output {
         Some(path) => {

@@ -334,6 +334,7 @@ impl Context {
             project_id: &project.id,
         };
         let resolved = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)?;
+        remember(&resolved);
         for note in self.cache.notes() {
             shell.verbose(note);
         }
@@ -508,6 +509,16 @@ pub(crate) fn add_custom_list(
     if let Some(list) = remote::plan::custom_list_for(local.as_ref(), pushing) {
         pushing.insert(remote::CUSTOM_SECRETS.to_owned(), list);
     }
+}
+
+/// Tells the scrubber of server messages every value of `resolved` (each layer's).
+pub(crate) fn remember(resolved: &Resolved) {
+    crate::scrub::global().know_all(
+        resolved
+            .entries
+            .values()
+            .flat_map(|r| r.definitions().map(|d| &d.value)),
+    );
 }
 
 /// Prints every request a store made (method, URL, status, attempts, time) with `-v`.

@@ -269,6 +269,7 @@ fn collect(
         project_id: &project.id,
     };
     let resolved = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)?;
+    super::remember(&resolved);
     if !resolved.secrets_file_found && !args.include_env {
         return Err(Error::failed(format!(
             "{} does not exist; there is nothing to sync",

@@ -203,6 +203,7 @@ impl BaoClient {
         namespace: Option<String>,
         token: SecretString,
     ) -> Self {
+        crate::scrub::global().know(&token);
         Self {
             http,
             addresses,
@@ -295,8 +296,9 @@ impl BaoClient {
         capability: &'static str,
         r: &HttpResponse,
     ) -> BaoError {
+        // The server's words, scrubbed of every value and token this run knows, and bounded.
         let errors = serde_json::from_str::<Errors>(&r.body)
-            .map(|e| e.errors.join("; "))
+            .map(|e| crate::scrub::global().clean(&e.errors.join("; ")))
             .unwrap_or_default();
         let lower = errors.to_ascii_lowercase();
         if r.status == 503 && lower.contains("sealed") {
@@ -387,7 +389,9 @@ impl BaoClient {
         for (k, v) in data.data.unwrap_or_default() {
             match v {
                 serde_json::Value::String(s) => {
-                    map.insert(k, SecretString::from(s));
+                    let value = SecretString::from(s);
+                    crate::scrub::global().know(&value);
+                    map.insert(k, value);
                 }
                 _ => {
                     return Err(BaoError::NotAString {
@@ -431,6 +435,7 @@ impl BaoClient {
 
     /// Writes the whole map if the current version is still `cas`. Returns the new version.
     pub fn write(&self, data: &SecretMap, cas: u64) -> Result<u64, BaoError> {
+        crate::scrub::global().know_all(data.iter().map(|(_, v)| v));
         let api_path = self.api_path("data");
         let body = SecretString::from(
             serde_json::to_string(&WriteBody {
@@ -704,7 +709,7 @@ fn unexpected(body: &str, what: &str, e: &serde_json::Error) -> String {
     } else if body.trim().is_empty() {
         format!("an empty body, not the JSON {what}")
     } else {
-        format!("not the JSON {what}: {e}")
+        format!("not the JSON {what}: {}", crate::scrub::serde_message(e))
     }
 }
 

@@ -138,7 +138,7 @@ fn unexpected(body: &str, what: &str, e: &serde_json::Error) -> String {
     } else if body.trim().is_empty() {
         format!("an empty body, not the JSON document {what}")
     } else {
-        format!("expected {what}: {e}")
+        format!("expected {what}: {}", crate::scrub::serde_message(e))
     }
 }
 
@@ -197,6 +197,7 @@ impl CloudClient {
         token: SecretString,
         generation: Generation,
     ) -> Self {
+        crate::scrub::global().know(&token);
         Self {
             http,
             base,
@@ -262,7 +263,9 @@ impl CloudClient {
                 why: "the token exchange returned an empty access_token".to_owned(),
             });
         }
-        Ok(Bearer::Exchanged(SecretString::from(answer.access_token)))
+        let access = SecretString::from(answer.access_token);
+        crate::scrub::global().know(&access);
+        Ok(Bearer::Exchanged(access))
     }
 
     /// The bearer for tenant calls: exchanged once per run (and again after a 401).
@@ -368,6 +371,10 @@ impl CloudClient {
             return Ok(r);
         }
         let (code, message) = r.error_body().unwrap_or_default();
+        let (code, message) = (
+            crate::scrub::global().clean(&code),
+            crate::scrub::global().clean(&message),
+        );
         let err = match r.status {
             401 | 403 => Err(CloudError::Unauthorized {
                 status: r.status,
@@ -419,6 +426,7 @@ impl CloudClient {
     /// `PUT …/secrets` with `{"secrets": {NAME: value, …}}`: one request for every name.
     pub fn upsert(&self, secrets: &SecretMap) -> Result<(), CloudError> {
         let url = self.url(None);
+        crate::scrub::global().know_all(secrets.iter().map(|(_, v)| v));
         let body = SecretBody {
             secrets: secrets.exposed(),
         };
