@@ -28,8 +28,34 @@ pub struct ConnectError {
     pub reason: String,
 }
 
-/// Opens a connection to `url` within `timeout` and asks the server for its version.
+/// Opens a connection to `url` and asks the server for its version, all within one deadline: the
+/// connect timeout (`timeout`, or the URL's `connect_timeout` when shorter) for the connection,
+/// and as long again for the server's first answer. A server that accepts the connection and
+/// never answers is given up on there (the worker thread is left to the end of the process).
 pub fn check(url: &SecretString, timeout: Duration) -> Result<Connected, ConnectError> {
+    let timeout = postgres::Config::from_str(url.expose_secret())
+        .ok()
+        .and_then(|c| c.get_connect_timeout().copied())
+        .map_or(timeout, |t| t.min(timeout))
+        .max(Duration::from_millis(100));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = url.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(connect(&owned, timeout));
+    });
+    rx.recv_timeout(timeout.saturating_mul(2))
+        .unwrap_or_else(|_| {
+            Err(ConnectError {
+                target: describe(url.expose_secret()),
+                reason: format!(
+                    "no answer within {} s: the server accepted the connection but did not answer (--connect-timeout, or connect_timeout in the URL)",
+                    timeout.saturating_mul(2).as_secs()
+                ),
+            })
+        })
+}
+
+fn connect(url: &SecretString, timeout: Duration) -> Result<Connected, ConnectError> {
     let raw = url.expose_secret();
     let target = describe(raw);
     let fail = |reason: String| ConnectError {
@@ -152,5 +178,33 @@ mod tests {
             "{e}"
         );
         assert!(!e.to_string().contains("canary-pw"), "{e}");
+    }
+
+    #[test]
+    fn a_server_that_accepts_and_never_answers_is_given_up_on() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // Accepts, holds the connection, says nothing.
+        std::thread::spawn(move || {
+            let held: Vec<_> = listener.incoming().take(4).collect();
+            std::thread::sleep(Duration::from_secs(60));
+            drop(held);
+        });
+        for url in [
+            format!("postgres://app:canary-pw@127.0.0.1:{port}/app?sslmode=disable"),
+            format!(
+                "postgres://app:canary-pw@127.0.0.1:{port}/app?sslmode=disable&connect_timeout=1"
+            ),
+        ] {
+            let started = std::time::Instant::now();
+            let e = check(&SecretString::from(url), Duration::from_secs(2)).unwrap_err();
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{:?}",
+                started.elapsed()
+            );
+            assert!(e.to_string().contains("did not answer"), "{e}");
+            assert!(!e.to_string().contains("canary-pw"), "{e}");
+        }
     }
 }

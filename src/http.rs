@@ -138,6 +138,8 @@ pub struct RequestRecord {
     pub attempts: usize,
     /// Milliseconds, retries included.
     pub millis: u128,
+    /// The waits between attempts, and whether the server asked for each (`Retry-After`).
+    pub waits: Vec<(Duration, bool)>,
 }
 
 /// The requests a client made, in order; shared by its threads.
@@ -156,6 +158,7 @@ impl RequestLog {
             status: r.status,
             attempts: r.attempts,
             millis: r.elapsed.as_millis(),
+            waits: r.waits.clone(),
         });
     }
 
@@ -181,6 +184,8 @@ pub struct HttpResponse {
     pub attempts: usize,
     /// Time taken, retries included.
     pub elapsed: Duration,
+    /// The waits between attempts, and whether the server asked for each (`Retry-After`).
+    pub waits: Vec<(Duration, bool)>,
     /// An earlier attempt reached the server and got no usable answer (the connection broke after
     /// the request was sent, the answer timed out, or a 500/502/504): for a write, the server may
     /// already have applied it, so a conflict or a 404 in this answer may be this request's own
@@ -346,6 +351,11 @@ impl Http {
         let started = Instant::now();
         let mut tries = Tries::default();
         let total = self.config.attempts.max(2 * targets.len());
+        // The time one request may take, every attempt and wait included.
+        let budget = self
+            .config
+            .timeout
+            .saturating_mul(u32::try_from(total).unwrap_or(u32::MAX));
         let mut delays = ExponentialBuilder::default()
             .with_min_delay(self.config.base_delay)
             .with_max_delay(self.config.max_delay)
@@ -357,13 +367,33 @@ impl Http {
                 Ok(mut r) => {
                     r.attempts = tries.attempts;
                     r.elapsed = started.elapsed();
+                    r.waits = std::mem::take(&mut tries.waits);
                     return Ok(r);
                 }
                 Err(Attempt::Retry(why, server_wait, answer)) => match delays.next() {
-                    // The server's Retry-After, when it sent one, replaces the planned backoff.
-                    Some(planned) => std::thread::sleep(
-                        server_wait.map_or(planned, |w| w.min(self.config.max_delay)),
-                    ),
+                    // The server's Retry-After, when it sent one, replaces the planned backoff;
+                    // one longer than the time this request has left ends it at once.
+                    Some(planned) => {
+                        let left = budget.saturating_sub(started.elapsed());
+                        match server_wait {
+                            Some(w) if w > left.min(self.config.max_delay) => {
+                                break Attempt::Fatal(format!(
+                                    "{why}, and the server asks to wait {} s before another try (Retry-After), more than the {} s this request has left; not waiting",
+                                    w.as_secs(),
+                                    left.min(self.config.max_delay).as_secs()
+                                ));
+                            }
+                            Some(w) => {
+                                tries.waits.push((w, true));
+                                std::thread::sleep(w);
+                            }
+                            None => {
+                                let wait = planned.min(left);
+                                tries.waits.push((wait, false));
+                                std::thread::sleep(wait);
+                            }
+                        }
+                    }
                     None => break Attempt::Retry(why, server_wait, answer),
                 },
                 Err(other) => break other,
@@ -375,6 +405,7 @@ impl Http {
                 answer.maybe_applied = tries.maybe_applied;
                 answer.attempts = tries.attempts;
                 answer.elapsed = started.elapsed();
+                answer.waits = std::mem::take(&mut tries.waits);
                 Ok(answer)
             }
             Attempt::TooLarge => Err(HttpError::TooLarge {
@@ -406,6 +437,7 @@ impl Http {
         tries.last_url = index;
         tries.answered = false;
         let earlier = tries.maybe_applied;
+        let sent = Instant::now();
         let response = build(&self.client, &targets[index]).send().map_err(|e| {
             // Unless it never connected, the request may have been sent and acted on.
             tries.maybe_applied = earlier || !e.is_connect();
@@ -424,13 +456,14 @@ impl Http {
             .and_then(parse_retry_after);
         // The server has the whole request: if its answer breaks off, it may have acted on it.
         tries.maybe_applied = true;
-        let body = read_body(response)?;
+        let body = read_body(response, sent + self.config.timeout, self.config.timeout)?;
         tries.maybe_applied = earlier;
         let answer = HttpResponse {
             status,
             body,
             attempts: 0,
             elapsed: Duration::ZERO,
+            waits: Vec::new(),
             maybe_applied: earlier,
         };
         if let Some(open) = retried(status, method, failover) {
@@ -455,36 +488,63 @@ struct Tries {
     answered: bool,
     /// The index of the URL tried last.
     last_url: usize,
+    /// Each wait between attempts, and whether the server asked for it (`Retry-After`).
+    waits: Vec<(Duration, bool)>,
 }
 
 /// The body as text, refused (not read) past [`MAX_BODY`] bytes.
+/// The whole answer must have arrived by `deadline` (the attempt's start plus `--timeout`): a server
+/// that sends its headers and then a byte a second is cut off there.
 fn read_body(
     mut response: reqwest::blocking::Response,
+    deadline: Instant,
+    timeout: Duration,
 ) -> Result<secrecy::zeroize::Zeroizing<String>, Attempt> {
     use std::io::Read;
     if response.content_length().is_some_and(|n| n > MAX_BODY) {
         return Err(Attempt::TooLarge);
     }
     let mut bytes = secrecy::zeroize::Zeroizing::new(Vec::new());
-    (&mut response)
-        .take(MAX_BODY + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| {
-            let why = if error_chain(&e).any(|c| {
-                c.downcast_ref::<reqwest::Error>()
-                    .is_some_and(reqwest::Error::is_timeout)
-                    || c.downcast_ref::<std::io::Error>()
-                        .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-            }) {
-                "timed out while reading the answer (--timeout)".to_owned()
-            } else {
+    let mut chunk = secrecy::zeroize::Zeroizing::new([0u8; 16 * 1024]);
+    let read = loop {
+        if Instant::now() > deadline {
+            return Err(Attempt::Retry(
                 format!(
-                    "the connection broke while reading the answer ({})",
-                    describe_chain(&e)
-                )
-            };
-            Attempt::Retry(why, None, None)
-        })?;
+                    "timed out after {} s: the answer had not finished arriving (--timeout)",
+                    timeout.as_secs()
+                ),
+                None,
+                None,
+            ));
+        }
+        match response.read(&mut chunk[..]) {
+            Ok(0) => break Ok(()),
+            Ok(n) => {
+                bytes.extend_from_slice(&chunk[..n]);
+                if bytes.len() as u64 > MAX_BODY {
+                    return Err(Attempt::TooLarge);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e),
+        }
+    };
+    read.map_err(|e| {
+        let why = if error_chain(&e).any(|c| {
+            c.downcast_ref::<reqwest::Error>()
+                .is_some_and(reqwest::Error::is_timeout)
+                || c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        }) {
+            "timed out while reading the answer (--timeout)".to_owned()
+        } else {
+            format!(
+                "the connection broke while reading the answer ({})",
+                describe_chain(&e)
+            )
+        };
+        Attempt::Retry(why, None, None)
+    })?;
     if bytes.len() as u64 > MAX_BODY {
         return Err(Attempt::TooLarge);
     }

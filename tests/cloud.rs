@@ -887,3 +887,81 @@ fn urls_are_shown_without_credentials_or_query_values() {
         assert!(!text.contains("panicked"), "{text}");
     }
 }
+
+/// One deadline covers a request's headers and its body; a `Retry-After` longer than the time left
+/// ends the command at once, saying how long the server asked for; `-v` shows each wait.
+#[test]
+fn deadlines_cover_the_body_and_retry_after_stays_within_the_budget() {
+    use std::io::{Read as _, Write as _};
+    // A server that sends its headers at once and then one byte a second, forever.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n",
+                );
+                for _ in 0..120 {
+                    if conn.write_all(b" ").is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            });
+        }
+    });
+    let (p, server) = setup();
+    let started = std::time::Instant::now();
+    let mut c = cmd(p.path());
+    c.args(["diff", "--timeout", "2", "--api-url", &url])
+        .env("SYSTEMPROMPT_API_TOKEN", TOKEN);
+    let out = run(c);
+    let took = started.elapsed();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("timed out after 2 s: the answer had not finished arriving"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        took < Duration::from_secs(20),
+        "4 attempts of 2 s and the waits: {took:?}"
+    );
+
+    // 429 with Retry-After: 86400 and --timeout 2: no waiting, the server's wait named.
+    server.fail_next(429, 1, Some(86_400));
+    let started = std::time::Instant::now();
+    let out = sp(&p, &server, &["diff", "--timeout", "2"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        out.stderr
+            .contains("asks to wait 86400 s before another try (Retry-After)"),
+        "{}",
+        out.stderr
+    );
+
+    // Short waits are taken, and -v shows each.
+    server.fail_next(503, 1, None);
+    let out = sp(&p, &server, &["diff", "-v"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("attempts") && out.stderr.contains("; waited "),
+        "{}",
+        out.stderr
+    );
+    server.fail_next(429, 1, Some(1));
+    let out = sp(&p, &server, &["diff", "-v"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("ms (Retry-After)"), "{}", out.stderr);
+    server.fail_next(503, 0, None);
+}

@@ -527,14 +527,30 @@ pub(crate) fn log_requests(shell: &mut Shell, store: &dyn RemoteStore) {
         shell.verbose(note);
     }
     for r in store.requests() {
+        let waits: Vec<String> = r
+            .waits
+            .iter()
+            .map(|(d, asked)| {
+                format!(
+                    "{} ms{}",
+                    d.as_millis(),
+                    if *asked { " (Retry-After)" } else { "" }
+                )
+            })
+            .collect();
         shell.verbose(format_args!(
-            "{} {} -> {} ({} attempt{}, {} ms)",
+            "{} {} -> {} ({} attempt{}, {} ms{})",
             r.method,
             r.url,
             r.status,
             r.attempts,
             if r.attempts == 1 { "" } else { "s" },
-            r.millis
+            r.millis,
+            if waits.is_empty() {
+                String::new()
+            } else {
+                format!("; waited {}", waits.join(", "))
+            }
         ));
     }
 }

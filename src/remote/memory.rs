@@ -96,6 +96,7 @@ impl State {
             status: 200,
             attempts: 1,
             millis: 0,
+            waits: Vec::new(),
         });
     }
 
