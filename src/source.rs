@@ -99,9 +99,28 @@ pub fn display_path(path: &Path, base: &Path) -> PathBuf {
         .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
 }
 
-/// A path shown relative to the current directory when it lies below it.
+/// A path shown relative to the current directory when it lies below it. Control characters in
+/// it (a line break or an escape in a file or folder name) are shown escaped, so that a name
+/// cannot start a line of its own in a log (`::error::…`) or colour the terminal.
 #[must_use]
 pub fn rel(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
-    display_path(path, &cwd).display().to_string()
+    escape_controls(&display_path(path, &cwd).display().to_string())
+}
+
+/// `text` with every control character escaped (`\n`, `\u{1b}`), the rest unchanged.
+#[must_use]
+pub fn escape_controls(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

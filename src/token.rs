@@ -101,6 +101,13 @@ pub enum TokenError {
         /// The first address.
         address: String,
     },
+    /// The token found cannot be sent: it holds a line break, an escape or another character no
+    /// HTTP header can carry.
+    #[error("the token from {from} contains a line break or another character no HTTP header can carry; set it again without it")]
+    Unsendable {
+        /// Where it came from.
+        from: TokenSource,
+    },
     /// The token found has expired.
     #[error("the API token from {from} expired at {}: run `cargo systemprompt-secrets login`", format_time(*expired_at))]
     Expired {
@@ -117,6 +124,12 @@ impl TokenError {
     pub fn help(&self) -> Option<String> {
         None
     }
+}
+
+/// Whether a token can go into an `Authorization` header: visible ASCII only.
+#[must_use]
+pub fn sendable(token: &SecretString) -> bool {
+    token.expose_secret().bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Seconds since the Unix epoch, now.
@@ -277,6 +290,9 @@ pub fn resolve(
         })
     };
     let (value, source) = token.ok_or(TokenError::NotLoggedIn)?;
+    if !sendable(&value) {
+        return Err(TokenError::Unsendable { from: source });
+    }
     let expires_at = jwt_expiry(&value);
     if let Some(exp) = expires_at.filter(|exp| *exp <= now()) {
         return Err(TokenError::Expired {

@@ -528,3 +528,28 @@ fn install_hook_blocks_a_commit_and_refuses_a_foreign_hook() {
         "#!/bin/sh\nexec lint-staged\n"
     );
 }
+
+/// A tracked file larger than a scan piece (27 MB here) is read in pieces, not skipped: the value in
+/// it is found, with the file's own line number.
+#[test]
+fn scan_reads_large_tracked_files_in_pieces() {
+    let dir = scan_repo();
+    let root = dir.path();
+    let filler = "lorem ipsum dolor sit amet, consectetur adipiscing elit 0123456789\n";
+    let lines = 27 * 1024 * 1024 / filler.len();
+    let text = format!(
+        "{}the jwt is {JWT} here\n{}",
+        filler.repeat(lines),
+        filler.repeat(100)
+    );
+    std::fs::write(root.join("big.txt"), &text).unwrap();
+    git(root, &["add", "big.txt"]);
+    git(root, &["commit", "-q", "-m", "big"]);
+    let out = scan(root, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!("big.txt:{}:", lines + 1)),
+        "{}",
+        out.stderr
+    );
+}

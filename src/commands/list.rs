@@ -32,16 +32,25 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, format: Format) -> Result<()
     let checked = ctx.check(shell, &project, profile, false);
     let resolved = checked.resolved_or_fail(shell)?;
 
+    // Linear in the number of keys: the statuses are worked out once, and the keys already listed
+    // are looked up in a set.
+    let statuses = checked.key_statuses();
     let mut rows = Vec::new();
+    let mut listed = std::collections::HashSet::new();
     for (key, r) in &resolved.entries {
+        listed.insert(key.as_str());
         rows.push((
             key.clone(),
             Some(&r.winner.source),
-            checked.key_status(key).to_owned(),
+            statuses
+                .get(key.as_str())
+                .copied()
+                .unwrap_or("ok")
+                .to_owned(),
         ));
     }
     for key in settings.required.iter().chain(resolved.blanks.keys()) {
-        if !resolved.entries.contains_key(key) && !rows.iter().any(|(k, ..)| k == key) {
+        if listed.insert(key.as_str()) {
             let status = if settings.required.contains(key) {
                 "missing (required)"
             } else {

@@ -75,6 +75,11 @@ fn read_token(shell: &mut Shell, from_stdin: bool, what: &str) -> Result<SecretS
             "the token contains whitespace; check what was pasted. Nothing was stored",
         ));
     }
+    if token.chars().any(|c| c.is_control() || !c.is_ascii()) {
+        return Err(Error::usage(
+            "the token contains a control character (such as an escape) or a character outside ASCII, which no HTTP header can carry; check what was pasted. Nothing was stored",
+        ));
+    }
     Ok(SecretString::from(token.to_owned()))
 }
 

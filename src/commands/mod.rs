@@ -154,6 +154,24 @@ impl Checked {
         })
     }
 
+    /// The worst status of every key with a finding (`error` or `warning`), in one pass.
+    pub fn key_statuses(&self) -> std::collections::HashMap<&str, &'static str> {
+        let mut out = std::collections::HashMap::new();
+        for f in &self.findings {
+            if let Some(key) = f.key.as_deref() {
+                let status = match f.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                };
+                let slot = out.entry(key).or_insert(status);
+                if status == "error" {
+                    *slot = "error";
+                }
+            }
+        }
+        out
+    }
+
     /// The worst status of one key: `error`, `warning` or `ok`.
     pub fn key_status(&self, key: &str) -> &'static str {
         let mut status = "ok";

@@ -95,6 +95,13 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
         )?;
     }
 
+    // Everything the push needs (backend, tenant or address, token) is settled before the local
+    // write, so that a missing login does not leave local and remote apart.
+    let store = if args.sync {
+        Some(ctx.remote(shell, &project, &profile, &args.target)?)
+    } else {
+        None
+    };
     // Held from the read to the rename: a concurrent writer's update is read, not lost.
     let lock = crate::secrets_file::lock(&profile.secrets_path)?;
     let mut entries = read_entries(&profile.secrets_path)?;
@@ -115,16 +122,38 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
         shell.info("note: a new oauth_at_rest_pepper no longer matches the OAuth tokens and client secrets stored with the old one; clients will have to sign in again");
     }
 
-    if args.sync {
-        let store = ctx.remote(shell, &project, &profile, &args.target)?;
-        let name = store.remote_name(&key);
+    if let Some(store) = store {
+        push(shell, &project, &profile, store.as_ref(), &key, value)?;
+    }
+    Ok(())
+}
+
+/// `--sync`: the one key (and, for deploy naming, the list of custom names) to the remote.
+fn push(
+    shell: &mut Shell,
+    project: &crate::project::Project,
+    profile: &crate::profile::Profile,
+    store: &dyn crate::remote::RemoteStore,
+    key: &str,
+    value: secrecy::SecretString,
+) -> Result<(), Error> {
+    {
+        let name = store.remote_name(key);
         let mut set = SecretMap::from_iter([(name.clone(), value)]);
-        super::add_custom_list(&project, &profile, store.as_ref(), &mut set);
+        super::add_custom_list(project, profile, store, &mut set);
         let edit = Edit {
             set,
             ..Edit::default()
         };
-        let applied = store.apply(&edit, None, &|| {})?;
+        let applied = store.apply(&edit, None, &|| {}).map_err(|e| {
+            super::log_requests(shell, store);
+            Error::failed(format!(
+                "`{key}` was rotated in {}, but pushing it to {} failed: {e}",
+                rel(&profile.secrets_path),
+                store.location()
+            ))
+            .help("push the new value without rotating again: `cargo systemprompt-secrets sync` (local and remote differ until then)")
+        })?;
         let version = applied
             .version
             .map(|v| format!(" (version {v})"))
@@ -133,7 +162,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
             "Synced",
             format_args!("`{name}` to {}{version}", store.location()),
         );
-        super::log_requests(shell, store.as_ref());
+        super::log_requests(shell, store);
     }
     Ok(())
 }

@@ -56,7 +56,8 @@ pub enum ScanAction {
     InstallHook,
 }
 
-/// Files larger than this are skipped (with a note): generated data, not configuration.
+/// Files larger than this are read in pieces of about this size, cut at line ends, so that memory
+/// stays bounded and no value (values hold no line break) is cut in two.
 const MAX_FILE: u64 = 8 * 1024 * 1024;
 
 /// A finding: where, what, and whether it is allowed (and why).
@@ -152,6 +153,47 @@ impl Scan {
             .collect()
     }
 
+    /// A large tracked file, read in pieces of about [`MAX_FILE`] bytes that end at a line end; the
+    /// findings carry the file's own line numbers.
+    fn in_pieces(&mut self, path: &str, file: &Path) -> Result<Vec<Finding>, Error> {
+        use std::io::Read;
+        let cannot = |e| Error::io(format!("cannot read {}", rel(file)), e);
+        let mut f = std::fs::File::open(file).map_err(cannot)?;
+        let mut findings = Vec::new();
+        let mut carry: Vec<u8> = Vec::new();
+        let mut lines_before = 0;
+        let files_before = self.files;
+        let mut buf = vec![0u8; usize::try_from(MAX_FILE).unwrap_or(8 << 20)];
+        loop {
+            let n = f.read(&mut buf).map_err(cannot)?;
+            let done = n == 0;
+            carry.extend_from_slice(&buf[..n]);
+            if !done && (carry.len() as u64) < MAX_FILE {
+                continue;
+            }
+            // The piece ends at the last line end, unless a single line is longer than a piece.
+            let cut = if done {
+                carry.len()
+            } else {
+                carry
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map_or(carry.len(), |i| i + 1)
+            };
+            let piece: Vec<u8> = carry.drain(..cut).collect();
+            for mut finding in self.content(path, None, &piece) {
+                finding.line += lines_before;
+                findings.push(finding);
+            }
+            lines_before += piece.split(|b| *b == b'\n').count() - 1;
+            if done {
+                break;
+            }
+        }
+        self.files = files_before + 1;
+        Ok(findings)
+    }
+
     /// What is staged: the blobs in the index.
     fn staged(&mut self, dir: &Path) -> Result<Vec<Finding>, Error> {
         let entries = git::staged_blobs(dir).map_err(git_error)?;
@@ -183,7 +225,10 @@ impl Scan {
                 continue; // symlink or submodule
             }
             if meta.len() > MAX_FILE {
-                shell.verbose(format_args!("skipped {path}: larger than {MAX_FILE} bytes"));
+                shell.verbose(format_args!(
+                    "{path} is larger than {MAX_FILE} bytes: read in pieces"
+                ));
+                findings.extend(self.in_pieces(&path, &file)?);
                 continue;
             }
             let content = std::fs::read(&file)

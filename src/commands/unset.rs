@@ -37,6 +37,20 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &UnsetArgs) -> Result<
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
     let protected = project.config.is_protected(&profile.name);
+    // The same names `set` accepts: a `../../x` never reaches a URL path.
+    if let Some(bad) = args.names.iter().find(|n| {
+        n.trim().is_empty()
+            || !n
+                .trim()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    }) {
+        return Err(Error::usage(format!(
+            "`{}` is not a valid secret name (letters, digits and _); nothing was deleted",
+            bad.escape_debug()
+        ))
+        .help("names are spelled as `set` accepts them, e.g. OLD_API_KEY"));
+    }
     let store = ctx.remote(shell, &project, &profile, &args.target)?;
     let mut names: Vec<String> = args.names.iter().map(|n| store.remote_name_of(n)).collect();
     names.sort();

@@ -98,7 +98,7 @@ pub enum BaoError {
         key: String,
     },
     /// Any other error answer.
-    #[error("{method} {path} failed with {status}: {errors}")]
+    #[error("{method} {path} failed with {status}{}", if errors.is_empty() { " (the server gave no message)".to_owned() } else { format!(": {errors}") })]
     Api {
         /// The method.
         method: &'static str,
@@ -132,7 +132,12 @@ impl BaoError {
             Self::Uncertain { .. } => Some("once the cause above is fixed, run `cargo systemprompt-secrets diff` to see whether it landed, then run the command again if needed".to_owned()),
             Self::NotWritten { .. } => Some("run the command again".to_owned()),
             Self::NotAString { .. } => Some("fix it in OpenBao: every value of the secret must be a string".to_owned()),
-            Self::Api { status, .. } => Some((if *status >= 500 { "the server failed; try again later, and check that `address` (or BAO_ADDR) points at OpenBao" } else { "the server refused the request; its message above says why" }).to_owned()),
+            Self::Api { status, errors, .. } => Some((match *status {
+                500.. => "the server failed; try again later, and check that `address` (or BAO_ADDR) points at OpenBao",
+                300..=399 => "the server answered with a redirect to an address that is not configured; list every node in `address`",
+                _ if !errors.is_empty() => "the server refused the request; its message above says why",
+                _ => "the server refused the request without saying why; check `address`, `mount` and the token's policy",
+            }).to_owned()),
             Self::Http(e) => e.help(),
             Self::KeptChanging { .. } => {
                 Some("try again; someone else is writing to it right now".to_owned())

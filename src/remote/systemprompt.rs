@@ -105,7 +105,9 @@ impl CloudError {
     pub fn help(&self) -> Option<String> {
         match self {
             Self::TenantNotFound { .. } => Some("check --tenant, `tenant-id` in the manifest, or `cloud.tenant_id` in profile.yaml".to_owned()),
-            Self::Api { status, .. } => Some(api_hint(*status).to_owned()),
+            Self::Api {
+                status, message, ..
+            } => Some(api_hint(*status, !message.is_empty()).to_owned()),
             Self::Http(e) => e.help(),
             Self::MaybeApplied { cause, .. } => cause.help(),
             Self::NotOffered { .. } => Some("systemprompt 0.32 and later removed listing and deleting secrets; `sync` (without --prune) still pushes, and upstream's `cloud deploy` sets the rest".to_owned()),
@@ -123,11 +125,12 @@ fn detail(message: &str) -> String {
     }
 }
 
-fn api_hint(status: u16) -> &'static str {
-    if status >= 500 {
-        "the server failed; try again later, and check that --api-url points at the systemprompt API"
-    } else {
-        "the server refused the request; its message above says why"
+fn api_hint(status: u16, has_message: bool) -> &'static str {
+    match status {
+        500.. => "the server failed; try again later, and check that --api-url points at the systemprompt API",
+        300..=399 => "the server answered with a redirect, which is not followed; check that --api-url is the API's own address",
+        _ if has_message => "the server refused the request; its message above says why",
+        _ => "the server refused the request without saying why; check --api-url, the tenant and the token",
     }
 }
 

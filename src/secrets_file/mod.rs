@@ -225,6 +225,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
             seen.insert(key, first);
         }
         problems.extend(case_twin(&mut folded, key, line));
+        problems.extend(unusable_name(key, line));
         if let RawValue::Other(kind) = value {
             problems.push(
                 FileProblem::new(
@@ -253,6 +254,22 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
     Ok(SecretsFile {
         path: path.to_path_buf(),
         entries,
+    })
+}
+
+/// A key that is empty or holds a control character (a line break, a tab, an escape): it could
+/// not be an environment name, and printed raw it could forge a line of a log.
+fn unusable_name(key: &str, line: usize) -> Option<FileProblem> {
+    (key.is_empty() || key.chars().any(char::is_control)).then(|| {
+        FileProblem::new(
+            "invalid-key-name",
+            format!(
+                "key `{}` is empty or holds a control character (a line break, a tab, an escape)",
+                crate::source::escape_controls(key)
+            ),
+            "rename it to letters, digits and underscores (such a key cannot be an environment name either)",
+        )
+        .at(line, None)
     })
 }
 
