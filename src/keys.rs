@@ -64,6 +64,17 @@ pub fn normalize(name: &str) -> String {
     }
 }
 
+/// Whether `name` can be an environment variable's name in every shell and tool:
+/// `^[A-Za-z_][A-Za-z0-9_]*$`.
+#[must_use]
+pub fn is_env_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// Whether a key name is snake_case: `^[a-z][a-z0-9_]*$`.
 #[must_use]
 pub fn is_snake_case(key: &str) -> bool {
@@ -129,6 +140,24 @@ mod tests {
         assert_eq!(key_from_env("DASHSCOPE_API_KEY"), "qwen");
         assert_eq!(env_names("qwen"), ["QWEN_API_KEY", "DASHSCOPE_API_KEY"]);
         assert_eq!(env_name("oauth_at_rest_pepper"), "OAUTH_AT_REST_PEPPER");
+    }
+
+    #[test]
+    fn env_names_are_checked() {
+        for ok in ["A", "_X", "FOO_BAR9", "MixedCase"] {
+            assert!(is_env_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "9A",
+            "BAD KEY",
+            "Q$(TOUCH X)",
+            "A-B",
+            "A=B",
+            "A\u{1b}[31m",
+        ] {
+            assert!(!is_env_name(bad), "{bad}");
+        }
     }
 
     #[test]

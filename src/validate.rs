@@ -165,36 +165,115 @@ pub fn loose_mode(path: &Path) -> Option<u32> {
     }
 }
 
-/// A warning for each file that group or others can read or write (secrets.json, dotenv files).
-#[must_use]
-pub fn file_mode_findings(paths: &[PathBuf]) -> Vec<Finding> {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    paths
-        .iter()
-        .filter_map(|path| {
-            let mode = loose_mode(path)?;
-            Some(
+/// Advice about who else can change a secrets file: a folder that group or others may write to
+/// (they can replace the file), and a file owned by another user.
+#[cfg(unix)]
+fn ownership_findings(paths: &[PathBuf], cwd: &Path) -> Vec<Finding> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // This process's user: the owner of /proc/self (Linux); elsewhere the owner check is skipped.
+    let me = std::fs::metadata("/proc/self").ok().map(|m| m.uid());
+    let mut out = Vec::new();
+    let mut folders_seen = std::collections::BTreeSet::new();
+    for path in paths {
+        let at = Some(Location::File {
+            path: path.clone(),
+            line: None,
+            column: None,
+        });
+        if let (Some(me), Ok(meta)) = (me, std::fs::metadata(path)) {
+            if meta.uid() != me && meta.uid() != 0 {
+                out.push(
+                    Finding::new(
+                        crate::finding::FILE_PERMISSIONS,
+                        Severity::Warning,
+                        None,
+                        format!(
+                            "{} belongs to another user (uid {}), who can change it",
+                            crate::source::rel(path),
+                            meta.uid()
+                        ),
+                        "check who wrote it; then `chown` it to yourself (and `chmod 600` it)"
+                            .to_owned(),
+                    )
+                    .at(at.clone()),
+                );
+            }
+        }
+        let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+            continue;
+        };
+        if !folders_seen.insert(dir.to_path_buf()) {
+            continue;
+        }
+        let Ok(meta) = std::fs::metadata(dir) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o7777;
+        // A sticky folder such as /tmp lets nobody replace another's file.
+        if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+            out.push(
                 Finding::new(
                     crate::finding::FILE_PERMISSIONS,
                     Severity::Warning,
                     None,
                     format!(
-                        "{} can be read or written by group or others (mode {mode:04o})",
+                        "the folder {} can be written by group or others (mode {:04o}): they can replace {}",
+                        crate::source::display_path(dir, cwd).display(),
+                        mode & 0o777,
                         path.file_name().unwrap_or_default().to_string_lossy()
                     ),
                     format!(
-                        "run `chmod 600 {}` or `cargo systemprompt-secrets doctor --fix`",
-                        crate::source::display_path(path, &cwd).display()
+                        "run `chmod go-w {}`",
+                        crate::source::display_path(dir, cwd).display()
                     ),
                 )
-                .at(Some(Location::File {
-                    path: path.clone(),
-                    line: None,
-                    column: None,
-                })),
-            )
-        })
-        .collect()
+                .at(at),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(not(unix))]
+fn ownership_findings(_: &[PathBuf], _: &Path) -> Vec<Finding> {
+    Vec::new()
+}
+
+/// A warning for each file that group or others can read or write (secrets.json, dotenv files),
+/// whose folder they can write to, or that another user owns.
+#[must_use]
+pub fn file_mode_findings(paths: &[PathBuf]) -> Vec<Finding> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut findings = ownership_findings(paths, &cwd);
+    findings.extend(
+        paths
+            .iter()
+            .filter_map(|path| {
+                let mode = loose_mode(path)?;
+                Some(
+                    Finding::new(
+                        crate::finding::FILE_PERMISSIONS,
+                        Severity::Warning,
+                        None,
+                        format!(
+                            "{} can be read or written by group or others (mode {mode:04o})",
+                            path.file_name().unwrap_or_default().to_string_lossy()
+                        ),
+                        format!(
+                            "run `chmod 600 {}` or `cargo systemprompt-secrets doctor --fix`",
+                            crate::source::display_path(path, &cwd).display()
+                        ),
+                    )
+                    .at(Some(Location::File {
+                        path: path.clone(),
+                        line: None,
+                        column: None,
+                    })),
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    findings
 }
 
 /// The findings for one value of `key` from `source` (for values given on a command line).

@@ -43,7 +43,7 @@ fn attempts(out: &Out, method: &str) -> Vec<usize> {
         .lines()
         .filter(|l| l.contains(&format!("{method} ")) && l.contains(" -> "))
         .filter_map(|l| {
-            let after = l.rsplit_once(" (")?.1;
+            let after = l.split_once(" -> ")?.1.split_once(" (")?.1;
             after.split(' ').next()?.parse().ok()
         })
         .collect()

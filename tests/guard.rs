@@ -553,3 +553,55 @@ fn scan_reads_large_tracked_files_in_pieces() {
         out.stderr
     );
 }
+
+/// `rotate`, `import`, `copy` and `set --local` write fresh values: into a file git tracks they stop,
+/// as `init` and `sync` do. A profile folder others may write to, and a secrets file of another
+/// user, are pointed out by `validate`.
+#[test]
+fn writers_stop_on_tracked_files_and_loose_folders_are_pointed_out() {
+    let dir = project(&[(SECRETS, GOOD), ("in.env", "NEW_KEY=value-0123456789\n")]);
+    let root = dir.path();
+    git(root, &["init", "-q"]);
+    git(root, &["add", "-f", SECRETS]);
+    let file = root.join(SECRETS);
+    let before = snapshot(&file);
+    for args in [
+        &["rotate", "jwt_secret"][..],
+        &["import", "in.env", "--all"],
+        &["copy", "--from", "local", "--to", "local2", "--yes"],
+    ] {
+        let out = sp(root, args);
+        if args[0] == "copy" {
+            // The target is a new, untracked file: copy goes ahead.
+            assert_eq!(out.code, 0, "{args:?}: {out:?}");
+            continue;
+        }
+        assert_eq!(out.code, 1, "{args:?}: {out:?}");
+        assert!(out.stderr.contains("is tracked by git"), "{}", out.stderr);
+        assert_eq!(
+            snapshot(&file),
+            before,
+            "{args:?} must not touch a tracked file"
+        );
+    }
+
+    let loose = project(&[(SECRETS, GOOD)]);
+    let folder = loose.path().join(".systemprompt/profiles/local");
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = sp(loose.path(), &["validate"]);
+    assert_eq!(out.code, 0, "an advisory: {out:?}");
+    assert!(
+        out.stderr.contains(
+            "the folder .systemprompt/profiles/local can be written by group or others (mode 0777)"
+        ),
+        "{}",
+        out.stderr
+    );
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = sp(loose.path(), &["validate"]);
+    assert!(
+        !out.stderr.contains("can be written by group"),
+        "{}",
+        out.stderr
+    );
+}

@@ -477,3 +477,62 @@ fn no_keyring_gives_a_clear_error_and_reads_still_work() {
     );
     assert!(!v.stderr.contains("warning:"), "{v:?}");
 }
+
+/// A tampered cache entry is checked like a secrets.json: key names that cannot be environment
+/// names, an entry of another project or profile, and a `cached_at` in the future are each a
+/// warning and a cache miss; nothing of them reaches `run` or `export`.
+#[test]
+fn tampered_cache_entries_are_refused() {
+    let p = project(&[(".systemprompt/profiles/local/profile.yaml", "")]);
+    let id = systemprompt_secrets::project::project_id(p.path());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let store = |payload: &serde_json::Value| {
+        format!(
+            "printf %s '{}' | secret-tool store --label=x service cargo-systemprompt-secrets username 'profile:{id}:local'",
+            payload.to_string().replace('\'', "'\\''")
+        )
+    };
+    let marker = p.path().join("touched");
+    let bad_names = serde_json::json!({"format": 1, "project": id, "profile": "local", "cached_at": now,
+        "secrets": {"jwt_secret": "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ", "BAD KEY": "v1-CANARY", format!("q$(touch {})", marker.display()): "v2-CANARY"}});
+    let other_project = serde_json::json!({"format": 1, "project": "someone-else-0123", "profile": "local", "cached_at": now,
+        "secrets": {"jwt_secret": "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ-CANARY"}});
+    let future = serde_json::json!({"format": 1, "project": id, "profile": "local", "cached_at": 99_999_999_999_u64,
+        "secrets": {"jwt_secret": "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ-CANARY"}});
+    let out = scenario(
+        Session::SecretService,
+        p.path(),
+        &[("SYSTEMPROMPT_SECRETS_KEYRING", "auto")],
+        &[
+            store(&bad_names),
+            s("$BIN validate"),
+            s("$BIN export --format shell --reveal"),
+            store(&other_project),
+            s("$BIN validate"),
+            store(&future),
+            s("$BIN validate"),
+            s("$BIN uncache"),
+        ],
+    );
+    for (i, why) in [
+        (1, "cannot be an environment variable's name"),
+        (4, "belongs to project `someone-else-0123`"),
+        (6, "written in the future"),
+    ] {
+        assert!(
+            out[i].stderr.contains("keyring cache not used") && out[i].stderr.contains(why),
+            "{i}: {:?}",
+            out[i]
+        );
+        assert!(!out[i].all().contains("CANARY"), "{:?}", out[i]);
+    }
+    assert!(
+        !out[2].stdout.contains("BAD KEY") && !out[2].stdout.contains("$("),
+        "{:?}",
+        out[2]
+    );
+    assert!(!marker.exists());
+}

@@ -52,6 +52,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
     }
     let to = project.profiles.open(&args.to)?;
     let source = values(&read_entries(&from.secrets_path)?);
+    crate::git::guard(shell, &to.secrets_path)?;
     // Held from the read to the rename: a concurrent writer's update is read, not lost.
     let _lock = crate::secrets_file::lock(&to.secrets_path)?;
     let mut target = read_entries(&to.secrets_path)?;

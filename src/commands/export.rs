@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{rel, Context};
 use crate::error::Error;
+use crate::keys;
 use crate::shell::Shell;
 
 /// `--format` of `export`.
@@ -84,6 +85,16 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
         })
         .collect();
 
+    if !matches!(args.format, ExportFormat::Json | ExportFormat::K8sSecret) {
+        if let Some((bad, _)) = pairs.iter().find(|(n, _)| !keys::is_env_name(n)) {
+            return Err(Error::failed(format!(
+                "`{}` is not a valid environment variable name, so it cannot be exported as {}; nothing was written",
+                crate::source::escape_controls(bad),
+                args.format.to_possible_value().map_or_else(String::new, |v| v.get_name().to_owned())
+            ))
+            .help("rename the key in secrets.json to letters, digits and underscores"));
+        }
+    }
     let secret_name = args
         .name
         .clone()

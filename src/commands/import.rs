@@ -101,6 +101,8 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ImportArgs) -> Result
         ));
     }
 
+    // Values in a file git tracks would be committed: stop, as `init` and `sync` do.
+    crate::git::guard(shell, &profile.secrets_path)?;
     // Held from the read to the rename: a concurrent writer's update is read, not lost.
     let _lock = crate::secrets_file::lock(&profile.secrets_path)?;
     let mut entries = read_entries(&profile.secrets_path)?;

@@ -78,6 +78,14 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<()
         if !wanted.is_empty() && !wanted.contains(&name) {
             continue;
         }
+        if !keys::is_env_name(&name) {
+            return Err(Error::failed(format!(
+                "`{}` (from `{}`) is not a valid environment variable name; nothing was run",
+                crate::source::escape_controls(&name),
+                crate::source::escape_controls(key)
+            ))
+            .help("rename the key in secrets.json to letters, digits and underscores"));
+        }
         if value.expose_secret().contains('\0') {
             return Err(Error::failed(format!(
                 "the value of `{key}` holds a NUL byte, which no environment can carry; nothing was run"

@@ -144,6 +144,7 @@ fn push(
     if go {
         // With --local, held from the read of secrets.json to its rename (after the push).
         let lock = if args.local {
+            crate::git::guard(shell, &profile.secrets_path)?;
             Some(crate::secrets_file::lock(&profile.secrets_path)?)
         } else {
             None

@@ -155,14 +155,19 @@ fn fetch(
     } else {
         String::new()
     };
-    let payload = decode(&raw).map_err(|why| CacheError {
+    let payload = decode(&raw, project, profile).map_err(|why| CacheError {
         message: format!("{entry} is not a valid cache entry ({why}){fix}"),
     })?;
     Ok(Some((entry, payload)))
 }
 
-/// Parses a payload. The reason never quotes the payload.
-fn decode(raw: &SecretString) -> Result<Payload, String> {
+/// How far in the future a `cached_at` may lie (clocks drift).
+const MAX_CLOCK_DRIFT: u64 = 300;
+
+/// Parses a payload and checks it as strictly as a secrets.json: it must be this project's and this
+/// profile's, written in the past (give or take a clock's drift), and every key must be a name that
+/// can become an environment variable. The reason never quotes the payload.
+fn decode(raw: &SecretString, project: &str, profile: &str) -> Result<Payload, String> {
     let payload: Payload = serde_json::from_str(raw.expose_secret()).map_err(|e| {
         format!(
             "not the expected JSON at line {} column {}",
@@ -174,6 +179,29 @@ fn decode(raw: &SecretString) -> Result<Payload, String> {
         return Err(format!(
             "format {} is not supported (expected {FORMAT})",
             payload.format
+        ));
+    }
+    if payload.project != project || payload.profile != profile {
+        return Err(format!(
+            "it belongs to project `{}` profile `{}`, not to this one",
+            crate::source::escape_controls(&payload.project),
+            crate::source::escape_controls(&payload.profile)
+        ));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if payload.cached_at > now + MAX_CLOCK_DRIFT {
+        return Err("it says it was written in the future".to_owned());
+    }
+    if let Some(bad) = payload
+        .secrets
+        .keys()
+        .find(|k| !crate::keys::is_env_name(&crate::keys::env_name(k)))
+    {
+        return Err(format!(
+            "its key `{}` cannot be an environment variable's name",
+            crate::source::escape_controls(bad)
         ));
     }
     Ok(payload)
