@@ -437,3 +437,65 @@ fn github_env_masks_reach_only_the_runner() {
         gh.stdout
     );
 }
+
+/// `edit` ended by SIGTERM or SIGHUP (a `kill`, a closed terminal) stops the editor, removes its
+/// private copy and changes nothing; `doctor` reports a copy kept after a conflict.
+#[test]
+fn edit_stopped_by_a_signal_leaves_no_copy() {
+    let p = project(&[(SECRETS, GOOD)]);
+    let secrets = p.path().join(SECRETS);
+    let slow = editor(p.path(), "slow.sh", "echo '{}' > \"$1\"; exec sleep 30");
+    for signal in ["-TERM", "-HUP"] {
+        let mut c = support::cmd(p.path());
+        c.arg("edit")
+            .env("EDITOR", &slow)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = c.spawn().unwrap();
+        // Wait for the private copy to appear, then signal the edit process (not the editor).
+        let dir = p.path().join(PROFILE_DIR);
+        let started = std::time::Instant::now();
+        while leftovers(&dir).is_empty() && started.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success());
+        let started = std::time::Instant::now();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{signal}"
+        );
+        assert_eq!(out.status.code(), Some(143), "{signal}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("stopped by a signal"),
+            "{out:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&secrets).unwrap(), GOOD);
+        assert!(
+            leftovers(&dir).is_empty(),
+            "{signal}: {:?}",
+            leftovers(&dir)
+        );
+    }
+    // A kept copy (as after a conflict) is reported by doctor.
+    support::write(
+        p.path(),
+        &format!("{PROFILE_DIR}/.secrets-edit-kept.json"),
+        GOOD,
+    );
+    let out = sp(p.path(), &["doctor"], &[]);
+    assert!(
+        out.stderr
+            .contains(".secrets-edit-kept.json is a copy of an `edit`")
+            || out
+                .stdout
+                .contains(".secrets-edit-kept.json is a copy of an `edit`"),
+        "{out:?}"
+    );
+}

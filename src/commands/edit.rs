@@ -61,13 +61,28 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell) -> Result<(), Error> {
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| Error::io("cannot write the private copy", e))?;
 
-    // Ctrl-C goes to the editor; this process stays alive to remove the copy.
+    // Ctrl-C goes to the editor; this process stays alive to remove the copy. SIGTERM and SIGHUP
+    // (a closed terminal, a `kill`) end the edit: the editor is stopped and the copy removed.
     let _ = ctrlc::set_handler(|| {});
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    #[cfg(unix)]
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        let _ = signal_hook::flag::register(signal, std::sync::Arc::clone(&stop));
+    }
     let settings = ctx.settings(&project, &profile);
     loop {
-        let status = editor_command(tmp.path())
-            .status()
-            .map_err(|e| Error::io("cannot start the editor ($VISUAL, $EDITOR or vi)", e))?;
+        let status = run_editor(tmp.path(), &stop)?;
+        let Some(status) = status else {
+            // Stopped by SIGTERM or SIGHUP: `tmp` is removed when dropped.
+            drop(tmp);
+            return Err(Error::exit_with(
+                143,
+                format!(
+                    "stopped by a signal; {} was not changed and the private copy was removed",
+                    rel(&path)
+                ),
+            ));
+        };
         if !status.success() {
             return Err(Error::failed(format!(
                 "the editor did not finish cleanly ({status}); {} was not changed",
@@ -207,14 +222,50 @@ fn ask(shell: &mut Shell, errors: usize) -> Result<Next, Error> {
 }
 
 /// `$VISUAL`, `$EDITOR` or `vi`, run through the shell as git does (so `code --wait` works).
+/// Runs the editor until it exits (`Some(status)`) or `stop` is raised by SIGTERM or SIGHUP
+/// (`None`: the editor was stopped).
+fn run_editor(
+    file: &Path,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<Option<std::process::ExitStatus>, Error> {
+    let mut child = editor_command(file)
+        .spawn()
+        .map_err(|e| Error::io("cannot start the editor ($VISUAL, $EDITOR or vi)", e))?;
+    loop {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(|e| Error::io("cannot wait for the editor", e))?
+        {
+            return Ok(Some(status));
+        }
+        if stop.load(std::sync::atomic::Ordering::SeqCst) {
+            // SIGTERM first, so that the editor can clean up after itself; then SIGKILL.
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            for _ in 0..40 {
+                if child.try_wait().ok().flatten().is_some() {
+                    return Ok(None);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn editor_command(file: &Path) -> Command {
     let editor = ["VISUAL", "EDITOR"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|e| !e.trim().is_empty()))
         .unwrap_or_else(|| "vi".to_owned());
     let mut c = Command::new("sh");
+    // `exec`: the shell becomes the editor, so a signal meant for the editor reaches it.
     c.arg("-c")
-        .arg(format!("{editor} \"$1\""))
+        .arg(format!("exec {editor} \"$1\""))
         .arg("editor")
         .arg(file);
     c

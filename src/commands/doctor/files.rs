@@ -84,6 +84,23 @@ pub(super) fn profiles(ctx: &Context, shell: &mut Shell, project: &Project, repo
     }
 }
 
+/// The private copies `edit` keeps after a conflict (`.secrets-edit-*.json`) in `dir`.
+fn edit_copies(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| {
+                    let name = e.file_name();
+                    let name = name.to_string_lossy();
+                    name.starts_with(".secrets-edit-") && name.ends_with(".json")
+                })
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Every secrets file of the project: each profile's secrets.json and the workspace `.env`.
 pub(super) fn secret_files(project: &Project) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = project
@@ -155,6 +172,22 @@ pub(super) fn modes(project: &Project, files: &[PathBuf], fix: bool, report: &mu
                     "run `cargo systemprompt-secrets doctor --fix`, or the next write in that folder removes it",
                 );
             }
+        }
+    }
+    for name in &project.profiles.names {
+        for copy in edit_copies(&project.profiles.dir.join(name)) {
+            loose += 1;
+            report.warn(
+                "modes",
+                format!(
+                    "{} is a copy of an `edit` that was kept (a conflict) or cut short; it holds secrets",
+                    rel(&copy)
+                ),
+                format!(
+                    "compare it with secrets.json and remove it (`rm {}`); git ignores it when .gitignore has the lines `init` writes",
+                    rel(&copy)
+                ),
+            );
         }
     }
     if loose == 0 && !files.is_empty() {
