@@ -109,33 +109,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell) -> Result<(), Error> {
                     rel(&path)
                 )));
             }
-            Next::Keep => {
-                // Held from the comparison to the rename: a writer that comes in between waits.
-                let _lock = crate::secrets_file::lock(&path)?;
-                let now = std::fs::read(&path).unwrap_or_default();
-                if now != original {
-                    let kept = tmp
-                        .keep()
-                        .map_err(|e| Error::io("cannot keep the edited copy", e.error))?
-                        .1;
-                    return Err(Error::failed(format!(
-                        "{} changed on disk while the editor was open; it was not replaced",
-                        rel(&path)
-                    ))
-                    .help(format!(
-                        "your edit is kept in {}; compare the two and edit again",
-                        rel(&kept)
-                    )));
-                }
-                crate::atomic::write_private(&path, &edited, true)
-                    .map_err(|e| Error::io(format!("cannot write {}", rel(&path)), e))?;
-                let before = parse_values(&path, original_text.expose_secret().as_bytes());
-                let after = parse_values(&path, &edited);
-                let changes = before.changes_to(&after);
-                shell.status("Saved", format_args!("{}", rel(&path)));
-                report_changes(shell, &changes);
-                return Ok(());
-            }
+            Next::Keep => return save(shell, &path, tmp, &original, &original_text, &edited),
         }
     }
 }
@@ -222,6 +196,42 @@ fn ask(shell: &mut Shell, errors: usize) -> Result<Next, Error> {
 }
 
 /// `$VISUAL`, `$EDITOR` or `vi`, run through the shell as git does (so `code --wait` works).
+/// Saves the edit, unless secrets.json changed on disk meanwhile: then the edit is kept in its
+/// private copy and named.
+fn save(
+    shell: &mut Shell,
+    path: &Path,
+    tmp: tempfile::NamedTempFile,
+    original: &[u8],
+    original_text: &SecretString,
+    edited: &[u8],
+) -> Result<(), Error> {
+    // Held from the comparison to the rename: a writer that comes in between waits.
+    let _lock = crate::secrets_file::lock(path)?;
+    let now = std::fs::read(path).unwrap_or_default();
+    if now != original {
+        let kept = tmp
+            .keep()
+            .map_err(|e| Error::io("cannot keep the edited copy", e.error))?
+            .1;
+        return Err(Error::failed(format!(
+            "{} changed on disk while the editor was open; it was not replaced",
+            rel(path)
+        ))
+        .help(format!(
+            "your edit is kept in {}; compare the two and edit again",
+            rel(&kept)
+        )));
+    }
+    crate::atomic::write_private(path, edited, true)
+        .map_err(|e| Error::io(format!("cannot write {}", rel(path)), e))?;
+    let before = parse_values(path, original_text.expose_secret().as_bytes());
+    let after = parse_values(path, edited);
+    shell.status("Saved", format_args!("{}", rel(path)));
+    report_changes(shell, &before.changes_to(&after));
+    Ok(())
+}
+
 /// Runs the editor until it exits (`Some(status)`) or `stop` is raised by SIGTERM or SIGHUP
 /// (`None`: the editor was stopped).
 fn run_editor(
