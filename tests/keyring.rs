@@ -376,7 +376,31 @@ fn keyutils_login_and_cache_checked_with_keyctl() {
             s("printf %s bao-tok-1 | BAO_ADDR=http://127.0.0.1:8200/ $BIN login --backend openbao --token-stdin"),
             s("keyctl print $(keyctl search @s user 'cargo-systemprompt-secrets:openbao-token:http://127.0.0.1:8200')"),
             s("$BIN logout --backend openbao --address http://127.0.0.1:8200"),
+            // 12: cache again, then look for the entry in the persistent keyring, uncache, look again.
+            s("$BIN cache"),
+            format!("keyctl search $(keyctl get_persistent @s) user 'cargo-systemprompt-secrets:profile:{id}:local' >/dev/null; echo \"exit=$?\""),
+            s("$BIN uncache"),
+            format!("keyctl search $(keyctl get_persistent @s) user 'cargo-systemprompt-secrets:profile:{id}:local' >/dev/null; echo \"exit=$?\"; keyctl search @u user 'cargo-systemprompt-secrets:profile:{id}:local' >/dev/null; echo \"user=$?\""),
         ],
+    );
+    // Where the entry really went is said: linked into the persistent keyring (then other sessions
+    // of this user can read it), or the link was refused. `uncache` removes it from everywhere.
+    let linked = out[12]
+        .stderr
+        .contains("linked into your persistent keyring");
+    assert!(
+        linked
+            || out[12]
+                .stderr
+                .contains("linking it into the persistent keyring was refused"),
+        "{:?}",
+        out[12]
+    );
+    assert_eq!(out[13].stdout.contains("exit=0"), linked, "{:?}", out[13]);
+    assert!(
+        out[15].stdout.contains("exit=1") && out[15].stdout.contains("user=1"),
+        "{:?}",
+        out[15]
     );
     assert_eq!(out[0].code, 0, "{:?}", out[0]);
     assert!(out[0].stderr.contains("keyutils"), "{:?}", out[0]);

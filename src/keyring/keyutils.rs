@@ -15,6 +15,9 @@ pub(super) struct KeyutilsStore {
     home_name: &'static str,
     /// Every keyring searched, in order.
     search: Vec<KeyRing>,
+    /// Whether the last key stored was also linked into the persistent keyring (then other
+    /// sessions of this user can read it too).
+    linked: std::sync::atomic::AtomicBool,
 }
 
 impl KeyutilsStore {
@@ -32,6 +35,7 @@ impl KeyutilsStore {
                 home: session,
                 home_name: "session",
                 search: vec![session, user],
+                linked: std::sync::atomic::AtomicBool::new(false),
             });
         }
         if !probe(user) {
@@ -45,6 +49,7 @@ impl KeyutilsStore {
             home: user,
             home_name: "user",
             search,
+            linked: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -140,13 +145,18 @@ impl CredentialStore for KeyutilsStore {
                 describe(e)
             ));
         } else {
-            warnings.push(
-                "keyutils: kernel keys live in memory and do not survive a reboot".to_owned(),
-            );
+            self.linked
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            warnings.push(format!(
+                "keyutils: stored in the {} keyring and linked into your persistent keyring, so other sessions of this user can read it too until it is removed (`uncache`, `logout`) or unused for the persistent keyring's expiry; kernel keys never survive a reboot",
+                self.home_name
+            ));
         }
         Ok(warnings)
     }
 
+    /// Invalidating a key removes it from every keyring it is linked into (the session, the user
+    /// and the persistent keyring alike).
     fn delete(&self, account: &str) -> Result<bool, StoreError> {
         let mut deleted = false;
         // A key may be linked from several keyrings; invalidate until none is found.
@@ -169,9 +179,14 @@ impl CredentialStore for KeyutilsStore {
 
     fn describe(&self, account: &str) -> String {
         format!(
-            "keyutils `user` key \"{}\" in the {} keyring",
+            "keyutils `user` key \"{}\" in the {} keyring{}",
             Self::description(account),
-            self.home_name
+            self.home_name,
+            if self.linked.load(std::sync::atomic::Ordering::Relaxed) {
+                " (linked into the persistent keyring)"
+            } else {
+                ""
+            }
         )
     }
 }
