@@ -248,7 +248,9 @@ impl ProfileSet {
                     })?;
                     if entry.path().is_dir() {
                         if let Some(name) = entry.file_name().to_str() {
-                            if !name.starts_with('.') {
+                            // A name with a control character (a line break, an escape) could
+                            // forge a line of a log wherever it is printed: not a profile.
+                            if !name.starts_with('.') && !name.chars().any(char::is_control) {
                                 names.push(name.to_owned());
                             }
                         }

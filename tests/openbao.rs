@@ -159,6 +159,34 @@ fn versions_rollback_and_remote_env_names() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("no such version"), "{}", out.stderr);
 
+    // The current version holds a value that is not a string: exactly when a rollback is needed.
+    systemprompt_secrets::http::ensure_crypto_provider();
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/secret/data/{PATH}", server.addr))
+        .header("X-Vault-Token", "root")
+        .body(r#"{"data": {"JWT_SECRET": {"nested": true}, "COUNT": 5}}"#)
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{r:?}");
+    let out = sp(p.path(), &["diff"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("is not a string") && out.stderr.contains("rollback"),
+        "{}",
+        out.stderr
+    );
+    let out = sp(p.path(), &["rollback", "--version", "1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("not a string; the restore replaces the whole map"),
+        "{}",
+        out.stderr
+    );
+    let now = kv_get(&server.addr, "root", PATH);
+    assert_eq!(now["STRIPE_KEY"], "sk_test_CANARY");
+    assert!(!now.contains_key("COUNT"));
+
     // pull maps env-style names back to secrets.json keys.
     let o = server.bao(&[
         "kv",

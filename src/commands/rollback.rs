@@ -63,7 +63,19 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RollbackArgs) -> Resu
         ));
     }
     let old = store.read_version(args.version)?.values.unwrap_or_default();
-    let current = store.read()?;
+    // A current version that holds a value that is not a string is exactly when a rollback is
+    // needed: its version is enough for the check-and-set, and the restore replaces it all.
+    let current = match store.read() {
+        Err(Error::OpenBao(crate::remote::openbao::BaoError::NotAString {
+            key, version, ..
+        })) => {
+            shell.warn(format_args!(
+                "the current version {version} holds a value of `{key}` that is not a string; the restore replaces the whole map"
+            ));
+            crate::remote::Remote::values(crate::secret_map::SecretMap::new(), version)
+        }
+        other => other?,
+    };
     let now = current.values.clone().unwrap_or_default();
     let cmp = old.compare(&now);
     shell.status(

@@ -96,6 +96,8 @@ pub enum BaoError {
         path: String,
         /// The key.
         key: String,
+        /// The version that holds it.
+        version: u64,
     },
     /// Any other error answer.
     #[error("{method} {path} failed with {status}{}", if errors.is_empty() { " (the server gave no message)".to_owned() } else { format!(": {errors}") })]
@@ -131,7 +133,7 @@ impl BaoError {
             Self::TooComplex { .. } => Some("its listener allows at most `max_request_json_strings` strings (default 1000, about 500 keys) and `max_request_json_memory` bytes; raise them in the server's `listener` block".to_owned()),
             Self::Uncertain { .. } => Some("once the cause above is fixed, run `cargo systemprompt-secrets diff` to see whether it landed, then run the command again if needed".to_owned()),
             Self::NotWritten { .. } => Some("run the command again".to_owned()),
-            Self::NotAString { .. } => Some("fix it in OpenBao: every value of the secret must be a string".to_owned()),
+            Self::NotAString { .. } => Some("fix it in OpenBao (every value of the secret must be a string), or restore an earlier version with `cargo systemprompt-secrets rollback --version N`".to_owned()),
             Self::Api { status, errors, .. } => Some((match *status {
                 500.. => "the server failed; try again later, and check that `address` (or BAO_ADDR) points at OpenBao",
                 300..=399 => "the server answered with a redirect to an address that is not configured; list every node in `address`",
@@ -402,6 +404,7 @@ impl BaoClient {
                     return Err(BaoError::NotAString {
                         path: self.location(),
                         key: k,
+                        version,
                     })
                 }
             }
