@@ -12,8 +12,25 @@ const ENV_NAMES: &[(&str, &str)] = &[
     ("qwen", "QWEN_API_KEY"),
 ];
 
+/// The keys whose env name is not their upper-cased self, with that name (`anthropic`,
+/// `ANTHROPIC_API_KEY`).
+pub fn renamed_keys() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ENV_NAMES
+        .iter()
+        .copied()
+        .filter(|(k, e)| !k.eq_ignore_ascii_case(e))
+}
+
 /// Further env names upstream reads a key from (`Secrets::get`, the secrets loader).
 const ENV_ALIASES: &[(&str, &str)] = &[("moonshot", "KIMI_API_KEY"), ("qwen", "DASHSCOPE_API_KEY")];
+
+/// The further env names upstream reads `key` from (`moonshot`: `KIMI_API_KEY`).
+pub fn aliases(key: &str) -> impl Iterator<Item = &'static str> + '_ {
+    ENV_ALIASES
+        .iter()
+        .filter(move |(k, _)| *k == key)
+        .map(|(_, env)| *env)
+}
 
 /// Every env name a key is read from, the main one first (`moonshot`: `MOONSHOT_API_KEY`,
 /// `KIMI_API_KEY`).

@@ -358,8 +358,9 @@ impl Layers {
     /// The highest layer: the process environment, one variable per key of the universe.
     fn environment(&mut self, env: &dyn Env, universe: &BTreeSet<String>) {
         for key in universe {
-            let found = keys::env_names(key)
-                .into_iter()
+            let main = keys::env_name(key);
+            let found = std::iter::once(main)
+                .chain(keys::aliases(key).map(str::to_owned))
                 .find_map(|var| Some((env.var(&var).filter(|v| !v.trim().is_empty())?, var)));
             if let Some((value, var)) = found {
                 let source = Source::Env { var };

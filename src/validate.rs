@@ -565,7 +565,7 @@ fn key_name_findings(resolved: &Resolved, generation: Generation) -> Vec<Finding
                 .map(|(k, s)| (k, Some(s))),
         );
     for (key, source) in keys {
-        let location = source.map(|s| Location::Source(s.clone()));
+        let location = || source.map(|s| Location::Source(s.clone()));
         if !keys::is_snake_case(key) {
             out.push(
                 Finding::new(
@@ -575,7 +575,7 @@ fn key_name_findings(resolved: &Resolved, generation: Generation) -> Vec<Finding
                     format!("key `{key}` is not snake_case"),
                     format!("systemprompt accepts it, but `{}` is the usual spelling (keys match ^[a-z][a-z0-9_]*$)", keys::to_snake_case(key)),
                 )
-                .at(location.clone()),
+                .at(location()),
             );
         }
         let other = match generation {
@@ -591,7 +591,7 @@ fn key_name_findings(resolved: &Resolved, generation: Generation) -> Vec<Finding
                     format!("`{key}` is not read by {}: it is a custom key nothing reads", generation.releases()),
                     format!("this project is on {}; its secret is `{}`. Remove `{key}` once nothing of yours reads it", generation, generation.secret_key()),
                 )
-                .at(location),
+                .at(location()),
             );
         } else if let Some(known) = misspelling_of(key, generation) {
             out.push(
@@ -602,7 +602,7 @@ fn key_name_findings(resolved: &Resolved, generation: Generation) -> Vec<Finding
                     format!("key `{key}` is not one systemprompt knows"),
                     format!("did you mean `{known}`?"),
                 )
-                .at(location),
+                .at(location()),
             );
         }
     }
@@ -613,39 +613,38 @@ fn key_name_findings(resolved: &Resolved, generation: Generation) -> Vec<Finding
 /// and `github_token`): an error naming both places. Every verb gives the name the canonical
 /// key's value ([`Resolved::by_env_name`]).
 fn shared_env_names(resolved: &Resolved) -> Vec<Finding> {
-    let mut by_name: std::collections::BTreeMap<String, Vec<&String>> =
-        std::collections::BTreeMap::new();
-    for key in resolved.entries.keys() {
-        by_name.entry(keys::env_name(key)).or_default().push(key);
-    }
+    // A key that is not a known one becomes its upper-cased self, and keys that differ only in
+    // case are refused when the file is read: so a shared name is always a known key's (`anthropic`)
+    // and a key spelled like its env name (`anthropic_api_key`). Only those pairs are looked up.
     let place = |key: &str| {
         resolved
             .get(key)
             .map_or_else(String::new, |d| d.source.to_string())
     };
-    by_name
-        .into_iter()
-        .filter(|(_, ks)| ks.len() > 1)
-        .map(|(name, ks)| {
-            let canonical = keys::key_from_env(&name);
-            let other = ks.iter().find(|k| ***k != canonical).unwrap_or(&ks[1]);
-            let kept = ks.iter().find(|k| ***k == canonical).unwrap_or(&ks[0]);
-            Finding::new(
-                "shared-env-name",
-                Severity::Error,
-                Some(other),
-                format!(
-                    "`{other}` ({}) and `{kept}` ({}) both become {name}",
-                    place(other),
-                    place(kept)
-                ),
-                format!(
-                    "keep one of them; {name} takes `{kept}`, so remove `{other}` or rename it"
-                ),
+    keys::renamed_keys()
+        .filter(|(kept, _)| resolved.entries.contains_key(*kept))
+        .filter_map(|(kept, name)| {
+            let other = [name.to_ascii_lowercase(), name.to_owned()]
+                .into_iter()
+                .find(|k| resolved.entries.contains_key(k))?;
+            Some(
+                Finding::new(
+                    "shared-env-name",
+                    Severity::Error,
+                    Some(&other),
+                    format!(
+                        "`{other}` ({}) and `{kept}` ({}) both become {name}",
+                        place(&other),
+                        place(kept)
+                    ),
+                    format!(
+                        "keep one of them; {name} takes `{kept}`, so remove `{other}` or rename it"
+                    ),
+                )
+                .at(resolved
+                    .get(&other)
+                    .map(|d| Location::Source(d.source.clone()))),
             )
-            .at(resolved
-                .get(other)
-                .map(|d| Location::Source(d.source.clone())))
         })
         .collect()
 }
@@ -653,25 +652,42 @@ fn shared_env_names(resolved: &Resolved) -> Vec<Finding> {
 /// The known key `key` is likely a misspelling of: the same letters without `_`/`-`, the
 /// env-style name in lower case (`anthropic_api_key`), or one or two edits away.
 fn misspelling_of(key: &str, generation: Generation) -> Option<&'static str> {
-    let lower = key.to_ascii_lowercase();
-    if generation.knows(&lower) {
+    // Runs for every key of a profile: no allocation unless a candidate is close in length.
+    let squashed_eq = |a: &str, b: &str| {
+        let skip = |c: &u8| *c != b'_' && *c != b'-';
+        a.bytes()
+            .filter(skip)
+            .map(|c| c.to_ascii_lowercase())
+            .eq(b.bytes().filter(skip))
+    };
+    if generation.knows(key) {
         return None;
     }
-    let squash = |s: &str| s.replace(['_', '-'], "");
-    let known = generation.known_keys();
-    known
-        .iter()
-        .find(|k| {
-            squash(k) == squash(&lower)
-                || keys::env_name(k).eq_ignore_ascii_case(&lower)
-                || (lower.len() >= 6
-                    && lower.len().abs_diff(k.len()) <= 2
-                    && !lower.starts_with(&format!("{k}_"))
-                    && !lower.trim_end_matches(|c: char| c.is_ascii_digit()).eq(**k)
-                    && strsim::damerau_levenshtein(&lower, k)
-                        <= if lower.len() >= 9 { 2 } else { 1 })
-        })
-        .copied()
+    let squashed_len = |s: &str| s.bytes().filter(|b| *b != b'_' && *b != b'-').count();
+    let key_squashed = squashed_len(key);
+    generation.known_keys().iter().copied().find(|k| {
+        if key.len().abs_diff(k.len()) > 8 {
+            return false;
+        }
+        if key.len() == k.len() && key.eq_ignore_ascii_case(k) {
+            return false;
+        }
+        if (key_squashed == squashed_len(k) && squashed_eq(key, k))
+            || keys::renamed_keys().any(|(known, env)| {
+                known == *k && env.len() == key.len() && env.eq_ignore_ascii_case(key)
+            })
+        {
+            return true;
+        }
+        if key.len() < 6 || key.len().abs_diff(k.len()) > 2 {
+            return false;
+        }
+        let lower = key.to_ascii_lowercase();
+        let extends = lower
+            .strip_prefix(k)
+            .is_some_and(|rest| rest.starts_with('_') || rest.bytes().all(|b| b.is_ascii_digit()));
+        !extends && strsim::damerau_levenshtein(&lower, k) <= if lower.len() >= 9 { 2 } else { 1 }
+    })
 }
 
 fn check_jwt(what: &str, value: &str, push: &mut impl FnMut(&str, Severity, String, String)) {

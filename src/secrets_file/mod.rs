@@ -9,6 +9,7 @@ pub use write::{
     LOCK_WAIT,
 };
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -208,7 +209,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
     let lines = top_level_key_lines(text);
     let mut problems = Vec::new();
     let mut seen: HashMap<&str, usize> = HashMap::new();
-    let mut folded: HashMap<String, (&str, usize)> = HashMap::new();
+    let mut folded: HashMap<Cow<'_, str>, (&str, usize)> = HashMap::new();
     let mut entries = Vec::with_capacity(pairs.len());
     for (index, (key, value)) in pairs.iter().enumerate() {
         let line = lines.get(index).copied().unwrap_or(1);
@@ -276,11 +277,17 @@ fn unusable_name(key: &str, line: usize) -> Option<FileProblem> {
 /// A key that differs from an earlier one only in case (upstream looks keys up without regard to
 /// case, so which one it reads is not defined). `folded` holds the keys seen, lower-cased.
 fn case_twin<'a>(
-    folded: &mut HashMap<String, (&'a str, usize)>,
+    folded: &mut HashMap<Cow<'a, str>, (&'a str, usize)>,
     key: &'a str,
     line: usize,
 ) -> Option<FileProblem> {
-    match folded.get(&key.to_ascii_lowercase()) {
+    // Most keys are lower case already: they are their own folded form, with no copy.
+    let lower: Cow<'a, str> = if key.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(key.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(key)
+    };
+    match folded.get(&lower) {
         Some((other, _)) if *other == key => None,
         Some((other, first)) => Some(
             FileProblem::new(
@@ -292,7 +299,7 @@ fn case_twin<'a>(
             .at(line, None),
         ),
         None => {
-            folded.insert(key.to_ascii_lowercase(), (key, line));
+            folded.insert(lower, (key, line));
             None
         }
     }
