@@ -32,20 +32,6 @@ pub fn aliases(key: &str) -> impl Iterator<Item = &'static str> + '_ {
         .map(|(_, env)| *env)
 }
 
-/// Every env name a key is read from, the main one first (`moonshot`: `MOONSHOT_API_KEY`,
-/// `KIMI_API_KEY`).
-#[must_use]
-pub fn env_names(key: &str) -> Vec<String> {
-    std::iter::once(env_name(key))
-        .chain(
-            ENV_ALIASES
-                .iter()
-                .filter(|(k, _)| *k == key)
-                .map(|(_, env)| (*env).to_owned()),
-        )
-        .collect()
-}
-
 /// The env-style name of a key: `anthropic` → `ANTHROPIC_API_KEY`, `foo_bar` → `FOO_BAR`.
 ///
 /// ```
@@ -155,7 +141,7 @@ mod tests {
         assert_eq!(normalize("gemini"), "gemini");
         assert_eq!(key_from_env("KIMI_API_KEY"), "moonshot");
         assert_eq!(key_from_env("DASHSCOPE_API_KEY"), "qwen");
-        assert_eq!(env_names("qwen"), ["QWEN_API_KEY", "DASHSCOPE_API_KEY"]);
+        assert_eq!(aliases("qwen").collect::<Vec<_>>(), ["DASHSCOPE_API_KEY"]);
         assert_eq!(env_name("oauth_at_rest_pepper"), "OAUTH_AT_REST_PEPPER");
     }
 

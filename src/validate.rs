@@ -889,6 +889,21 @@ mod tests {
     }
 
     fn run_with(json: &str, config: &Config) -> Vec<Finding> {
+        load_and_validate(
+            json,
+            config,
+            crate::generation::Generation::JwtSecret,
+            &MapEnv::default(),
+        )
+    }
+
+    /// Writes `json` as a private secrets.json, loads it with `env` and validates it.
+    fn load_and_validate(
+        json: &str,
+        config: &Config,
+        generation: crate::generation::Generation,
+        env: &MapEnv,
+    ) -> Vec<Finding> {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("secrets.json");
         std::fs::write(&p, json).unwrap();
@@ -897,13 +912,9 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
-        let env = MapEnv::default();
-        let settings = config.for_profile(
-            "local",
-            crate::generation::Detected::fixed(crate::generation::Generation::JwtSecret),
-        );
+        let settings = config.for_profile("local", crate::generation::Detected::fixed(generation));
         let opts = LoadOptions {
-            env: &env,
+            env,
             use_env: true,
             env_files: vec![],
             cache: &NoCache,
@@ -1099,26 +1110,12 @@ mod tests {
     }
 
     fn run_pepper(json: &str) -> Vec<Finding> {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("secrets.json");
-        std::fs::write(&p, json).unwrap();
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
-        let env = MapEnv::from_pairs([("KIMI_API_KEY", "sk-kimi-from-env")]);
-        let settings = Config::default().for_profile(
-            "local",
-            crate::generation::Detected::fixed(crate::generation::Generation::Pepper),
-        );
-        let opts = LoadOptions {
-            env: &env,
-            use_env: true,
-            env_files: vec![],
-            cache: &NoCache,
-            project_id: "p",
-        };
-        validate(&load(&p, &settings, "local", &opts).unwrap(), &settings)
+        load_and_validate(
+            json,
+            &Config::default(),
+            crate::generation::Generation::Pepper,
+            &MapEnv::from_pairs([("KIMI_API_KEY", "sk-kimi-from-env")]),
+        )
     }
 
     const PEPPER: &str = "Qm7Xr2Lk9Vt4Bn8Hc3Jw6Pz1Sd5Fg0Ya2Ue7Io4Kl8Mn3Bv6Cx9ZqWeRtYuIoPa";
