@@ -28,7 +28,6 @@ pub struct ListArgs {
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, format: Format) -> Result<(), Error> {
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
-    let settings = ctx.settings(&project, &profile);
     let checked = ctx.check(shell, &project, profile, false);
     let resolved = checked.resolved_or_fail(shell)?;
 
@@ -49,9 +48,14 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, format: Format) -> Result<()
                 .to_owned(),
         ));
     }
-    for key in settings.required.iter().chain(resolved.blanks.keys()) {
+    for key in checked
+        .settings
+        .required
+        .iter()
+        .chain(resolved.blanks.keys())
+    {
         if listed.insert(key.as_str()) {
-            let status = if settings.required.contains(key) {
+            let status = if checked.settings.required.contains(key) {
                 "missing (required)"
             } else {
                 "empty"

@@ -129,6 +129,8 @@ pub(crate) struct Checked {
     /// `None` when loading failed (the failure is in `findings`).
     pub resolved: Option<Resolved>,
     pub findings: Vec<Finding>,
+    /// The settings it was checked with.
+    pub settings: crate::config::ProfileSettings,
 }
 
 impl Checked {
@@ -344,6 +346,18 @@ impl Context {
         profile: &Profile,
     ) -> Result<Resolved, LoadError> {
         let settings = self.settings(project, profile);
+        self.load_with(shell, project, profile, &settings)
+    }
+
+    /// [`Context::load`] with the profile's settings already worked out (the generation look-up
+    /// may read secrets.json: once per command is enough).
+    fn load_with(
+        &self,
+        shell: &mut Shell,
+        project: &Project,
+        profile: &Profile,
+        settings: &crate::config::ProfileSettings,
+    ) -> Result<Resolved, LoadError> {
         let opts = LoadOptions {
             env: &ProcessEnv,
             use_env: !self.global.no_env,
@@ -351,7 +365,7 @@ impl Context {
             cache: &self.cache,
             project_id: &project.id,
         };
-        let resolved = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)?;
+        let resolved = layers::load(&profile.secrets_path, settings, &profile.name, &opts)?;
         remember(&resolved);
         for note in self.cache.notes() {
             shell.verbose(note);
@@ -389,7 +403,7 @@ impl Context {
         } else {
             settings.mode(profile.yaml.validation())
         };
-        let (resolved, findings) = match self.load(shell, project, &profile) {
+        let (resolved, findings) = match self.load_with(shell, project, &profile, &settings) {
             Ok(resolved) => {
                 let findings = if mode == Mode::Skip {
                     Vec::new()
@@ -410,6 +424,7 @@ impl Context {
             protected: settings.protected,
             resolved,
             findings,
+            settings,
         }
     }
 }

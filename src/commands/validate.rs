@@ -59,6 +59,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ValidateArgs) -> Resu
                         yaml: crate::profile::ProfileYaml::default(),
                     };
                     checked.push(Checked {
+                        settings: project.settings(&profile),
                         profile,
                         mode: Mode::Strict,
                         protected: project.config.is_protected(name),
