@@ -24,6 +24,14 @@ const TOP_KEYS: &[&str] = &[
     "rules",
     "profiles",
     "scan",
+    "allow",
+];
+/// The advice codes a manifest may turn off with `allow` (problems with values cannot be).
+pub const ALLOWABLE: &[&str] = &[
+    crate::finding::FILE_PERMISSIONS,
+    crate::finding::SECRETS_TRACKED,
+    crate::finding::KEY_NAME,
+    crate::finding::UNREAD_KEY,
 ];
 const SCAN_KEYS: &[&str] = &["allow"];
 const SCAN_ALLOW_KEYS: &[&str] = &["path", "reason"];
@@ -145,6 +153,8 @@ pub struct ManifestTable {
     pub profiles: BTreeMap<String, ProfileOverride>,
     /// `scan` settings.
     pub scan: Option<ScanTable>,
+    /// Advice codes not reported for this project (a demo whose values are fake, say).
+    pub allow: Option<Vec<String>>,
 }
 
 /// `[…scan]`: what `scan` may find without failing.
@@ -307,6 +317,8 @@ pub struct Config {
     pub manifests: Vec<PathBuf>,
     /// `scan` allow-list entries from every table read.
     pub scan_allow: Vec<ScanAllow>,
+    /// Advice codes the manifest turns off ([`ALLOWABLE`]).
+    pub allow: Vec<String>,
 }
 
 impl Default for Config {
@@ -324,6 +336,7 @@ impl Default for Config {
             profiles: BTreeMap::new(),
             manifests: Vec::new(),
             scan_allow: Vec::new(),
+            allow: Vec::new(),
         }
     }
 }
@@ -347,6 +360,8 @@ pub struct ProfileSettings {
     pub tenant_id: Option<String>,
     /// The remote backend.
     pub backend: RemoteBackend,
+    /// Advice codes the manifest turns off.
+    pub allow: Vec<String>,
 }
 
 impl ProfileSettings {
@@ -401,6 +416,9 @@ impl Config {
         }
         if let Some(r) = t.required {
             self.required = Some(r);
+        }
+        if let Some(a) = t.allow {
+            self.allow = a;
         }
         if let Some(g) = t.generation {
             self.generation = Some(g);
@@ -499,6 +517,7 @@ impl Config {
             protected: self.is_protected(profile),
             tenant_id: self.tenant_of(profile),
             backend: self.backend_of(profile),
+            allow: self.allow.clone(),
         }
     }
 }
@@ -578,6 +597,19 @@ fn parse_table(
             table: table.clone(),
             message: e.to_string(),
         })?;
+    for code in parsed.allow.iter().flatten() {
+        if !ALLOWABLE.contains(&code.as_str()) {
+            return Err(ConfigError::Invalid {
+                manifest: source.manifest.to_path_buf(),
+                line: locate(source.manifest, "allow"),
+                table: table.clone(),
+                message: format!(
+                    "`allow` lists `{code}`, which is not advice that can be turned off; it may list {}",
+                    ALLOWABLE.join(", ")
+                ),
+            });
+        }
+    }
     let rule_sets =
         std::iter::once(&parsed.rules).chain(parsed.profiles.values().map(|p| &p.rules));
     for rules in rule_sets {

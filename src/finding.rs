@@ -54,6 +54,8 @@ impl fmt::Display for Mode {
 
 /// The code of the advisory for a secrets file that group or others can read or write.
 pub const FILE_PERMISSIONS: &str = "file-permissions";
+/// The code of the advisory for a secrets file that git tracks (its values are in the repository).
+pub const SECRETS_TRACKED: &str = "secrets-tracked";
 /// The code of the advisory for a key that is not snake_case (legal upstream).
 pub const KEY_NAME: &str = "key-not-snake-case";
 /// The code of the advisory for a key of the other generation (`jwt_secret` on 0.11 and later).
@@ -191,6 +193,6 @@ impl Finding {
     /// shown, but fails no mode (see [`Mode::fails_on`]).
     #[must_use]
     pub fn is_advisory(&self) -> bool {
-        [FILE_PERMISSIONS, KEY_NAME, UNREAD_KEY].contains(&self.code.as_str())
+        [FILE_PERMISSIONS, SECRETS_TRACKED, KEY_NAME, UNREAD_KEY].contains(&self.code.as_str())
     }
 }

@@ -77,6 +77,46 @@ pub fn state(file: &Path) -> GitState {
     }
 }
 
+/// The work tree root when git tracks `file`. Cheap outside a repository: no `.git` in any
+/// ancestor means no git run at all; inside one it is one `ls-files` run (two when tracked).
+#[must_use]
+pub fn tracked_root(file: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(file).ok()?;
+    let dir = existing_ancestor(&absolute)?;
+    dir.ancestors().find(|d| d.join(".git").exists())?;
+    let tracked = git(&dir)
+        .args(["ls-files", "--error-unmatch", "--"])
+        .arg(&absolute)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
+    tracked.success().then(|| work_tree(&dir)).flatten()
+}
+
+/// The warning `validate` gives for a tracked secrets file.
+#[must_use]
+pub fn tracked_finding(file: &Path, root: &Path) -> crate::finding::Finding {
+    crate::finding::Finding::new(
+        crate::finding::SECRETS_TRACKED,
+        crate::finding::Severity::Warning,
+        None,
+        format!(
+            "{} is tracked by git: its values are in the repository",
+            file.file_name().unwrap_or_default().to_string_lossy()
+        ),
+        format!(
+            "run `{}`, commit, and rotate every value in it (they stay in git history)",
+            rm_cached_command(file, root)
+        ),
+    )
+    .at(Some(crate::finding::Location::File {
+        path: file.to_path_buf(),
+        line: None,
+        column: None,
+    }))
+}
+
 /// The error for a tracked secrets file, naming the exact command that untracks it.
 #[must_use]
 pub fn tracked_error(file: &Path, root: &Path) -> Error {

@@ -46,3 +46,76 @@ fn the_test_command_names_what_is_missing_when_it_cannot_install_it() {
     let readme = std::fs::read_to_string(support::repo().join("README.md")).unwrap();
     assert!(readme.contains("```sh\nscripts/test.sh\n```"), "README test command");
 }
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            if e.file_name() != "target" {
+                copy_tree(&e.path(), &target);
+            }
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Point 17: the quick start on a fresh clone (git checks the fake secrets out 0644, and they are
+/// tracked) prints no warning. Point 8: outside the demo, a tracked secrets.json is a warning.
+#[test]
+fn the_quick_start_is_clean_and_validate_warns_on_tracked_secrets() {
+    let clone = tempfile::tempdir().unwrap();
+    let demo = clone.path().join("examples/demo");
+    copy_tree(&support::repo().join("examples/demo"), &demo);
+    for p in ["local", "production"] {
+        chmod(&demo.join(format!(".systemprompt/profiles/{p}/secrets.json")), 0o644);
+    }
+    support::git(clone.path(), &["init", "-q"]);
+    support::git(clone.path(), &["add", "-A"]);
+    support::git(clone.path(), &["commit", "-qm", "clone"]);
+    let out = sp(
+        clone.path(),
+        &["validate", "--manifest-path", "examples/demo/Cargo.toml"],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stderr.contains("warning["), "{out:?}");
+    assert!(out.stderr.contains("0 errors, 0 warnings"), "{out:?}");
+    let v = sp(
+        clone.path(),
+        &["validate", "-v", "--manifest-path", "examples/demo/Cargo.toml"],
+    );
+    assert!(v.stderr.contains("`allow` says: file-permissions, secrets-tracked"), "{v:?}");
+
+    // The same project without `allow`: both pieces of advice, tracked first named with the fix.
+    let manifest = demo.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !l.starts_with("allow"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&manifest, without).unwrap();
+    let out = sp(&demo, &["validate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("warning[secrets-tracked]: secrets.json is tracked by git"), "{out:?}");
+    assert!(out.stderr.contains("git rm --cached -- .systemprompt/profiles/local/secrets.json"), "{out:?}");
+    assert!(out.stderr.contains("warning[file-permissions]"), "{out:?}");
+    let json = sp(&demo, &["validate", "--format", "json"]);
+    assert!(json.stdout.contains("\"secrets-tracked\""), "{json:?}");
+
+    // `allow` takes advice only: a problem with a value cannot be turned off.
+    std::fs::write(
+        &manifest,
+        text.replace("allow = [\"file-permissions\", \"secrets-tracked\"]", "allow = [\"missing-required-key\"]"),
+    )
+    .unwrap();
+    let out = sp(&demo, &["validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("`missing-required-key`, which is not advice"), "{out:?}");
+}

@@ -398,6 +398,12 @@ impl Context {
             "profile `{}`: {} — {}",
             profile.name, settings.generation.generation, settings.generation.reason
         ));
+        if !settings.allow.is_empty() {
+            shell.verbose(format_args!(
+                "not reported, as the manifest's `allow` says: {}",
+                settings.allow.join(", ")
+            ));
+        }
         let mode = if strict {
             Mode::Strict
         } else {

@@ -74,6 +74,18 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ValidateArgs) -> Resu
         checked.push(ctx.check(shell, &project, profile, args.strict));
     }
 
+    for c in &mut checked {
+        if c.mode == Mode::Skip
+            || c.settings.allow.iter().any(|a| a == crate::finding::SECRETS_TRACKED)
+        {
+            continue;
+        }
+        if let Some(root) = crate::git::tracked_root(&c.profile.secrets_path) {
+            c.findings
+                .push(crate::git::tracked_finding(&c.profile.secrets_path, &root));
+        }
+    }
+
     match args.format {
         ValidateFormat::Human => {
             for c in &checked {
