@@ -861,11 +861,39 @@ fn check_rule(
     }
 }
 
-/// Whether `value` is a placeholder copied from docs or templates (`sk-ant-...`, `changeme`, `<key>`).
+/// Provider prefixes that docs keep in front of a placeholder (`sk-ant-your-key-here`), longest
+/// first.
+const PLACEHOLDER_PREFIXES: &[&str] = &[
+    "sk-ant-api03-",
+    "sk-ant-",
+    "sk-proj-",
+    "moltbook_sk_",
+    "github_pat_",
+    "sk_live_",
+    "sk_test_",
+    "sk-",
+    "ghp_",
+    "gho_",
+    "aiza",
+];
+
+/// Whether `value` is a placeholder copied from docs or templates (`sk-ant-...`, `changeme`,
+/// `<key>`), also behind a provider prefix (`sk-ant-xxxxxxxxxxxx`, `sk-ant-REPLACE_ME`).
 #[must_use]
 pub fn is_placeholder(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
-    PLACEHOLDERS.contains(&lower.as_str())
+    is_placeholder_text(&lower)
+        || PLACEHOLDER_PREFIXES.iter().any(|p| {
+            lower
+                .strip_prefix(p)
+                .is_some_and(|rest| !rest.is_empty() && is_placeholder_text(rest))
+        })
+}
+
+fn is_placeholder_text(lower: &str) -> bool {
+    let words = lower.replace('_', "-");
+    PLACEHOLDERS.contains(&lower)
+        || PLACEHOLDERS.contains(&words.as_str())
         || lower.ends_with("...")
         || lower.ends_with('…')
         || (lower.starts_with("your")
@@ -1065,6 +1093,27 @@ mod tests {
         assert_eq!(codes(&f), ["anthropic-shape"]);
         let f = run(&good("").replace(ANT, "sk-proj-abc"));
         assert_eq!(codes(&f), ["anthropic-prefix"]);
+    }
+
+    #[test]
+    fn placeholders_keep_errors_behind_a_provider_prefix() {
+        for value in [
+            "sk-ant-xxxxxxxxxxxx",
+            "sk-ant-your-key-here",
+            "sk-ant-REPLACE_ME",
+            "sk-your-key-here",
+            "sk-ant-api03-xxxxxxxx",
+            "AIzaXXXXXXXXXXXXXXXX",
+            "ghp_your_token_here",
+        ] {
+            assert!(is_placeholder(value), "{value}");
+        }
+        for value in [ANT, "sk-ant-x", "sk-proj-abc", "ghp_0123456789abcdef", "secretive"] {
+            assert!(!is_placeholder(value), "{value}");
+        }
+        let f = run(&good(", \"openai\": \"sk-your-key-here\"").replace(ANT, "sk-ant-REPLACE_ME"));
+        assert_eq!(codes(&f), ["placeholder-value", "placeholder-value"]);
+        assert!(f.iter().all(|f| f.severity == Severity::Error));
     }
 
     #[test]
