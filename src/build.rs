@@ -153,7 +153,7 @@ impl Check {
                 .iter()
                 .filter(|f| f.severity == Severity::Error)
             {
-                let _ = write!(text, "\n  {}", describe(f));
+                let _ = write!(text, "\n  {}", describe(f, Mode::Default));
                 let _ = write!(text, "\n      help: {}", f.hint);
             }
             text.push_str("\n  (fix them, run `cargo systemprompt-secrets validate` for details, or set SYSTEMPROMPT_SECRETS_SKIP=1)");
@@ -194,7 +194,7 @@ impl Check {
             Ok(Some((profile, findings, mode))) => {
                 let failed = !self.warn_only && findings.iter().any(|f| mode.fails_on(f));
                 for f in &findings {
-                    directives.push(format!("cargo::warning={}", describe(f)));
+                    directives.push(format!("cargo::warning={}", describe(f, mode)));
                 }
                 Ok(Report {
                     profile: Some(profile),
@@ -296,8 +296,8 @@ impl Check {
 }
 
 /// One line per finding: `error[code] key: message (at place)`. Never a value.
-fn describe(f: &Finding) -> String {
-    let mut s = format!("{}[{}]", f.severity, f.code);
+fn describe(f: &Finding, mode: Mode) -> String {
+    let mut s = format!("{}[{}]", f.shown_severity(mode), f.code);
     if let Some(key) = &f.key {
         let _ = write!(s, " {key}");
     }
@@ -305,8 +305,11 @@ fn describe(f: &Finding) -> String {
     if let Some(loc) = &f.location {
         let _ = write!(s, " (at {loc})");
     }
-    if f.severity == Severity::Warning {
+    if f.severity == Severity::Warning || mode == Mode::Warn {
         let _ = write!(s, " — {}", f.hint);
+    }
+    if f.severity == Severity::Error && mode == Mode::Warn {
+        s.push_str(" (an error, reported as a warning: validation is warn)");
     }
     s
 }

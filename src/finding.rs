@@ -189,6 +189,17 @@ impl Finding {
         self
     }
 
+    /// The severity shown for a profile in `mode`: in warn mode nothing fails, so an error is shown
+    /// as a warning.
+    #[must_use]
+    pub fn shown_severity(&self, mode: Mode) -> Severity {
+        if mode == Mode::Warn {
+            Severity::Warning
+        } else {
+            self.severity
+        }
+    }
+
     /// Whether this finding is advice about a file rather than a problem with a value: it is
     /// shown, but fails no mode (see [`Mode::fails_on`]).
     #[must_use]

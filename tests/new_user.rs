@@ -119,3 +119,57 @@ fn the_quick_start_is_clean_and_validate_warns_on_tracked_secrets() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("`missing-required-key`, which is not advice"), "{out:?}");
 }
+
+/// Point 6: in warn mode (upstream's default) every error is still shown, as a warning, by
+/// `validate`, `run` and the build check; `-q` hides them.
+#[test]
+fn warn_mode_shows_errors_as_warnings_everywhere() {
+    let dir = project(&[
+        (
+            ".systemprompt/profiles/local/secrets.json",
+            r#"{"jwt_secret": "short", "database_url": "postgres://app:pw@db:5432/app", "openai": "sk-your-key-here"}"#,
+        ),
+        (
+            ".systemprompt/profiles/local/profile.yaml",
+            "secrets:\n  validation: warn\n",
+        ),
+    ]);
+    let out = sp(dir.path(), &["validate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("warning[jwt-secret-too-short]"), "{out:?}");
+    assert!(out.stderr.contains("warning[placeholder-value]"), "{out:?}");
+    assert!(!out.stderr.contains("error["), "{out:?}");
+    assert!(out.stderr.contains("errors reported as warnings"), "{out:?}");
+
+    let out = sp(dir.path(), &["run", "--", "true"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("warning[jwt-secret-too-short]"), "{out:?}");
+    assert!(out.stderr.contains("warning[placeholder-value]"), "{out:?}");
+    assert!(out.stderr.contains("has 2 errors (mode warn); the command runs anyway"), "{out:?}");
+
+    let quiet = sp(dir.path(), &["-q", "run", "--", "true"]);
+    assert_eq!(quiet.code, 0, "{quiet:?}");
+    assert_eq!(quiet.stderr, "", "{quiet:?}");
+    let quiet = sp(dir.path(), &["-q", "validate"]);
+    assert_eq!((quiet.code, quiet.stderr.as_str()), (0, ""), "{quiet:?}");
+
+    let report = systemprompt_secrets::build::check()
+        .manifest_dir(dir.path())
+        .evaluate(&systemprompt_secrets::env::MapEnv::default())
+        .expect("the check runs");
+    assert!(!report.failed);
+    let warnings: Vec<&String> = report
+        .directives
+        .iter()
+        .filter(|d| d.starts_with("cargo::warning="))
+        .collect();
+    assert!(
+        warnings.iter().any(|d| d.starts_with("cargo::warning=warning[jwt-secret-too-short]")
+            && d.contains("reported as a warning: validation is warn")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings.iter().any(|d| d.contains("[placeholder-value]")),
+        "{warnings:?}"
+    );
+}

@@ -54,6 +54,26 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<()
         ))
         .help("fix the findings, or pass --no-validate"));
     }
+    // Nothing failed, yet errors can remain (warn mode): each is shown, as a warning (`-q` hides them).
+    let errors = checked.count(crate::finding::Severity::Error);
+    if !args.no_validate && errors > 0 && shell.verbosity() > crate::shell::Verbosity::Quiet {
+        for f in checked
+            .findings
+            .iter()
+            .filter(|f| f.severity == crate::finding::Severity::Error)
+        {
+            super::validate::diagnostic_in(shell, f, checked.mode);
+        }
+        shell.warn_help(
+            format_args!(
+                "profile `{}` has {errors} error{} (mode {}); the command runs anyway",
+                checked.profile.name,
+                if errors == 1 { "" } else { "s" },
+                checked.mode
+            ),
+            "fix them (`cargo systemprompt-secrets validate` lists them), or hide this with -q",
+        );
+    }
     let Some(resolved) = checked.resolved else {
         for f in &checked.findings {
             super::validate::diagnostic(shell, f);

@@ -133,8 +133,10 @@ fn human(shell: &mut Shell, c: &Checked) {
         shell.status("Skipped", "validation (secrets.validation = skip)");
         return;
     }
-    for f in &c.findings {
-        diagnostic(shell, f);
+    if shell.verbosity() > crate::shell::Verbosity::Quiet || c.fails() {
+        for f in &c.findings {
+            diagnostic_in(shell, f, c.mode);
+        }
     }
     let (errors, warnings) = (c.count(Severity::Error), c.count(Severity::Warning));
     let summary = format!(
@@ -144,7 +146,7 @@ fn human(shell: &mut Shell, c: &Checked) {
     );
     if !c.fails() {
         let note = if c.mode == Mode::Warn && errors > 0 {
-            " (mode warn: reported, not failing)"
+            " (mode warn: errors reported as warnings, not failing)"
         } else {
             ""
         };
@@ -161,11 +163,18 @@ fn plural(n: usize, word: &str) -> String {
 
 /// Prints one finding as a Cargo-style diagnostic on stderr.
 pub(crate) fn diagnostic(shell: &mut Shell, f: &Finding) {
-    let st = match f.severity {
+    diagnostic_in(shell, f, Mode::Default);
+}
+
+/// Prints one finding as a diagnostic of a profile in `mode`: in warn mode an error is shown as a
+/// warning, as it fails nothing.
+pub(crate) fn diagnostic_in(shell: &mut Shell, f: &Finding, mode: Mode) {
+    let severity = f.shown_severity(mode);
+    let st = match severity {
         Severity::Error => style::ERROR,
         Severity::Warning => style::WARN,
     };
-    shell.err_styled(st, format_args!("{}[{}]", f.severity, f.code));
+    shell.err_styled(st, format_args!("{severity}[{}]", f.code));
     shell.err_raw(format_args!(": {}\n", f.message));
     if let Some(loc) = &f.location {
         shell.err_styled(style::NOTE, "  --> ");
@@ -206,8 +215,7 @@ fn to_json(checked: &[Checked]) -> serde_json::Value {
 
 /// One GitHub Actions workflow command: `::error file=…,line=…,title=…::message`.
 fn github(f: &Finding, mode: Mode) -> String {
-    let level = match (f.severity, mode) {
-        (Severity::Error, Mode::Warn) => "warning",
+    let level = match (f.shown_severity(mode), mode) {
         (Severity::Warning, Mode::Strict) | (Severity::Error, _) => "error",
         (Severity::Warning, _) => "warning",
     };
