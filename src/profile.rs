@@ -58,7 +58,13 @@ pub enum Selection {
     Default,
     /// The only profile there is.
     Only,
+    /// `local`, the development profile: several profiles exist and nothing chose one.
+    Local,
 }
+
+/// The profile used when several exist and nothing chooses one: the development profile that
+/// upstream's playbooks create.
+pub const DEVELOPMENT_PROFILE: &str = "local";
 
 impl fmt::Display for Selection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -68,6 +74,7 @@ impl fmt::Display for Selection {
             Selection::Session => "the session record .systemprompt/sessions/index.json",
             Selection::Default => "default-profile",
             Selection::Only => "the only profile",
+            Selection::Local => "being the development profile (several profiles, none chosen)",
         })
     }
 }
@@ -334,6 +341,9 @@ impl ProfileSet {
                 [] => Err(ProfileError::Empty {
                     dir: self.dir.clone(),
                 }),
+                many if many.iter().any(|n| n == DEVELOPMENT_PROFILE) => {
+                    Ok((self.open(DEVELOPMENT_PROFILE)?, Selection::Local))
+                }
                 many => Err(ProfileError::Ambiguous {
                     dir: self.dir.clone(),
                     available: many.to_vec(),
@@ -491,8 +501,12 @@ mod tests {
             s.select(None, &none, Some("local")).unwrap().1,
             Selection::Default
         );
-        let err = s.select(None, &none, None).unwrap_err().to_string();
-        assert!(err.contains("local, prod"), "{err}");
+        // Several profiles and no choice: `local`, the development profile, when there is one.
+        let (p, by) = s.select(None, &none, None).unwrap();
+        assert_eq!((p.name.as_str(), by), ("local", Selection::Local));
+        let (_d2, without_local) = set(&["prod", "staging"]);
+        let err = without_local.select(None, &none, None).unwrap_err().to_string();
+        assert!(err.contains("prod, staging"), "{err}");
         let err = s.select(Some("stage"), &none, None).unwrap_err();
         let help = err.help().unwrap_or_default();
         assert!(

@@ -173,3 +173,31 @@ fn warn_mode_shows_errors_as_warnings_everywhere() {
         "{warnings:?}"
     );
 }
+
+/// Point 7: a second profile (`init --profile staging`) does not break the plain commands: `local`
+/// is used, with a note.
+#[test]
+fn a_second_profile_keeps_local_as_the_default() {
+    let dir = project(&[(".systemprompt/profiles/local/secrets.json", support::GOOD)]);
+    let out = sp(dir.path(), &["init", "--profile", "staging"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    for args in [&["validate"][..], &["list"], &["run", "--", "true"]] {
+        let out = sp(dir.path(), args);
+        assert_eq!(out.code, 0, "{args:?}: {out:?}");
+        assert!(
+            out.stderr.contains("note: using profile `local`, the development profile: 2 profiles exist and nothing chose one"),
+            "{args:?}: {out:?}"
+        );
+    }
+    let quiet = sp(dir.path(), &["-q", "validate"]);
+    assert_eq!((quiet.code, quiet.stderr.as_str()), (0, ""), "{quiet:?}");
+    // Without a `local`, the choice is still the user's.
+    std::fs::rename(
+        dir.path().join(".systemprompt/profiles/local"),
+        dir.path().join(".systemprompt/profiles/dev"),
+    )
+    .unwrap();
+    let out = sp(dir.path(), &["validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("dev, staging"), "{out:?}");
+}

@@ -228,7 +228,13 @@ impl Context {
             &ProcessEnv,
             project.config.default_profile.as_deref(),
         )?;
-        if by != Selection::Flag {
+        if by == Selection::Local {
+            shell.info(format_args!(
+                "note: using profile `{}`, the development profile: {} profiles exist and nothing chose one (choose with --profile, SYSTEMPROMPT_PROFILE or `default-profile`)",
+                profile.name,
+                project.profiles.names.len()
+            ));
+        } else if by != Selection::Flag {
             shell.verbose(format_args!("profile `{}` chosen by {by}", profile.name));
         }
         Ok(profile)
