@@ -133,6 +133,22 @@ fn sync_dir(_: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Creates `dir` and its missing parents with mode 0700 (only the owner may list or enter them).
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(dir)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -119,6 +119,15 @@ impl Error {
         }
     }
 
+    /// The user answered no at a prompt (exit code 3): nothing was changed.
+    #[must_use]
+    pub fn cancelled() -> Self {
+        Error::exit_with(
+            exit_code::CANCELLED,
+            "cancelled at your answer; nothing was changed",
+        )
+    }
+
     /// A usage or configuration mistake (exit code 2).
     pub fn usage(message: impl Into<String>) -> Self {
         Error::Usage {

@@ -6,6 +6,8 @@ pub const OK: i32 = 0;
 pub const FAILURE: i32 = 1;
 /// A usage or configuration error: bad flags, a bad manifest table, no such profile.
 pub const USAGE: i32 = 2;
+/// The user answered no at a prompt: nothing was changed.
+pub const CANCELLED: i32 = 3;
 /// `run`: the command exists but cannot be executed (as a shell says).
 pub const NOT_EXECUTABLE: i32 = 126;
 /// `run`: the command was not found (as a shell says).

@@ -115,6 +115,19 @@ pub fn to_snake_case(key: &str) -> String {
     }
 }
 
+/// Secrets a project makes itself rather than gets from a provider (`init` and `rotate` generate
+/// them): each profile should have its own.
+#[must_use]
+pub fn is_generated_secret(key: &str) -> bool {
+    [
+        "jwt_secret",
+        "oauth_at_rest_pepper",
+        "manifest_signing_secret_seed",
+        "signing_key_pem",
+    ]
+    .contains(&key)
+}
+
 /// The closest candidate to `name`, if one is close enough to be a likely typo.
 #[must_use]
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {

@@ -651,7 +651,7 @@ fn canary_never_reaches_output() {
             "--force",
         ],
         vec!["export", "--format", "json", "-o", "exported.env"],
-        vec!["copy", "--from", "local", "--to", "copied", "-v"],
+        vec!["copy", "--from", "local", "--to", "copied", "--create", "-v"],
         vec!["import", "bad.env"],
         vec!["edit"],
         vec!["rotate", "rotated_key", "--bytes", "24"],

@@ -568,7 +568,7 @@ fn writers_stop_on_tracked_files_and_loose_folders_are_pointed_out() {
     for args in [
         &["rotate", "jwt_secret"][..],
         &["import", "in.env", "--all"],
-        &["copy", "--from", "local", "--to", "local2", "--yes"],
+        &["copy", "--from", "local", "--to", "local2", "--create", "--yes"],
     ] {
         let out = sp(root, args);
         if args[0] == "copy" {

@@ -201,3 +201,85 @@ fn a_second_profile_keeps_local_as_the_default() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("dev, staging"), "{out:?}");
 }
+
+/// Runs the binary on a pseudo-terminal (`script`), typing `answer`.
+fn on_terminal(dir: &Path, args: &str, answer: &str) -> (Option<i32>, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} {args}", support::bin().display()),
+            "/dev/null",
+        ])
+        .current_dir(dir)
+        .env("SYSTEMPROMPT_SECRETS_KEYRING", "none")
+        .env("CARGO_TERM_COLOR", "never")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn demo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&support::repo().join("examples/demo"), dir.path());
+    private_modes(dir.path());
+    dir
+}
+
+/// Point 12: `copy --to` a profile that does not exist asks (or needs `--create`), makes the folder
+/// 0700, exits non-zero on "no", and warns when a development secret goes into a protected profile.
+#[test]
+fn copy_creates_profiles_only_when_asked_and_warns_on_shared_secrets() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = demo();
+    let profiles = dir.path().join(".systemprompt/profiles");
+    let out = sp(dir.path(), &["copy", "--from", "local", "--to", "productoin"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("profile `productoin` does not exist; nothing was changed"), "{out:?}");
+    assert!(out.stderr.contains("did you mean `--to production`?"), "{out:?}");
+    assert!(!profiles.join("productoin").exists());
+
+    let (code, text) = on_terminal(dir.path(), "copy --from local --to staging", "n\n");
+    assert_eq!(code, Some(3), "{text}");
+    assert!(text.contains("Profile `staging` does not exist (profiles: local, production). Create it?"), "{text}");
+    assert!(text.contains("cancelled at your answer; nothing was changed"), "{text}");
+    assert!(!profiles.join("staging").exists());
+
+    let out = sp(dir.path(), &["copy", "--from", "local", "--to", "staging", "--create"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let mode = std::fs::metadata(profiles.join("staging")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "the folder is private, as init makes it");
+    let mode = std::fs::metadata(profiles.join("staging/secrets.json")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // Answering no to the protected-profile question is a cancel too, with its own exit code.
+    let (code, text) = on_terminal(
+        dir.path(),
+        "copy --from local --to production jwt_secret --overwrite",
+        "n\n",
+    );
+    assert_eq!(code, Some(3), "{text}");
+    assert!(text.contains("shared") || text.contains("share one secret"), "{text}");
+    let out = sp(
+        dir.path(),
+        &["copy", "--from", "local", "--to", "production", "jwt_secret", "--overwrite", "--yes"],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("copies the `jwt_secret` of `local` into protected profile `production`: the two would share one secret"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("rotate jwt_secret --profile production"), "{out:?}");
+}

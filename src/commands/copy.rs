@@ -12,15 +12,18 @@ use clap::Args;
 /// `copy`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  cargo systemprompt-secrets copy --from local --to staging\n  cargo systemprompt-secrets copy --from local --to production jwt_secret --overwrite --yes"
+    after_help = "Examples:\n  cargo systemprompt-secrets copy --from local --to staging --create\n  cargo systemprompt-secrets copy --from local --to production jwt_secret --overwrite --yes"
 )]
 pub struct CopyArgs {
     /// The source profile
     #[arg(long, value_name = "PROFILE")]
     pub from: String,
-    /// The target profile (created if needed)
+    /// The target profile
     #[arg(long, value_name = "PROFILE")]
     pub to: String,
+    /// Create the target profile when it does not exist (else asked on a terminal)
+    #[arg(long)]
+    pub create: bool,
     /// Only these keys (default: every key with a value)
     #[arg(value_name = "KEY")]
     pub keys: Vec<String>,
@@ -51,6 +54,10 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
         return Err(Error::usage(format!("`{}` is not a profile name", args.to)));
     }
     let to = project.profiles.open(&args.to)?;
+    let create = !to.dir.is_dir();
+    if create && !args.create {
+        ask_to_create(shell, &project.profiles, &args.to)?;
+    }
     let source = values(&read_entries(&from.secrets_path)?);
     crate::git::guard(shell, &to.secrets_path)?;
     // Held from the read to the rename: a concurrent writer's update is read, not lost.
@@ -94,6 +101,23 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
     super::plan_group(shell, "copy", &copy);
     super::plan_group(shell, "overwrite", &overwrite);
     super::plan_group(shell, "keep (exists)", &skip);
+    let protected = project.config.is_protected(&args.to);
+    if protected && !project.config.is_protected(&args.from) {
+        for key in copy.iter().chain(&overwrite) {
+            if keys::is_generated_secret(key) {
+                shell.warn_help(
+                    format_args!(
+                        "this copies the `{key}` of `{}` into protected profile `{}`: the two would share one secret",
+                        args.from, args.to
+                    ),
+                    format_args!(
+                        "give `{}` its own afterwards: `cargo systemprompt-secrets rotate {key} --profile {}`",
+                        args.to, args.to
+                    ),
+                );
+            }
+        }
+    }
     if copy.is_empty() && overwrite.is_empty() {
         shell.status("Nothing", "to copy");
         return Ok(());
@@ -106,9 +130,14 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
         shell,
         &write,
         &args.to,
-        project.config.is_protected(&args.to),
+        protected,
         "Write into it",
     )?;
+    if create {
+        crate::atomic::create_private_dir(&to.dir)
+            .map_err(|e| Error::io(format!("cannot create {}", rel(&to.dir)), e))?;
+        shell.status("Created", format_args!("profile `{}` ({})", args.to, rel(&to.dir)));
+    }
     for key in copy.iter().chain(&overwrite) {
         if let Some(value) = source.get(key) {
             set_entry(&mut target, key, value.clone());
@@ -135,4 +164,30 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
         ));
     }
     Ok(())
+}
+
+/// A target profile that does not exist: asked on a terminal, else an error naming `--create` and
+/// the closest existing profile (a typo in `--to` must not make a new profile).
+fn ask_to_create(
+    shell: &mut Shell,
+    profiles: &crate::profile::ProfileSet,
+    name: &str,
+) -> Result<(), Error> {
+    let existing = if profiles.names.is_empty() {
+        "none".to_owned()
+    } else {
+        profiles.names.join(", ")
+    };
+    let question = format!("Profile `{name}` does not exist (profiles: {existing}). Create it?");
+    match shell.confirm(&question, false)? {
+        Some(true) => Ok(()),
+        Some(false) => Err(Error::cancelled()),
+        None => {
+            let hint = keys::closest(name, profiles.names.iter().map(String::as_str)).map_or_else(
+                || format!("pass --create to make it (profiles: {existing})"),
+                |near| format!("did you mean `--to {near}`? Pass --create to make `{name}`"),
+            );
+            Err(Error::usage(format!("profile `{name}` does not exist; nothing was changed")).help(hint))
+        }
+    }
 }

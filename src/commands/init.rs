@@ -2,7 +2,6 @@
 //! systemprompt 0.10 and earlier, `jwt_secret`), and make sure git ignores secrets.
 
 use clap::Args;
-use std::path::Path;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -37,7 +36,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
     }
     let dir = project.profiles.dir.join(&name);
     let secrets = dir.join("secrets.json");
-    create_private_dir(&dir).map_err(|e| Error::io(format!("cannot create {}", rel(&dir)), e))?;
+    crate::atomic::create_private_dir(&dir).map_err(|e| Error::io(format!("cannot create {}", rel(&dir)), e))?;
     let _lock = crate::secrets_file::lock(&secrets)?;
     if secrets.exists() && !args.force {
         return Err(Error::failed(format!(
@@ -104,19 +103,4 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
         rel(&secrets)
     ));
     Ok(())
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-    }
-    #[cfg(not(unix))]
-    {
-        std::fs::create_dir_all(dir)
-    }
 }

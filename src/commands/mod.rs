@@ -625,7 +625,7 @@ pub(crate) fn confirm(
     }
     match shell.confirm(&format!("Profile `{profile}` is protected. {what}?"), false)? {
         Some(true) => Ok(true),
-        Some(false) => Err(Error::failed("cancelled; nothing was changed")),
+        Some(false) => Err(Error::cancelled()),
         None => Err(Error::usage(format!(
             "profile `{profile}` is protected and this is not an interactive terminal; nothing was changed"
         ))

@@ -130,7 +130,7 @@ fn check_remote(store: &dyn RemoteStore, version: u64, remote: &SecretMap) -> Re
 fn ask(shell: &mut Shell, path: &std::path::Path) -> Result<(), Error> {
     match shell.confirm(&format!("Overwrite local values in {}?", rel(path)), false)? {
         Some(true) => Ok(()),
-        Some(false) => Err(Error::failed("cancelled; nothing was changed")),
+        Some(false) => Err(Error::cancelled()),
         None => Err(Error::usage(format!(
             "pulling would overwrite or remove values in {}; nothing was changed",
             rel(path)

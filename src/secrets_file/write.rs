@@ -31,7 +31,7 @@ pub fn write_entries(
 ) -> Result<(), Error> {
     let body = super::render(entries);
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
+        crate::atomic::create_private_dir(dir)
             .map_err(|e| Error::io(format!("cannot create {}", rel(dir)), e))?;
     }
     check_replaceable(path)?;
@@ -105,7 +105,7 @@ pub fn lock(path: &Path) -> Result<WriteLock, Error> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
+    crate::atomic::create_private_dir(dir)
         .map_err(|e| Error::io(format!("cannot create {}", rel(dir)), e))?;
     let held = open_lock(dir).map_err(|e| Error::io(format!("cannot lock {}", rel(dir)), e))?;
     let started = Instant::now();
