@@ -115,6 +115,31 @@ pub fn to_snake_case(key: &str) -> String {
     }
 }
 
+/// Keys whose values a provider issues (API keys, tokens): no random value can stand in for them.
+#[must_use]
+pub fn is_provider_key(key: &str) -> bool {
+    [
+        "anthropic",
+        "openai",
+        "gemini",
+        "github",
+        "moonshot",
+        "qwen",
+    ]
+    .contains(&key)
+}
+
+/// The error for generating or rotating a provider's key: what to do instead.
+#[must_use]
+pub fn provider_key_error(verb: &str, key: &str) -> crate::error::Error {
+    crate::error::Error::usage(format!(
+        "`{key}` is issued by its provider; `{verb}` cannot make one from random bytes"
+    ))
+    .help(format!(
+        "create a new key in the provider's console, then store it with `cargo systemprompt-secrets set {key}` (and revoke the old one there)"
+    ))
+}
+
 /// Secrets a project makes itself rather than gets from a provider (`init` and `rotate` generate
 /// them): each profile should have its own.
 #[must_use]

@@ -283,3 +283,47 @@ fn copy_creates_profiles_only_when_asked_and_warns_on_shared_secrets() {
     );
     assert!(out.stderr.contains("rotate jwt_secret --profile production"), "{out:?}");
 }
+
+/// Points 10, 15 and 16 for `rotate` and `generate`: `rotate --format json` prints a JSON document;
+/// a provider's key is neither rotated nor generated, and the hint says where keys come from (no
+/// generator suggested); `generate` takes `--encoding`, as `rotate` does; a protected profile's
+/// question follows a plan that is really above it.
+#[test]
+fn rotate_reports_json_and_provider_keys_are_not_generated() {
+    let dir = project(&[(".systemprompt/profiles/local/secrets.json", support::GOOD)]);
+    let out = sp(dir.path(), &["rotate", "jwt_secret", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["key"], "jwt_secret");
+    assert_eq!(doc["profile"], "local");
+    assert_eq!(doc["rotated"], true);
+    assert_eq!(doc["synced"], serde_json::Value::Null);
+    assert_eq!(doc["generator"], "base64:48");
+    let now: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".systemprompt/profiles/local/secrets.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(!out.stdout.contains(now["jwt_secret"].as_str().unwrap()));
+    let dry = sp(dir.path(), &["rotate", "jwt_secret", "--format", "json", "--dry-run"]);
+    let doc: serde_json::Value = serde_json::from_str(&dry.stdout).expect("one JSON document");
+    assert_eq!((doc["dry_run"].clone(), doc["rotated"].clone()), (true.into(), false.into()));
+
+    for verb in ["rotate", "generate"] {
+        let out = sp(dir.path(), &[verb, "anthropic"]);
+        assert_eq!(out.code, 2, "{verb}: {out:?}");
+        assert_eq!(out.stdout, "", "{verb}: nothing random printed");
+        assert!(out.stderr.contains(&format!("`anthropic` is issued by its provider; `{verb}` cannot make one")), "{out:?}");
+        assert!(out.stderr.contains("set anthropic"), "{out:?}");
+        assert!(!out.stderr.contains("--bytes"), "no generator is suggested: {out:?}");
+    }
+    let hex = sp(dir.path(), &["generate", "--bytes", "16", "--encoding", "hex"]);
+    assert_eq!(hex.stdout.trim().len(), 32, "{hex:?}");
+
+    // A protected profile without --yes: the plan the help points at is printed first.
+    support::write(dir.path(), ".systemprompt/profiles/production/secrets.json", support::GOOD);
+    let out = sp(dir.path(), &["rotate", "jwt_secret", "--profile", "production"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let plan = out.stderr.find("Plan").expect("a plan");
+    let help = out.stderr.find("review the plan above").expect("the help");
+    assert!(plan < help, "{out:?}");
+}

@@ -137,7 +137,7 @@ fn generate_and_rotate() {
     assert_ne!(a.stdout, b.stdout);
     let hex = sp(
         p.path(),
-        &["generate", "--bytes", "16", "--format", "hex"],
+        &["generate", "--bytes", "16", "--encoding", "hex"],
         &[],
     );
     assert_eq!(hex.stdout.trim().len(), 32);
@@ -181,7 +181,7 @@ fn generate_and_rotate() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr
-            .contains("provider API keys come from the provider"),
+            .contains("`openai` is issued by its provider; `rotate` cannot make one"),
         "{}",
         out.stderr
     );

@@ -10,7 +10,7 @@ use clap::Args;
 /// `generate`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  cargo systemprompt-secrets generate                      48 bytes, base64 (like openssl rand -base64 48)\n  cargo systemprompt-secrets generate --bytes 32 --format hex\n  cargo systemprompt-secrets generate stripe_webhook        Uses the key's `generate` rule, if any"
+    after_help = "Examples:\n  cargo systemprompt-secrets generate                      48 bytes, base64 (like openssl rand -base64 48)\n  cargo systemprompt-secrets generate --bytes 32 --encoding hex\n  cargo systemprompt-secrets generate stripe_webhook        Uses the key's `generate` rule, if any"
 )]
 pub struct GenerateArgs {
     /// The key the value is for (its `generate` rule is used when it has one)
@@ -18,14 +18,19 @@ pub struct GenerateArgs {
     /// Random bytes (characters for alnum) [default: 48]
     #[arg(long, value_name = "N")]
     pub bytes: Option<usize>,
-    /// Encoding [default: base64]
-    #[arg(long, value_enum)]
-    pub format: Option<crate::generate::Format>,
+    /// Encoding of the value [default: base64]
+    #[arg(long, value_enum, value_name = "ENCODING", alias = "format")]
+    pub encoding: Option<crate::generate::Format>,
 }
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &GenerateArgs) -> Result<(), Error> {
+    if let Some(key) = args.key.as_deref().map(keys::normalize) {
+        if keys::is_provider_key(&key) {
+            return Err(keys::provider_key_error("generate", &key));
+        }
+    }
     let spec =
-        spec_for(ctx, shell, args.key.as_deref(), args.bytes, args.format)?.unwrap_or(DEFAULT);
+        spec_for(ctx, shell, args.key.as_deref(), args.bytes, args.encoding)?.unwrap_or(DEFAULT);
     let value = spec.generate().map_err(|e| {
         Error::io(
             "cannot read the OS random number generator",
@@ -36,7 +41,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &GenerateArgs) -> Resu
     Ok(())
 }
 
-/// The generator: `--bytes`/`--format`, else the key's `generate` rule (when a project is found),
+/// The generator: `--bytes`/`--encoding`, else the key's `generate` rule (when a project is found),
 /// else `jwt_secret`'s built-in one; `None` when nothing says how.
 pub(crate) fn spec_for(
     ctx: &Context,

@@ -26,7 +26,7 @@ pub struct RotateArgs {
     #[arg(long, value_name = "N")]
     pub bytes: Option<usize>,
     /// Encoding of the new value [default: base64]
-    #[arg(long, value_enum, value_name = "FORMAT")]
+    #[arg(long, value_enum, value_name = "ENCODING")]
     pub encoding: Option<crate::generate::Format>,
     /// Also push the new value of this key to the profile's remote
     #[arg(long)]
@@ -43,9 +43,12 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
     let key = keys::normalize(&args.key);
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
+    if keys::is_provider_key(&key) {
+        return Err(keys::provider_key_error("rotate", &key));
+    }
     let Some(spec) = super::generate::spec_for(ctx, shell, Some(&key), args.bytes, args.encoding)?
     else {
-        return Err(Error::usage(format!("no generator for `{key}`: provider API keys come from the provider, not from random bytes")).help(format!("pass --bytes N (and --encoding), or set `generate = \"base64:48\"` in [workspace.metadata.systemprompt-secrets.rules.{key}]")));
+        return Err(Error::usage(format!("no generator for `{key}`: nothing says how its values are made")).help(format!("pass --bytes N (and --encoding), or set `generate = \"base64:48\"` in [workspace.metadata.systemprompt-secrets.rules.{key}]")));
     };
     let value = spec.generate().map_err(|e| {
         Error::io(
@@ -75,14 +78,33 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
         ))
         .help("choose --bytes/--encoding to match the rule"));
     }
+    shell.status(
+        "Plan",
+        format_args!(
+            "rotate `{key}` in {} ({spec}){}",
+            rel(&profile.secrets_path),
+            if args.sync {
+                ", then push it to the profile's remote"
+            } else {
+                ""
+            }
+        ),
+    );
+    let json = args.target.format == crate::cli::Format::Json;
+    let mut report = serde_json::json!({
+        "profile": profile.name,
+        "key": key,
+        "secrets_file": profile.secrets_path,
+        "generator": spec.to_string(),
+        "dry_run": args.write.dry_run,
+        "rotated": false,
+        "synced": null,
+    });
     if args.write.dry_run {
-        shell.status(
-            "Dry run",
-            format_args!(
-                "would rotate `{key}` in {} ({spec})",
-                rel(&profile.secrets_path)
-            ),
-        );
+        shell.status("Dry run", "nothing was changed");
+        if json {
+            shell.out(report);
+        }
         return Ok(());
     }
     if project.config.is_protected(&profile.name) {
@@ -124,8 +146,21 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
         shell.info("note: a new oauth_at_rest_pepper no longer matches the OAuth tokens and client secrets stored with the old one; clients will have to sign in again");
     }
 
+    report["rotated"] = true.into();
     if let Some(store) = store {
-        push(shell, &project, &profile, store.as_ref(), &key, value)?;
+        let pushed = push(shell, &project, &profile, store.as_ref(), &key, value);
+        match pushed {
+            Ok(synced) => report["synced"] = synced,
+            Err(e) => {
+                if json {
+                    shell.out(report);
+                }
+                return Err(e);
+            }
+        }
+    }
+    if json {
+        shell.out(report);
     }
     Ok(())
 }
@@ -138,7 +173,7 @@ fn push(
     store: &dyn crate::remote::RemoteStore,
     key: &str,
     value: secrecy::SecretString,
-) -> Result<(), Error> {
+) -> Result<serde_json::Value, Error> {
     {
         let name = store.remote_name(key);
         let mut set = SecretMap::from_iter([(name.clone(), value)]);
@@ -165,6 +200,9 @@ fn push(
             format_args!("`{name}` to {}{version}", store.location()),
         );
         super::log_requests(shell, store);
+        Ok(super::with_target(
+            store,
+            serde_json::json!({ "name": name, "version": applied.version }),
+        ))
     }
-    Ok(())
 }
