@@ -221,12 +221,14 @@ pub struct ProfileOverride {
 #[non_exhaustive]
 pub enum ConfigError {
     /// A key that this table does not have.
-    #[error("{}{}: unknown key `{key}` in [{table}]", manifest.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    #[error("{}{}: unknown key `{key}` in [{table}]", manifest.display(), place(*line, *column))]
     UnknownKey {
         /// The manifest.
         manifest: PathBuf,
         /// The 1-based line, when found.
         line: Option<usize>,
+        /// The 1-based column, when found.
+        column: Option<usize>,
         /// The dotted table name.
         table: String,
         /// The unknown key.
@@ -237,24 +239,30 @@ pub enum ConfigError {
         valid: Vec<&'static str>,
     },
     /// A value of the wrong type or shape.
-    #[error("{}{}: invalid [{table}]: {message}", manifest.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    #[error("{}{}: invalid [{table}]: {message}", manifest.display(), place(*line, *column))]
     Invalid {
         /// The manifest.
         manifest: PathBuf,
         /// The 1-based line, when found.
         line: Option<usize>,
+        /// The 1-based column, when found.
+        column: Option<usize>,
+        /// The key the value belongs to, when known.
+        key: Option<String>,
         /// The dotted table name.
         table: String,
         /// What serde said.
         message: String,
     },
     /// A rule's `pattern` is not a valid regular expression.
-    #[error("{}{}: rule `{key}` has an invalid pattern: {message}", manifest.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    #[error("{}{}: rule `{key}` has an invalid pattern: {message}", manifest.display(), place(*line, *column))]
     Pattern {
         /// The manifest.
         manifest: PathBuf,
         /// The 1-based line of the pattern, when found.
         line: Option<usize>,
+        /// The 1-based column, when found.
+        column: Option<usize>,
         /// The rule's key.
         key: String,
         /// The regex error.
@@ -273,12 +281,48 @@ impl ConfigError {
                 || format!("valid keys are: {}", valid.join(", ")),
                 |s| format!("did you mean `{s}`?"),
             )),
-            Self::Invalid { .. } => Some("see the manifest reference in the README".to_owned()),
+            Self::Invalid { key, .. } => Some(key.as_deref().and_then(expected_form).map_or_else(
+                || "see \"Configuration\" in the README for each key and its values".to_owned(),
+                |form| format!("`{}` takes {form} (see \"Configuration\" in the README)", key.as_deref().unwrap_or_default()),
+            )),
             Self::Pattern { .. } => {
                 Some("`pattern` uses Rust regex syntax and must match the whole value".to_owned())
             }
         }
     }
+}
+
+fn place(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(":{l}:{c}"),
+        (Some(l), None) => format!(":{l}"),
+        _ => String::new(),
+    }
+}
+
+/// What each manifest key takes, for the help of a value of the wrong type.
+fn expected_form(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "generation" => "`\"pepper\"` (systemprompt 0.11 and later) or `\"jwt-secret\"` (0.10 and earlier)",
+        "backend" => "`\"systemprompt\"` (the cloud) or `\"openbao\"`",
+        "profiles-dir" | "ca-cert" => "a path, relative to the manifest",
+        "default-profile" => "a profile name, such as `\"local\"`",
+        "required" => "a list of key names, such as `[\"oauth_at_rest_pepper\", \"database_url\"]`",
+        "require-ai-provider" => "`true` or `false`",
+        "protected-profiles" => "a list of profile names or `*` patterns, such as `[\"production\", \"*prod*\"]`",
+        "allow" => "a list of advice codes, such as `[\"file-permissions\"]`",
+        "validation" => "one of `\"strict\"`, `\"default\"`, `\"warn\"`, `\"skip\"`",
+        "tenant-id" | "mount" | "namespace" | "prefix" | "reason" => "a string",
+        "path" => "a string (for OpenBao, a template such as `\"systemprompt/{project}/{profile}\"`)",
+        "pattern" => "a Rust regular expression, as a string",
+        "address" => "a URL or a list of URLs, such as `\"https://bao.internal:8200\"`",
+        "remote-names" => "`\"keys\"` or `\"env\"`",
+        "min-length" => "a whole number of characters, such as `32`",
+        "severity" => "`\"error\"` or `\"warning\"`",
+        "generate" => "a generator such as `\"base64:48\"`, `\"hex:32\"` or `\"alnum:64\"`",
+        "rules" | "profiles" | "openbao" | "scan" => "a table",
+        _ => return None,
+    })
 }
 
 /// Where a metadata table came from: the manifest path, its text (for line numbers) and its table name.
@@ -557,51 +601,68 @@ fn parse_table(
     value: &serde_json::Value,
 ) -> Result<ManifestTable, ConfigError> {
     let table = format!("{}.{TABLE}", source.prefix);
-    check_keys(source, &table, value, TOP_KEYS)?;
+    let at = |segments: &[&str]| segments.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    check_keys(source, &[], value, TOP_KEYS)?;
     if let Some(rules) = value.get("rules").and_then(|v| v.as_object()) {
         for (key, rule) in rules {
-            check_keys(source, &format!("{table}.rules.{key}"), rule, RULE_KEYS)?;
+            check_keys(source, &at(&["rules", key]), rule, RULE_KEYS)?;
         }
     }
     if let Some(openbao) = value.get("openbao") {
-        check_keys(source, &format!("{table}.openbao"), openbao, OPENBAO_KEYS)?;
+        check_keys(source, &at(&["openbao"]), openbao, OPENBAO_KEYS)?;
     }
     if let Some(scan) = value.get("scan") {
-        check_keys(source, &format!("{table}.scan"), scan, SCAN_KEYS)?;
+        check_keys(source, &at(&["scan"]), scan, SCAN_KEYS)?;
         if let Some(allow) = scan.get("allow").and_then(|v| v.as_array()) {
-            for entry in allow {
-                check_keys(
-                    source,
-                    &format!("{table}.scan.allow"),
-                    entry,
-                    SCAN_ALLOW_KEYS,
-                )?;
+            for (i, entry) in allow.iter().enumerate() {
+                let i = i.to_string();
+                check_keys(source, &at(&["scan", "allow", &i]), entry, SCAN_ALLOW_KEYS)?;
             }
         }
     }
     if let Some(profiles) = value.get("profiles").and_then(|v| v.as_object()) {
         for (name, over) in profiles {
-            let t = format!("{table}.profiles.{name}");
-            check_keys(source, &t, over, PROFILE_KEYS)?;
+            check_keys(source, &at(&["profiles", name]), over, PROFILE_KEYS)?;
             if let Some(rules) = over.get("rules").and_then(|v| v.as_object()) {
                 for (key, rule) in rules {
-                    check_keys(source, &format!("{t}.rules.{key}"), rule, RULE_KEYS)?;
+                    check_keys(source, &at(&["profiles", name, "rules", key]), rule, RULE_KEYS)?;
                 }
             }
         }
     }
-    let parsed: ManifestTable =
-        serde_json::from_value(value.clone()).map_err(|e| ConfigError::Invalid {
+    let parsed: ManifestTable = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path: Vec<String> = e
+            .path()
+            .iter()
+            .filter_map(|segment| match segment {
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                _ => None,
+            })
+            .collect();
+        let (line, column) = position(source, &path);
+        let key = path.iter().rev().find(|s| s.parse::<usize>().is_err()).cloned();
+        let table = match path.split_last() {
+            Some((_, parents)) if !parents.is_empty() => format!("{table}.{}", parents.join(".")),
+            _ => table.clone(),
+        };
+        ConfigError::Invalid {
             manifest: source.manifest.to_path_buf(),
-            line: locate(source.manifest, TABLE),
-            table: table.clone(),
-            message: e.to_string(),
-        })?;
-    for code in parsed.allow.iter().flatten() {
+            line,
+            column,
+            key,
+            table,
+            message: e.into_inner().to_string(),
+        }
+    })?;
+    for (i, code) in parsed.allow.iter().flatten().enumerate() {
         if !ALLOWABLE.contains(&code.as_str()) {
+            let (line, column) = position(source, &["allow".to_owned(), i.to_string()]);
             return Err(ConfigError::Invalid {
                 manifest: source.manifest.to_path_buf(),
-                line: locate(source.manifest, "allow"),
+                line,
+                column,
+                key: Some("allow".to_owned()),
                 table: table.clone(),
                 message: format!(
                     "`allow` lists `{code}`, which is not advice that can be turned off; it may list {}",
@@ -614,19 +675,27 @@ fn parse_table(
         std::iter::once(&parsed.rules).chain(parsed.profiles.values().map(|p| &p.rules));
     for rules in rule_sets {
         for (key, rule) in rules {
+            let at = |field: &str| rule_position(source, value, key, field);
             if let Some(spec) = &rule.generate {
-                crate::generate::Spec::parse(spec).map_err(|message| ConfigError::Invalid {
-                    manifest: source.manifest.to_path_buf(),
-                    line: locate(source.manifest, "generate"),
-                    table: format!("{table}.rules.{key}"),
-                    message,
+                crate::generate::Spec::parse(spec).map_err(|message| {
+                    let (line, column) = at("generate");
+                    ConfigError::Invalid {
+                        manifest: source.manifest.to_path_buf(),
+                        line,
+                        column,
+                        key: Some("generate".to_owned()),
+                        table: format!("{table}.rules.{key}"),
+                        message,
+                    }
                 })?;
             }
             if let Some(pattern) = &rule.pattern {
                 regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+                    let (line, column) = at("pattern");
                     ConfigError::Pattern {
                         manifest: source.manifest.to_path_buf(),
-                        line: locate_pattern(source.manifest, pattern),
+                        line,
+                        column,
                         key: key.clone(),
                         message: e.to_string(),
                     }
@@ -637,30 +706,46 @@ fn parse_table(
     Ok(parsed)
 }
 
+/// The dotted name of the table at `path` below the metadata table (array indices left out).
+fn table_name(source: TableSource<'_>, path: &[String]) -> String {
+    let mut name = format!("{}.{TABLE}", source.prefix);
+    for segment in path.iter().filter(|s| s.parse::<usize>().is_err()) {
+        name.push('.');
+        name.push_str(segment);
+    }
+    name
+}
+
 fn check_keys(
     source: TableSource<'_>,
-    table: &str,
+    path: &[String],
     value: &serde_json::Value,
     valid: &[&'static str],
 ) -> Result<(), ConfigError> {
+    let table = table_name(source, path);
     let Some(object) = value.as_object() else {
+        let (line, column) = position(source, path);
         return Err(ConfigError::Invalid {
             manifest: source.manifest.to_path_buf(),
-            line: locate(source.manifest, TABLE),
-            table: table.to_owned(),
+            line,
+            column,
+            key: path.last().cloned(),
+            table,
             message: "expected a table".to_owned(),
         });
     };
     for key in object.keys() {
         if !valid.contains(&key.as_str()) {
+            let mut at = path.to_vec();
+            at.push(key.clone());
+            let (line, column) = position(source, &at);
             return Err(ConfigError::UnknownKey {
                 manifest: source.manifest.to_path_buf(),
-                line: locate(source.manifest, key),
-                table: table.to_owned(),
+                line,
+                column,
+                table,
                 key: key.clone(),
-                suggestion: keys::closest(key, valid.iter().copied())
-                    .or_else(|| keys::closest(&key.replace('_', "-"), valid.iter().copied()))
-                    .map(str::to_owned),
+                suggestion: suggest(key, valid).map(str::to_owned),
                 valid: valid.to_vec(),
             });
         }
@@ -668,28 +753,105 @@ fn check_keys(
     Ok(())
 }
 
-/// The line of the first assignment or header mentioning `word` after the table header.
-/// The line of the `pattern = "…"` that holds this pattern (else of the first `pattern`).
-fn locate_pattern(manifest: &Path, pattern: &str) -> Option<usize> {
-    let text = std::fs::read_to_string(manifest).ok()?;
-    text.lines()
-        .position(|l| l.trim_start().starts_with("pattern") && l.contains(pattern))
-        .map(|i| i + 1)
-        .or_else(|| locate(manifest, "pattern"))
+/// The valid key a mistyped one most likely means: the closest spelling (`requried`, `min_length`),
+/// else the shortest key it abbreviates (`mnt` → `mount`, `req` → `required`).
+fn suggest(key: &str, valid: &[&'static str]) -> Option<&'static str> {
+    keys::closest(key, valid.iter().copied())
+        .or_else(|| keys::closest(&key.replace('_', "-"), valid.iter().copied()))
+        .or_else(|| {
+            let lower = key.to_ascii_lowercase();
+            valid
+                .iter()
+                .copied()
+                .filter(|v| lower.len() >= 2 && v.starts_with(&lower[..1]) && is_subsequence(&lower, v))
+                .min_by_key(|v| v.len())
+        })
 }
 
-fn locate(manifest: &Path, word: &str) -> Option<usize> {
-    let text = std::fs::read_to_string(manifest).ok()?;
-    let start = text.lines().position(|l| l.contains(TABLE))?;
-    text.lines().enumerate().skip(start).find_map(|(i, line)| {
-        let t = line.trim_start();
-        let assigns = t.strip_prefix(word).is_some_and(|r| {
-            let r = r.trim_start();
-            r.starts_with('=') || r.starts_with('.')
-        });
-        let header = t.starts_with('[') && t.contains(word);
-        (assigns || header || (word == TABLE && t.contains(TABLE))).then_some(i + 1)
-    })
+fn is_subsequence(short: &str, long: &str) -> bool {
+    let mut rest = long.chars();
+    short.chars().all(|c| rest.any(|l| l == c))
+}
+
+/// The 1-based line and column of the key at `path` below the metadata table in the manifest's
+/// text (the deepest part of it that is found), read with the TOML parser's spans.
+fn position(source: TableSource<'_>, path: &[String]) -> (Option<usize>, Option<usize>) {
+    let Ok(text) = std::fs::read_to_string(source.manifest) else {
+        return (None, None);
+    };
+    let Ok(doc) = toml::de::DeTable::parse(&text) else {
+        return (None, None);
+    };
+    let mut segments: Vec<&str> = source.prefix.split('.').collect();
+    segments.push(TABLE);
+    segments.extend(path.iter().map(String::as_str));
+    let mut span = None;
+    let mut table = Some(doc.get_ref());
+    let mut array: Option<&toml::de::DeArray<'_>> = None;
+    for segment in segments {
+        let value = if let Some(items) = array.take() {
+            match segment.parse::<usize>().ok().and_then(|i| items.get(i)) {
+                Some(item) => {
+                    span = Some(item.span());
+                    item
+                }
+                None => break,
+            }
+        } else {
+            let Some((k, v)) = table
+                .and_then(|t| t.iter().find(|(k, _)| k.get_ref().as_ref() == segment))
+            else {
+                break;
+            };
+            span = Some(k.span());
+            v
+        };
+        table = None;
+        match value.get_ref() {
+            toml::de::DeValue::Table(t) => table = Some(t),
+            toml::de::DeValue::Array(items) => array = Some(items),
+            _ => {}
+        }
+    }
+    let Some(span) = span else {
+        return (None, None);
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (Some(line), Some(column))
+}
+
+/// The position of `field` of rule `key`: in the shared rules, else in a profile's.
+fn rule_position(
+    source: TableSource<'_>,
+    value: &serde_json::Value,
+    key: &str,
+    field: &str,
+) -> (Option<usize>, Option<usize>) {
+    let shared = value
+        .get("rules")
+        .and_then(|r| r.get(key))
+        .and_then(|r| r.get(field))
+        .is_some();
+    if shared {
+        return position(source, &["rules".into(), key.into(), field.into()]);
+    }
+    let profile = value.get("profiles").and_then(|p| p.as_object()).and_then(|p| {
+        p.iter().find_map(|(name, over)| {
+            over.get("rules")
+                .and_then(|r| r.get(key))
+                .and_then(|r| r.get(field))
+                .map(|_| name.clone())
+        })
+    });
+    match profile {
+        Some(name) => position(
+            source,
+            &["profiles".into(), name, "rules".into(), key.into(), field.into()],
+        ),
+        None => (None, None),
+    }
 }
 
 #[cfg(test)]
@@ -769,6 +931,34 @@ mod tests {
         let e = Config::from_tables(Some((src(Path::new("/C.toml")), &v)), None).unwrap_err();
         let text = format!("{e}\n{}", e.help().unwrap_or_default());
         assert!(text.contains("did you mean `min-length`?"), "{text}");
+    }
+
+    /// Errors point at the bad key's own line and column (not the table header), and an
+    /// abbreviation gets a "did you mean".
+    #[test]
+    fn errors_point_at_the_key_and_suggest() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("Cargo.toml");
+        let header = "[package]\nname = \"x\"\n\n[package.metadata.systemprompt-secrets]\nbackend = \"openbao\"\n\n[package.metadata.systemprompt-secrets.openbao]\naddress = \"http://127.0.0.1:8200\"\n";
+        let parse = |toml_text: &str| {
+            std::fs::write(&manifest, toml_text).unwrap();
+            let doc: toml::Table = toml::from_str(toml_text).unwrap();
+            let value = serde_json::to_value(&doc["package"]["metadata"][TABLE]).unwrap();
+            let source = TableSource { manifest: &manifest, prefix: "package.metadata" };
+            let e = Config::from_tables(None, Some((source, &value))).unwrap_err();
+            format!("{e}\n{}", e.help().unwrap_or_default())
+        };
+        let text = parse(&format!("{header}  mnt = \"kv\"\n"));
+        assert!(text.contains("Cargo.toml:9:3: unknown key `mnt`"), "{text}");
+        assert!(text.contains("did you mean `mount`?"), "{text}");
+        let text = parse(&format!("{header}\n[package.metadata.systemprompt-secrets.profiles.ci]\nvalidation = \"warn\"\nrequired = \"jwt_secret\"\n"));
+        assert!(text.contains("Cargo.toml:12:1: invalid [package.metadata.systemprompt-secrets.profiles.ci]"), "{text}");
+        assert!(text.contains("`required` takes a list of key names"), "{text}");
+        let text = parse("[package]\nname = \"x\"\n\n[package.metadata.systemprompt-secrets]\ndefault-profile = \"local\"\nbackend = \"cloud\"\n");
+        assert!(text.contains("Cargo.toml:6:1"), "{text}");
+        assert!(text.contains("`\"systemprompt\"` (the cloud)"), "{text}");
+        let text = parse("[package]\nname = \"x\"\n\n[package.metadata.systemprompt-secrets.rules.stripe]\nprefix = \"sk_\"\npattern = \"(\"\n");
+        assert!(text.contains("Cargo.toml:6:1: rule `stripe` has an invalid pattern"), "{text}");
     }
 
     #[test]
