@@ -13,6 +13,7 @@ use crate::keys;
 pub const TABLE: &str = "systemprompt-secrets";
 
 const TOP_KEYS: &[&str] = &[
+    "project",
     "generation",
     "backend",
     "openbao",
@@ -129,6 +130,8 @@ pub const DEFAULT_PROTECTED: &[&str] = &["production", "prod", "*prod*"];
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ManifestTable {
+    /// The project's name (`{project}` in the OpenBao path); only in the workspace root's manifest.
+    pub project: Option<String>,
     /// Pins the secrets.json generation: `pepper` (systemprompt 0.11 and later) or `jwt-secret`.
     pub generation: Option<Generation>,
     /// The remote of every profile (default `systemprompt`).
@@ -312,6 +315,7 @@ fn expected_form(key: &str) -> Option<&'static str> {
         "protected-profiles" => "a list of profile names or `*` patterns, such as `[\"production\", \"*prod*\"]`",
         "allow" => "a list of advice codes, such as `[\"file-permissions\"]`",
         "validation" => "one of `\"strict\"`, `\"default\"`, `\"warn\"`, `\"skip\"`",
+        "project" => "the project's name, a string (it replaces `{project}` in the OpenBao path)",
         "tenant-id" | "mount" | "namespace" | "prefix" | "reason" => "a string",
         "path" => "a string (for OpenBao, a template such as `\"systemprompt/{project}/{profile}\"`)",
         "pattern" => "a Rust regular expression, as a string",
@@ -337,6 +341,8 @@ pub struct TableSource<'a> {
 /// The merged configuration for a project.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The project's name, when the manifest gives one.
+    pub project: Option<String>,
     /// The generation the manifest pins, if it does.
     pub generation: Option<Generation>,
     /// The remote of every profile unless overridden.
@@ -368,6 +374,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            project: None,
             generation: None,
             backend: RemoteBackend::default(),
             openbao: OpenBaoTable::default(),
@@ -460,6 +467,9 @@ impl Config {
         }
         if let Some(r) = t.required {
             self.required = Some(r);
+        }
+        if let Some(p) = t.project {
+            self.project = Some(p);
         }
         if let Some(a) = t.allow {
             self.allow = a;

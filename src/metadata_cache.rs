@@ -22,6 +22,9 @@ pub struct ManifestFacts {
     pub manifests: Vec<PathBuf>,
     /// The systemprompt crate in the workspace's `Cargo.lock`, if any (decides the generation).
     pub locked: Option<crate::generation::LockedCrate>,
+    /// The name of the package whose manifest is the workspace root's, if it has one.
+    #[serde(default)]
+    pub root_package: Option<String>,
 }
 
 /// The selected package.
@@ -35,7 +38,7 @@ pub struct PackageFacts {
     pub table: Option<serde_json::Value>,
 }
 
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 #[derive(Serialize, Deserialize)]
 struct Entry {

@@ -19,6 +19,9 @@ pub struct Project {
     pub manifest_dir: PathBuf,
     /// The selected package, if any.
     pub package: Option<String>,
+    /// The project's one name, wherever a command runs: the manifest's `project`, else the root
+    /// package's name, else the workspace folder's name (`{project}` in the OpenBao path).
+    pub name: String,
     /// The merged configuration (before command-line overrides).
     pub config: Config,
     /// The profiles folder and its profiles.
@@ -163,7 +166,13 @@ pub fn facts_from_metadata(
     manifests.sort();
     manifests.dedup();
     let locked = crate::generation::read_lock(&workspace_root);
+    let root_manifest = workspace_root.join("Cargo.toml");
+    let root_package = members
+        .iter()
+        .find(|p| p.manifest_path.as_std_path() == root_manifest)
+        .map(|p| p.name.to_string());
     ManifestFacts {
+        root_package,
         workspace_table: metadata.workspace_metadata.get(TABLE).cloned(),
         locked,
         workspace_root,
@@ -200,6 +209,31 @@ pub fn from_facts(
         })
     });
     let mut config = Config::from_tables(ws, pkg)?;
+    if let Some(p) = facts.package.as_ref().filter(|p| p.manifest != root_manifest) {
+        if p.table.as_ref().is_some_and(|t| t.get("project").is_some()) {
+            return Err(ConfigError::Invalid {
+                manifest: p.manifest.clone(),
+                line: None,
+                column: None,
+                key: Some("project".to_owned()),
+                table: format!("package.metadata.{TABLE}"),
+                message: "`project` names the whole workspace, so a member cannot set it".to_owned(),
+            }
+            .into());
+        }
+    }
+    let name = config
+        .project
+        .clone()
+        .or_else(|| facts.root_package.clone())
+        .unwrap_or_else(|| {
+            facts
+                .workspace_root
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("project")
+                .to_owned()
+        });
     if let Some(dir) = profiles_dir_flag {
         config.profiles_dir = Some(absolute(dir, cwd));
     }
@@ -219,6 +253,7 @@ pub fn from_facts(
         workspace_root: facts.workspace_root.clone(),
         manifest_dir,
         package: facts.package.as_ref().map(|p| p.name.clone()),
+        name,
         config,
         profiles,
         locked: facts.locked.clone(),

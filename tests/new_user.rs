@@ -327,3 +327,64 @@ fn rotate_reports_json_and_provider_keys_are_not_generated() {
     let help = out.stderr.find("review the plan above").expect("the help");
     assert!(plan < help, "{out:?}");
 }
+
+/// A workspace shaped like the template: a virtual root with members, one profile at the root.
+fn template_workspace(extra_root: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let outer = tempfile::tempdir().unwrap();
+    let root = outer.path().join("systemprompt-template");
+    let member = |name: &str| format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n");
+    write(
+        &root,
+        "Cargo.toml",
+        &format!("[workspace]\nmembers = [\"extensions/web\", \"services/api\"]\nresolver = \"2\"\n\n[workspace.metadata.systemprompt-secrets]\n{extra_root}"),
+    );
+    write(&root, "extensions/web/Cargo.toml", &member("systemprompt-web-extension"));
+    write(&root, "extensions/web/src/lib.rs", "");
+    write(&root, "services/api/Cargo.toml", &member("systemprompt-api"));
+    write(&root, "services/api/src/lib.rs", "");
+    write(&root, ".systemprompt/profiles/local/secrets.json", support::GOOD);
+    (outer, root)
+}
+
+/// Point 1: the OpenBao path is the same wherever the command runs in a workspace: `{project}` is
+/// the workspace's one name (the manifest's `project`, else the root package, else the root folder).
+#[test]
+fn the_openbao_path_is_the_workspaces_wherever_the_command_runs() {
+    let bao = support::openbao::DevServer::start();
+    let (_outer, root) = template_workspace(&format!(
+        "backend = \"openbao\"\n\n[workspace.metadata.systemprompt-secrets.openbao]\naddress = \"{}\"\n",
+        bao.addr
+    ));
+    let env = [("BAO_TOKEN", "root")];
+    let out = support::sp_env(&root, &["sync", "--yes"], &env);
+    assert_eq!(out.code, 0, "{out:?}");
+    let stored = support::openbao::kv_get(&bao.addr, "root", "systemprompt/systemprompt-template/local");
+    assert!(stored.contains_key("jwt_secret"), "{stored:?}");
+    for (dir, args) in [
+        (root.join("extensions/web"), vec!["diff"]),
+        (root.join("extensions/web/src"), vec!["diff"]),
+        (root.clone(), vec!["diff", "--manifest-path", "services/api/Cargo.toml"]),
+    ] {
+        let out = support::sp_env(&dir, &args, &env);
+        assert_eq!(out.code, 0, "{dir:?} {args:?}: {out:?}");
+        assert!(out.all().contains("systemprompt/systemprompt-template/local"), "{out:?}");
+        assert!(out.stdout.contains("local-only    -\n"), "{dir:?} {args:?}: {out:?}");
+    }
+
+    // The manifest's `project` names it everywhere; a member may not set its own.
+    let text = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        text.replace("backend = \"openbao\"", "backend = \"openbao\"\nproject = \"acme\""),
+    )
+    .unwrap();
+    let out = support::sp_env(&root.join("extensions/web"), &["sync", "--yes"], &env);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(support::openbao::kv_get(&bao.addr, "root", "systemprompt/acme/local").contains_key("jwt_secret"));
+    let web = root.join("extensions/web/Cargo.toml");
+    let member = std::fs::read_to_string(&web).unwrap();
+    std::fs::write(&web, format!("{member}\n[package.metadata.systemprompt-secrets]\nproject = \"web\"\n")).unwrap();
+    let out = support::sp_env(&root.join("extensions/web"), &["diff"], &env);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("`project` names the whole workspace"), "{out:?}");
+}

@@ -256,18 +256,6 @@ fn open_cloud(project: &Project, profile: &Profile, flags: &RemoteFlags) -> Resu
     })
 }
 
-/// The `{project}` of the path template: the package's name, else the workspace folder's name.
-fn project_name(project: &Project) -> String {
-    project.package.clone().unwrap_or_else(|| {
-        project
-            .workspace_root
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("project")
-            .to_owned()
-    })
-}
-
 fn open_openbao(
     project: &Project,
     profile: &Profile,
@@ -294,7 +282,7 @@ fn open_openbao(
     let mount = table.mount.as_deref().unwrap_or(DEFAULT_MOUNT);
     let path = expand_path(
         table.path.as_deref().unwrap_or(DEFAULT_PATH),
-        &project_name(project),
+        &project.name,
         &profile.name,
     );
     let notes = vec![format!(
