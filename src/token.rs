@@ -93,7 +93,7 @@ pub struct Token {
 #[non_exhaustive]
 pub enum TokenError {
     /// Nothing anywhere.
-    #[error("Not logged in: run `cargo systemprompt-secrets login` (or set {TOKEN_ENV} in CI)")]
+    #[error("not logged in: run `cargo systemprompt-secrets login` (or set {TOKEN_ENV} in CI)")]
     NotLoggedIn,
     /// No OpenBao token anywhere.
     #[error("no OpenBao token: set BAO_TOKEN, or run `cargo systemprompt-secrets login --backend openbao --address {address}`")]
@@ -461,7 +461,7 @@ mod tests {
         .unwrap_err();
         assert!(err
             .to_string()
-            .starts_with("Not logged in: run `cargo systemprompt-secrets login`"));
+            .starts_with("not logged in: run `cargo systemprompt-secrets login`"));
     }
 
     #[test]

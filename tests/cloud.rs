@@ -504,7 +504,7 @@ fn timeouts_auth_tenant_and_error_bodies_are_clear() {
     assert_eq!(out.code, 1);
     assert!(
         out.stderr
-            .contains("Not logged in: run `cargo systemprompt-secrets login`"),
+            .contains("not logged in: run `cargo systemprompt-secrets login`"),
         "{}",
         out.stderr
     );

@@ -855,7 +855,7 @@ fn openbao_token_expires_between_calls() {
     contains_all(
         &out,
         &[
-            "OpenBao rejected the token (expired, revoked or wrong)",
+            "rejected the token from env $BAO_TOKEN (expired, revoked or wrong)",
             "cargo systemprompt-secrets login --backend openbao",
         ],
     );

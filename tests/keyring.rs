@@ -206,7 +206,7 @@ fn secret_service_login_status_logout_checked_with_secret_tool() {
     assert!(
         out[6]
             .stderr
-            .contains("Not logged in: run `cargo systemprompt-secrets login`"),
+            .contains("not logged in: run `cargo systemprompt-secrets login`"),
         "{:?}",
         out[6]
     );

@@ -388,3 +388,79 @@ fn the_openbao_path_is_the_workspaces_wherever_the_command_runs() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("`project` names the whole workspace"), "{out:?}");
 }
+
+/// Point 11: `login` uses the manifest's backend and OpenBao address, checks the token with the
+/// server (lookup-self) before storing it, and `status --backend openbao` reports it; a rejected
+/// token's hint names `--address` and, when the token came from BAO_TOKEN, says so.
+#[test]
+fn openbao_login_checks_the_token_and_status_reports_it() {
+    let bao = support::openbao::DevServer::start();
+    let dir = support::openbao::bao_project(&[&bao.addr], "", support::GOOD);
+    let bin = support::bin();
+    let script = format!(
+        "cd {dir}; b={bin}; \
+         echo '== wrong'; printf s.notatoken123 | $b login --token-stdin; echo \"exit=$?\"; \
+         echo '== status-none'; $b status; echo \"exit=$?\"; \
+         echo '== right'; printf root | $b login --token-stdin; echo \"exit=$?\"; \
+         echo '== status'; $b status --backend openbao; echo \"exit=$?\"; \
+         echo '== json'; $b status --format json; echo \"exit=$?\"; \
+         echo '== unverified'; printf s.othertoken456 | $b login --token-stdin --no-verify; echo \"exit=$?\"; \
+         echo '== status-bad'; $b status; echo \"exit=$?\"",
+        dir = dir.path().display(),
+        bin = bin.display()
+    );
+    let out = std::process::Command::new("keyctl")
+        .args(["session", "-", "bash", "-c", &script])
+        .env("SYSTEMPROMPT_SECRETS_KEYRING", "keyutils")
+        .env("CARGO_TERM_COLOR", "never")
+        .env_remove("BAO_TOKEN")
+        .env_remove("BAO_ADDR")
+        .env_remove("VAULT_ADDR")
+        .env("HOME", dir.path())
+        .output()
+        .expect("keyctl (keyutils)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // stdout and stderr are read apart: split stdout by section, and check stderr as a whole.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let section = |name: &str| {
+        stdout
+            .split(&format!("== {name}\n"))
+            .nth(1)
+            .and_then(|rest| rest.split("\n== ").next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(section("wrong").contains("exit=1"), "{text}");
+    assert!(text.contains(&format!("OpenBao at {} rejected the token from the token given to `login`", bao.addr)), "{text}");
+    assert!(text.contains("nothing was stored"), "{text}");
+    assert!(text.contains(&format!("--address {}", bao.addr)), "{text}");
+    assert!(section("status-none").contains("Token:    none"), "{text}");
+    assert!(section("right").contains("exit=0"), "{text}");
+    assert!(text.contains(&format!("Checked the token with {} (lookup-self)", bao.addr)), "{text}");
+    assert!(text.contains(&format!("Stored OpenBao token for {}", bao.addr)), "{text}");
+    let status = section("status");
+    assert!(status.contains(&format!("Address:  {}", bao.addr)), "{text}");
+    assert!(status.contains("Token:    keyring (keyutils)"), "{text}");
+    assert!(status.contains("Server:   valid (lookup-self)"), "{text}");
+    assert!(status.contains("exit=0"), "{text}");
+    let json = section("json");
+    assert!(json.contains("\"backend\":\"openbao\"") && json.contains("\"logged_in\":true"), "{text}");
+    assert!(section("unverified").contains("exit=0"), "{text}");
+    let bad = section("status-bad");
+    assert!(bad.contains("Server:   not usable"), "{text}");
+    assert!(bad.contains("rejected the token from keyring (keyutils)"), "{text}");
+    assert!(bad.contains("exit=1"), "{text}");
+    assert!(!text.contains("notatoken") && !text.contains("othertoken"), "no token printed: {text}");
+
+    // A rejected BAO_TOKEN: the hint says that the variable holds it, and names --address.
+    let out = support::sp_env(dir.path(), &["diff"], &[("BAO_TOKEN", "nope")]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("rejected the token from env $BAO_TOKEN"), "{out:?}");
+    assert!(out.stderr.contains("BAO_TOKEN holds a token the server does not accept"), "{out:?}");
+    assert!(out.stderr.contains(&format!("--address {}", bao.addr)), "{out:?}");
+    assert!(!out.stderr.contains("or set BAO_TOKEN"), "{out:?}");
+}

@@ -32,12 +32,15 @@ pub struct LoginArgs {
     /// With --import: delete the plaintext file without asking
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Whose token this is
-    #[arg(long, value_enum, default_value_t)]
-    pub backend: Backend,
-    /// OpenBao/Vault address [env: BAO_ADDR, VAULT_ADDR]
+    /// Whose token this is [default: the manifest's `backend`, else systemprompt]
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+    /// OpenBao/Vault address [default: `address` in the manifest, BAO_ADDR, VAULT_ADDR]
     #[arg(long, value_name = "URL")]
     pub address: Option<String>,
+    /// Store an OpenBao token without asking the server whether it is valid (lookup-self)
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &LoginArgs) -> Result<(), Error> {
@@ -52,6 +55,31 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &LoginArgs) -> Result<
     // Open the keyring first: never ask for a token that cannot be stored.
     let opened = ctx.keyring(shell)?;
     let token = read_token(shell, args.token_stdin, &target.what)?;
+    if let (Some(address), false) = (&target.address, args.no_verify) {
+        let flags = crate::remote::RemoteFlags {
+            keyring: ctx.global.keyring,
+            ..crate::remote::RemoteFlags::default()
+        };
+        crate::remote::check_openbao_token(
+            target.project.as_ref(),
+            address,
+            &token,
+            "the token given to `login`",
+            &flags,
+        )
+            .map_err(|e| {
+                let help = e.hint().map(|h| format!("{h}; or pass --no-verify to store it unchecked"));
+                let e = Error::failed(format!("{e}; nothing was stored"));
+                match help {
+                    Some(h) => e.help(h),
+                    None => e,
+                }
+            })?;
+        shell.status(
+            "Checked",
+            format_args!("the token with {} (lookup-self)", crate::http::shown_text(address)),
+        );
+    }
     store(shell, &opened, &target.account, &target.what, &token)
 }
 

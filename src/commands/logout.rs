@@ -17,10 +17,10 @@ pub struct LogoutArgs {
     /// Cloud API URL [env: SYSTEMPROMPT_API_URL]
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
-    /// Whose token to remove
-    #[arg(long, value_enum, default_value_t)]
-    pub backend: Backend,
-    /// OpenBao/Vault address [env: BAO_ADDR, VAULT_ADDR]
+    /// Whose token to remove [default: the manifest's `backend`, else systemprompt]
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+    /// OpenBao/Vault address [default: `address` in the manifest, BAO_ADDR, VAULT_ADDR]
     #[arg(long, value_name = "URL")]
     pub address: Option<String>,
 }

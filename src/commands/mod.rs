@@ -302,7 +302,7 @@ impl Context {
     /// run inside a project.
     pub fn token_target(
         &self,
-        backend: crate::config::RemoteBackend,
+        backend: Option<crate::config::RemoteBackend>,
         api_url: Option<&str>,
         address: Option<&str>,
     ) -> Result<remote::TokenAccount, Error> {

@@ -17,7 +17,7 @@ pub use names::{
     STALE_API_URL, SYSTEM_MANAGED,
 };
 pub use open::{
-    check_url, openbao_addresses, require, tenant, token_account, token_checks, Health, Level,
+    check_openbao_token, check_url, openbao_addresses, require, tenant, token_account, token_checks, Health, Level,
     RemoteFlags, TokenAccount,
 };
 pub use open::{open, Opened};

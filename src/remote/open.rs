@@ -18,6 +18,7 @@ use crate::profile::Profile;
 use crate::project::Project;
 use crate::source::rel;
 use crate::token::{self, format_time, TokenError};
+use secrecy::SecretString;
 
 /// The default KV v2 mount.
 pub const DEFAULT_MOUNT: &str = "secret";
@@ -145,15 +146,28 @@ pub struct TokenAccount {
     pub what: String,
     /// Environment variables that are used before the keyring.
     pub env_first: &'static [&'static str],
+    /// The backend it is for.
+    pub backend: RemoteBackend,
+    /// The OpenBao address, for the OpenBao backend.
+    pub address: Option<String>,
+    /// The project found, if one was looked for and found (its OpenBao CA and namespace).
+    pub project: Option<Project>,
 }
 
-/// The keyring account of the token for `backend` (the first OpenBao address: `--address`, the
-/// manifest of `project` (asked only when needed), `BAO_ADDR`, `VAULT_ADDR`).
+/// The keyring account of the token for `backend` (default: the manifest's `backend`, else the
+/// cloud). The OpenBao address is the first of `--address`, the manifest's `address`, `BAO_ADDR`,
+/// `VAULT_ADDR`. The project is looked for only when one of those needs it.
 pub fn token_account(
-    backend: RemoteBackend,
+    backend: Option<RemoteBackend>,
     flags: &RemoteFlags,
     project: impl FnOnce() -> Option<Project>,
 ) -> Result<TokenAccount, Error> {
+    let needs_project = backend.is_none()
+        || (backend == Some(RemoteBackend::Openbao) && flags.addresses.is_empty());
+    let project = if needs_project { project() } else { None };
+    let backend = backend
+        .or_else(|| project.as_ref().map(|p| p.config.backend))
+        .unwrap_or_default();
     match backend {
         RemoteBackend::Systemprompt => {
             let url = token::api_url(
@@ -166,14 +180,12 @@ pub fn token_account(
                 account: api_token_account(&url),
                 what: format!("API token for {}", crate::http::shown_text(&url)),
                 env_first: &[token::TOKEN_ENV],
+                backend,
+                address: None,
+                project,
             })
         }
         RemoteBackend::Openbao => {
-            let project = if flags.addresses.is_empty() {
-                project()
-            } else {
-                None
-            };
             let table = project.as_ref().map(|p| &p.config.openbao);
             let address = openbao_addresses(&flags.addresses, table, &ProcessEnv)
                 .into_iter()
@@ -184,6 +196,9 @@ pub fn token_account(
                 account: openbao_token_account(&address),
                 what: format!("OpenBao token for {}", crate::http::shown_text(&address)),
                 env_first: &["BAO_TOKEN", "VAULT_TOKEN"],
+                backend,
+                address: Some(address),
+                project,
             })
         }
     }
@@ -305,12 +320,40 @@ fn open_openbao(
         table.namespace.clone(),
         token.value,
     )
+    .with_token_source(token.source.to_string())
     .with_remote_names(table.remote_names.unwrap_or_default());
     Ok(Opened {
         store: Box::new(client),
         notes,
         warnings,
     })
+}
+
+/// Asks OpenBao at `address` whether `token` is valid (`lookup-self`), with the manifest's CA and
+/// namespace when a project is at hand: `login` stores no token the server rejects.
+pub fn check_openbao_token(
+    project: Option<&Project>,
+    address: &str,
+    token: &SecretString,
+    source: &str,
+    flags: &RemoteFlags,
+) -> Result<(), Error> {
+    let url = http::parse_base_url(address)?;
+    let table = project.map(|p| &p.config.openbao);
+    let mut config = http_config(flags);
+    config.ca_cert = table.and_then(|t| t.ca_cert.clone());
+    config.tls = url.scheme() == "https";
+    config.redirect_origins = vec![url.origin().ascii_serialization()];
+    let client = BaoClient::new(
+        Http::new(config)?,
+        vec![url],
+        "secret",
+        "",
+        table.and_then(|t| t.namespace.clone()),
+        token.clone(),
+    )
+    .with_token_source(source);
+    client.check_token().map_err(Error::from)
 }
 
 /// How healthy one thing is, for `doctor`.

@@ -45,8 +45,13 @@ pub enum BaoError {
         mount: String,
     },
     /// The token is not valid.
-    #[error("OpenBao rejected the token (expired, revoked or wrong): run `cargo systemprompt-secrets login --backend openbao`, or set BAO_TOKEN")]
-    TokenRejected,
+    #[error("OpenBao at {address} rejected the token from {from} (expired, revoked or wrong)")]
+    TokenRejected {
+        /// The address that answered.
+        address: String,
+        /// Where the token came from (`env $BAO_TOKEN`, `keyring (…)`, …).
+        from: String,
+    },
     /// The token is valid but its policy does not allow this.
     #[error("permission denied: the token's policy does not allow `{capability}` on `{path}`")]
     PermissionDenied {
@@ -126,6 +131,10 @@ impl BaoError {
     #[must_use]
     pub fn help(&self) -> Option<String> {
         match self {
+            Self::TokenRejected { address, from } => Some(match from.strip_prefix("env $") {
+                Some(var) => format!("{var} holds a token the server does not accept: replace it with a valid one, or unset it and run `cargo systemprompt-secrets login --backend openbao --address {address}`"),
+                None => format!("run `cargo systemprompt-secrets login --backend openbao --address {address}` with a valid token, or set BAO_TOKEN"),
+            }),
             Self::Sealed { .. } => Some("unseal it (`bao operator unseal`), or point `address` at an unsealed node".to_owned()),
             Self::MissingMount { mount, .. } => Some(format!("enable one with `bao secrets enable -path={mount} kv-v2`, or set `mount` in [workspace.metadata.systemprompt-secrets.openbao]")),
             Self::KvV1 { mount, .. } => Some(format!("`bao kv enable-versioning {mount}/`, or use another mount")),
@@ -189,6 +198,7 @@ pub struct BaoClient {
     path: String,
     namespace: Option<String>,
     token: SecretString,
+    token_source: String,
     names: RemoteNames,
     log: RequestLog,
 }
@@ -218,9 +228,17 @@ impl BaoClient {
             path: path.trim_matches('/').to_owned(),
             namespace,
             token,
+            token_source: "the command line".to_owned(),
             names: RemoteNames::default(),
             log: RequestLog::default(),
         }
+    }
+
+    /// The same client, naming where its token came from in errors.
+    #[must_use]
+    pub fn with_token_source(mut self, source: impl Into<String>) -> Self {
+        self.token_source = source.into();
+        self
     }
 
     /// The same client, spelling remote names as `names` says.
@@ -332,7 +350,7 @@ impl BaoClient {
                     path: api_path.to_owned(),
                 }
             } else {
-                BaoError::TokenRejected
+                self.token_rejected()
             };
         }
         BaoError::Api {
@@ -340,6 +358,28 @@ impl BaoClient {
             path: api_path.to_owned(),
             status: r.status,
             errors,
+        }
+    }
+
+    fn token_rejected(&self) -> BaoError {
+        BaoError::TokenRejected {
+            address: self
+                .addresses
+                .first()
+                .map(|u| crate::http::shown(u).trim_end_matches('/').to_owned())
+                .unwrap_or_default(),
+            from: self.token_source.clone(),
+        }
+    }
+
+    /// Asks the server whether the token is valid (`auth/token/lookup-self`): `login` checks a
+    /// token before it stores it.
+    pub fn check_token(&self) -> Result<(), BaoError> {
+        let r = self.request("GET", "auth/token/lookup-self", None, |rb| rb)?;
+        match r.status {
+            200 => Ok(()),
+            401 | 403 => Err(self.token_rejected()),
+            _ => Err(self.fail("GET", "auth/token/lookup-self", "read", &r)),
         }
     }
 
