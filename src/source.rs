@@ -36,6 +36,13 @@ pub enum Source {
         /// A description of the entry (service and account), never its content.
         entry: String,
     },
+    /// A value given to a command (`set NAME --stdin`, a prompt, `NAME=VALUE`), for its name.
+    Given {
+        /// The name it was given for.
+        var: String,
+        /// How: `stdin`, `the prompt` or `the command line`.
+        how: &'static str,
+    },
 }
 
 impl Source {
@@ -47,6 +54,7 @@ impl Source {
             Source::DotEnv { .. } => "dotenv",
             Source::SecretsFile { .. } => "secrets.json",
             Source::Keyring { .. } => "keyring",
+            Source::Given { .. } => "given",
         }
     }
 
@@ -88,6 +96,7 @@ impl fmt::Display for Source {
                 Ok(())
             }
             Source::Keyring { entry } => write!(f, "keyring ({entry})"),
+            Source::Given { var, how } => write!(f, "{var} from {how}"),
         }
     }
 }

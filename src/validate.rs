@@ -306,10 +306,14 @@ fn check_value(
     };
     let what = match source {
         Source::Env { var } => format!("${var}"),
+        Source::Given { var, .. } => format!("the value given for {var}"),
         _ => format!("`{key}`"),
     };
 
-    if (value.contains('\n') || value.contains('\r')) && !is_pem(value) {
+    // A line break pasted at the end is one slip, reported once, with any spaces around it.
+    let body = value.trim_end_matches(['\n', '\r']);
+    let embedded = (body.contains('\n') || body.contains('\r')) && !is_pem(value);
+    if embedded {
         push(
             "embedded-newline",
             Severity::Error,
@@ -330,12 +334,19 @@ fn check_value(
             },
         );
     }
-    if value.trim() != value && !is_pem(value) {
+    let trailing_break = body.len() != value.len() && !embedded && !is_pem(value);
+    let spaces = body.trim() != body && !is_pem(value);
+    if trailing_break || spaces {
+        let (message, hint) = match (trailing_break, spaces) {
+            (true, false) => ("ends with a line break", "remove the line break at the end of the value"),
+            (false, _) => ("starts or ends with whitespace", "remove the spaces or tabs around the value"),
+            (true, true) => ("starts or ends with whitespace and a line break", "remove the spaces, tabs and line break around the value"),
+        };
         push(
             "surrounding-whitespace",
             Severity::Error,
-            format!("{what} starts or ends with whitespace"),
-            "remove the spaces or tabs around the value (a copy-and-paste slip)".to_owned(),
+            format!("{what} {message}"),
+            format!("{hint} (a copy-and-paste slip)"),
         );
     }
     let value = value.trim();
@@ -1121,15 +1132,22 @@ mod tests {
         let f = run(&good(
             ", \"openai\": \"sk-...\", \"gemini\": \"your-key-here\", \"github\": \" ghp_x\\n\"",
         ));
+        // A space and a pasted line break around a value: one slip, one finding.
         assert_eq!(
             codes(&f),
             [
                 "placeholder-value",
-                "embedded-newline",
                 "surrounding-whitespace",
                 "placeholder-value"
             ]
         );
+        assert!(f[1].message.contains("whitespace and a line break"), "{:?}", f[1]);
+        let f = run(&good(", \"github\": \"ghp_x\\n\""));
+        assert_eq!(codes(&f), ["surrounding-whitespace"]);
+        assert!(f[0].message.ends_with("ends with a line break"), "{:?}", f[0]);
+        assert!(!f[0].hint.contains("spaces or tabs"), "{:?}", f[0]);
+        let f = run(&good(", \"github\": \"ghp_x\\nghp_y\""));
+        assert_eq!(codes(&f), ["embedded-newline"]);
     }
 
     #[test]

@@ -464,3 +464,43 @@ fn openbao_login_checks_the_token_and_status_reports_it() {
     assert!(out.stderr.contains(&format!("--address {}", bao.addr)), "{out:?}");
     assert!(!out.stderr.contains("or set BAO_TOKEN"), "{out:?}");
 }
+
+/// Point 2: a verb that writes locally and remotely checks what the remote step needs before it
+/// asks for a value or writes anything. Point 15: a value given to `set` is named as given (not
+/// as an environment variable), and a pasted line break is one finding.
+#[test]
+fn set_and_rotate_check_the_remote_before_anything_local() {
+    let dir = demo();
+    write(dir.path(), ".systemprompt/profiles/local/profile.yaml", "cloud:\n  tenant_id: t-123\n");
+    let file = dir.path().join(".systemprompt/profiles/local/secrets.json");
+    let before = std::fs::read(&file).unwrap();
+    // No terminal and no token: the missing login is named first, before any value is asked for.
+    for args in [&["set", "FEATURE_FLAG", "--local"][..], &["rotate", "jwt_secret", "--sync"]] {
+        let out = sp(dir.path(), args);
+        assert_eq!(out.code, 1, "{args:?}: {out:?}");
+        assert!(out.stderr.contains("not logged in: run `cargo systemprompt-secrets login`"), "{args:?}: {out:?}");
+        assert!(!out.stderr.contains("stdin is not a terminal"), "{args:?}: {out:?}");
+        assert_eq!(std::fs::read(&file).unwrap(), before, "{args:?}: nothing written");
+    }
+    // With a token, the value is checked, and named as it was given.
+    let mut c = support::cmd(dir.path());
+    c.args(["set", "ANTHROPIC_API_KEY", "--stdin", "--local", "--api-url", "http://127.0.0.1:1"])
+        .env("SYSTEMPROMPT_API_TOKEN", "sp-test-token")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH\r\n\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("ANTHROPIC_API_KEY from stdin"), "{stderr}");
+    assert!(!stderr.contains("env $ANTHROPIC_API_KEY"), "{stderr}");
+    assert!(stderr.contains("the value given for ANTHROPIC_API_KEY ends with a line break"), "{stderr}");
+    assert_eq!(stderr.matches("error[").count(), 1, "one slip, one finding: {stderr}");
+    assert!(!stderr.contains("spaces or tabs"), "{stderr}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+}

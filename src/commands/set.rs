@@ -72,13 +72,18 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SetArgs) -> Result<()
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
     let settings = ctx.settings(&project, &profile);
+    // Everything the push needs (backend, tenant or address, token) is settled before a value is
+    // asked for or anything is written.
+    let store = ctx.remote(shell, &project, &profile, &args.target)?;
     let mut values: BTreeMap<String, SecretString> = BTreeMap::new();
+    let mut given: BTreeMap<String, &'static str> = BTreeMap::new();
     for (name, from) in kept {
-        let value = match from {
-            From::Inline(v) => v,
-            From::Stdin => super::read_stdin_secret("the value")?,
-            From::Prompt => prompt(shell, &name)?,
+        let (value, how) = match from {
+            From::Inline(v) => (v, "the command line"),
+            From::Stdin => (super::read_stdin_secret("the value")?, "stdin"),
+            From::Prompt => (prompt(shell, &name)?, "the prompt"),
         };
+        given.insert(name.clone(), how);
         if value.expose_secret().trim().is_empty() {
             return Err(
                 Error::usage(format!("the value for {name} is empty; nothing was set"))
@@ -88,27 +93,26 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SetArgs) -> Result<()
         values.insert(name, value);
     }
 
-    check_values(shell, &values, &settings, args.force)?;
-    push(ctx, shell, &project, &profile, &values, args)
+    check_values(shell, &values, &given, &settings, args.force)?;
+    push(shell, &project, &profile, store.as_ref(), &values, args)
 }
 
 /// Sets the values on the profile's remote (and, with `--local`, in secrets.json).
 fn push(
-    ctx: &Context,
     shell: &mut Shell,
     project: &crate::project::Project,
     profile: &crate::profile::Profile,
+    store: &dyn crate::remote::RemoteStore,
     values: &BTreeMap<String, SecretString>,
     args: &SetArgs,
 ) -> Result<(), Error> {
-    let settings = ctx.settings(project, profile);
-    let store = ctx.remote(shell, project, profile, &args.target)?;
+    let protected = project.config.is_protected(&profile.name);
     let mut mapped: SecretMap = values
         .iter()
         .map(|(n, v)| (store.remote_name_of(n), v.clone()))
         .collect();
     let names: Vec<String> = mapped.names().cloned().collect();
-    super::add_custom_list(project, profile, store.as_ref(), &mut mapped);
+    super::add_custom_list(project, profile, store, &mut mapped);
     shell.status(
         "Plan",
         format_args!(
@@ -137,7 +141,7 @@ fn push(
         shell,
         &args.write,
         &profile.name,
-        settings.protected,
+        protected,
         "Set these names",
     )?;
     let mut version = None;
@@ -172,14 +176,27 @@ fn push(
             shell.status("Fresh", "every value was already set; nothing was written");
         }
         if let Some(local) = &local {
-            write_local(shell, &profile.secrets_path, local)?;
+            write_local(shell, &profile.secrets_path, local).map_err(|e| {
+                let again: Vec<String> = values.keys().map(|n| format!("{n}=-")).collect();
+                Error::failed(format!(
+                    "{} {} set in {}, but writing {} failed: {e}",
+                    names.join(", "),
+                    if names.len() == 1 { "was" } else { "were" },
+                    store.location(),
+                    rel(&profile.secrets_path)
+                ))
+                .help(format!(
+                    "local and remote differ until you finish: fix the cause, then run `cargo systemprompt-secrets pull` (brings the remote values into secrets.json) or `cargo systemprompt-secrets set {} --local` again",
+                    again.join(" ")
+                ))
+            })?;
         }
         drop(lock);
     }
-    log_requests(shell, store.as_ref());
+    log_requests(shell, store);
     if args.target.format == Format::Json {
         shell.out(with_target(
-            store.as_ref(),
+            store,
             json!({"profile": profile.name, "dry_run": args.write.dry_run, "applied": go, "names": names, "local": args.local && go, "version": version}),
         ));
     }
@@ -190,13 +207,17 @@ fn push(
 fn check_values(
     shell: &mut Shell,
     values: &BTreeMap<String, SecretString>,
+    given: &BTreeMap<String, &'static str>,
     settings: &crate::config::ProfileSettings,
     force: bool,
 ) -> Result<(), Error> {
     let mut errors = 0;
     for (name, value) in values {
         let key = keys::key_from_env(name);
-        let source = Source::Env { var: name.clone() };
+        let source = Source::Given {
+            var: name.clone(),
+            how: given.get(name).copied().unwrap_or("the command line"),
+        };
         for f in crate::validate::validate_value(
             &key,
             value.expose_secret(),
