@@ -118,6 +118,7 @@ impl HttpError {
         match self {
             Self::Insecure { .. } => Some("use an https:// URL".to_owned()),
             Self::BadUrl { .. } => Some("give a full URL such as https://api.systemprompt.io or https://bao.example:8200 (--api-url, --address, SYSTEMPROMPT_API_URL, BAO_ADDR or `address` in the manifest)".to_owned()),
+            Self::Unreachable { why, .. } if why.starts_with(NOT_TLS) => Some("check the port; if the server really speaks plain HTTP, use an http:// URL (allowed on loopback only) or give it TLS".to_owned()),
             Self::Unreachable { method, maybe_applied, answered, .. } => Some(unreachable_help(method, *maybe_applied, *answered)),
             Self::TooLarge { .. } => Some("check that the URL points at the right server: its answers are small JSON documents".to_owned()),
             Self::Setup { help, .. } => help.map(str::to_owned),
@@ -656,8 +657,18 @@ fn describe_with(e: &reqwest::Error, config: &HttpConfig) -> String {
     }
 }
 
+/// The reason given when an https:// URL reaches a server that does not speak TLS.
+const NOT_TLS: &str = "the server did not answer with TLS";
+
 /// A short reason for a transport error, without the URL (the caller names it).
 fn describe(e: &reqwest::Error) -> String {
+    // rustls reads a plain-HTTP answer as a record of an unknown type ("corrupt message").
+    if error_chain(e).any(|c| {
+        let t = format!("{c:?} {c}");
+        t.contains("InvalidContentType") || t.contains("corrupt message")
+    }) {
+        return format!("{NOT_TLS} (is it a plain http:// server, or the wrong port?)");
+    }
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

@@ -82,11 +82,18 @@ impl ProjectError {
     #[must_use]
     pub fn help(&self) -> Option<String> {
         match self {
-            Self::Metadata { .. } => Some("fix the manifest as cargo says; or run this inside a Cargo project, or pass `--manifest-path path/to/Cargo.toml`".to_owned()),
+            Self::Metadata { message, .. } if message.contains("manifest path") && message.contains("does not exist") => Some("check the path given to `--manifest-path`: it must name an existing Cargo.toml".to_owned()),
+            Self::Metadata { message, .. } if is_no_manifest(message) => Some("run this inside a Cargo project (a folder with a Cargo.toml, or below one), or pass `--manifest-path path/to/Cargo.toml`".to_owned()),
+            Self::Metadata { .. } => Some("fix the manifest as cargo says above; or pass `--manifest-path path/to/Cargo.toml` of another project".to_owned()),
             Self::Config(e) => e.help(),
             Self::Profile(e) => e.help(),
         }
     }
+}
+
+/// Whether cargo's message says there is no manifest at all (as opposed to a broken one).
+fn is_no_manifest(message: &str) -> bool {
+    message.contains("could not find `Cargo.toml`")
 }
 
 /// Reads the project from `manifest_path` or the current directory: from the manifest cache when

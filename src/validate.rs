@@ -415,8 +415,11 @@ fn check_known_key(
                     "openai-shape",
                     Severity::Warning,
                     format!("{what} does not have the usual shape of an OpenAI key"),
-                    "check that the whole key was copied (project keys start with `sk-proj-`)"
-                        .to_owned(),
+                    if ["sk-proj-", "sk-svcacct-", "sk-admin-"].iter().any(|p| value.starts_with(p)) {
+                        "check that the whole key was copied: these keys are long and have `T3BlbkFJ` in the middle; copy it again from platform.openai.com".to_owned()
+                    } else {
+                        "check that the whole key was copied: legacy keys are `sk-`, 20 characters, `T3BlbkFJ`, 20 characters; project keys start with `sk-proj-`".to_owned()
+                    },
                 );
             }
         }
@@ -1104,6 +1107,11 @@ mod tests {
         assert_eq!(codes(&f), ["anthropic-shape"]);
         let f = run(&good("").replace(ANT, "sk-proj-abc"));
         assert_eq!(codes(&f), ["anthropic-prefix"]);
+        // A project key cut short is not told to start with what it starts with.
+        let f = run(&good(", \"openai\": \"sk-proj-abcdefghij\""));
+        let shape = f.iter().find(|f| f.code == "openai-shape").expect("openai-shape");
+        assert!(!shape.hint.contains("start with `sk-proj-`"), "{shape:?}");
+        assert!(shape.hint.contains("T3BlbkFJ"), "{shape:?}");
     }
 
     #[test]

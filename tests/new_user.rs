@@ -504,3 +504,34 @@ fn set_and_rotate_check_the_remote_before_anything_local() {
     assert!(!stderr.contains("spaces or tabs"), "{stderr}");
     assert_eq!(std::fs::read(&file).unwrap(), before);
 }
+
+/// Point 15: the words of three errors. No Cargo.toml is not "fix the manifest as cargo says";
+/// https against a plain-http server is named as such (not "corrupt message … may be down").
+#[test]
+fn messages_say_what_happened() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = sp(empty.path(), &["validate"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("run this inside a Cargo project"), "{out:?}");
+    assert!(!out.stderr.contains("fix the manifest as cargo says"), "{out:?}");
+    let out = sp(empty.path(), &["validate", "--manifest-path", "nowhere/Cargo.toml"]);
+    assert!(out.stderr.contains("check the path given to `--manifest-path`"), "{out:?}");
+
+    // A plain HTTP server on loopback, asked over https.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            use std::io::Write;
+            let mut stream = stream;
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    let dir = support::openbao::bao_project(&[&format!("https://127.0.0.1:{port}")], "", support::GOOD);
+    let out = support::sp_env(dir.path(), &["diff", "--timeout", "2"], &[("BAO_TOKEN", "t")]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("the server did not answer with TLS"), "{out:?}");
+    assert!(out.stderr.contains("use an http:// URL (allowed on loopback only)"), "{out:?}");
+    assert!(!out.stderr.contains("corrupt message"), "{out:?}");
+    assert!(!out.stderr.contains("the server may be down"), "{out:?}");
+}

@@ -85,6 +85,14 @@ fn edit_valid_invalid_unchanged_concurrent_and_killed() {
         "{}",
         out.stderr
     );
+    // The findings name the secrets file (at the edit's lines), never the private copy that is
+    // gone once `edit` ends.
+    assert!(
+        out.stderr.contains("in your edit of") && out.stderr.contains("--> .systemprompt/profiles/local/secrets.json"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(".secrets-"), "{}", out.stderr);
     assert_eq!(std::fs::read_to_string(&secrets).unwrap(), original);
     assert!(leftovers(&p.path().join(PROFILE_DIR)).is_empty());
 

@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::report_changes;
 use super::{rel, Context};
 use crate::error::Error;
-use crate::finding::{Location, Severity};
+use crate::finding::Severity;
 use crate::secret_map::SecretMap;
 use crate::secrets_file;
 use crate::secrets_file::values;
@@ -95,7 +95,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell) -> Result<(), Error> {
             shell.status("Unchanged", format_args!("no changes to {}", rel(&path)));
             return Ok(());
         }
-        let errors = report_findings(shell, &path, tmp.path(), &edited, &settings);
+        let errors = report_findings(shell, &path, &edited, &settings);
         let next = if errors == 0 {
             Next::Keep
         } else {
@@ -127,12 +127,12 @@ fn parse_values(path: &Path, bytes: &[u8]) -> SecretMap {
         .unwrap_or_default()
 }
 
-/// Parses and validates the edited bytes as `validate` would, prints the findings (pointing at the
-/// temp copy), and returns the number of errors.
+/// Parses and validates the edited bytes as `validate` would, prints the findings (at the lines of
+/// the edit, under the secrets file's own name: the private copy is removed when `edit` ends), and
+/// returns the number of errors.
 fn report_findings(
     shell: &mut Shell,
     path: &Path,
-    copy: &Path,
     edited: &[u8],
     settings: &crate::config::ProfileSettings,
 ) -> usize {
@@ -140,12 +140,14 @@ fn report_findings(
         Ok(file) => crate::validate::validate(&file_only(path, file), settings),
         Err(e) => crate::layers::LoadError::SecretsFile(e).into_findings(),
     };
+    if !findings.is_empty() {
+        shell.info(format_args!(
+            "note: in your edit of {} (not saved yet); the lines are those of the edit",
+            rel(path)
+        ));
+    }
     for f in &findings {
-        let mut f = f.clone();
-        if let Some(Location::File { path: p, .. }) = &mut f.location {
-            *p = copy.to_path_buf();
-        }
-        super::validate::diagnostic(shell, &f);
+        super::validate::diagnostic(shell, f);
     }
     findings
         .iter()
