@@ -34,6 +34,8 @@ pub struct Shell {
     verbosity: Verbosity,
     /// Output goes to memory, with no terminal to ask (tests).
     captured: bool,
+    /// Something was written to stdout.
+    wrote_out: bool,
 }
 
 /// What a [`Shell::captured`] shell wrote: stdout and stderr, without colours.
@@ -89,6 +91,7 @@ impl Shell {
             err: Box::new(AutoStream::new(std::io::stderr(), color)),
             verbosity,
             captured: false,
+            wrote_out: false,
         }
     }
 
@@ -101,6 +104,7 @@ impl Shell {
             err: Box::new(Memory(Arc::clone(&captured.err))),
             verbosity,
             captured: true,
+            wrote_out: false,
         };
         (shell, captured)
     }
@@ -172,17 +176,26 @@ impl Shell {
 
     /// A line of data on stdout (always shown: it is what the user asked for).
     pub fn out(&mut self, line: impl Display) {
+        self.wrote_out = true;
         let _ = writeln!(self.out, "{line}");
     }
 
     /// Raw data on stdout, no newline added.
     pub fn out_raw(&mut self, text: impl Display) {
+        self.wrote_out = true;
         let _ = write!(self.out, "{text}");
     }
 
     /// Prints a secret value on stdout. Only for an explicit `--reveal`.
     pub fn reveal(&mut self, value: &SecretString) {
+        self.wrote_out = true;
         let _ = writeln!(self.out, "{}", value.expose_secret());
+    }
+
+    /// Whether anything was written to stdout yet.
+    #[must_use]
+    pub fn wrote_stdout(&self) -> bool {
+        self.wrote_out
     }
 
     /// Flushes both streams.

@@ -535,3 +535,94 @@ fn messages_say_what_happened() {
     assert!(!out.stderr.contains("corrupt message"), "{out:?}");
     assert!(!out.stderr.contains("the server may be down"), "{out:?}");
 }
+
+/// Point 16: help and output. Global options have their own heading; `diff --exit-code` exits 1
+/// on differences; `explain nosuch` exits 1 as `get nosuch` does; `export` defaults to dotenv;
+/// under `--format json` a configuration error is a JSON object on stdout, and under `--format
+/// github` an `::error::` line; `versions` shows times to the second; the keyring SOURCE column
+/// is short.
+#[test]
+fn help_and_output_for_programs_and_people() {
+    let dir = demo();
+    let help = sp(dir.path(), &["copy", "--help"]);
+    let (own, globals) = help.stdout.split_once("Global options:").expect("a heading for globals");
+    assert!(own.contains("--create") && !own.contains("--manifest-path"), "{}", help.stdout);
+    assert!(globals.contains("--manifest-path"), "{}", help.stdout);
+    let diff_help = sp(dir.path(), &["diff", "--help"]);
+    assert!(diff_help.stdout.contains("OpenBao gives values back, so they are compared too"), "{diff_help:?}");
+    assert!(diff_help.stdout.contains("--exit-code"), "{diff_help:?}");
+
+    let explain = sp(dir.path(), &["explain", "nosuch"]);
+    assert_eq!(explain.code, 1, "{explain:?}");
+    assert!(explain.stdout.contains("`nosuch` is not set in any layer."), "{explain:?}");
+    assert_eq!(sp(dir.path(), &["get", "nosuch"]).code, 1);
+    assert_eq!(sp(dir.path(), &["explain", "anthropic"]).code, 0);
+
+    let export = sp(dir.path(), &["export", "-o", "out.env"]);
+    assert_eq!(export.code, 0, "{export:?}");
+    let exported = std::fs::read_to_string(dir.path().join("out.env")).unwrap();
+    assert!(exported.lines().any(|l| l.starts_with("DATABASE_URL=\"")), "dotenv lines");
+
+    // A broken manifest, asked for by programs.
+    let manifest = dir.path().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("default-profile = \"local\"", "default-profile = \"local\"\nbackend = \"cloud\"")).unwrap();
+    let json = sp(dir.path(), &["validate", "--format", "json"]);
+    assert_eq!(json.code, 2, "{json:?}");
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("a JSON error object");
+    assert_eq!(doc["ok"], false);
+    assert!(doc["error"]["message"].as_str().unwrap().contains("unknown variant `cloud`"), "{doc}");
+    assert!(doc["error"]["help"].as_str().unwrap().contains("`backend` takes"), "{doc}");
+    assert_eq!(doc["error"]["exit_code"], 2);
+    for args in [&["list", "--format", "json"][..], &["diff", "--format", "json"], &["status", "--format", "json"]] {
+        let out = sp(dir.path(), args);
+        assert!(serde_json::from_str::<serde_json::Value>(&out.stdout).is_ok(), "{args:?}: {out:?}");
+    }
+    let github = sp(dir.path(), &["validate", "--format", "github"]);
+    assert_eq!(github.code, 2, "{github:?}");
+    assert!(github.stdout.starts_with("::error title=cargo systemprompt-secrets::"), "{github:?}");
+    assert!(github.stdout.contains("unknown variant `cloud`"), "{github:?}");
+    std::fs::write(&manifest, &text).unwrap();
+
+    // OpenBao: versions to the second, and diff --exit-code.
+    let bao = support::openbao::DevServer::start();
+    let p = support::openbao::bao_project(&[&bao.addr], "", support::GOOD);
+    let env = [("BAO_TOKEN", "root")];
+    assert_eq!(support::sp_env(p.path(), &["sync", "--yes"], &env).code, 0);
+    let same = support::sp_env(p.path(), &["diff", "--exit-code"], &env);
+    assert_eq!(same.code, 0, "{same:?}");
+    write(p.path(), ".systemprompt/profiles/local/secrets.json", &support::GOOD.replace("app:pw@db", "app:pw2@db"));
+    let differs = support::sp_env(p.path(), &["diff", "--exit-code"], &env);
+    assert_eq!(differs.code, 1, "{differs:?}");
+    assert!(differs.stdout.contains("changed       database_url"), "{differs:?}");
+    assert_eq!(support::sp_env(p.path(), &["diff"], &env).code, 0, "without --exit-code");
+    let versions = support::sp_env(p.path(), &["versions"], &env);
+    assert_eq!(versions.code, 0, "{versions:?}");
+    let row = versions.stdout.lines().nth(1).expect("a version row");
+    let created = row.split_whitespace().nth(1).unwrap();
+    assert_eq!(created.len(), 10, "a date: {row}");
+    assert!(row.contains(" UTC"), "{row}");
+    let clock = row.split_whitespace().nth(2).unwrap();
+    assert_eq!(clock.len(), 8, "hh:mm:ss, no nanoseconds: {row}");
+    assert!(!row.contains('.'), "no nanoseconds: {row}");
+
+    // The keyring cache as a source: a short SOURCE column, the entry named once below.
+    let script = format!(
+        "cd {}; b={}; $b cache >/dev/null 2>&1; mv .systemprompt/profiles/local/secrets.json /tmp/moved-$$.json; $b list; rm -f /tmp/moved-$$.json",
+        dir.path().display(),
+        support::bin().display()
+    );
+    let out = std::process::Command::new("keyctl")
+        .args(["session", "-", "bash", "-c", &script])
+        .env("SYSTEMPROMPT_SECRETS_KEYRING", "keyutils")
+        .env("CARGO_TERM_COLOR", "never")
+        .env("SYSTEMPROMPT_SECRETS_CACHE_DIR", concat!(env!("CARGO_TARGET_TMPDIR"), "/manifest-cache"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let rows: Vec<&str> = stdout.lines().filter(|l| l.contains("keyring cache")).collect();
+    assert!(!rows.is_empty(), "{stdout}{stderr}");
+    assert!(rows.iter().all(|r| r.len() < 70), "{stdout}");
+    assert!(stderr.contains("note: keyring cache = "), "{stderr}");
+}

@@ -17,9 +17,12 @@ use crate::shell::Shell;
 /// `diff`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  cargo systemprompt-secrets diff --profile production\n  cargo systemprompt-secrets diff --format json\n\nThe cloud API never returns values, so only names are compared."
+    after_help = "Examples:\n  cargo systemprompt-secrets diff --profile production\n  cargo systemprompt-secrets diff --format json\n  cargo systemprompt-secrets diff --exit-code              Exit 1 when local and remote differ, as `git diff --exit-code`\n\nOpenBao gives values back, so they are compared too (by a keyed hash; never shown): equal, changed, local-only, remote-only. The cloud API never returns values, so there only names are compared."
 )]
 pub struct DiffArgs {
+    /// Exit with 1 when there are differences (0 when none), as `git diff --exit-code`
+    #[arg(long)]
+    pub exit_code: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub target: RemoteArgs,
@@ -28,7 +31,12 @@ pub struct DiffArgs {
 const NAMES_NOTE: &str = "the cloud API never returns values, so values cannot be compared here";
 const VALUES_NOTE: &str = "values are compared by a keyed hash (HMAC-SHA256 with a key drawn for this run) and never shown";
 
-pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RemoteArgs) -> Result<(), Error> {
+pub(crate) fn run(
+    ctx: &Context,
+    shell: &mut Shell,
+    args: &RemoteArgs,
+    exit_code: bool,
+) -> Result<(), Error> {
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
     let settings = ctx.settings(&project, &profile);
@@ -116,6 +124,16 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RemoteArgs) -> Result
                 }
             ));
         }
+    }
+    let differ = cmp
+        .iter()
+        .any(|(_, c)| matches!(c, Compare::Changed | Compare::LocalOnly | Compare::RemoteOnly));
+    if exit_code && differ {
+        return Err(Error::Exit {
+            code: crate::exit_code::FAILURE,
+            message: None,
+            help: None,
+        });
     }
     Ok(())
 }

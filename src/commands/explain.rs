@@ -14,7 +14,7 @@ use crate::shell::Shell;
 /// `explain`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  cargo systemprompt-secrets explain anthropic\n  cargo systemprompt-secrets explain JWT_SECRET --format json"
+    after_help = "Examples:\n  cargo systemprompt-secrets explain anthropic\n  cargo systemprompt-secrets explain JWT_SECRET --format json\n\nExit codes: 0 when the key is set, 1 when no layer sets it (as `get`)."
 )]
 pub struct ExplainArgs {
     /// The key (`anthropic`) or its env-style name (`ANTHROPIC_API_KEY`)
@@ -96,6 +96,14 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExplainArgs) -> Resul
                 shell.out(format_args!("status: {status}"));
             }
         }
+    }
+    if definitions.is_empty() {
+        // Not set: exit 1, as `get` does; the table above already says so.
+        return Err(Error::Exit {
+            code: crate::exit_code::FAILURE,
+            message: None,
+            help: None,
+        });
     }
     Ok(())
 }

@@ -35,11 +35,11 @@ pub enum ExportFormat {
 /// `export`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  cargo systemprompt-secrets export --format dotenv -o .env.production\n  cargo systemprompt-secrets export --format github-env >> \"$GITHUB_ENV\"\n  cargo systemprompt-secrets export --format k8s-secret --name gateway-ai-keys | kubectl apply -f -\n  cargo systemprompt-secrets export --format docker-env -o .env.docker\n  cargo systemprompt-secrets export --format shell --reveal     To a terminal, on purpose"
+    after_help = "Examples:\n  cargo systemprompt-secrets export -o .env.production            dotenv, the default format\n  cargo systemprompt-secrets export --format github-env >> \"$GITHUB_ENV\"\n  cargo systemprompt-secrets export --format k8s-secret --name gateway-ai-keys | kubectl apply -f -\n  cargo systemprompt-secrets export --format docker-env -o .env.docker\n  cargo systemprompt-secrets export --format shell --reveal     To a terminal, on purpose"
 )]
 pub struct ExportArgs {
     /// Output format
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, default_value = "dotenv")]
     pub format: ExportFormat,
     /// Write to this file (created 0600) instead of stdout
     #[arg(long, short = 'o', value_name = "FILE")]

@@ -94,6 +94,14 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, format: Format) -> Result<()
             for (k, s, st) in text {
                 shell.out(format_args!("{k:w0$}  {s:w1$}  {st}"));
             }
+            // The keyring entry is long: named once, below the table, rather than on every row.
+            let entry = rows.iter().find_map(|(_, s, _)| match s {
+                Some(Source::Keyring { entry }) => Some(entry.clone()),
+                _ => None,
+            });
+            if let Some(entry) = entry {
+                shell.info(format_args!("note: keyring cache = {entry}"));
+            }
         }
     }
     Ok(())
@@ -112,6 +120,7 @@ pub(crate) fn source_text(source: &Source) -> String {
             }
             s
         }
+        Source::Keyring { .. } => "keyring cache".to_owned(),
         other => other.to_string(),
     }
 }

@@ -53,20 +53,102 @@ use crate::shell::{Shell, Verbosity};
 /// Runs a parsed command line. Returns the error to report; the caller maps it to an exit code.
 pub fn run(cli: Cli, shell: &mut Shell) -> Result<(), Error> {
     let ctx = Context::new(cli.global);
-    dispatch(&ctx, cli.command, shell)
+    let machine = machine_format(&cli.command);
+    let result = dispatch(&ctx, cli.command, shell);
+    if let (Err(e), Some(format)) = (&result, machine) {
+        // A program reading stdout gets the error too, when the command printed nothing there.
+        if !shell.wrote_stdout() && !matches!(e, Error::Exit { message: None, .. }) {
+            report_for_machines(shell, e, format);
+        }
+    }
+    result
+}
+
+/// An output format read by programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Machine {
+    Json,
+    Github,
+}
+
+/// The machine-read format the command line asks for, if any.
+fn machine_format(command: &Command) -> Option<Machine> {
+    use crate::cli::Format;
+    let format = match command {
+        Command::Validate(a) => {
+            return match a.format {
+                validate::ValidateFormat::Json => Some(Machine::Json),
+                validate::ValidateFormat::Github => Some(Machine::Github),
+                validate::ValidateFormat::Human => None,
+            }
+        }
+        Command::Scan(a) => {
+            return (a.format == scan::ScanFormat::Json).then_some(Machine::Json);
+        }
+        Command::Export(a) => {
+            return (a.format == export::ExportFormat::Json).then_some(Machine::Json);
+        }
+        Command::List(a) => a.target.format,
+        Command::Sync(a) => a.target.format,
+        Command::Set(a) => a.target.format,
+        Command::Unset(a) => a.target.format,
+        Command::Cleanup(a) => a.target.format,
+        Command::Diff(a) => a.target.format,
+        Command::Pull(a) => a.target.format,
+        Command::Versions(a) => a.target.format,
+        Command::Rollback(a) => a.target.format,
+        Command::Rotate(a) => a.target.format,
+        Command::Get(a) => a.format,
+        Command::Explain(a) => a.format,
+        Command::Profiles(a) => a.format,
+        Command::Status(a) => a.format,
+        Command::Cache(a) => a.format,
+        Command::Doctor(a) => a.remote.format,
+        _ => return None,
+    };
+    (format == Format::Json).then_some(Machine::Json)
+}
+
+/// The error as a JSON object on stdout (`{"ok": false, "error": {…}}`) or a GitHub `::error::`
+/// line, scrubbed of every known value as the stderr line is.
+fn report_for_machines(shell: &mut Shell, e: &Error, format: Machine) {
+    let scrub = crate::scrub::global();
+    let message = scrub.redact(&e.to_string());
+    let help = e.hint().map(|h| scrub.redact(&h));
+    match format {
+        Machine::Json => shell.out(serde_json::json!({
+            "ok": false,
+            "error": {
+                "message": message,
+                "help": help,
+                "exit_code": e.exit_code(),
+            },
+        })),
+        Machine::Github => {
+            let text = match &help {
+                Some(h) => format!("{message} (help: {h})"),
+                None => message,
+            };
+            let escaped = text
+                .replace('%', "%25")
+                .replace('\r', "%0D")
+                .replace('\n', "%0A");
+            shell.out(format_args!("::error title=cargo systemprompt-secrets::{escaped}"));
+        }
+    }
 }
 
 fn dispatch(ctx: &Context, command: Command, shell: &mut Shell) -> Result<(), Error> {
     match command {
         Command::Init(args) => init::run(ctx, shell, &args),
         Command::Validate(args) => validate::run(ctx, shell, &args),
-        Command::List(args) if args.remote => diff::run(ctx, shell, &args.target),
+        Command::List(args) if args.remote => diff::run(ctx, shell, &args.target, false),
         Command::List(args) => list::run(ctx, shell, args.target.format),
         Command::Sync(args) => sync::run(ctx, shell, &args),
         Command::Set(args) => set::run(ctx, shell, &args),
         Command::Unset(args) => unset::run(ctx, shell, &args),
         Command::Cleanup(args) => cleanup::run(ctx, shell, &args),
-        Command::Diff(args) => diff::run(ctx, shell, &args.target),
+        Command::Diff(args) => diff::run(ctx, shell, &args.target, args.exit_code),
         Command::Pull(args) => pull::run(ctx, shell, &args),
         Command::Run(args) => run::run(ctx, shell, &args),
         Command::Edit => edit::run(ctx, shell),
