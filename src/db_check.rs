@@ -1,8 +1,10 @@
 //! `doctor --connect`: does `database_url` really open a PostgreSQL connection?
 //!
-//! Connects with the `postgres` crate (TLS through rustls and the OS verifier unless the URL says
-//! `sslmode=disable`), runs `SELECT version()`, and reports the server — never the URL, since it
-//! holds the password.
+//! Connects with the `postgres` crate, runs `SELECT version()`, and reports the server and whether
+//! TLS was used — never the URL, since it holds the password. TLS goes through rustls and the OS
+//! verifier. With no `sslmode` in the URL, TLS is required (the README's promise); `sslmode=prefer`
+//! falls back to a plain connection only when the server offers no TLS, and says so;
+//! `sslmode=disable` connects without TLS.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -16,6 +18,8 @@ pub struct Connected {
     pub target: String,
     /// The first words of `SELECT version()`, e.g. `PostgreSQL 15.18`.
     pub server: String,
+    /// How the connection is protected, for the report: `over TLS`, `without TLS (…)`.
+    pub transport: String,
 }
 
 /// Why the connection failed, as text safe to print (the password is masked).
@@ -68,14 +72,34 @@ fn connect(url: &SecretString, timeout: Duration) -> Result<Connected, ConnectEr
         ))
     })?;
     config.connect_timeout(timeout);
-    let mut client = if config.get_ssl_mode() == postgres::config::SslMode::Disable {
-        config.connect(postgres::NoTls)
+    let explicit = has_sslmode(raw);
+    let mode = config.get_ssl_mode();
+    let (mut client, transport) = if mode == postgres::config::SslMode::Disable {
+        let client = config.connect(postgres::NoTls).map_err(|e| fail(explain(&e)))?;
+        (client, "without TLS (sslmode=disable)".to_owned())
     } else {
         crate::http::ensure_crypto_provider();
         let tls = tls_config().map_err(|e| fail(format!("cannot set up TLS: {e}")))?;
-        config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
-    }
-    .map_err(|e| fail(explain(&e)))?;
+        let mut strict = config.clone();
+        strict.ssl_mode(postgres::config::SslMode::Require);
+        match strict.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls)) {
+            Ok(client) => (client, "over TLS".to_owned()),
+            Err(e) if no_tls_offered(&e) && explicit => {
+                // sslmode=prefer (or allow): a plain connection, said out loud.
+                let client = config.connect(postgres::NoTls).map_err(|e| fail(explain(&e)))?;
+                (
+                    client,
+                    "without TLS: the server offers none (sslmode=prefer allows that)".to_owned(),
+                )
+            }
+            Err(e) if no_tls_offered(&e) => {
+                return Err(fail(
+                    "the server offers no TLS, and TLS is required when database_url has no sslmode; enable TLS on the server, or add `sslmode=disable` to database_url for a trusted local network".to_owned(),
+                ));
+            }
+            Err(e) => return Err(fail(explain(&e))),
+        }
+    };
     let version: String = client
         .query_one("SELECT version()", &[])
         .and_then(|row| row.try_get(0))
@@ -86,7 +110,23 @@ fn connect(url: &SecretString, timeout: Duration) -> Result<Connected, ConnectEr
         .collect::<Vec<_>>()
         .join(" ");
     let _ = client.close();
-    Ok(Connected { target, server })
+    Ok(Connected {
+        target,
+        server,
+        transport,
+    })
+}
+
+/// Whether the connection string names an `sslmode` (URL query or `key=value` form).
+fn has_sslmode(raw: &str) -> bool {
+    raw.split(['?', '&', ' '])
+        .any(|part| part.trim_start().to_ascii_lowercase().starts_with("sslmode="))
+}
+
+/// Whether the server answered the TLS request with "no TLS here".
+fn no_tls_offered(e: &postgres::Error) -> bool {
+    let text = format!("{e} {e:?}").to_ascii_lowercase();
+    text.contains("server does not support tls") || text.contains("does not support ssl")
 }
 
 fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {

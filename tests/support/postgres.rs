@@ -67,13 +67,59 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A CA and a server certificate for 127.0.0.1 made with `openssl`, for a server with TLS.
+pub struct Certs {
+    /// The CA certificate (PEM), to trust through `SSL_CERT_FILE`.
+    pub ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl (Debian's openssl package)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn make_certs(dir: &Path) -> Certs {
+    openssl(dir, &["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"]);
+    openssl(dir, &["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]);
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n").unwrap();
+    openssl(dir, &["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf"]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join("server.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    Certs {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("server.pem"),
+        key: dir.join("server.key"),
+    }
+}
+
 impl Postgres {
     pub fn start() -> Self {
+        Self::start_inner(false).0
+    }
+
+    /// A server that speaks TLS with a certificate for 127.0.0.1 signed by the returned CA.
+    pub fn start_tls() -> (Self, Certs) {
+        let (server, certs) = Self::start_inner(true);
+        (server, certs.expect("certificates"))
+    }
+
+    fn start_inner(tls: bool) -> (Self, Option<Certs>) {
         let bin = bin_dir();
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("data");
         let pwfile = dir.path().join("pw");
         std::fs::write(&pwfile, PASSWORD).unwrap();
+        let certs = tls.then(|| make_certs(dir.path()));
         if is_root() {
             // The server user must reach its files.
             use std::os::unix::fs::PermissionsExt;
@@ -108,13 +154,22 @@ impl Postgres {
             String::from_utf8_lossy(&init.stderr)
         );
         let port = free_port();
-        let child = as_server_user(&bin.join("postgres"))
+        let mut server_cmd = as_server_user(&bin.join("postgres"));
+        server_cmd
             .arg("-D")
             .arg(&data)
             .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
             .arg("-k")
             .arg(dir.path())
-            .args(["-c", "fsync=off"])
+            .args(["-c", "fsync=off"]);
+        if let Some(c) = &certs {
+            server_cmd
+                .args(["-c", "ssl=on", "-c"])
+                .arg(format!("ssl_cert_file={}", c.cert.display()))
+                .arg("-c")
+                .arg(format!("ssl_key_file={}", c.key.display()));
+        }
+        let child = server_cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -140,7 +195,7 @@ impl Postgres {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        server
+        (server, certs)
     }
 
     pub fn url(&self, password: &str) -> String {

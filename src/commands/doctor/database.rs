@@ -44,8 +44,8 @@ pub(super) fn connect(
         Ok(c) => report.pass(
             "database",
             format!(
-                "profile `{name}`: connected to {} ({}) with database_url from {}",
-                c.target, c.server, def.source
+                "profile `{name}`: connected {} to {} ({}) with database_url from {}",
+                c.transport, c.target, c.server, def.source
             ),
         ),
         Err(e) => report.fail(
