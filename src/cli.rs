@@ -84,7 +84,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
     /// Profile to use: a name, a profile folder or its profile.yaml [env: SYSTEMPROMPT_PROFILE]
-    #[arg(long, global = true, value_name = "NAME|PATH")]
+    #[arg(long, global = true, value_name = "NAME|PATH", add = clap_complete::engine::ArgValueCompleter::new(crate::commands::completions::profiles))]
     pub profile: Option<String>,
     /// Folder holding one folder per profile (overrides `profiles-dir` in the manifest)
     #[arg(long, global = true, value_name = "DIR")]

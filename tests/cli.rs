@@ -585,7 +585,7 @@ fn realistic_workspace_members_and_excluded_folders() {
 fn completions_are_generated() {
     let out = sp(&repo(), &["completions", "bash"]);
     assert_eq!(out.code, 0);
-    assert!(out.stdout.contains("systemprompt-secrets") && out.stdout.contains("validate"));
+    assert!(out.stdout.contains("CARGO_SYSTEMPROMPT_SECRETS_COMPLETE") && out.stdout.contains("_cargo_systemprompt_secrets_cargo"));
 }
 
 #[test]

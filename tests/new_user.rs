@@ -626,3 +626,79 @@ fn help_and_output_for_programs_and_people() {
     assert!(rows.iter().all(|r| r.len() < 70), "{stdout}");
     assert!(stderr.contains("note: keyring cache = "), "{stderr}");
 }
+
+/// Point 13: completions that live beside cargo's own. In bash, with cargo's completion loaded
+/// first, `cargo b<TAB>` still completes cargo's commands, while `cargo systemprompt-secrets …` and
+/// `cargo-systemprompt-secrets …` complete ours, `--profile` with profile names and `get` with key
+/// names. In zsh, cargo's `_cargo` calls `_cargo-systemprompt-secrets`, which the script defines
+/// (it never claims `cargo` itself).
+#[test]
+fn completions_live_beside_cargos_own() {
+    let dir = demo();
+    let bin_dir = support::bin().parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let sysroot = String::from_utf8(
+        std::process::Command::new("rustc").args(["--print", "sysroot"]).output().unwrap().stdout,
+    )
+    .unwrap();
+    let sysroot = sysroot.trim();
+    let bash = format!(
+        r#"source /usr/share/bash-completion/bash_completion
+source "{sysroot}/etc/bash_completion.d/cargo"
+source <(cargo-systemprompt-secrets completions bash)
+t() {{ COMP_WORDS=("$@"); COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 )); COMP_LINE="$*"; COMP_POINT=${{#COMP_LINE}}; COMPREPLY=(); local f; f=$(complete -p "$1" | sed -n 's/.*-F \([^ ]*\).*/\1/p'); "$f" "$1" "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"; echo "[$*] => ${{COMPREPLY[*]}}"; }}
+t cargo b
+t cargo systemprompt-secrets val
+t cargo systemprompt-secrets --profile ""
+t cargo systemprompt-secrets get an
+t cargo-systemprompt-secrets ro
+t cargo-systemprompt-secrets explain --profile pro
+"#
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &bash])
+        .current_dir(dir.path())
+        .env("PATH", &path)
+        .env("SYSTEMPROMPT_SECRETS_KEYRING", "none")
+        .output()
+        .expect("bash");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = |prefix: &str| {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(line("[cargo b] =>").contains("build"), "cargo's own completion still works: {text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(line("[cargo systemprompt-secrets val] =>").ends_with("=> validate"), "{text}");
+    assert!(line("[cargo systemprompt-secrets --profile ] =>").ends_with("=> local production"), "{text}");
+    assert!(line("[cargo systemprompt-secrets get an] =>").ends_with("=> anthropic"), "{text}");
+    assert!(line("[cargo-systemprompt-secrets ro] =>").ends_with("=> rollback rotate"), "{text}");
+    assert!(line("[cargo-systemprompt-secrets explain --profile pro] =>").ends_with("=> production"), "{text}");
+    assert!(!text.contains("sk-ant-") && !text.contains("postgres://"), "names only: {text}");
+
+    let zsh_script = sp(dir.path(), &["completions", "zsh"]).stdout;
+    assert!(zsh_script.starts_with("#compdef cargo-systemprompt-secrets\n"), "{zsh_script}");
+    assert!(!zsh_script.lines().any(|l| l.trim() == "#compdef cargo" || l.starts_with("compdef") && l.ends_with(" cargo")), "{zsh_script}");
+    let cargo_zsh = std::path::Path::new(sysroot).join("share/zsh/site-functions/_cargo");
+    let delegates = std::fs::read_to_string(&cargo_zsh).unwrap_or_default();
+    assert!(delegates.contains("_call_function ret _cargo-${words[1]}"), "cargo's _cargo calls _cargo-<subcommand>");
+    let script = dir.path().join("completion.zsh");
+    std::fs::write(&script, &zsh_script).unwrap();
+    let zsh = format!(
+        r#"autoload -U compinit; compinit -u -D; source {}
+_describe() {{ local arr=${{@[-1]}}; print -l -- ${{(P)arr}} }}
+words=(systemprompt-secrets --profile ""); CURRENT=3; _cargo-systemprompt-secrets; echo ---
+words=(cargo-systemprompt-secrets get an); CURRENT=3; _cargo-systemprompt-secrets"#,
+        script.display()
+    );
+    let out = std::process::Command::new("zsh")
+        .args(["-f", "-c", &zsh])
+        .current_dir(dir.path())
+        .env("PATH", &path)
+        .env("SYSTEMPROMPT_SECRETS_KEYRING", "none")
+        .output()
+        .expect("zsh");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.trim(), "local\nproduction\n---\nanthropic", "{text}{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -4,6 +4,8 @@ use systemprompt_secrets::cli::CargoCli;
 use systemprompt_secrets::{commands, exit_code};
 
 fn main() {
+    // A completion script asking what to offer: answered here, then the process exits.
+    commands::completions::answer_if_asked();
     let cli = CargoCli::parse_args();
     let mut shell = commands::shell_for(&cli.global);
     let code = match commands::run(cli, &mut shell) {

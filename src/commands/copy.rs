@@ -25,7 +25,7 @@ pub struct CopyArgs {
     #[arg(long)]
     pub create: bool,
     /// Only these keys (default: every key with a value)
-    #[arg(value_name = "KEY")]
+    #[arg(value_name = "KEY", add = clap_complete::engine::ArgValueCompleter::new(super::completions::keys))]
     pub keys: Vec<String>,
     /// Replace keys the target already has
     #[arg(long)]

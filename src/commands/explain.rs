@@ -18,6 +18,7 @@ use crate::shell::Shell;
 )]
 pub struct ExplainArgs {
     /// The key (`anthropic`) or its env-style name (`ANTHROPIC_API_KEY`)
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(super::completions::keys))]
     pub key: String,
     /// Output format
     #[arg(long, value_enum, default_value_t)]

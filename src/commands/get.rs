@@ -16,6 +16,7 @@ use crate::shell::Shell;
 )]
 pub struct GetArgs {
     /// The key (`anthropic`) or its env-style name (`ANTHROPIC_API_KEY`)
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(super::completions::keys))]
     pub key: String,
     /// Print the value itself on stdout
     #[arg(long)]

@@ -169,10 +169,7 @@ fn dispatch(ctx: &Context, command: Command, shell: &mut Shell) -> Result<(), Er
         Command::Uncache => cache::uncache(ctx, shell),
         Command::Doctor(args) => doctor::run(ctx, shell, &args),
         Command::Scan(args) => scan::run(ctx, shell, &args),
-        Command::Completions(args) => {
-            completions::run(shell, args.shell);
-            Ok(())
-        }
+        Command::Completions(args) => completions::run(shell, args.shell),
     }
 }
 

@@ -21,6 +21,7 @@ use crate::source::Source;
 )]
 pub struct RotateArgs {
     /// The key to rotate (`oauth_at_rest_pepper`, `jwt_secret`, a key with a `generate` rule, or give --bytes)
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(super::completions::keys))]
     pub key: String,
     /// Random bytes (characters for alnum)
     #[arg(long, value_name = "N")]
