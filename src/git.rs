@@ -200,19 +200,94 @@ pub fn tracked_files(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(split_nul(&output(dir, &["ls-files", "-z", "--full-name", "--", "."])?).collect())
 }
 
-/// Staged entries below `dir`: (path relative to the work tree root, blob id).
-pub fn staged_blobs(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
-    let out = output(dir, &["ls-files", "-s", "-z", "--full-name", "--", "."])?;
-    Ok(split_nul(&out)
-        .filter_map(|entry| {
-            // `<mode> <id> <stage>\t<path>`; gitlinks (160000) are submodules, not files.
-            let (meta, path) = entry.split_once('\t')?;
-            let mut parts = meta.split(' ');
-            let mode = parts.next()?;
-            let id = parts.next()?;
-            (mode != "160000").then(|| (path.to_owned(), id.to_owned()))
-        })
-        .collect())
+/// The lines a commit would add: for each staged file (added, copied, modified or renamed), its
+/// path relative to the work tree root and the added lines with their line numbers in the staged
+/// version. Binary files are left out (git shows no lines for them).
+pub fn staged_additions(dir: &Path) -> std::io::Result<Vec<(String, Vec<(usize, Vec<u8>)>)>> {
+    let out = output(
+        dir,
+        &[
+            "-c",
+            "core.quotePath=false",
+            "diff",
+            "--cached",
+            "-U0",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-renames",
+            "--diff-filter=ACMR",
+            "--no-prefix",
+        ],
+    )?;
+    let mut files: Vec<(String, Vec<(usize, Vec<u8>)>)> = Vec::new();
+    let mut next_line = 0;
+    for raw in out.split(|b| *b == b'\n') {
+        if let Some(path) = raw.strip_prefix(b"+++ ") {
+            let path = String::from_utf8_lossy(path);
+            let path = path.trim_matches('"').to_owned();
+            files.push((path, Vec::new()));
+        } else if raw.starts_with(b"@@ ") {
+            // `@@ -a,b +c,d @@`: the added lines start at line c of the staged version.
+            next_line = String::from_utf8_lossy(raw)
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix('+'))
+                .and_then(|w| w.split(',').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+        } else if let (Some(line), Some(file)) = (raw.strip_prefix(b"+"), files.last_mut()) {
+            file.1.push((next_line, line.to_vec()));
+            next_line += 1;
+        }
+    }
+    files.retain(|(path, lines)| path != "/dev/null" && !lines.is_empty());
+    Ok(files)
+}
+
+/// The commit that introduced each of `ids` (blob ids), oldest first along HEAD: one `git log`
+/// run whatever the number of ids; an id only a merge introduced is looked up on its own.
+pub fn introducing_commits(
+    dir: &Path,
+    ids: &std::collections::BTreeSet<String>,
+) -> std::collections::BTreeMap<String, String> {
+    let mut found = std::collections::BTreeMap::new();
+    if ids.is_empty() {
+        return found;
+    }
+    let log = output(
+        dir,
+        &[
+            "log",
+            "--reverse",
+            "--root",
+            "--raw",
+            "--no-abbrev",
+            "--no-renames",
+            "--format=%x01%H",
+            "HEAD",
+        ],
+    )
+    .unwrap_or_default();
+    let mut commit = String::new();
+    for line in String::from_utf8_lossy(&log).lines() {
+        if let Some(c) = line.strip_prefix('\u{1}') {
+            commit = c.to_owned();
+        } else if line.starts_with(':') {
+            // `:<old mode> <new mode> <old id> <new id> <status>\t<path>`
+            if let Some(new_id) = line.split_whitespace().nth(3) {
+                if ids.contains(new_id) && !found.contains_key(new_id) {
+                    found.insert(new_id.to_owned(), commit.clone());
+                }
+            }
+        }
+    }
+    for id in ids {
+        if !found.contains_key(id) {
+            if let Some(c) = introducing_commit(dir, id) {
+                found.insert(id.clone(), c);
+            }
+        }
+    }
+    found
 }
 
 /// Every blob reachable from HEAD: (blob id, path relative to the work tree root). Empty when
@@ -282,7 +357,7 @@ pub fn read_blobs(dir: &Path, ids: &[String]) -> std::io::Result<Vec<Option<Vec<
 
 /// The oldest commit reachable from HEAD that added blob `id`.
 #[must_use]
-pub fn introducing_commit(dir: &Path, id: &str) -> Option<String> {
+fn introducing_commit(dir: &Path, id: &str) -> Option<String> {
     let out = output(
         dir,
         &[

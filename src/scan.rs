@@ -97,21 +97,65 @@ pub struct Hit {
     pub allowed: Option<String>,
 }
 
+/// A value that is not looked for, and why (never the value itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The key.
+    pub key: String,
+    /// Where the value is defined.
+    pub origin: String,
+    /// Why it is not looked for.
+    pub why: &'static str,
+}
+
 /// The compiled needles.
 pub struct Scanner {
     values: Option<AhoCorasick>,
     needles: Vec<Needle>,
+    skipped: Vec<Skipped>,
+}
+
+/// Why a value is not worth looking for, if it is not: too short, a placeholder, or too common to
+/// be a secret (a plain word such as a project name, or a number such as a port). Such values would
+/// match all over a repository (`systemprompt`, `5432`) and find nothing secret.
+#[must_use]
+pub fn not_worth_looking_for(value: &str) -> Option<&'static str> {
+    if value.len() < MIN_VALUE_LEN {
+        return Some("shorter than 8 characters, so it would match by chance");
+    }
+    if crate::validate::is_placeholder(value) {
+        return Some("a placeholder, not a real value");
+    }
+    if value.chars().all(|c| c.is_ascii_digit()) {
+        return Some("a number (a port or an id), too common to be a secret");
+    }
+    if value.len() < 24 && value.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Some("a plain word (a name such as the project's), too common to be a secret");
+    }
+    None
 }
 
 impl Scanner {
-    /// A scanner for these values (short ones and placeholders are dropped) and the built-in formats.
+    /// A scanner for these values (those [`not_worth_looking_for`] are dropped, and listed in
+    /// [`Scanner::skipped`]) and the built-in formats.
     #[must_use]
     pub fn new(needles: Vec<Needle>) -> Self {
+        let mut skipped = Vec::new();
         let mut needles: Vec<Needle> = needles
             .into_iter()
             .filter(|n| {
                 let v = n.value.expose_secret().trim();
-                v.len() >= MIN_VALUE_LEN && !crate::validate::is_placeholder(v)
+                match not_worth_looking_for(v) {
+                    Some(why) => {
+                        skipped.push(Skipped {
+                            key: n.key.clone(),
+                            origin: n.origin.clone(),
+                            why,
+                        });
+                        false
+                    }
+                    None => true,
+                }
             })
             .collect();
         // One needle per distinct value (the first definition names it).
@@ -120,7 +164,17 @@ impl Scanner {
         let values = (!needles.is_empty())
             .then(|| AhoCorasick::new(needles.iter().map(|n| n.value.expose_secret().trim())))
             .and_then(Result::ok);
-        Self { values, needles }
+        Self {
+            values,
+            needles,
+            skipped,
+        }
+    }
+
+    /// The values not looked for, and why.
+    #[must_use]
+    pub fn skipped(&self) -> &[Skipped] {
+        &self.skipped
     }
 
     /// How many values are looked for.
@@ -182,17 +236,33 @@ fn fake_marker(text: &[u8]) -> Option<String> {
         .then(|| "marked as a made-up example value (contains \"fake\" or \"example\")".to_owned())
 }
 
-/// Documentation URLs: a placeholder password, or a server on this machine.
+/// Documentation URLs: a placeholder password (`pw`, `<password>`, `${POSTGRES_PASSWORD}`), a
+/// placeholder port (`host:port`), or a server on this machine.
 fn doc_url(text: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(text);
-    let url = url::Url::parse(&text).ok()?;
-    let password = url.password().unwrap_or_default().to_ascii_lowercase();
-    if DOC_PASSWORDS.contains(&password.as_str())
-        || crate::validate::is_placeholder(&password)
-        || password.starts_with('$')
+    // The password as written: between the first `:` after the scheme and the last `@`.
+    let written = text
+        .split_once("://")
+        .and_then(|(_, rest)| rest.rsplit_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, pw)| pw.to_ascii_lowercase())
+        .unwrap_or_default();
+    if DOC_PASSWORDS.contains(&written.as_str())
+        || crate::validate::is_placeholder(&written)
+        || written.starts_with('$')
     {
         return Some("a documentation placeholder password".to_owned());
     }
+    let Ok(url) = url::Url::parse(&text) else {
+        let port = text
+            .rsplit_once('@')
+            .and_then(|(_, host)| host.split(['/', '?']).next())
+            .and_then(|host| host.rsplit_once(':'))
+            .map(|(_, port)| port);
+        return port
+            .filter(|p| !p.is_empty() && !p.chars().all(|c| c.is_ascii_digit()))
+            .map(|_| "a documentation URL (its port is a word, such as `host:port`)".to_owned());
+    };
     match url.host_str() {
         Some("localhost" | "127.0.0.1" | "[::1]" | "db" | "postgres") => {
             Some("a local development database".to_owned())
@@ -280,6 +350,44 @@ mod tests {
         assert!(hits[0].allowed.as_deref().unwrap().contains("fake"));
         assert!(hits[1].allowed.as_deref().unwrap().contains("placeholder"));
         assert_eq!(hits[2].allowed, None);
+    }
+
+    #[test]
+    fn values_too_common_to_be_secret_are_not_looked_for() {
+        let s = Scanner::new(vec![
+            needle("POSTGRES_PASSWORD", "systemprompt"),
+            needle("PG_PORT", "54321234"),
+            needle("short", "abc"),
+            needle("real", "s3cr3t-Pw-9x"),
+        ]);
+        assert_eq!(s.value_count(), 1);
+        let why: Vec<(&str, &str)> = s.skipped().iter().map(|k| (k.key.as_str(), k.why)).collect();
+        assert!(why[0].1.contains("plain word"), "{why:?}");
+        assert!(why[1].1.contains("a number"), "{why:?}");
+        assert!(why[2].1.contains("shorter than 8"), "{why:?}");
+        assert!(s.scan(b"systemprompt systemprompt\n").is_empty());
+        assert_eq!(s.scan(b"pw=s3cr3t-Pw-9x\n").len(), 1);
+    }
+
+    /// The documentation forms in the public template are allowed, each with its reason.
+    #[test]
+    fn documentation_urls_are_allowed_with_the_reason() {
+        let s = Scanner::new(Vec::new());
+        for (line, reason) in [
+            ("`postgres://user:pw@host:port/db`", "placeholder"),
+            ("postgres://systemprompt:<password>@postgres.zeabur.internal:5432/systemprompt", "placeholder"),
+            ("url: postgres://systemprompt:CHANGE_ME@postgres.example.com:5432/systemprompt", ""),
+            ("DATABASE_URL: postgres://systemprompt:${POSTGRES_PASSWORD:-systemprompt}@postgres:5432/systemprompt", "placeholder"),
+            ("value: \"postgres://systemprompt:$(POSTGRES_PASSWORD)@postgres-primary:5432/systemprompt\"", "placeholder"),
+            ("postgres://app:s3cr3tPw@db-1:port/app", "port is a word"),
+        ] {
+            let hits = s.scan(line.as_bytes());
+            assert_eq!(hits.len(), 1, "{line}: {hits:?}");
+            let allowed = hits[0].allowed.as_deref().unwrap_or_else(|| panic!("{line}: not allowed"));
+            assert!(allowed.contains(reason), "{line}: {allowed}");
+        }
+        let hits = s.scan(b"postgres://app:s3cr3tPw@db.prod.internal:5432/app");
+        assert_eq!(hits[0].allowed, None);
     }
 
     #[test]

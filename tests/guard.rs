@@ -351,14 +351,14 @@ fn scan_finds_values_and_formats_by_file_and_line() {
     assert!(
         found
             .stderr
-            .contains("config/app.env:2: the value of `jwt_secret` (profile local)"),
+            .contains("the value of `jwt_secret` (profile local) in 1 place (1 file): config/app.env:2"),
         "{}",
         found.stderr
     );
     assert!(
         found
             .stderr
-            .contains("src/client.rs:2: a Google API key (gemini-api-key)"),
+            .contains("a Google API key (gemini-api-key) in 1 place (1 file): src/client.rs:2"),
         "{}",
         found.stderr
     );
@@ -400,7 +400,7 @@ fn scan_finds_values_and_formats_by_file_and_line() {
         allowed.stderr
     );
     assert!(
-        !allowed.stderr.contains("error: src/client.rs"),
+        !allowed.stderr.contains("error: a Google API key"),
         "{}",
         allowed.stderr
     );
@@ -419,7 +419,7 @@ fn scan_staged_and_history() {
     assert!(
         staged
             .stderr
-            .contains("notes.txt:1: the value of `jwt_secret`"),
+            .contains("the value of `jwt_secret` (profile local) in 1 place (1 file): notes.txt:1"),
         "{}",
         staged.stderr
     );
@@ -439,7 +439,7 @@ fn scan_staged_and_history() {
     assert!(
         history
             .stderr
-            .contains(&format!("notes.txt:1 in commit {}", &oops[..12])),
+            .contains(&format!("notes.txt:1 (commit {})", &oops[..12])),
         "{}",
         history.stderr
     );
@@ -500,7 +500,7 @@ fn install_hook_blocks_a_commit_and_refuses_a_foreign_hook() {
     assert!(!blocked.status.success(), "the hook must stop the commit");
     let stderr = String::from_utf8_lossy(&blocked.stderr);
     assert!(
-        stderr.contains("leak.txt:1: the value of `jwt_secret`"),
+        stderr.contains("the value of `jwt_secret` (profile local) in 1 place (1 file): leak.txt:1"),
         "{stderr}"
     );
     assert!(!stderr.contains(JWT));
@@ -548,7 +548,7 @@ fn scan_reads_large_tracked_files_in_pieces() {
     let out = scan(root, &[]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
-        out.stderr.contains(&format!("big.txt:{}:", lines + 1)),
+        out.stderr.contains(&format!("(1 file): big.txt:{}\n", lines + 1)),
         "{}",
         out.stderr
     );

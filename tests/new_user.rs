@@ -702,3 +702,134 @@ words=(cargo-systemprompt-secrets get an); CURRENT=3; _cargo-systemprompt-secret
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.trim(), "local\nproduction\n---\nanthropic", "{text}{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A repository with the template's `.env.example` and docs, committed.
+fn template_repo() -> tempfile::TempDir {
+    let dir = project(&[
+        (".systemprompt/profiles/local/secrets.json", support::GOOD),
+        (".gitignore", "target/\n.systemprompt/profiles/*/secrets.json\n"),
+        (
+            ".env.example",
+            "# At least one of these is required.\nANTHROPIC_API_KEY=\nOPENAI_API_KEY=\n\n# Optional — defaults shown.\nHTTP_PORT=8080\nPG_PORT=5432\nPOSTGRES_PASSWORD=systemprompt\n",
+        ),
+        (
+            "docs/install.md",
+            "| `DATABASE_URL` | yes | `postgres://user:pw@host:port/db` |\n- `DATABASE_URL`: `postgres://systemprompt:<password>@postgres.zeabur.internal:5432/systemprompt`\n",
+        ),
+        ("helm/gateway/values-ha.yaml", "url: postgres://systemprompt:CHANGE_ME@postgres.example.com:5432/systemprompt\n"),
+        ("docker-compose.yml", "DATABASE_URL: postgres://systemprompt:${POSTGRES_PASSWORD:-systemprompt}@postgres:5432/systemprompt\n"),
+    ]);
+    // The project's name all over the repository, as in the template.
+    let mut readme = String::new();
+    for i in 0..300 {
+        readme.push_str(&format!("systemprompt line {i}: run systemprompt\n"));
+    }
+    write(dir.path(), "README.md", &readme);
+    support::git(dir.path(), &["init", "-q"]);
+    support::git(dir.path(), &["add", "-A"]);
+    support::git(dir.path(), &["commit", "-qm", "template"]);
+    dir
+}
+
+/// Point 3: compose settings are not imported as secrets; `scan` does not look for values too
+/// common to be secret (and says so at -v); findings of one value are grouped; the number of git
+/// runs of `scan --history` does not grow with the number of findings.
+#[test]
+fn settings_stay_out_and_scan_looks_only_for_secrets() {
+    let dir = template_repo();
+    let out = sp(dir.path(), &["import", ".env.example"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("left out settings that are not the app's secrets"), "{out:?}");
+    assert!(out.stderr.contains("HTTP_PORT, PG_PORT, POSTGRES_PASSWORD"), "{out:?}");
+    let file = dir.path().join(".systemprompt/profiles/local/secrets.json");
+    assert!(!std::fs::read_to_string(&file).unwrap().contains("postgres_password"));
+
+    // Even when taken with --all, the value is too common to look for.
+    let out = sp(dir.path(), &["import", ".env.example", "--all"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(std::fs::read_to_string(&file).unwrap().contains("postgres_password"));
+    let scan = sp(dir.path(), &["scan", "-v"]);
+    assert_eq!(scan.code, 0, "{scan:?}");
+    assert!(scan.stderr.contains("0 finding(s)"), "{scan:?}");
+    assert!(scan.stderr.contains("not looked for: the value of `postgres_password` (profile local): a plain word"), "{scan:?}");
+    assert!(scan.stderr.contains("not looked for: the value of `http_port` (profile local): shorter than 8 characters"), "{scan:?}");
+    assert!(!scan.stderr.contains("systemprompt line"), "{scan:?}");
+
+    // One real value in 40 places of two files: one entry, the first places named.
+    let jwt = "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ";
+    let mut leak = String::new();
+    for i in 0..30 {
+        leak.push_str(&format!("line {i} JWT={jwt}\n"));
+    }
+    write(dir.path(), "leak-a.txt", &leak);
+    write(dir.path(), "leak-b.txt", &leak[..leak.len() / 3]);
+    support::git(dir.path(), &["add", "leak-a.txt", "leak-b.txt"]);
+    let scan = sp(dir.path(), &["scan"]);
+    assert_eq!(scan.code, 1, "{scan:?}");
+    let entries: Vec<&str> = scan.stderr.lines().filter(|l| l.contains("the value of `jwt_secret`")).collect();
+    assert_eq!(entries.len(), 1, "{scan:?}");
+    assert!(entries[0].contains("in 40 places (2 files): leak-a.txt:1, leak-a.txt:2"), "{}", entries[0]);
+    assert!(entries[0].contains("and 35 more"), "{}", entries[0]);
+    assert!(!scan.all().contains(jwt));
+
+    // History: count git runs with a shim, for 2 and for 40 blobs with findings.
+    let shim = tempfile::tempdir().unwrap();
+    let log = shim.path().join("runs");
+    let real_git = String::from_utf8(std::process::Command::new("sh").args(["-c", "command -v git"]).output().unwrap().stdout).unwrap();
+    write(shim.path(), "git", &format!("#!/bin/sh\necho x >> {}\nexec {} \"$@\"\n", log.display(), real_git.trim()));
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(shim.path().join("git"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", shim.path().display(), std::env::var("PATH").unwrap());
+    let runs = |root: &Path| {
+        let _ = std::fs::remove_file(&log);
+        let mut c = support::cmd(root);
+        c.args(["scan", "--history", "--format", "json"]).env("PATH", &path);
+        let out = support::run(c);
+        assert_eq!(out.code, 1, "{out:?}");
+        let found = serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap()["findings"].as_array().unwrap().len();
+        (found, std::fs::read_to_string(&log).unwrap().lines().count())
+    };
+    support::git(dir.path(), &["commit", "-qm", "two leaks"]);
+    let (few_found, few_runs) = runs(dir.path());
+    for i in 0..38 {
+        write(dir.path(), &format!("more/leak-{i}.txt"), &format!("{i} {jwt}\n"));
+    }
+    support::git(dir.path(), &["add", "-A"]);
+    support::git(dir.path(), &["commit", "-qm", "many leaks"]);
+    let (many_found, many_runs) = runs(dir.path());
+    assert!(many_found > few_found + 30, "{few_found} {many_found}");
+    assert_eq!(few_runs, many_runs, "git runs do not grow with the findings");
+}
+
+/// Point 4: the pre-commit check looks at what the commit adds, not at the whole index, and the
+/// documentation forms already in the template are allowed, each with its reason.
+#[test]
+fn scan_staged_checks_what_the_commit_adds() {
+    let dir = template_repo();
+    // A committed fake-looking key that is not a documentation form: `scan` reports it...
+    write(dir.path(), "tests/keys.rs", "const K: &str = \"AIzaSyA1234567890abcdefghijklmnopqrstuv\";\n");
+    support::git(dir.path(), &["add", "tests/keys.rs"]);
+    support::git(dir.path(), &["commit", "-qm", "test key"]);
+    assert_eq!(sp(dir.path(), &["scan"]).code, 1);
+    // ...but a commit that only touches another file passes the hook.
+    write(dir.path(), "docs/install.md", "| `DATABASE_URL` | yes | `postgres://user:pw@host:port/db` |\nMore words.\n");
+    support::git(dir.path(), &["add", "docs/install.md"]);
+    let staged = sp(dir.path(), &["scan", "--staged", "-v"]);
+    assert_eq!(staged.code, 0, "{staged:?}");
+    assert!(staged.stderr.contains("1 staged files"), "{staged:?}");
+    // The documentation forms are allowed, each with its reason (at -v).
+    let tree = sp(dir.path(), &["scan", "-v"]);
+    for reason in ["docs/install.md:1: a PostgreSQL URL with a password (postgres-password) — a documentation placeholder password",
+                   "docker-compose.yml:1: a PostgreSQL URL with a password (postgres-password) — a documentation placeholder password",
+                   "helm/gateway/values-ha.yaml:1: a PostgreSQL URL with a password (postgres-password) — "] {
+        assert!(tree.stderr.contains(reason), "{reason}: {tree:?}");
+    }
+    // A staged line with a real value is found, at its line in the staged file.
+    let jwt = "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ";
+    write(dir.path(), "docs/install.md", &format!("| `DATABASE_URL` | yes | `postgres://user:pw@host:port/db` |\nMore words.\nJWT={jwt}\n"));
+    support::git(dir.path(), &["add", "docs/install.md"]);
+    let staged = sp(dir.path(), &["scan", "--staged"]);
+    assert_eq!(staged.code, 1, "{staged:?}");
+    assert!(staged.stderr.contains("the value of `jwt_secret` (profile local) in 1 place (1 file): docs/install.md:3"), "{staged:?}");
+    assert!(!staged.stderr.contains("tests/keys.rs"), "{staged:?}");
+}

@@ -17,7 +17,7 @@ use crate::shell::Shell;
 #[allow(clippy::doc_markdown)]
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  cargo systemprompt-secrets import .env\n  cargo systemprompt-secrets import .env --overwrite --profile staging\n  cargo systemprompt-secrets import --from-env\n\nANTHROPIC_API_KEY becomes anthropic, FOO_BAR becomes foo_bar. Settings such as HTTP_PORT are left out unless --all."
+    after_help = "Examples:\n  cargo systemprompt-secrets import .env\n  cargo systemprompt-secrets import .env --overwrite --profile staging\n  cargo systemprompt-secrets import --from-env\n\nANTHROPIC_API_KEY becomes anthropic, FOO_BAR becomes foo_bar. Settings such as HTTP_PORT, PG_PORT and the compose file's POSTGRES_PASSWORD are left out unless --all."
 )]
 pub struct ImportArgs {
     /// The dotenv file to read
@@ -33,13 +33,27 @@ pub struct ImportArgs {
     /// Replace keys that already have a value
     #[arg(long)]
     pub overwrite: bool,
-    /// Also take settings that do not look like secrets (HTTP_PORT, RUST_LOG, …)
+    /// Also take settings that are not the app's secrets (HTTP_PORT, PG_PORT, POSTGRES_PASSWORD, RUST_LOG, …)
     #[arg(long)]
     pub all: bool,
 }
 
-/// Names of common settings that are not secrets.
+/// Names of common settings that are not secrets of the app. Compose and database-server settings
+/// (`POSTGRES_PASSWORD` sets the password of a compose file's own PostgreSQL container) belong to
+/// the deployment, not to secrets.json, which takes `database_url`.
 const SETTINGS: &[&str] = &[
+    "POSTGRES_PASSWORD",
+    "POSTGRES_USER",
+    "POSTGRES_DB",
+    "POSTGRES_HOST",
+    "POSTGRES_PORT",
+    "PGPASSWORD",
+    "PGUSER",
+    "PGHOST",
+    "PGPORT",
+    "PGDATABASE",
+    "PG_PORT",
+    "COMPOSE_PROJECT_NAME",
     "HTTP_PORT",
     "PORT",
     "HOST",
@@ -96,7 +110,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ImportArgs) -> Result
     }
     if !left_out.is_empty() && args.file.is_some() {
         shell.info(format_args!(
-            "note: left out settings that do not look like secrets: {} (--all takes them)",
+            "note: left out settings that are not the app's secrets (ports, hosts, compose and database-server settings such as POSTGRES_PASSWORD): {} (--all takes them)",
             left_out.join(", ")
         ));
     }
@@ -207,7 +221,11 @@ fn refuse_two_spellings(
 
 /// Whether a variable looks like a secret: a known key, a configured key, or a secret-ish name.
 fn looks_secret(var: &str, key: &str, known: &[String]) -> bool {
-    if SETTINGS.iter().any(|s| s.eq_ignore_ascii_case(var)) {
+    let upper = var.to_ascii_uppercase();
+    if SETTINGS.iter().any(|s| s.eq_ignore_ascii_case(var))
+        || upper.ends_with("_PORT")
+        || upper.starts_with("SERVICE_PORT_")
+    {
         return false;
     }
     known.iter().any(|k| k == key)

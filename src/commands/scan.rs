@@ -56,6 +56,9 @@ pub enum ScanAction {
     InstallHook,
 }
 
+/// How many places of one finding the human report names.
+const PLACES_SHOWN: usize = 5;
+
 /// Files larger than this are read in pieces of about this size, cut at line ends, so that memory
 /// stays bounded and no value (values hold no line break) is cut in two.
 const MAX_FILE: u64 = 8 * 1024 * 1024;
@@ -91,6 +94,12 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ScanArgs) -> Result<(
         allow: allow_list(&project, &root)?,
         files: 0,
     };
+    for skipped in scan.scanner.skipped() {
+        shell.verbose(format_args!(
+            "not looked for: the value of `{}` ({}): {}",
+            skipped.key, skipped.origin, skipped.why
+        ));
+    }
     let dir = &project.workspace_root;
     let mut findings = if args.staged {
         scan.staged(dir)?
@@ -194,15 +203,19 @@ impl Scan {
         Ok(findings)
     }
 
-    /// What is staged: the blobs in the index.
+    /// What the next commit adds: the staged lines that are not in HEAD (what is already
+    /// committed is `scan`'s and `scan --history`'s business, not the hook's).
     fn staged(&mut self, dir: &Path) -> Result<Vec<Finding>, Error> {
-        let entries = git::staged_blobs(dir).map_err(git_error)?;
-        let ids: Vec<String> = entries.iter().map(|(_, id)| id.clone()).collect();
-        let blobs = git::read_blobs(dir, &ids).map_err(git_error)?;
         let mut findings = Vec::new();
-        for ((path, _), blob) in entries.iter().zip(blobs) {
-            if let Some(content) = blob {
-                findings.extend(self.content(path, None, &content));
+        for (path, lines) in git::staged_additions(dir).map_err(git_error)? {
+            let mut content = Vec::new();
+            for (_, line) in &lines {
+                content.extend_from_slice(line);
+                content.push(b'\n');
+            }
+            for mut f in self.content(&path, None, &content) {
+                f.line = lines.get(f.line - 1).map_or(f.line, |(n, _)| *n);
+                findings.push(f);
             }
         }
         Ok(findings)
@@ -249,19 +262,11 @@ impl Scan {
                 findings.extend(self.content(path, Some(id), &content));
             }
         }
+        // One `git log` for every blob with a finding, however many findings there are.
         let ids: BTreeSet<String> = findings.iter().filter_map(|f| f.commit.clone()).collect();
-        let commits: BTreeMap<String, Option<String>> = ids
-            .into_iter()
-            .map(|id| {
-                let commit = git::introducing_commit(dir, &id);
-                (id, commit)
-            })
-            .collect();
+        let commits: BTreeMap<String, String> = git::introducing_commits(dir, &ids);
         for f in &mut findings {
-            f.commit = f
-                .commit
-                .as_ref()
-                .and_then(|id| commits.get(id).cloned().flatten());
+            f.commit = f.commit.as_ref().and_then(|id| commits.get(id).cloned());
         }
         Ok(findings)
     }
@@ -357,17 +362,35 @@ fn report(
         })),
         ScanFormat::Sarif => shell.out(sarif(&found)),
         ScanFormat::Human => {
+            // One entry per thing found, with its places (the first few named).
+            let mut groups: BTreeMap<&crate::scan::Matched, Vec<&Finding>> = BTreeMap::new();
             for f in &found {
-                let at = rel(&root.join(&f.path));
-                let commit = f
-                    .commit
-                    .as_deref()
-                    .map(|c| format!(" in commit {}", &c[..c.len().min(12)]))
-                    .unwrap_or_default();
+                groups.entry(&f.matched).or_default().push(f);
+            }
+            for (matched, places) in &groups {
+                let shown: Vec<String> = places
+                    .iter()
+                    .take(PLACES_SHOWN)
+                    .map(|f| {
+                        let commit = f
+                            .commit
+                            .as_deref()
+                            .map(|c| format!(" (commit {})", &c[..c.len().min(12)]))
+                            .unwrap_or_default();
+                        format!("{}:{}{commit}", rel(&root.join(&f.path)), f.line)
+                    })
+                    .collect();
+                let more = places.len().saturating_sub(PLACES_SHOWN);
+                let files: BTreeSet<&str> = places.iter().map(|f| f.path.as_str()).collect();
                 shell.error(format_args!(
-                    "{at}:{}{commit}: {}",
-                    f.line,
-                    f.matched.describe()
+                    "{} in {} place{} ({} file{}): {}{}",
+                    matched.describe(),
+                    places.len(),
+                    if places.len() == 1 { "" } else { "s" },
+                    files.len(),
+                    if files.len() == 1 { "" } else { "s" },
+                    shown.join(", "),
+                    if more > 0 { format!(", and {more} more (--format json lists all)") } else { String::new() }
                 ));
             }
             for f in &allowed {
