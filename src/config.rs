@@ -286,7 +286,12 @@ impl ConfigError {
             )),
             Self::Invalid { key, .. } => Some(key.as_deref().and_then(expected_form).map_or_else(
                 || "see \"Configuration\" in the README for each key and its values".to_owned(),
-                |form| format!("`{}` takes {form} (see \"Configuration\" in the README)", key.as_deref().unwrap_or_default()),
+                |form| {
+                    format!(
+                        "`{}` takes {form} (see \"Configuration\" in the README)",
+                        key.as_deref().unwrap_or_default()
+                    )
+                },
             )),
             Self::Pattern { .. } => {
                 Some("`pattern` uses Rust regex syntax and must match the whole value".to_owned())
@@ -306,18 +311,24 @@ fn place(line: Option<usize>, column: Option<usize>) -> String {
 /// What each manifest key takes, for the help of a value of the wrong type.
 fn expected_form(key: &str) -> Option<&'static str> {
     Some(match key {
-        "generation" => "`\"pepper\"` (systemprompt 0.11 and later) or `\"jwt-secret\"` (0.10 and earlier)",
+        "generation" => {
+            "`\"pepper\"` (systemprompt 0.11 and later) or `\"jwt-secret\"` (0.10 and earlier)"
+        }
         "backend" => "`\"systemprompt\"` (the cloud) or `\"openbao\"`",
         "profiles-dir" | "ca-cert" => "a path, relative to the manifest",
         "default-profile" => "a profile name, such as `\"local\"`",
         "required" => "a list of key names, such as `[\"oauth_at_rest_pepper\", \"database_url\"]`",
         "require-ai-provider" => "`true` or `false`",
-        "protected-profiles" => "a list of profile names or `*` patterns, such as `[\"production\", \"*prod*\"]`",
+        "protected-profiles" => {
+            "a list of profile names or `*` patterns, such as `[\"production\", \"*prod*\"]`"
+        }
         "allow" => "a list of advice codes, such as `[\"file-permissions\"]`",
         "validation" => "one of `\"strict\"`, `\"default\"`, `\"warn\"`, `\"skip\"`",
         "project" => "the project's name, a string (it replaces `{project}` in the OpenBao path)",
         "tenant-id" | "mount" | "namespace" | "prefix" | "reason" => "a string",
-        "path" => "a string (for OpenBao, a template such as `\"systemprompt/{project}/{profile}\"`)",
+        "path" => {
+            "a string (for OpenBao, a template such as `\"systemprompt/{project}/{profile}\"`)"
+        }
         "pattern" => "a Rust regular expression, as a string",
         "address" => "a URL or a list of URLs, such as `\"https://bao.internal:8200\"`",
         "remote-names" => "`\"keys\"` or `\"env\"`",
@@ -635,36 +646,17 @@ fn parse_table(
             check_keys(source, &at(&["profiles", name]), over, PROFILE_KEYS)?;
             if let Some(rules) = over.get("rules").and_then(|v| v.as_object()) {
                 for (key, rule) in rules {
-                    check_keys(source, &at(&["profiles", name, "rules", key]), rule, RULE_KEYS)?;
+                    check_keys(
+                        source,
+                        &at(&["profiles", name, "rules", key]),
+                        rule,
+                        RULE_KEYS,
+                    )?;
                 }
             }
         }
     }
-    let parsed: ManifestTable = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path: Vec<String> = e
-            .path()
-            .iter()
-            .filter_map(|segment| match segment {
-                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
-                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
-                _ => None,
-            })
-            .collect();
-        let (line, column) = position(source, &path);
-        let key = path.iter().rev().find(|s| s.parse::<usize>().is_err()).cloned();
-        let table = match path.split_last() {
-            Some((_, parents)) if !parents.is_empty() => format!("{table}.{}", parents.join(".")),
-            _ => table.clone(),
-        };
-        ConfigError::Invalid {
-            manifest: source.manifest.to_path_buf(),
-            line,
-            column,
-            key,
-            table,
-            message: e.into_inner().to_string(),
-        }
-    })?;
+    let parsed = deserialize(source, value, &table)?;
     for (i, code) in parsed.allow.iter().flatten().enumerate() {
         if !ALLOWABLE.contains(&code.as_str()) {
             let (line, column) = position(source, &["allow".to_owned(), i.to_string()]);
@@ -726,6 +718,43 @@ fn table_name(source: TableSource<'_>, path: &[String]) -> String {
     name
 }
 
+/// The table as typed configuration; a value of the wrong type is an error at its key's line.
+fn deserialize(
+    source: TableSource<'_>,
+    value: &serde_json::Value,
+    table: &str,
+) -> Result<ManifestTable, ConfigError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path: Vec<String> = e
+            .path()
+            .iter()
+            .filter_map(|segment| match segment {
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                _ => None,
+            })
+            .collect();
+        let (line, column) = position(source, &path);
+        let key = path
+            .iter()
+            .rev()
+            .find(|s| s.parse::<usize>().is_err())
+            .cloned();
+        let table = match path.split_last() {
+            Some((_, parents)) if !parents.is_empty() => format!("{table}.{}", parents.join(".")),
+            _ => table.to_owned(),
+        };
+        ConfigError::Invalid {
+            manifest: source.manifest.to_path_buf(),
+            line,
+            column,
+            key,
+            table,
+            message: e.into_inner().to_string(),
+        }
+    })
+}
+
 fn check_keys(
     source: TableSource<'_>,
     path: &[String],
@@ -773,7 +802,9 @@ fn suggest(key: &str, valid: &[&'static str]) -> Option<&'static str> {
             valid
                 .iter()
                 .copied()
-                .filter(|v| lower.len() >= 2 && v.starts_with(&lower[..1]) && is_subsequence(&lower, v))
+                .filter(|v| {
+                    lower.len() >= 2 && v.starts_with(&lower[..1]) && is_subsequence(&lower, v)
+                })
                 .min_by_key(|v| v.len())
         })
 }
@@ -808,8 +839,8 @@ fn position(source: TableSource<'_>, path: &[String]) -> (Option<usize>, Option<
                 None => break,
             }
         } else {
-            let Some((k, v)) = table
-                .and_then(|t| t.iter().find(|(k, _)| k.get_ref().as_ref() == segment))
+            let Some((k, v)) =
+                table.and_then(|t| t.iter().find(|(k, _)| k.get_ref().as_ref() == segment))
             else {
                 break;
             };
@@ -847,18 +878,27 @@ fn rule_position(
     if shared {
         return position(source, &["rules".into(), key.into(), field.into()]);
     }
-    let profile = value.get("profiles").and_then(|p| p.as_object()).and_then(|p| {
-        p.iter().find_map(|(name, over)| {
-            over.get("rules")
-                .and_then(|r| r.get(key))
-                .and_then(|r| r.get(field))
-                .map(|_| name.clone())
-        })
-    });
+    let profile = value
+        .get("profiles")
+        .and_then(|p| p.as_object())
+        .and_then(|p| {
+            p.iter().find_map(|(name, over)| {
+                over.get("rules")
+                    .and_then(|r| r.get(key))
+                    .and_then(|r| r.get(field))
+                    .map(|_| name.clone())
+            })
+        });
     match profile {
         Some(name) => position(
             source,
-            &["profiles".into(), name, "rules".into(), key.into(), field.into()],
+            &[
+                "profiles".into(),
+                name,
+                "rules".into(),
+                key.into(),
+                field.into(),
+            ],
         ),
         None => (None, None),
     }
@@ -954,7 +994,10 @@ mod tests {
             std::fs::write(&manifest, toml_text).unwrap();
             let doc: toml::Table = toml::from_str(toml_text).unwrap();
             let value = serde_json::to_value(&doc["package"]["metadata"][TABLE]).unwrap();
-            let source = TableSource { manifest: &manifest, prefix: "package.metadata" };
+            let source = TableSource {
+                manifest: &manifest,
+                prefix: "package.metadata",
+            };
             let e = Config::from_tables(None, Some((source, &value))).unwrap_err();
             format!("{e}\n{}", e.help().unwrap_or_default())
         };
@@ -962,13 +1005,24 @@ mod tests {
         assert!(text.contains("Cargo.toml:9:3: unknown key `mnt`"), "{text}");
         assert!(text.contains("did you mean `mount`?"), "{text}");
         let text = parse(&format!("{header}\n[package.metadata.systemprompt-secrets.profiles.ci]\nvalidation = \"warn\"\nrequired = \"jwt_secret\"\n"));
-        assert!(text.contains("Cargo.toml:12:1: invalid [package.metadata.systemprompt-secrets.profiles.ci]"), "{text}");
-        assert!(text.contains("`required` takes a list of key names"), "{text}");
+        assert!(
+            text.contains(
+                "Cargo.toml:12:1: invalid [package.metadata.systemprompt-secrets.profiles.ci]"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("`required` takes a list of key names"),
+            "{text}"
+        );
         let text = parse("[package]\nname = \"x\"\n\n[package.metadata.systemprompt-secrets]\ndefault-profile = \"local\"\nbackend = \"cloud\"\n");
         assert!(text.contains("Cargo.toml:6:1"), "{text}");
         assert!(text.contains("`\"systemprompt\"` (the cloud)"), "{text}");
         let text = parse("[package]\nname = \"x\"\n\n[package.metadata.systemprompt-secrets.rules.stripe]\nprefix = \"sk_\"\npattern = \"(\"\n");
-        assert!(text.contains("Cargo.toml:6:1: rule `stripe` has an invalid pattern"), "{text}");
+        assert!(
+            text.contains("Cargo.toml:6:1: rule `stripe` has an invalid pattern"),
+            "{text}"
+        );
     }
 
     #[test]

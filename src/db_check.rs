@@ -75,7 +75,9 @@ fn connect(url: &SecretString, timeout: Duration) -> Result<Connected, ConnectEr
     let explicit = has_sslmode(raw);
     let mode = config.get_ssl_mode();
     let (mut client, transport) = if mode == postgres::config::SslMode::Disable {
-        let client = config.connect(postgres::NoTls).map_err(|e| fail(explain(&e)))?;
+        let client = config
+            .connect(postgres::NoTls)
+            .map_err(|e| fail(explain(&e)))?;
         (client, "without TLS (sslmode=disable)".to_owned())
     } else {
         crate::http::ensure_crypto_provider();
@@ -86,7 +88,9 @@ fn connect(url: &SecretString, timeout: Duration) -> Result<Connected, ConnectEr
             Ok(client) => (client, "over TLS".to_owned()),
             Err(e) if no_tls_offered(&e) && explicit => {
                 // sslmode=prefer (or allow): a plain connection, said out loud.
-                let client = config.connect(postgres::NoTls).map_err(|e| fail(explain(&e)))?;
+                let client = config
+                    .connect(postgres::NoTls)
+                    .map_err(|e| fail(explain(&e)))?;
                 (
                     client,
                     "without TLS: the server offers none (sslmode=prefer allows that)".to_owned(),
@@ -119,8 +123,11 @@ fn connect(url: &SecretString, timeout: Duration) -> Result<Connected, ConnectEr
 
 /// Whether the connection string names an `sslmode` (URL query or `key=value` form).
 fn has_sslmode(raw: &str) -> bool {
-    raw.split(['?', '&', ' '])
-        .any(|part| part.trim_start().to_ascii_lowercase().starts_with("sslmode="))
+    raw.split(['?', '&', ' ']).any(|part| {
+        part.trim_start()
+            .to_ascii_lowercase()
+            .starts_with("sslmode=")
+    })
 }
 
 /// Whether the server answered the TLS request with "no TLS here".

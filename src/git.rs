@@ -200,10 +200,14 @@ pub fn tracked_files(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(split_nul(&output(dir, &["ls-files", "-z", "--full-name", "--", "."])?).collect())
 }
 
+/// A staged file's path and the lines the commit adds to it (line number in the staged version,
+/// bytes without the line end).
+pub type StagedFile = (String, Vec<(usize, Vec<u8>)>);
+
 /// The lines a commit would add: for each staged file (added, copied, modified or renamed), its
 /// path relative to the work tree root and the added lines with their line numbers in the staged
 /// version. Binary files are left out (git shows no lines for them).
-pub fn staged_additions(dir: &Path) -> std::io::Result<Vec<(String, Vec<(usize, Vec<u8>)>)>> {
+pub fn staged_additions(dir: &Path) -> std::io::Result<Vec<StagedFile>> {
     let out = output(
         dir,
         &[
@@ -219,7 +223,7 @@ pub fn staged_additions(dir: &Path) -> std::io::Result<Vec<(String, Vec<(usize, 
             "--no-prefix",
         ],
     )?;
-    let mut files: Vec<(String, Vec<(usize, Vec<u8>)>)> = Vec::new();
+    let mut files: Vec<StagedFile> = Vec::new();
     let mut next_line = 0;
     for raw in out.split(|b| *b == b'\n') {
         if let Some(path) = raw.strip_prefix(b"+++ ") {
@@ -245,6 +249,7 @@ pub fn staged_additions(dir: &Path) -> std::io::Result<Vec<(String, Vec<(usize, 
 
 /// The commit that introduced each of `ids` (blob ids), oldest first along HEAD: one `git log`
 /// run whatever the number of ids; an id only a merge introduced is looked up on its own.
+#[must_use]
 pub fn introducing_commits(
     dir: &Path,
     ids: &std::collections::BTreeSet<String>,
@@ -270,7 +275,7 @@ pub fn introducing_commits(
     let mut commit = String::new();
     for line in String::from_utf8_lossy(&log).lines() {
         if let Some(c) = line.strip_prefix('\u{1}') {
-            commit = c.to_owned();
+            c.clone_into(&mut commit);
         } else if line.starts_with(':') {
             // `:<old mode> <new mode> <old id> <new id> <status>\t<path>`
             if let Some(new_id) = line.split_whitespace().nth(3) {

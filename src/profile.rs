@@ -505,7 +505,10 @@ mod tests {
         let (p, by) = s.select(None, &none, None).unwrap();
         assert_eq!((p.name.as_str(), by), ("local", Selection::Local));
         let (_d2, without_local) = set(&["prod", "staging"]);
-        let err = without_local.select(None, &none, None).unwrap_err().to_string();
+        let err = without_local
+            .select(None, &none, None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("prod, staging"), "{err}");
         let err = s.select(Some("stage"), &none, None).unwrap_err();
         let help = err.help().unwrap_or_default();

@@ -216,7 +216,11 @@ pub fn from_facts(
         })
     });
     let mut config = Config::from_tables(ws, pkg)?;
-    if let Some(p) = facts.package.as_ref().filter(|p| p.manifest != root_manifest) {
+    if let Some(p) = facts
+        .package
+        .as_ref()
+        .filter(|p| p.manifest != root_manifest)
+    {
         if p.table.as_ref().is_some_and(|t| t.get("project").is_some()) {
             return Err(ConfigError::Invalid {
                 manifest: p.manifest.clone(),
@@ -224,7 +228,8 @@ pub fn from_facts(
                 column: None,
                 key: Some("project".to_owned()),
                 table: format!("package.metadata.{TABLE}"),
-                message: "`project` names the whole workspace, so a member cannot set it".to_owned(),
+                message: "`project` names the whole workspace, so a member cannot set it"
+                    .to_owned(),
             }
             .into());
         }

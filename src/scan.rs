@@ -361,7 +361,11 @@ mod tests {
             needle("real", "s3cr3t-Pw-9x"),
         ]);
         assert_eq!(s.value_count(), 1);
-        let why: Vec<(&str, &str)> = s.skipped().iter().map(|k| (k.key.as_str(), k.why)).collect();
+        let why: Vec<(&str, &str)> = s
+            .skipped()
+            .iter()
+            .map(|k| (k.key.as_str(), k.why))
+            .collect();
         assert!(why[0].1.contains("plain word"), "{why:?}");
         assert!(why[1].1.contains("a number"), "{why:?}");
         assert!(why[2].1.contains("shorter than 8"), "{why:?}");

@@ -338,9 +338,18 @@ fn check_value(
     let spaces = body.trim() != body && !is_pem(value);
     if trailing_break || spaces {
         let (message, hint) = match (trailing_break, spaces) {
-            (true, false) => ("ends with a line break", "remove the line break at the end of the value"),
-            (false, _) => ("starts or ends with whitespace", "remove the spaces or tabs around the value"),
-            (true, true) => ("starts or ends with whitespace and a line break", "remove the spaces, tabs and line break around the value"),
+            (true, false) => (
+                "ends with a line break",
+                "remove the line break at the end of the value",
+            ),
+            (false, _) => (
+                "starts or ends with whitespace",
+                "remove the spaces or tabs around the value",
+            ),
+            (true, true) => (
+                "starts or ends with whitespace and a line break",
+                "remove the spaces, tabs and line break around the value",
+            ),
         };
         push(
             "surrounding-whitespace",
@@ -415,7 +424,10 @@ fn check_known_key(
                     "openai-shape",
                     Severity::Warning,
                     format!("{what} does not have the usual shape of an OpenAI key"),
-                    if ["sk-proj-", "sk-svcacct-", "sk-admin-"].iter().any(|p| value.starts_with(p)) {
+                    if ["sk-proj-", "sk-svcacct-", "sk-admin-"]
+                        .iter()
+                        .any(|p| value.starts_with(p))
+                    {
                         "check that the whole key was copied: these keys are long and have `T3BlbkFJ` in the middle; copy it again from platform.openai.com".to_owned()
                     } else {
                         "check that the whole key was copied: legacy keys are `sk-`, 20 characters, `T3BlbkFJ`, 20 characters; project keys start with `sk-proj-`".to_owned()
@@ -1109,7 +1121,10 @@ mod tests {
         assert_eq!(codes(&f), ["anthropic-prefix"]);
         // A project key cut short is not told to start with what it starts with.
         let f = run(&good(", \"openai\": \"sk-proj-abcdefghij\""));
-        let shape = f.iter().find(|f| f.code == "openai-shape").expect("openai-shape");
+        let shape = f
+            .iter()
+            .find(|f| f.code == "openai-shape")
+            .expect("openai-shape");
         assert!(!shape.hint.contains("start with `sk-proj-`"), "{shape:?}");
         assert!(shape.hint.contains("T3BlbkFJ"), "{shape:?}");
     }
@@ -1127,7 +1142,13 @@ mod tests {
         ] {
             assert!(is_placeholder(value), "{value}");
         }
-        for value in [ANT, "sk-ant-x", "sk-proj-abc", "ghp_0123456789abcdef", "secretive"] {
+        for value in [
+            ANT,
+            "sk-ant-x",
+            "sk-proj-abc",
+            "ghp_0123456789abcdef",
+            "secretive",
+        ] {
             assert!(!is_placeholder(value), "{value}");
         }
         let f = run(&good(", \"openai\": \"sk-your-key-here\"").replace(ANT, "sk-ant-REPLACE_ME"));
@@ -1149,10 +1170,18 @@ mod tests {
                 "placeholder-value"
             ]
         );
-        assert!(f[1].message.contains("whitespace and a line break"), "{:?}", f[1]);
+        assert!(
+            f[1].message.contains("whitespace and a line break"),
+            "{:?}",
+            f[1]
+        );
         let f = run(&good(", \"github\": \"ghp_x\\n\""));
         assert_eq!(codes(&f), ["surrounding-whitespace"]);
-        assert!(f[0].message.ends_with("ends with a line break"), "{:?}", f[0]);
+        assert!(
+            f[0].message.ends_with("ends with a line break"),
+            "{:?}",
+            f[0]
+        );
         assert!(!f[0].hint.contains("spaces or tabs"), "{:?}", f[0]);
         let f = run(&good(", \"github\": \"ghp_x\\nghp_y\""));
         assert_eq!(codes(&f), ["embedded-newline"]);

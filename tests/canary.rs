@@ -367,7 +367,9 @@ fn writes(w: &mut World) {
         ],
         &["rollback", "--profile", "vault", "--version", "1", "--yes"],
         &["unset", "remote_only", "--profile", "vault", "--yes"],
-        &["copy", "--from", "local", "--to", "copied", "--create", "--yes"],
+        &[
+            "copy", "--from", "local", "--to", "copied", "--create", "--yes",
+        ],
         &["import", "import.env"],
         &["rotate", "rotated_key", "--bytes", "24"],
         &["init", "--profile", "fresh"],

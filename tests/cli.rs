@@ -585,7 +585,10 @@ fn realistic_workspace_members_and_excluded_folders() {
 fn completions_are_generated() {
     let out = sp(&repo(), &["completions", "bash"]);
     assert_eq!(out.code, 0);
-    assert!(out.stdout.contains("CARGO_SYSTEMPROMPT_SECRETS_COMPLETE") && out.stdout.contains("_cargo_systemprompt_secrets_cargo"));
+    assert!(
+        out.stdout.contains("CARGO_SYSTEMPROMPT_SECRETS_COMPLETE")
+            && out.stdout.contains("_cargo_systemprompt_secrets_cargo")
+    );
 }
 
 #[test]
@@ -651,7 +654,9 @@ fn canary_never_reaches_output() {
             "--force",
         ],
         vec!["export", "--format", "json", "-o", "exported.env"],
-        vec!["copy", "--from", "local", "--to", "copied", "--create", "-v"],
+        vec![
+            "copy", "--from", "local", "--to", "copied", "--create", "-v",
+        ],
         vec!["import", "bad.env"],
         vec!["edit"],
         vec!["rotate", "rotated_key", "--bytes", "24"],

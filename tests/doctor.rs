@@ -37,22 +37,6 @@ fn connect_opens_a_real_postgresql_connection() {
         "{line}"
     );
 
-    // No sslmode: TLS is required, as the README promises; this server offers none.
-    let plain = pg.url(PASSWORD).replace("?sslmode=disable", "");
-    let dir_plain = project(&[(".systemprompt/profiles/local/secrets.json", &profile(&plain))]);
-    let out = sp(dir_plain.path(), &["doctor", "--connect"]);
-    let line = database_line(&out.stdout);
-    assert!(line.starts_with("fail"), "{out:?}");
-    assert!(line.contains("the server offers no TLS, and TLS is required when database_url has no sslmode"), "{line}");
-    assert_eq!(out.code, 1, "{out:?}");
-    // sslmode=prefer: connected, and the pass line says it was without TLS.
-    let prefer = pg.url(PASSWORD).replace("sslmode=disable", "sslmode=prefer");
-    let dir_prefer = project(&[(".systemprompt/profiles/local/secrets.json", &profile(&prefer))]);
-    let out = sp(dir_prefer.path(), &["doctor", "--connect"]);
-    let line = database_line(&out.stdout);
-    assert!(line.starts_with("pass"), "{out:?}");
-    assert!(line.contains("connected without TLS: the server offers none (sslmode=prefer allows that)"), "{line}");
-    assert!(!out.all().contains(PASSWORD), "{out:?}");
     assert!(
         !ok.all().contains(PASSWORD),
         "the password is never printed"
@@ -254,15 +238,61 @@ fn connect_uses_tls_and_says_so() {
     let url = pg.url(PASSWORD).replace("?sslmode=disable", "");
     let dir = project(&[(".systemprompt/profiles/local/secrets.json", &profile(&url))]);
     let mut c = support::cmd(dir.path());
-    c.args(["doctor", "--connect"]).env("SSL_CERT_FILE", &certs.ca);
+    c.args(["doctor", "--connect"])
+        .env("SSL_CERT_FILE", &certs.ca);
     let out = support::run(c);
     let line = database_line(&out.stdout);
     assert!(line.starts_with("pass"), "{out:?}");
-    assert!(line.contains(&format!("connected over TLS to 127.0.0.1:{}/postgres", pg.port)), "{line}");
+    assert!(
+        line.contains(&format!(
+            "connected over TLS to 127.0.0.1:{}/postgres",
+            pg.port
+        )),
+        "{line}"
+    );
     assert!(!out.all().contains(PASSWORD), "{out:?}");
     // The same server without the CA trusted: TLS is not given up for a plain connection.
     let out = sp(dir.path(), &["doctor", "--connect"]);
     let line = database_line(&out.stdout);
     assert!(line.starts_with("fail"), "{out:?}");
     assert!(!line.contains("connected"), "{line}");
+}
+
+/// With no `sslmode`, TLS is required, as the README promises; `sslmode=prefer` may fall back, and
+/// the pass line says so.
+#[test]
+fn connect_without_sslmode_requires_tls() {
+    let pg = Postgres::start();
+    // No sslmode: TLS is required, as the README promises; this server offers none.
+    let plain = pg.url(PASSWORD).replace("?sslmode=disable", "");
+    let dir_plain = project(&[(
+        ".systemprompt/profiles/local/secrets.json",
+        &profile(&plain),
+    )]);
+    let out = sp(dir_plain.path(), &["doctor", "--connect"]);
+    let line = database_line(&out.stdout);
+    assert!(line.starts_with("fail"), "{out:?}");
+    assert!(
+        line.contains(
+            "the server offers no TLS, and TLS is required when database_url has no sslmode"
+        ),
+        "{line}"
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    // sslmode=prefer: connected, and the pass line says it was without TLS.
+    let prefer = pg
+        .url(PASSWORD)
+        .replace("sslmode=disable", "sslmode=prefer");
+    let dir_prefer = project(&[(
+        ".systemprompt/profiles/local/secrets.json",
+        &profile(&prefer),
+    )]);
+    let out = sp(dir_prefer.path(), &["doctor", "--connect"]);
+    let line = database_line(&out.stdout);
+    assert!(line.starts_with("pass"), "{out:?}");
+    assert!(
+        line.contains("connected without TLS: the server offers none (sslmode=prefer allows that)"),
+        "{line}"
+    );
+    assert!(!out.all().contains(PASSWORD), "{out:?}");
 }

@@ -349,9 +349,9 @@ fn scan_finds_values_and_formats_by_file_and_line() {
     let found = scan(root, &[]);
     assert_eq!(found.code, 1, "{found:?}");
     assert!(
-        found
-            .stderr
-            .contains("the value of `jwt_secret` (profile local) in 1 place (1 file): config/app.env:2"),
+        found.stderr.contains(
+            "the value of `jwt_secret` (profile local) in 1 place (1 file): config/app.env:2"
+        ),
         "{}",
         found.stderr
     );
@@ -500,7 +500,8 @@ fn install_hook_blocks_a_commit_and_refuses_a_foreign_hook() {
     assert!(!blocked.status.success(), "the hook must stop the commit");
     let stderr = String::from_utf8_lossy(&blocked.stderr);
     assert!(
-        stderr.contains("the value of `jwt_secret` (profile local) in 1 place (1 file): leak.txt:1"),
+        stderr
+            .contains("the value of `jwt_secret` (profile local) in 1 place (1 file): leak.txt:1"),
         "{stderr}"
     );
     assert!(!stderr.contains(JWT));
@@ -548,7 +549,8 @@ fn scan_reads_large_tracked_files_in_pieces() {
     let out = scan(root, &[]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
-        out.stderr.contains(&format!("(1 file): big.txt:{}\n", lines + 1)),
+        out.stderr
+            .contains(&format!("(1 file): big.txt:{}\n", lines + 1)),
         "{}",
         out.stderr
     );
@@ -568,7 +570,9 @@ fn writers_stop_on_tracked_files_and_loose_folders_are_pointed_out() {
     for args in [
         &["rotate", "jwt_secret"][..],
         &["import", "in.env", "--all"],
-        &["copy", "--from", "local", "--to", "local2", "--create", "--yes"],
+        &[
+            "copy", "--from", "local", "--to", "local2", "--create", "--yes",
+        ],
     ] {
         let out = sp(root, args);
         if args[0] == "copy" {

@@ -88,7 +88,10 @@ fn edit_valid_invalid_unchanged_concurrent_and_killed() {
     // The findings name the secrets file (at the edit's lines), never the private copy that is
     // gone once `edit` ends.
     assert!(
-        out.stderr.contains("in your edit of") && out.stderr.contains("--> .systemprompt/profiles/local/secrets.json"),
+        out.stderr.contains("in your edit of")
+            && out
+                .stderr
+                .contains("--> .systemprompt/profiles/local/secrets.json"),
         "{}",
         out.stderr
     );

@@ -1,7 +1,7 @@
 //! `completions <shell>`: completion for `cargo-systemprompt-secrets …` and for
 //! `cargo systemprompt-secrets …`, beside cargo's own completion (never replacing it).
 //!
-//! The scripts ask the binary what to offer (clap_complete's dynamic engine, through
+//! The scripts ask the binary what to offer (the dynamic engine of `clap_complete`, through
 //! [`COMPLETE_VAR`]), so `--profile <TAB>` offers the project's profiles and `get <TAB>` the
 //! profile's key names (names only, never values). For `cargo systemprompt-secrets`, bash gets a
 //! wrapper around cargo's own completion function that hands only that subcommand to the binary;
@@ -52,7 +52,10 @@ pub fn answer_if_asked() {
         .complete();
 }
 
-pub(crate) fn run(shell: &mut Shell, target: clap_complete::Shell) -> Result<(), crate::error::Error> {
+pub(crate) fn run(
+    shell: &mut Shell,
+    target: clap_complete::Shell,
+) -> Result<(), crate::error::Error> {
     let mut buf = Vec::new();
     let written = match target {
         clap_complete::Shell::Bash => clap_complete::env::Bash
@@ -65,8 +68,10 @@ pub(crate) fn run(shell: &mut Shell, target: clap_complete::Shell) -> Result<(),
                 .map(|()| {
                     // The engine's own `compdef` line is replaced: one function serves both forms.
                     let text = String::from_utf8_lossy(&clap_part);
-                    let kept: Vec<&str> =
-                        text.lines().filter(|l| !l.starts_with("compdef ")).collect();
+                    let kept: Vec<&str> = text
+                        .lines()
+                        .filter(|l| !l.starts_with("compdef "))
+                        .collect();
                     buf.extend_from_slice(kept.join("\n").as_bytes());
                     buf.extend_from_slice(ZSH_CARGO.as_bytes());
                 })
@@ -77,8 +82,9 @@ pub(crate) fn run(shell: &mut Shell, target: clap_complete::Shell) -> Result<(),
         clap_complete::Shell::Elvish => {
             clap_complete::env::Elvish.write_registration(COMPLETE_VAR, BIN, BIN, BIN, &mut buf)
         }
-        clap_complete::Shell::PowerShell => clap_complete::env::Powershell
-            .write_registration(COMPLETE_VAR, BIN, BIN, BIN, &mut buf),
+        clap_complete::Shell::PowerShell => {
+            clap_complete::env::Powershell.write_registration(COMPLETE_VAR, BIN, BIN, BIN, &mut buf)
+        }
         _ => Ok(()),
     };
     written.map_err(|e| crate::error::Error::io("cannot write the completion script", e))?;
@@ -148,11 +154,11 @@ pub fn keys(current: &OsStr) -> Vec<CompletionCandidate> {
     let Ok(project) = crate::project::discover(None, None) else {
         return Vec::new();
     };
-    let Ok((profile, _)) = project.profiles.select(
-        None,
-        &ProcessEnv,
-        project.config.default_profile.as_deref(),
-    ) else {
+    let Ok((profile, _)) =
+        project
+            .profiles
+            .select(None, &ProcessEnv, project.config.default_profile.as_deref())
+    else {
         return Vec::new();
     };
     let generation = project.generation(&profile).generation;

@@ -76,19 +76,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
             args.from
         )));
     }
-    let mut copy = Vec::new();
-    let mut overwrite = Vec::new();
-    let mut skip = Vec::new();
-    let comparison = source.compare(&existing);
-    let cmp: std::collections::BTreeMap<&str, Compare> = comparison.iter().collect();
-    for key in &wanted {
-        match cmp.get(key.as_str()) {
-            Some(Compare::LocalOnly) => copy.push(key.clone()),
-            Some(Compare::Changed) if args.overwrite => overwrite.push(key.clone()),
-            Some(Compare::Changed) => skip.push(key.clone()),
-            _ => {}
-        }
-    }
+    let (copy, overwrite, skip) = classify(&source, &existing, &wanted, args.overwrite);
     shell.status(
         "Plan",
         format_args!(
@@ -103,20 +91,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
     super::plan_group(shell, "keep (exists)", &skip);
     let protected = project.config.is_protected(&args.to);
     if protected && !project.config.is_protected(&args.from) {
-        for key in copy.iter().chain(&overwrite) {
-            if keys::is_generated_secret(key) {
-                shell.warn_help(
-                    format_args!(
-                        "this copies the `{key}` of `{}` into protected profile `{}`: the two would share one secret",
-                        args.from, args.to
-                    ),
-                    format_args!(
-                        "give `{}` its own afterwards: `cargo systemprompt-secrets rotate {key} --profile {}`",
-                        args.to, args.to
-                    ),
-                );
-            }
-        }
+        warn_shared_secrets(shell, args, copy.iter().chain(&overwrite));
     }
     if copy.is_empty() && overwrite.is_empty() {
         shell.status("Nothing", "to copy");
@@ -126,17 +101,14 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
         dry_run: false,
         yes: args.yes,
     };
-    super::confirm(
-        shell,
-        &write,
-        &args.to,
-        protected,
-        "Write into it",
-    )?;
+    super::confirm(shell, &write, &args.to, protected, "Write into it")?;
     if create {
         crate::atomic::create_private_dir(&to.dir)
             .map_err(|e| Error::io(format!("cannot create {}", rel(&to.dir)), e))?;
-        shell.status("Created", format_args!("profile `{}` ({})", args.to, rel(&to.dir)));
+        shell.status(
+            "Created",
+            format_args!("profile `{}` ({})", args.to, rel(&to.dir)),
+        );
     }
     for key in copy.iter().chain(&overwrite) {
         if let Some(value) = source.get(key) {
@@ -166,6 +138,49 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
     Ok(())
 }
 
+/// The wanted keys split into those to copy (the target lacks them), to overwrite (different there,
+/// and `--overwrite`) and to keep (different there).
+fn classify(
+    source: &crate::secret_map::SecretMap,
+    existing: &crate::secret_map::SecretMap,
+    wanted: &[String],
+    overwrite_allowed: bool,
+) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let (mut copy, mut overwrite, mut skip) = (Vec::new(), Vec::new(), Vec::new());
+    let comparison = source.compare(existing);
+    let cmp: std::collections::BTreeMap<&str, Compare> = comparison.iter().collect();
+    for key in wanted {
+        match cmp.get(key.as_str()) {
+            Some(Compare::LocalOnly) => copy.push(key.clone()),
+            Some(Compare::Changed) if overwrite_allowed => overwrite.push(key.clone()),
+            Some(Compare::Changed) => skip.push(key.clone()),
+            _ => {}
+        }
+    }
+    (copy, overwrite, skip)
+}
+
+/// Copying a generated secret (`jwt_secret`, the pepper, …) from an unprotected profile into a
+/// protected one makes them share it: a warning for each, with the `rotate` that undoes it.
+fn warn_shared_secrets<'a>(
+    shell: &mut Shell,
+    args: &CopyArgs,
+    keys_copied: impl Iterator<Item = &'a String>,
+) {
+    for key in keys_copied.filter(|k| keys::is_generated_secret(k)) {
+        shell.warn_help(
+            format_args!(
+                "this copies the `{key}` of `{}` into protected profile `{}`: the two would share one secret",
+                args.from, args.to
+            ),
+            format_args!(
+                "give `{}` its own afterwards: `cargo systemprompt-secrets rotate {key} --profile {}`",
+                args.to, args.to
+            ),
+        );
+    }
+}
+
 /// A target profile that does not exist: asked on a terminal, else an error naming `--create` and
 /// the closest existing profile (a typo in `--to` must not make a new profile).
 fn ask_to_create(
@@ -187,7 +202,10 @@ fn ask_to_create(
                 || format!("pass --create to make it (profiles: {existing})"),
                 |near| format!("did you mean `--to {near}`? Pass --create to make `{name}`"),
             );
-            Err(Error::usage(format!("profile `{name}` does not exist; nothing was changed")).help(hint))
+            Err(Error::usage(format!(
+                "profile `{name}` does not exist; nothing was changed"
+            ))
+            .help(hint))
         }
     }
 }

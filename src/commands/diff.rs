@@ -125,10 +125,7 @@ pub(crate) fn run(
             ));
         }
     }
-    let differ = cmp
-        .iter()
-        .any(|(_, c)| matches!(c, Compare::Changed | Compare::LocalOnly | Compare::RemoteOnly));
-    if exit_code && differ {
+    if exit_code && differs(&cmp) {
         return Err(Error::Exit {
             code: crate::exit_code::FAILURE,
             message: None,
@@ -136,4 +133,14 @@ pub(crate) fn run(
         });
     }
     Ok(())
+}
+
+/// Whether local and remote differ: a changed, local-only or remote-only key.
+fn differs(cmp: &crate::secret_map::Comparison) -> bool {
+    cmp.iter().any(|(_, c)| {
+        matches!(
+            c,
+            Compare::Changed | Compare::LocalOnly | Compare::RemoteOnly
+        )
+    })
 }

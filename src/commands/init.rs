@@ -36,7 +36,8 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
     }
     let dir = project.profiles.dir.join(&name);
     let secrets = dir.join("secrets.json");
-    crate::atomic::create_private_dir(&dir).map_err(|e| Error::io(format!("cannot create {}", rel(&dir)), e))?;
+    crate::atomic::create_private_dir(&dir)
+        .map_err(|e| Error::io(format!("cannot create {}", rel(&dir)), e))?;
     let _lock = crate::secrets_file::lock(&secrets)?;
     if secrets.exists() && !args.force {
         return Err(Error::failed(format!(

@@ -67,17 +67,22 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &LoginArgs) -> Result<
             "the token given to `login`",
             &flags,
         )
-            .map_err(|e| {
-                let help = e.hint().map(|h| format!("{h}; or pass --no-verify to store it unchecked"));
-                let e = Error::failed(format!("{e}; nothing was stored"));
-                match help {
-                    Some(h) => e.help(h),
-                    None => e,
-                }
-            })?;
+        .map_err(|e| {
+            let help = e
+                .hint()
+                .map(|h| format!("{h}; or pass --no-verify to store it unchecked"));
+            let e = Error::failed(format!("{e}; nothing was stored"));
+            match help {
+                Some(h) => e.help(h),
+                None => e,
+            }
+        })?;
         shell.status(
             "Checked",
-            format_args!("the token with {} (lookup-self)", crate::http::shown_text(address)),
+            format_args!(
+                "the token with {} (lookup-self)",
+                crate::http::shown_text(address)
+            ),
         );
     }
     store(shell, &opened, &target.account, &target.what, &token)

@@ -133,7 +133,9 @@ fn report_for_machines(shell: &mut Shell, e: &Error, format: Machine) {
                 .replace('%', "%25")
                 .replace('\r', "%0D")
                 .replace('\n', "%0A");
-            shell.out(format_args!("::error title=cargo systemprompt-secrets::{escaped}"));
+            shell.out(format_args!(
+                "::error title=cargo systemprompt-secrets::{escaped}"
+            ));
         }
     }
 }

@@ -79,28 +79,8 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
         ))
         .help("choose --bytes/--encoding to match the rule"));
     }
-    shell.status(
-        "Plan",
-        format_args!(
-            "rotate `{key}` in {} ({spec}){}",
-            rel(&profile.secrets_path),
-            if args.sync {
-                ", then push it to the profile's remote"
-            } else {
-                ""
-            }
-        ),
-    );
     let json = args.target.format == crate::cli::Format::Json;
-    let mut report = serde_json::json!({
-        "profile": profile.name,
-        "key": key,
-        "secrets_file": profile.secrets_path,
-        "generator": spec.to_string(),
-        "dry_run": args.write.dry_run,
-        "rotated": false,
-        "synced": null,
-    });
+    let mut report = plan(shell, &profile, &key, &spec, args);
     if args.write.dry_run {
         shell.status("Dry run", "nothing was changed");
         if json {
@@ -141,11 +121,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
             rel(&profile.secrets_path)
         ),
     );
-    if key == crate::generation::JWT_SECRET {
-        shell.info("note: a new jwt_secret invalidates every token already issued; users will have to sign in again");
-    } else if key == crate::generation::PEPPER {
-        shell.info("note: a new oauth_at_rest_pepper no longer matches the OAuth tokens and client secrets stored with the old one; clients will have to sign in again");
-    }
+    consequences(shell, &key);
 
     report["rotated"] = true.into();
     if let Some(store) = store {
@@ -164,6 +140,46 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
         shell.out(report);
     }
     Ok(())
+}
+
+/// Prints the plan and returns the JSON report as it stands before anything is done.
+fn plan(
+    shell: &mut Shell,
+    profile: &crate::profile::Profile,
+    key: &str,
+    spec: &crate::generate::Spec,
+    args: &RotateArgs,
+) -> serde_json::Value {
+    shell.status(
+        "Plan",
+        format_args!(
+            "rotate `{key}` in {} ({spec}){}",
+            rel(&profile.secrets_path),
+            if args.sync {
+                ", then push it to the profile's remote"
+            } else {
+                ""
+            }
+        ),
+    );
+    serde_json::json!({
+        "profile": profile.name,
+        "key": key,
+        "secrets_file": profile.secrets_path,
+        "generator": spec.to_string(),
+        "dry_run": args.write.dry_run,
+        "rotated": false,
+        "synced": null,
+    })
+}
+
+/// What a new value of `key` does to running systems.
+fn consequences(shell: &mut Shell, key: &str) {
+    if key == crate::generation::JWT_SECRET {
+        shell.info("note: a new jwt_secret invalidates every token already issued; users will have to sign in again");
+    } else if key == crate::generation::PEPPER {
+        shell.info("note: a new oauth_at_rest_pepper no longer matches the OAuth tokens and client secrets stored with the old one; clients will have to sign in again");
+    }
 }
 
 /// `--sync`: the one key (and, for deploy naming, the list of custom names) to the remote.

@@ -390,7 +390,11 @@ fn report(
                     files.len(),
                     if files.len() == 1 { "" } else { "s" },
                     shown.join(", "),
-                    if more > 0 { format!(", and {more} more (--format json lists all)") } else { String::new() }
+                    if more > 0 {
+                        format!(", and {more} more (--format json lists all)")
+                    } else {
+                        String::new()
+                    }
                 ));
             }
             for f in &allowed {

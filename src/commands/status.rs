@@ -128,8 +128,13 @@ fn openbao(
     let store = opened.ok().map(|o| o.store);
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
     let mut warnings = Vec::new();
-    let resolved =
-        token::resolve_openbao(address, &ProcessEnv, || store, home.as_deref(), &mut warnings);
+    let resolved = token::resolve_openbao(
+        address,
+        &ProcessEnv,
+        || store,
+        home.as_deref(),
+        &mut warnings,
+    );
     for w in warnings {
         shell.warn(w);
     }
@@ -140,8 +145,7 @@ fn openbao(
                 keyring: ctx.global.keyring,
                 ..crate::remote::RemoteFlags::default()
             };
-            let checked =
-                crate::remote::check_openbao_token(
+            let checked = crate::remote::check_openbao_token(
                 target.project.as_ref(),
                 address,
                 &t.value,
@@ -168,7 +172,10 @@ fn openbao(
         })),
         Format::Human => {
             shell.out(format_args!("Address:  {shown}"));
-            shell.out(format_args!("Token:    {}", source.as_deref().unwrap_or("none")));
+            shell.out(format_args!(
+                "Token:    {}",
+                source.as_deref().unwrap_or("none")
+            ));
             shell.out(format_args!("Server:   {state}"));
             shell.out(format_args!("Keyring:  {keyring_text}"));
         }

@@ -76,7 +76,10 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ValidateArgs) -> Resu
 
     for c in &mut checked {
         if c.mode == Mode::Skip
-            || c.settings.allow.iter().any(|a| a == crate::finding::SECRETS_TRACKED)
+            || c.settings
+                .allow
+                .iter()
+                .any(|a| a == crate::finding::SECRETS_TRACKED)
         {
             continue;
         }

@@ -75,9 +75,18 @@ fn short_time(rfc3339: &str) -> String {
 mod tests {
     #[test]
     fn times_are_shown_to_the_second() {
-        assert_eq!(super::short_time("2026-12-02T03:24:29.123456789Z"), "2026-12-02 03:24:29 UTC");
-        assert_eq!(super::short_time("2026-12-02T03:24:29Z"), "2026-12-02 03:24:29 UTC");
-        assert_eq!(super::short_time("2026-12-02T03:24:29.5+01:00"), "2026-12-02 03:24:29 +01:00");
+        assert_eq!(
+            super::short_time("2026-12-02T03:24:29.123456789Z"),
+            "2026-12-02 03:24:29 UTC"
+        );
+        assert_eq!(
+            super::short_time("2026-12-02T03:24:29Z"),
+            "2026-12-02 03:24:29 UTC"
+        );
+        assert_eq!(
+            super::short_time("2026-12-02T03:24:29.5+01:00"),
+            "2026-12-02 03:24:29 +01:00"
+        );
         assert_eq!(super::short_time("odd"), "odd");
     }
 }

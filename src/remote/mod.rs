@@ -17,8 +17,8 @@ pub use names::{
     STALE_API_URL, SYSTEM_MANAGED,
 };
 pub use open::{
-    check_openbao_token, check_url, openbao_addresses, require, tenant, token_account, token_checks, Health, Level,
-    RemoteFlags, TokenAccount,
+    check_openbao_token, check_url, openbao_addresses, require, tenant, token_account,
+    token_checks, Health, Level, RemoteFlags, TokenAccount,
 };
 pub use open::{open, Opened};
 pub use openbao::{Metadata, VersionInfo};
