@@ -129,17 +129,6 @@ pub fn is_provider_key(key: &str) -> bool {
     .contains(&key)
 }
 
-/// The error for generating or rotating a provider's key: what to do instead.
-#[must_use]
-pub fn provider_key_error(verb: &str, key: &str) -> crate::error::Error {
-    crate::error::Error::usage(format!(
-        "`{key}` is issued by its provider; `{verb}` cannot make one from random bytes"
-    ))
-    .help(format!(
-        "create a new key in the provider's console, then store it with `cargo systemprompt-secrets set {key}` (and revoke the old one there)"
-    ))
-}
-
 /// Secrets a project makes itself rather than gets from a provider (`init` and `rotate` generate
 /// them): each profile should have its own.
 #[must_use]

@@ -26,7 +26,7 @@ pub struct GenerateArgs {
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &GenerateArgs) -> Result<(), Error> {
     if let Some(key) = args.key.as_deref().map(keys::normalize) {
         if keys::is_provider_key(&key) {
-            return Err(keys::provider_key_error("generate", &key));
+            return Err(provider_key_error("generate", &key));
         }
     }
     let spec =
@@ -39,6 +39,17 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &GenerateArgs) -> Resu
     })?;
     shell.reveal(&value);
     Ok(())
+}
+
+/// The error for generating or rotating a provider's key: what to do instead.
+#[must_use]
+pub(crate) fn provider_key_error(verb: &str, key: &str) -> Error {
+    Error::usage(format!(
+        "`{key}` is issued by its provider; `{verb}` cannot make one from random bytes"
+    ))
+    .help(format!(
+        "create a new key in the provider's console, then store it with `cargo systemprompt-secrets set {key}` (and revoke the old one there)"
+    ))
 }
 
 /// The generator: `--bytes`/`--encoding`, else the key's `generate` rule (when a project is found),

@@ -45,7 +45,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
     if keys::is_provider_key(&key) {
-        return Err(keys::provider_key_error("rotate", &key));
+        return Err(super::generate::provider_key_error("rotate", &key));
     }
     let Some(spec) = super::generate::spec_for(ctx, shell, Some(&key), args.bytes, args.encoding)?
     else {
