@@ -333,7 +333,8 @@ fn read_only(w: &mut World) {
     let scan = w.check(&["scan"], &[]);
     assert_eq!(scan.code, 1, "the committed value is found: {scan:?}");
     assert!(
-        scan.stderr.contains("leak.txt:1: the value of `foo_bar`"),
+        scan.stderr
+            .contains("the value of `foo_bar` (profile local) in 1 place (1 file): leak.txt:1"),
         "{}",
         scan.stderr
     );

@@ -257,7 +257,8 @@ fn bad_manifests_and_profiles_are_configuration_errors() {
     let out = sp(p.path(), &["validate"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
-        out.stderr.contains("Cargo.toml:10: unknown key `requried`"),
+        out.stderr
+            .contains("Cargo.toml:10:1: unknown key `requried`"),
         "{}",
         out.stderr
     );
@@ -291,21 +292,22 @@ fn bad_manifests_and_profiles_are_configuration_errors() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("profile.yaml:2"), "{}", out.stderr);
 
+    // Several profiles, none of them `local`, and nothing chooses: the error lists them.
     let p = project(&[
-        (SECRETS, GOOD),
+        (".systemprompt/profiles/dev/secrets.json", GOOD),
         (".systemprompt/profiles/prod/secrets.json", GOOD),
     ]);
     let out = sp(p.path(), &["validate"]);
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("none chosen: local, prod"),
+        out.stderr.contains("none chosen: dev, prod"),
         "{}",
         out.stderr
     );
     let out = sp(p.path(), &["validate", "--profile", "stage"]);
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("available profiles: local, prod"),
+        out.stderr.contains("available profiles: dev, prod"),
         "{}",
         out.stderr
     );

@@ -373,7 +373,7 @@ fn keyutils_login_and_cache_checked_with_keyctl() {
             s("$BIN logout && $BIN uncache"),
             format!("keyctl search @s user '{desc}'; echo \"exit=$?\""),
             s("SYSTEMPROMPT_SECRETS_KEYRING=auto $BIN status -v"),
-            s("printf %s bao-tok-1 | BAO_ADDR=http://127.0.0.1:8200/ $BIN login --backend openbao --token-stdin"),
+            s("printf %s bao-tok-1 | BAO_ADDR=http://127.0.0.1:8200/ $BIN login --backend openbao --token-stdin --no-verify"),
             s("keyctl print $(keyctl search @s user 'cargo-systemprompt-secrets:openbao-token:http://127.0.0.1:8200')"),
             s("$BIN logout --backend openbao --address http://127.0.0.1:8200"),
             // 12: cache again, then look for the entry in the persistent keyring, uncache, look again.
