@@ -303,6 +303,10 @@ fn read_only(w: &mut World) {
         &["profiles", "--format", "json"],
         &["status"],
         &["status", "--format", "json"],
+        &["status", "--backend", "openbao"],
+        &["status", "--backend", "openbao", "--format", "json"],
+        &["completions", "bash"],
+        &["completions", "zsh"],
         &["cache", "--status"],
         &["doctor"],
         &["doctor", "--online", "--connect", "--connect-timeout", "2"],
@@ -314,6 +318,7 @@ fn read_only(w: &mut World) {
         &["diff"],
         &["diff", "--profile", "vault"],
         &["diff", "--profile", "vault", "--format", "json"],
+        &["diff", "--profile", "vault", "--exit-code"],
         &["versions", "--profile", "vault"],
         &["run", "--", "true"],
         &["run", "--", "sh", "-c", "exit 3"],
@@ -329,6 +334,29 @@ fn read_only(w: &mut World) {
         &["edit"],
     ] {
         w.each_verbosity(args);
+    }
+    // A completion request from the shell: key and profile names only, never a value.
+    for words in [
+        &["get", ""][..],
+        &["--profile", ""],
+        &["copy", "--from", "local", "--to", "x", ""],
+    ] {
+        let mut args = vec!["--", "cargo-systemprompt-secrets"];
+        args.extend_from_slice(words);
+        let index = (args.len() - 2).to_string();
+        let out = w.check(
+            &args,
+            &[
+                ("CARGO_SYSTEMPROMPT_SECRETS_COMPLETE", "bash"),
+                ("_CLAP_COMPLETE_INDEX", &index),
+                ("_CLAP_IFS", "\n"),
+            ],
+        );
+        assert_eq!(out.code, 0, "{words:?}: {out:?}");
+        assert!(
+            out.stdout.contains("jwt_secret") || out.stdout.contains("local"),
+            "{words:?}: {out:?}"
+        );
     }
     let scan = w.check(&["scan"], &[]);
     assert_eq!(scan.code, 1, "the committed value is found: {scan:?}");
