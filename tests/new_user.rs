@@ -317,6 +317,13 @@ fn copy_creates_profiles_only_when_asked_and_warns_on_shared_secrets() {
     );
     assert!(!profiles.join("staging").exists());
 
+    // A new protected profile: the question comes before the folder, so a "no" leaves nothing.
+    let (code, text) = on_terminal(dir.path(), "copy --from local --to prod-eu --create", "n\n");
+    assert_eq!(code, Some(3), "{text}");
+    assert!(
+        !profiles.join("prod-eu").exists(),
+        "no folder after a no: {text}"
+    );
     let out = sp(
         dir.path(),
         &["copy", "--from", "local", "--to", "staging", "--create"],

@@ -60,9 +60,18 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
     }
     let source = values(&read_entries(&from.secrets_path)?);
     crate::git::guard(shell, &to.secrets_path)?;
-    // Held from the read to the rename: a concurrent writer's update is read, not lost.
-    let _lock = crate::secrets_file::lock(&to.secrets_path)?;
-    let mut target = read_entries(&to.secrets_path)?;
+    // Held from the read to the rename: a concurrent writer's update is read, not lost. A new
+    // profile's folder is made (and locked) only after the answers, so a "no" leaves nothing.
+    let mut lock = if create {
+        None
+    } else {
+        Some(crate::secrets_file::lock(&to.secrets_path)?)
+    };
+    let mut target = if create {
+        Vec::new()
+    } else {
+        read_entries(&to.secrets_path)?
+    };
     let existing = values(&target);
 
     let wanted: Vec<String> = if args.keys.is_empty() {
@@ -109,13 +118,18 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
             "Created",
             format_args!("profile `{}` ({})", args.to, rel(&to.dir)),
         );
+        lock = Some(crate::secrets_file::lock(&to.secrets_path)?);
+        // Someone may have written it since the plan: their keys stay unless --overwrite.
+        target = read_entries(&to.secrets_path)?;
     }
-    for key in copy.iter().chain(&overwrite) {
-        if let Some(value) = source.get(key) {
-            set_entry(&mut target, key, value.clone());
-        }
-    }
+    apply(
+        &mut target,
+        &source,
+        copy.iter().chain(&overwrite),
+        args.overwrite,
+    );
     write_entries(&to.secrets_path, &target, true)?;
+    drop(lock);
     shell.status(
         "Copied",
         format_args!(
@@ -125,17 +139,48 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
         ),
     );
 
-    let checked = ctx.check(shell, &project, to, false);
+    validate_target(ctx, shell, &project, to);
+    Ok(())
+}
+
+/// Sets `keys` from `source` in `target`; a key `target` already has a value for is kept unless
+/// `overwrite` (someone may have written it since the plan).
+fn apply<'a>(
+    target: &mut Vec<(String, Option<secrecy::SecretString>)>,
+    source: &crate::secret_map::SecretMap,
+    keys_to_set: impl Iterator<Item = &'a String>,
+    overwrite: bool,
+) {
+    for key in keys_to_set {
+        let taken = target
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case(key) && v.is_some());
+        if taken && !overwrite {
+            continue;
+        }
+        if let Some(value) = source.get(key) {
+            set_entry(target, key, value.clone());
+        }
+    }
+}
+
+/// The target's findings after the copy, as `validate` shows them.
+fn validate_target(
+    ctx: &Context,
+    shell: &mut Shell,
+    project: &crate::project::Project,
+    to: crate::profile::Profile,
+) {
+    let name = to.name.clone();
+    let checked = ctx.check(shell, project, to, false);
     for f in &checked.findings {
         super::validate::diagnostic(shell, f);
     }
     if checked.fails() {
         shell.warn(format_args!(
-            "profile `{}` does not validate yet; see the findings above",
-            args.to
+            "profile `{name}` does not validate yet; see the findings above"
         ));
     }
-    Ok(())
 }
 
 /// The wanted keys split into those to copy (the target lacks them), to overwrite (different there,
