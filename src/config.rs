@@ -27,13 +27,6 @@ const TOP_KEYS: &[&str] = &[
     "scan",
     "allow",
 ];
-/// The advice codes a manifest may turn off with `allow` (problems with values cannot be).
-pub const ALLOWABLE: &[&str] = &[
-    crate::finding::FILE_PERMISSIONS,
-    crate::finding::SECRETS_TRACKED,
-    crate::finding::KEY_NAME,
-    crate::finding::UNREAD_KEY,
-];
 const SCAN_KEYS: &[&str] = &["allow"];
 const SCAN_ALLOW_KEYS: &[&str] = &["path", "reason"];
 const RULE_KEYS: &[&str] = &[
@@ -378,7 +371,7 @@ pub struct Config {
     pub manifests: Vec<PathBuf>,
     /// `scan` allow-list entries from every table read.
     pub scan_allow: Vec<ScanAllow>,
-    /// Advice codes the manifest turns off ([`ALLOWABLE`]).
+    /// Advice codes the manifest turns off ([`crate::finding::ADVISORY`]).
     pub allow: Vec<String>,
 }
 
@@ -427,6 +420,12 @@ pub struct ProfileSettings {
 }
 
 impl ProfileSettings {
+    /// Whether the manifest's `allow` turns off the advice `code`.
+    #[must_use]
+    pub fn allows(&self, code: &str) -> bool {
+        self.allow.iter().any(|a| a == code)
+    }
+
     /// The validation mode: the manifest's, else profile.yaml's (`from_yaml`), else strict for a
     /// protected profile and default for the others.
     #[must_use]
@@ -656,9 +655,9 @@ fn parse_table(
             }
         }
     }
-    let parsed = deserialize(source, value, &table)?;
+    let parsed = deserialize(source, value)?;
     for (i, code) in parsed.allow.iter().flatten().enumerate() {
-        if !ALLOWABLE.contains(&code.as_str()) {
+        if !crate::finding::ADVISORY.contains(&code.as_str()) {
             let (line, column) = position(source, &["allow".to_owned(), i.to_string()]);
             return Err(ConfigError::Invalid {
                 manifest: source.manifest.to_path_buf(),
@@ -668,7 +667,7 @@ fn parse_table(
                 table: table.clone(),
                 message: format!(
                     "`allow` lists `{code}`, which is not advice that can be turned off; it may list {}",
-                    ALLOWABLE.join(", ")
+                    crate::finding::ADVISORY.join(", ")
                 ),
             });
         }
@@ -722,7 +721,6 @@ fn table_name(source: TableSource<'_>, path: &[String]) -> String {
 fn deserialize(
     source: TableSource<'_>,
     value: &serde_json::Value,
-    table: &str,
 ) -> Result<ManifestTable, ConfigError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path: Vec<String> = e
@@ -740,10 +738,10 @@ fn deserialize(
             .rev()
             .find(|s| s.parse::<usize>().is_err())
             .cloned();
-        let table = match path.split_last() {
-            Some((_, parents)) if !parents.is_empty() => format!("{table}.{}", parents.join(".")),
-            _ => table.to_owned(),
-        };
+        let table = table_name(
+            source,
+            path.split_last().map_or(&[][..], |(_, parents)| parents),
+        );
         ConfigError::Invalid {
             manifest: source.manifest.to_path_buf(),
             line,
@@ -799,12 +797,11 @@ fn suggest(key: &str, valid: &[&'static str]) -> Option<&'static str> {
         .or_else(|| keys::closest(&key.replace('_', "-"), valid.iter().copied()))
         .or_else(|| {
             let lower = key.to_ascii_lowercase();
+            let first = lower.chars().next()?;
             valid
                 .iter()
                 .copied()
-                .filter(|v| {
-                    lower.len() >= 2 && v.starts_with(&lower[..1]) && is_subsequence(&lower, v)
-                })
+                .filter(|v| lower.len() >= 2 && v.starts_with(first) && is_subsequence(&lower, v))
                 .min_by_key(|v| v.len())
         })
 }
@@ -981,6 +978,10 @@ mod tests {
         let e = Config::from_tables(Some((src(Path::new("/C.toml")), &v)), None).unwrap_err();
         let text = format!("{e}\n{}", e.help().unwrap_or_default());
         assert!(text.contains("did you mean `min-length`?"), "{text}");
+        // A key that starts with a character outside ASCII is named, not a panic.
+        let v = json!({"émt": 1});
+        let e = Config::from_tables(Some((src(Path::new("/C.toml")), &v)), None).unwrap_err();
+        assert!(e.to_string().contains("unknown key `émt`"), "{e}");
     }
 
     /// Errors point at the bad key's own line and column (not the table header), and an

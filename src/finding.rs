@@ -60,6 +60,8 @@ pub const SECRETS_TRACKED: &str = "secrets-tracked";
 pub const KEY_NAME: &str = "key-not-snake-case";
 /// The code of the advisory for a key of the other generation (`jwt_secret` on 0.11 and later).
 pub const UNREAD_KEY: &str = "unread-key";
+/// Every advice code: shown in every mode, failing none, and what a manifest's `allow` may turn off.
+pub const ADVISORY: &[&str] = &[FILE_PERMISSIONS, SECRETS_TRACKED, KEY_NAME, UNREAD_KEY];
 
 impl Mode {
     /// Whether a finding of this severity fails validation in this mode.
@@ -204,6 +206,6 @@ impl Finding {
     /// shown, but fails no mode (see [`Mode::fails_on`]).
     #[must_use]
     pub fn is_advisory(&self) -> bool {
-        [FILE_PERMISSIONS, SECRETS_TRACKED, KEY_NAME, UNREAD_KEY].contains(&self.code.as_str())
+        ADVISORY.contains(&self.code.as_str())
     }
 }

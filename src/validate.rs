@@ -145,7 +145,7 @@ pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding>
             .then_with(|| a.code.cmp(&b.code))
     });
     findings.extend(file_mode_findings(&resolved.files_read));
-    findings.retain(|f| !settings.allow.contains(&f.code));
+    findings.retain(|f| !settings.allows(&f.code));
     findings
 }
 

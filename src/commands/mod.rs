@@ -129,12 +129,9 @@ fn report_for_machines(shell: &mut Shell, e: &Error, format: Machine) {
                 Some(h) => format!("{message} (help: {h})"),
                 None => message,
             };
-            let escaped = text
-                .replace('%', "%25")
-                .replace('\r', "%0D")
-                .replace('\n', "%0A");
             shell.out(format_args!(
-                "::error title=cargo systemprompt-secrets::{escaped}"
+                "::error title=cargo systemprompt-secrets::{}",
+                validate::escape_data(&text)
             ));
         }
     }

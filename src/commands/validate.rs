@@ -75,12 +75,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ValidateArgs) -> Resu
     }
 
     for c in &mut checked {
-        if c.mode == Mode::Skip
-            || c.settings
-                .allow
-                .iter()
-                .any(|a| a == crate::finding::SECRETS_TRACKED)
-        {
+        if c.mode == Mode::Skip || c.settings.allows(crate::finding::SECRETS_TRACKED) {
             continue;
         }
         if let Some(root) = crate::git::tracked_root(&c.profile.secrets_path) {
@@ -246,7 +241,8 @@ fn github(f: &Finding, mode: Mode) -> String {
     )
 }
 
-fn escape_data(s: &str) -> String {
+/// Escapes a GitHub workflow command's message (`%`, CR, LF).
+pub(crate) fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
