@@ -86,8 +86,10 @@ fn connect(url: &SecretString, timeout: Duration) -> Result<Connected, ConnectEr
         strict.ssl_mode(postgres::config::SslMode::Require);
         match strict.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls)) {
             Ok(client) => (client, "over TLS".to_owned()),
-            Err(e) if no_tls_offered(&e) && explicit => {
-                // sslmode=prefer (or allow): a plain connection, said out loud.
+            Err(e)
+                if no_tls_offered(&e) && explicit && mode == postgres::config::SslMode::Prefer =>
+            {
+                // sslmode=prefer: a plain connection, said out loud.
                 let client = config
                     .connect(postgres::NoTls)
                     .map_err(|e| fail(explain(&e)))?;
@@ -97,9 +99,14 @@ fn connect(url: &SecretString, timeout: Duration) -> Result<Connected, ConnectEr
                 )
             }
             Err(e) if no_tls_offered(&e) => {
-                return Err(fail(
-                    "the server offers no TLS, and TLS is required when database_url has no sslmode; enable TLS on the server, or add `sslmode=disable` to database_url for a trusted local network".to_owned(),
-                ));
+                let why = if explicit {
+                    "database_url says sslmode=require"
+                } else {
+                    "TLS is required when database_url has no sslmode"
+                };
+                return Err(fail(format!(
+                    "the server offers no TLS, and {why}; enable TLS on the server, or set `sslmode=disable` in database_url for a trusted local network"
+                )));
             }
             Err(e) => return Err(fail(explain(&e))),
         }

@@ -105,10 +105,7 @@ pub fn tracked_finding(file: &Path, root: &Path) -> crate::finding::Finding {
             "{} is tracked by git: its values are in the repository",
             file.file_name().unwrap_or_default().to_string_lossy()
         ),
-        format!(
-            "run `{}`, commit, and rotate every value in it (they stay in git history)",
-            rm_cached_command(file, root)
-        ),
+        untrack_help(file, root),
     )
     .at(Some(crate::finding::Location::File {
         path: file.to_path_buf(),
@@ -124,10 +121,15 @@ pub fn tracked_error(file: &Path, root: &Path) -> Error {
         "{} is tracked by git: its values are in the repository; nothing was changed",
         crate::source::rel(file)
     ))
-    .help(format!(
+    .help(untrack_help(file, root))
+}
+
+/// What to do about a tracked secrets file: untrack it, commit, rotate what git keeps.
+fn untrack_help(file: &Path, root: &Path) -> String {
+    format!(
         "run `{}`, commit, and rotate every value in it (they stay in git history)",
         rm_cached_command(file, root)
-    ))
+    )
 }
 
 /// The command that untracks `file`: `git rm --cached -- <path>` from the current directory when

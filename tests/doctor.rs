@@ -295,4 +295,19 @@ fn connect_without_sslmode_requires_tls() {
         "{line}"
     );
     assert!(!out.all().contains(PASSWORD), "{out:?}");
+    // sslmode=require: never a plain connection.
+    let require = pg
+        .url(PASSWORD)
+        .replace("sslmode=disable", "sslmode=require");
+    let dir_require = project(&[(
+        ".systemprompt/profiles/local/secrets.json",
+        &profile(&require),
+    )]);
+    let out = sp(dir_require.path(), &["doctor", "--connect"]);
+    let line = database_line(&out.stdout);
+    assert!(line.starts_with("fail"), "{out:?}");
+    assert!(
+        line.contains("the server offers no TLS, and database_url says sslmode=require"),
+        "{line}"
+    );
 }

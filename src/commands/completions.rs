@@ -85,7 +85,12 @@ pub(crate) fn run(
         clap_complete::Shell::PowerShell => {
             clap_complete::env::Powershell.write_registration(COMPLETE_VAR, BIN, BIN, BIN, &mut buf)
         }
-        _ => Ok(()),
+        other => {
+            return Err(
+                crate::error::Error::usage(format!("no completion script for {other} yet"))
+                    .help("use bash, zsh, fish, elvish or powershell"),
+            )
+        }
     };
     written.map_err(|e| crate::error::Error::io("cannot write the completion script", e))?;
     shell.out_raw(String::from_utf8_lossy(&buf));
@@ -161,8 +166,14 @@ pub fn keys(current: &OsStr) -> Vec<CompletionCandidate> {
     else {
         return Vec::new();
     };
-    let generation = project.generation(&profile).generation;
+    // secrets.json is read once: its keys are the names offered and decide the generation.
     let mut names = crate::generation::file_keys(&profile.secrets_path);
+    let generation = crate::generation::detect(
+        project.config.generation,
+        project.locked.as_ref(),
+        names.iter().map(String::as_str),
+    )
+    .generation;
     for known in generation.known_keys() {
         if !names.iter().any(|n| n == known) {
             names.push((*known).to_owned());

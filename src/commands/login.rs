@@ -56,16 +56,11 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &LoginArgs) -> Result<
     let opened = ctx.keyring(shell)?;
     let token = read_token(shell, args.token_stdin, &target.what)?;
     if let (Some(address), false) = (&target.address, args.no_verify) {
-        let flags = crate::remote::RemoteFlags {
-            keyring: ctx.global.keyring,
-            ..crate::remote::RemoteFlags::default()
-        };
         crate::remote::check_openbao_token(
             target.project.as_ref(),
             address,
             &token,
             "the token given to `login`",
-            &flags,
         )
         .map_err(|e| {
             let help = e

@@ -76,24 +76,28 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SetArgs) -> Result<()
     // asked for or anything is written.
     let store = ctx.remote(shell, &project, &profile, &args.target)?;
     let mut values: BTreeMap<String, SecretString> = BTreeMap::new();
-    let mut given: BTreeMap<String, &'static str> = BTreeMap::new();
+    let mut errors = 0;
     for (name, from) in kept {
         let (value, how) = match from {
             From::Inline(v) => (v, "the command line"),
             From::Stdin => (super::read_stdin_secret("the value")?, "stdin"),
             From::Prompt => (prompt(shell, &name)?, "the prompt"),
         };
-        given.insert(name.clone(), how);
         if value.expose_secret().trim().is_empty() {
             return Err(
                 Error::usage(format!("the value for {name} is empty; nothing was set"))
                     .help(format!("to delete it, use `unset {name}`")),
             );
         }
+        errors += check_value(shell, &name, &value, how, &settings);
         values.insert(name, value);
     }
-
-    check_values(shell, &values, &given, &settings, args.force)?;
+    if errors > 0 && !args.force {
+        return Err(Error::failed(format!(
+            "{errors} value(s) failed validation; nothing was set"
+        ))
+        .help("fix them, or pass --force"));
+    }
     push(shell, &project, &profile, store.as_ref(), &values, args)
 }
 
@@ -203,38 +207,33 @@ fn push(
     Ok(())
 }
 
-/// Validates each value as its key; errors stop the command unless `--force`.
-fn check_values(
+/// Validates one value as its key, named as it was given (`NAME from stdin`); prints the findings
+/// and returns the number of errors.
+fn check_value(
     shell: &mut Shell,
-    values: &BTreeMap<String, SecretString>,
-    given: &BTreeMap<String, &'static str>,
+    name: &str,
+    value: &SecretString,
+    how: &'static str,
     settings: &crate::config::ProfileSettings,
-    force: bool,
-) -> Result<(), Error> {
-    let mut errors = 0;
-    for (name, value) in values {
-        let key = keys::key_from_env(name);
-        let source = Source::Given {
-            var: name.clone(),
-            how: given.get(name).copied().unwrap_or("the command line"),
-        };
-        for f in crate::validate::validate_value(
-            &key,
-            value.expose_secret(),
-            &source,
-            settings.rules.get(&key),
-        ) {
-            errors += usize::from(f.severity == Severity::Error);
-            super::validate::diagnostic(shell, &f);
-        }
+) -> usize {
+    let key = keys::key_from_env(name);
+    let source = Source::Given {
+        var: name.to_owned(),
+        how,
+    };
+    let findings = crate::validate::validate_value(
+        &key,
+        value.expose_secret(),
+        &source,
+        settings.rules.get(&key),
+    );
+    for f in &findings {
+        super::validate::diagnostic(shell, f);
     }
-    if errors > 0 && !force {
-        return Err(Error::failed(format!(
-            "{errors} value(s) failed validation; nothing was set"
-        ))
-        .help("fix them, or pass --force"));
-    }
-    Ok(())
+    findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count()
 }
 
 /// `NAME=VALUE`, `NAME=-` (stdin) or `NAME` (prompt, or stdin with `--stdin`); names upper-cased.

@@ -141,16 +141,11 @@ fn openbao(
     let shown = crate::http::shown_text(address);
     let (source, checked) = match &resolved {
         Ok(t) => {
-            let flags = crate::remote::RemoteFlags {
-                keyring: ctx.global.keyring,
-                ..crate::remote::RemoteFlags::default()
-            };
             let checked = crate::remote::check_openbao_token(
                 target.project.as_ref(),
                 address,
                 &t.value,
                 &t.source.to_string(),
-                &flags,
             );
             (Some(t.source.to_string()), Some(checked))
         }

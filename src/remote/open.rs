@@ -146,8 +146,6 @@ pub struct TokenAccount {
     pub what: String,
     /// Environment variables that are used before the keyring.
     pub env_first: &'static [&'static str],
-    /// The backend it is for.
-    pub backend: RemoteBackend,
     /// The OpenBao address, for the OpenBao backend.
     pub address: Option<String>,
     /// The project found, if one was looked for and found (its OpenBao CA and namespace).
@@ -180,7 +178,6 @@ pub fn token_account(
                 account: api_token_account(&url),
                 what: format!("API token for {}", crate::http::shown_text(&url)),
                 env_first: &[token::TOKEN_ENV],
-                backend,
                 address: None,
                 project,
             })
@@ -196,7 +193,6 @@ pub fn token_account(
                 account: openbao_token_account(&address),
                 what: format!("OpenBao token for {}", crate::http::shown_text(&address)),
                 env_first: &["BAO_TOKEN", "VAULT_TOKEN"],
-                backend,
                 address: Some(address),
                 project,
             })
@@ -336,11 +332,10 @@ pub fn check_openbao_token(
     address: &str,
     token: &SecretString,
     source: &str,
-    flags: &RemoteFlags,
 ) -> Result<(), Error> {
     let url = http::parse_base_url(address)?;
     let table = project.map(|p| &p.config.openbao);
-    let mut config = http_config(flags);
+    let mut config = http_config(&RemoteFlags::default());
     config.ca_cert = table.and_then(|t| t.ca_cert.clone());
     config.tls = url.scheme() == "https";
     config.redirect_origins = vec![url.origin().ascii_serialization()];

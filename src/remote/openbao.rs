@@ -384,8 +384,7 @@ impl BaoClient {
     }
 
     fn token_is_valid(&self) -> bool {
-        self.request("GET", "auth/token/lookup-self", None, |rb| rb)
-            .is_ok_and(|r| r.status == 200)
+        self.check_token().is_ok()
     }
 
     /// Reads the map (the latest version, or `version`).
