@@ -267,7 +267,8 @@ impl Check {
             locked.as_ref(),
             keys.iter().map(String::as_str),
         );
-        let settings = config.for_profile(&profile.name, detected);
+        let mut settings = config.for_profile(&profile.name, detected);
+        settings.boot = profile.yaml.boot_conditions();
         let dotenv = manifests.root.join(".env");
         if dotenv.is_file() {
             files.push(dotenv.clone());
@@ -284,11 +285,14 @@ impl Check {
         };
         let mode = settings.mode(profile.yaml.validation());
         let findings = match layers::load(&profile.secrets_path, &settings, &profile.name, &opts) {
-            Ok(resolved) if mode == Mode::Skip => {
-                drop(resolved);
-                Vec::new()
+            Ok(resolved) => {
+                let mut findings = crate::validate::validate(&resolved, &settings);
+                if mode == Mode::Skip {
+                    // Skip quiets the tool's advice, never upstream's own refusals.
+                    findings.retain(|f| f.refuses_boot);
+                }
+                findings
             }
-            Ok(resolved) => crate::validate::validate(&resolved, &settings),
             Err(e) => e.into_findings(),
         };
         Ok((profile.name, findings, mode))
@@ -308,7 +312,7 @@ fn describe(f: &Finding, mode: Mode) -> String {
     if f.severity == Severity::Warning || mode == Mode::Warn {
         let _ = write!(s, " — {}", f.hint);
     }
-    if f.severity == Severity::Error && mode == Mode::Warn {
+    if f.severity == Severity::Error && mode == Mode::Warn && !f.refuses_boot {
         s.push_str(" (an error, reported as a warning: validation is warn)");
     }
     s

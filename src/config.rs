@@ -417,6 +417,8 @@ pub struct ProfileSettings {
     pub backend: RemoteBackend,
     /// Advice codes the manifest turns off.
     pub allow: Vec<String>,
+    /// What profile.yaml says that upstream's boot checks depend on.
+    pub boot: crate::upstream::BootConditions,
 }
 
 impl ProfileSettings {
@@ -582,6 +584,7 @@ impl Config {
             tenant_id: self.tenant_of(profile),
             backend: self.backend_of(profile),
             allow: self.allow.clone(),
+            boot: crate::upstream::BootConditions::default(),
         }
     }
 }

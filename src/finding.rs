@@ -14,7 +14,8 @@ pub enum Severity {
     /// Reported; fails only in strict mode.
     #[serde(alias = "warn")]
     Warning,
-    /// Fails validation (unless the profile's mode is `warn`).
+    /// Upstream refuses to boot on it ([`Finding::refuses_boot`]: fails in every mode), or the
+    /// value certainly cannot work (fails unless the profile's mode is `warn` or `skip`).
     Error,
 }
 
@@ -28,6 +29,10 @@ impl fmt::Display for Severity {
 }
 
 /// How strictly a profile is validated (`profile.yaml` `secrets.validation`, or the manifest).
+///
+/// No mode turns what upstream refuses to boot on into a pass: such a finding
+/// ([`Finding::refuses_boot`]) fails in every mode, as upstream returns its load error in every
+/// mode. A mode only decides about the tool's own advice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
@@ -35,9 +40,9 @@ pub enum Mode {
     Strict,
     /// Errors fail, warnings are reported (the default for profiles that are not protected).
     Default,
-    /// Everything is reported, nothing fails.
+    /// The tool's own errors are reported as warnings; only what upstream refuses fails.
     Warn,
-    /// No validation at all (the file must still parse).
+    /// Only upstream's own checks run (and fail); the tool's advice is not given.
     Skip,
 }
 
@@ -60,8 +65,17 @@ pub const SECRETS_TRACKED: &str = "secrets-tracked";
 pub const KEY_NAME: &str = "key-not-snake-case";
 /// The code of the advisory for a key of the other generation (`jwt_secret` on 0.11 and later).
 pub const UNREAD_KEY: &str = "unread-key";
+/// The code of the advice that a later systemprompt release requires a key this file lacks, when
+/// Cargo.lock names no systemprompt version.
+pub const LATER_BOOT_KEY: &str = "later-boot-key";
 /// Every advice code: shown in every mode, failing none, and what a manifest's `allow` may turn off.
-pub const ADVISORY: &[&str] = &[FILE_PERMISSIONS, SECRETS_TRACKED, KEY_NAME, UNREAD_KEY];
+pub const ADVISORY: &[&str] = &[
+    FILE_PERMISSIONS,
+    SECRETS_TRACKED,
+    KEY_NAME,
+    UNREAD_KEY,
+    LATER_BOOT_KEY,
+];
 
 impl Mode {
     /// Whether a finding of this severity fails validation in this mode.
@@ -74,12 +88,12 @@ impl Mode {
         }
     }
 
-    /// Whether this finding fails validation in this mode. Advisories (a secrets file readable by
-    /// others) are reported but never fail: they are about the file, not the values, and
-    /// `doctor --fix` repairs them.
+    /// Whether this finding fails validation in this mode. What upstream refuses to boot on fails
+    /// in every mode. Advisories (a secrets file readable by others) are reported but never fail:
+    /// they are about the file, not the values, and `doctor --fix` repairs them.
     #[must_use]
     pub fn fails_on(self, finding: &Finding) -> bool {
-        !finding.is_advisory() && self.fails(finding.severity)
+        finding.refuses_boot || (!finding.is_advisory() && self.fails(finding.severity))
     }
 }
 
@@ -163,6 +177,10 @@ pub struct Finding {
     pub message: String,
     /// How to fix it.
     pub hint: String,
+    /// The systemprompt version this project uses refuses to load or boot on it: it fails in every
+    /// validation mode.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub refuses_boot: bool,
 }
 
 impl Finding {
@@ -181,7 +199,16 @@ impl Finding {
             location: None,
             message: message.into(),
             hint: hint.into(),
+            refuses_boot: false,
         }
+    }
+
+    /// Marks it as a refusal of upstream's: an error that fails in every mode.
+    #[must_use]
+    pub fn boot_refusal(mut self) -> Self {
+        self.severity = Severity::Error;
+        self.refuses_boot = true;
+        self
     }
 
     /// Sets the location.
@@ -191,11 +218,11 @@ impl Finding {
         self
     }
 
-    /// The severity shown for a profile in `mode`: in warn mode nothing fails, so an error is shown
-    /// as a warning.
+    /// The severity shown for a profile in `mode`: in warn mode only upstream's refusals fail, so
+    /// the tool's own errors are shown as warnings.
     #[must_use]
     pub fn shown_severity(&self, mode: Mode) -> Severity {
-        if mode == Mode::Warn {
+        if mode == Mode::Warn && !self.refuses_boot {
             Severity::Warning
         } else {
             self.severity

@@ -90,6 +90,9 @@ pub struct Resolved {
     pub ignored_dotenv: Vec<String>,
     /// Non-fatal problems (such as an unreadable keyring cache).
     pub warnings: Vec<String>,
+    /// Findings the reading itself made (a key the secrets file defines twice); validation
+    /// reports them.
+    pub notes: Vec<crate::finding::Finding>,
 }
 
 impl Resolved {
@@ -175,6 +178,12 @@ impl LoadError {
                 .map(|p| {
                     let mut f =
                         Finding::new(p.code, Severity::Error, p.key.as_deref(), p.message, p.hint);
+                    // Upstream cannot load what this reader refuses, but for two keys that
+                    // differ only in case and a key no environment can carry, which are refused
+                    // here for what every verb would do with them.
+                    if !matches!(p.code, "case-duplicate-key" | "invalid-key-name") {
+                        f = f.boot_refusal();
+                    }
                     f.location = Some(Location::File {
                         path: e.path.clone(),
                         line: p.line,
@@ -285,7 +294,25 @@ impl Layers {
         }
         self.resolved.secrets_file_found = true;
         self.resolved.files_read.push(path.to_path_buf());
-        for entry in secrets_file::read(path)?.entries {
+        let file = secrets_file::read(path)?;
+        for p in file.warnings {
+            use crate::finding::{Finding, Location, Severity};
+            self.resolved.notes.push(
+                Finding::new(
+                    p.code,
+                    Severity::Warning,
+                    p.key.as_deref(),
+                    p.message,
+                    p.hint,
+                )
+                .at(Some(Location::File {
+                    path: path.to_path_buf(),
+                    line: p.line,
+                    column: p.column,
+                })),
+            );
+        }
+        for entry in file.entries {
             let source = Source::SecretsFile {
                 path: path.to_path_buf(),
                 line: Some(entry.line),
@@ -305,8 +332,8 @@ impl Layers {
     fn universe(&self, settings: &ProfileSettings) -> BTreeSet<String> {
         let mut universe: BTreeSet<String> = settings
             .generation
-            .generation
-            .known_keys()
+            .release()
+            .known_keys
             .iter()
             .map(|k| (*k).to_owned())
             .collect();

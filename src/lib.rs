@@ -39,7 +39,9 @@ pub mod env;
 pub mod exit_code;
 pub mod finding;
 pub mod generate;
-pub mod generation;
+pub mod upstream;
+/// The two layouts of `secrets.json` (kept at this path for build scripts that name it).
+pub use upstream::generation;
 pub mod key_formats;
 pub mod keys;
 pub mod layers;

@@ -103,6 +103,20 @@ pub struct ProfileYaml {
     /// `cloud:`
     #[serde(default)]
     pub cloud: Option<YamlCloud>,
+    /// `target: local | cloud` (0.44+ requires `signing_key_pem` on a cloud target).
+    #[serde(default)]
+    pub target: Option<String>,
+    /// `licence:` (0.75+ requires `licence_signing_secret` when `multi_tenant` is on).
+    #[serde(default)]
+    pub licence: Option<YamlLicence>,
+}
+
+/// `profile.yaml` `licence:`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct YamlLicence {
+    /// `multi_tenant: true` turns the licence block on.
+    #[serde(default)]
+    pub multi_tenant: bool,
 }
 
 /// `profile.yaml` `secrets:`.
@@ -122,6 +136,15 @@ pub struct YamlCloud {
 }
 
 impl ProfileYaml {
+    /// What upstream's boot checks depend on in this profile.
+    #[must_use]
+    pub fn boot_conditions(&self) -> crate::upstream::BootConditions {
+        crate::upstream::BootConditions {
+            cloud_target: self.target.as_deref() == Some("cloud"),
+            multi_tenant: self.licence.as_ref().is_some_and(|l| l.multi_tenant),
+        }
+    }
+
     /// `secrets.validation`, if set.
     #[must_use]
     pub fn validation(&self) -> Option<Mode> {

@@ -52,8 +52,11 @@ impl Project {
     /// The settings of `profile`: the manifest's, for the profile's generation.
     #[must_use]
     pub fn settings(&self, profile: &Profile) -> ProfileSettings {
-        self.config
-            .for_profile(&profile.name, self.generation(profile))
+        let mut settings = self
+            .config
+            .for_profile(&profile.name, self.generation(profile));
+        settings.boot = profile.yaml.boot_conditions();
+        settings
     }
 }
 

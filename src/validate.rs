@@ -14,6 +14,7 @@ use crate::key_formats;
 use crate::keys;
 use crate::layers::Resolved;
 use crate::source::Source;
+use crate::upstream;
 
 /// The smallest `jwt_secret` accepted.
 pub const JWT_MIN_LEN: usize = 32;
@@ -27,6 +28,7 @@ const GENERATE_PEPPER: &str =
 const DATABASE_URL_KEYS: &[&str] = &[
     "database_url",
     "database_write_url",
+    "database_session_url",
     "external_database_url",
     "internal_database_url",
 ];
@@ -63,6 +65,10 @@ const PLACEHOLDERS: &[&str] = &[
 ];
 
 /// Validates resolved secrets against the profile's settings. Returns every finding, sorted by key.
+///
+/// What the project's systemprompt version refuses to load or boot on is an error that fails in
+/// every mode ([`Finding::refuses_boot`]); what certainly cannot work is an error; the rest is a
+/// warning.
 #[must_use]
 pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -73,46 +79,18 @@ pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding>
             column: None,
         })
     };
-
-    for key in &settings.required {
-        if resolved.get(key).is_none() {
-            let (location, detail) = match resolved.blanks.get(key) {
-                Some(source) => (Some(Location::Source(source.clone())), "is empty"),
-                None => (file_location(), "is missing"),
-            };
-            let hint = match key.as_str() {
-                "jwt_secret" => format!("add \"jwt_secret\" to the secrets file; {GENERATE_JWT}"),
-                PEPPER => format!("add \"{PEPPER}\" to the secrets file; {GENERATE_PEPPER}"),
-                "database_url" => {
-                    "add \"database_url\": \"postgres://user:password@host:5432/dbname\"".to_owned()
-                }
-                _ => format!(
-                    "add \"{key}\" to the secrets file or set {}",
-                    keys::env_name(key)
-                ),
-            };
-            findings.push(
-                Finding::new(
-                    "missing-required-key",
-                    Severity::Error,
-                    Some(key),
-                    format!("required key `{key}` {detail}"),
-                    hint,
-                )
-                .at(location),
-            );
-        }
-    }
-
+    findings.extend(required_findings(resolved, settings));
+    let release = settings.generation.release();
     let generation = settings.generation.generation;
     let providers = generation.ai_providers();
     if settings.require_ai_provider && providers.iter().all(|k| resolved.get(k).is_none()) {
         let (last, rest) = providers.split_last().unwrap_or((&"", &[]));
         let quoted: Vec<String> = rest.iter().map(|k| format!("\"{k}\"")).collect();
+        // systemprompt boots without one; its AI features then have nothing to call.
         findings.push(
             Finding::new(
                 "missing-ai-provider",
-                Severity::Error,
+                Severity::Warning,
                 None,
                 format!("no AI provider key: set at least one of {}", providers.join(", ")),
                 format!("add {} or \"{last}\" to the secrets file, or set `require-ai-provider = false` in the manifest", quoted.join(", ")),
@@ -132,6 +110,7 @@ pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding>
             def.value.expose_secret(),
             &def.source,
             settings.rules.get(key),
+            release,
             &mut findings,
         );
         for f in &mut findings[before..] {
@@ -144,9 +123,168 @@ pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding>
             .then_with(|| b.severity.cmp(&a.severity))
             .then_with(|| a.code.cmp(&b.code))
     });
+    findings.extend(resolved.notes.iter().cloned());
     findings.extend(file_mode_findings(&resolved.files_read));
     findings.retain(|f| !settings.allows(&f.code));
     findings
+}
+
+/// A finding for each required key without a value: upstream's (a refusal in every mode), the
+/// manifest's (an error), and, when the version is unknown, later releases' (advice).
+fn required_findings(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let file_location = || {
+        Some(Location::File {
+            path: resolved.secrets_path.clone(),
+            line: None,
+            column: None,
+        })
+    };
+    let release = settings.generation.release();
+    let upstream_required = release.required_keys(settings.boot);
+    let manifest_required = settings
+        .required
+        .iter()
+        .map(String::as_str)
+        .filter(|k| !upstream_required.contains(k));
+    let later = later_requirements(settings);
+    for (key, upstream) in upstream_required
+        .iter()
+        .map(|k| (*k, Requirement::Upstream))
+        .chain(manifest_required.map(|k| (k, Requirement::Manifest)))
+        .chain(later.iter().map(|k| (*k, Requirement::Later)))
+    {
+        if present(resolved, release, key) {
+            continue;
+        }
+        let (location, detail) = match resolved.blanks.get(key) {
+            Some(source) => (Some(Location::Source(source.clone())), "is empty"),
+            None => (file_location(), "is missing"),
+        };
+        let finding = Finding::new(
+            if matches!(upstream, Requirement::Later) {
+                crate::finding::LATER_BOOT_KEY
+            } else {
+                "missing-required-key"
+            },
+            Severity::Error,
+            Some(key),
+            match upstream {
+                Requirement::Later => format!(
+                    "`{key}` {detail}: systemprompt {} and later refuse to boot without it (Cargo.lock names no systemprompt version, so this is advice)",
+                    first_requiring(key)
+                ),
+                Requirement::Upstream => format!(
+                    "required key `{key}` {detail}{}",
+                    boot_words(key, &settings.generation)
+                ),
+                Requirement::Manifest => format!("required key `{key}` {detail} (the manifest requires it)"),
+            },
+            add_hint(key),
+        )
+        .at(location);
+        findings.push(match upstream {
+            Requirement::Upstream => finding.boot_refusal(),
+            Requirement::Manifest => finding,
+            Requirement::Later => Finding {
+                severity: Severity::Warning,
+                ..finding
+            },
+        });
+    }
+
+    findings
+}
+
+/// Why a key is required.
+#[derive(Clone, Copy)]
+enum Requirement {
+    /// The project's systemprompt version refuses to load or boot without it.
+    Upstream,
+    /// The manifest requires it.
+    Manifest,
+    /// A later systemprompt release requires it, and the version is not known: advice.
+    Later,
+}
+
+/// Whether `key` has a value, looked up as upstream looks it up: a custom key (the master key,
+/// the licence secret) also under its name in the other case.
+fn present(resolved: &Resolved, release: &crate::upstream::Release, key: &str) -> bool {
+    if release.knows(key) && !matches!(key, upstream::MASTER_KEY | upstream::LICENCE_SECRET) {
+        return resolved.get(key).is_some();
+    }
+    upstream::custom_lookup_names(key)
+        .iter()
+        .any(|k| resolved.get(k).is_some())
+}
+
+/// When the version is unknown, the boot keys the newest release requires that the assumed one
+/// does not: said as advice, since the project may be on an older release.
+fn later_requirements(settings: &ProfileSettings) -> Vec<&'static str> {
+    if settings.generation.version_known()
+        || settings.generation.generation != crate::generation::Generation::Pepper
+    {
+        return Vec::new();
+    }
+    let assumed = settings.generation.release().required_keys(settings.boot);
+    upstream::Release::latest()
+        .required_keys(settings.boot)
+        .into_iter()
+        .filter(|k| !assumed.contains(k))
+        .collect()
+}
+
+/// The first release that requires `key`, as text.
+fn first_requiring(key: &str) -> String {
+    upstream::RELEASES
+        .iter()
+        .find(|r| {
+            r.required_keys(upstream::BootConditions {
+                cloud_target: true,
+                multi_tenant: true,
+            })
+            .contains(&key)
+        })
+        .map_or_else(|| "?".to_owned(), upstream::Release::since_text)
+}
+
+/// The words after "required key `x` is missing": which release refuses, and why.
+fn boot_words(key: &str, detected: &crate::generation::Detected) -> String {
+    let version = detected
+        .version
+        .as_ref()
+        .filter(|_| detected.version_known())
+        .map_or_else(
+            || detected.generation.releases().to_owned(),
+            |v| format!("systemprompt {v}"),
+        );
+    match key {
+        upstream::SEED => format!(
+            ": {version} refuses to boot without it (every replica must share one seed, so it is never generated at boot)"
+        ),
+        upstream::MASTER_KEY => format!(": {version} refuses to boot without it (it seals secrets at rest)"),
+        upstream::SIGNING_KEY => format!(": {version} refuses a `target: cloud` boot without it"),
+        upstream::LICENCE_SECRET => format!(": {version} refuses to boot without it when `licence.multi_tenant` is on"),
+        _ => format!(": {version} cannot load secrets without it"),
+    }
+}
+
+/// How to add a missing key.
+fn add_hint(key: &str) -> String {
+    match key {
+        "jwt_secret" => format!("add \"jwt_secret\" to the secrets file; {GENERATE_JWT}"),
+        PEPPER => format!("add \"{PEPPER}\" to the secrets file; {GENERATE_PEPPER}"),
+        "database_url" => {
+            "add \"database_url\": \"postgres://user:password@host:5432/dbname\"".to_owned()
+        }
+        upstream::SEED | upstream::MASTER_KEY | upstream::SIGNING_KEY => format!(
+            "run `cargo systemprompt-secrets init --add-missing` (it generates only the missing keys), or `cargo systemprompt-secrets rotate {key}`"
+        ),
+        _ => format!(
+            "add \"{key}\" to the secrets file or set {}",
+            keys::env_name(key)
+        ),
+    }
 }
 
 /// The permission bits of `path` that let group or others read or write it (`None` when none do,
@@ -284,9 +422,10 @@ pub fn validate_value(
     value: &str,
     source: &Source,
     rule: Option<&RuleConfig>,
+    release: &upstream::Release,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    check_value(key, value, source, rule, &mut out);
+    check_value(key, value, source, rule, release, &mut out);
     for f in &mut out {
         f.location = Some(Location::Source(source.clone()));
     }
@@ -299,10 +438,18 @@ fn check_value(
     value: &str,
     source: &Source,
     rule: Option<&RuleConfig>,
+    release: &upstream::Release,
     out: &mut Vec<Finding>,
 ) {
+    // A code in `refusals` is one upstream refuses to boot on, for this key in this release.
+    let refusals = boot_refusal_codes(key, release);
     let mut push = |code: &str, severity: Severity, message: String, hint: String| {
-        out.push(Finding::new(code, severity, Some(key), message, hint));
+        let f = Finding::new(code, severity, Some(key), message, hint);
+        out.push(if refusals.contains(&code) {
+            f.boot_refusal()
+        } else {
+            f
+        });
     };
     let what = match source {
         Source::Env { var } => format!("${var}"),
@@ -351,11 +498,29 @@ fn check_value(
                 "remove the spaces, tabs and line break around the value",
             ),
         };
+        // Upstream reads the value as it is (and trims the seed and the master key): spaces are a
+        // slip it does not refuse; a line break cannot go in a header or a URL (the tool's error).
         push(
             "surrounding-whitespace",
-            Severity::Error,
+            if trailing_break {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
             format!("{what} {message}"),
             format!("{hint} (a copy-and-paste slip)"),
+        );
+    }
+    // Upstream compares the raw value's prefix: a database URL with a space before it is refused.
+    if release.checked_database_urls.contains(&key)
+        && !has_postgres_prefix(value)
+        && has_postgres_prefix(value.trim())
+    {
+        push(
+            "database-url-scheme",
+            Severity::Error,
+            format!("{what} starts with whitespace, so it does not start with `postgres://`"),
+            "remove the spaces before the URL".to_owned(),
         );
     }
     let value = value.trim();
@@ -373,7 +538,7 @@ fn check_value(
         return;
     }
 
-    check_known_key(key, &what, value, &mut push);
+    check_known_key(key, &what, value, release, &mut push);
 
     if let Some(rule) = rule {
         check_rule(&what, value, rule, &mut push);
@@ -385,12 +550,21 @@ fn check_known_key(
     key: &str,
     what: &str,
     value: &str,
+    release: &upstream::Release,
     push: &mut impl FnMut(&str, Severity, String, String),
 ) {
     match key {
         "jwt_secret" => check_jwt(what, value, push),
         PEPPER => check_pepper(what, value, push),
         "manifest_signing_secret_seed" => check_seed(what, value, push),
+        _ if is_master_key_name(key) => {
+            check_master_key(
+                what,
+                value,
+                release.boot_required.contains(&upstream::MASTER_KEY),
+                push,
+            );
+        }
         "signing_key_pem" => check_signing_key(what, value, push),
         _ if DATABASE_URL_KEYS.contains(&key) => check_database_url(what, value, push),
         "anthropic" => {
@@ -460,6 +634,67 @@ fn check_known_key(
     }
 }
 
+/// The finding codes upstream refuses to boot on for `key` in `release`: its own checks of the
+/// pepper (or `jwt_secret`), the seed, the master key and the database URLs it checks.
+fn boot_refusal_codes(key: &str, release: &upstream::Release) -> &'static [&'static str] {
+    let pepper = release.generation == crate::generation::Generation::Pepper;
+    match key {
+        PEPPER if pepper => &["pepper-too-short"],
+        JWT_SECRET if !pepper => &["jwt-secret-too-short"],
+        upstream::SEED if pepper => &["seed-length", "seed-not-base64"],
+        _ if is_master_key_name(key) && release.boot_required.contains(&upstream::MASTER_KEY) => {
+            &["master-key-length", "master-key-not-hex"]
+        }
+        _ if release.checked_database_urls.contains(&key) => &["database-url-scheme"],
+        _ => &[],
+    }
+}
+
+/// `encryption_master_key` as upstream finds it (`Secrets::get`: the name, or all upper case).
+fn is_master_key_name(key: &str) -> bool {
+    key == upstream::MASTER_KEY || key == "ENCRYPTION_MASTER_KEY"
+}
+
+/// Whether the value starts as upstream requires of a database URL.
+fn has_postgres_prefix(value: &str) -> bool {
+    value.starts_with("postgres://") || value.starts_with("postgresql://")
+}
+
+/// `encryption_master_key` (0.62+): hex, either case, of exactly 32 bytes (`decode_master_key`,
+/// which trims). Before 0.62 nothing reads it: the same problems are advice.
+fn check_master_key(
+    what: &str,
+    value: &str,
+    required: bool,
+    push: &mut impl FnMut(&str, Severity, String, String),
+) {
+    let severity = if required {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    let hint = "put 64 hex characters there (`openssl rand -hex 32`); if the server already sealed data with another key, put that key back instead".to_owned();
+    let hex = value.trim();
+    if !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        push(
+            "master-key-not-hex",
+            severity,
+            format!("{what} is not hex: encryption_master_key is 64 hex characters (32 bytes)"),
+            hint,
+        );
+    } else if hex.len() != 64 {
+        push(
+            "master-key-length",
+            severity,
+            format!(
+                "{what}: encryption_master_key is invalid (expected 32-byte value, got {})",
+                hex.len() / 2
+            ),
+            hint,
+        );
+    }
+}
+
 /// Upstream's rule, in upstream's words: at least 32 characters (bytes, as upstream counts).
 fn check_pepper(what: &str, value: &str, push: &mut impl FnMut(&str, Severity, String, String)) {
     let len = value.len();
@@ -481,7 +716,8 @@ fn check_pepper(what: &str, value: &str, push: &mut impl FnMut(&str, Severity, S
 fn check_seed(what: &str, value: &str, push: &mut impl FnMut(&str, Severity, String, String)) {
     use base64::Engine as _;
     let hint = "remove the key and let systemprompt write a fresh one, or put `openssl rand -base64 32` there".to_owned();
-    match base64::engine::general_purpose::STANDARD.decode(value) {
+    // Upstream trims the seed before decoding it (`decode_seed`).
+    match base64::engine::general_purpose::STANDARD.decode(value.trim()) {
         Ok(bytes) if bytes.len() == 32 => {}
         Ok(bytes) => push(
             "seed-length",
@@ -796,18 +1032,20 @@ fn check_database_url(
         }
     };
     if url.host_str().is_none_or(str::is_empty) {
+        // A socket path: libpq and sqlx connect through the local socket.
         push(
             "database-url-no-host",
-            Severity::Error,
+            Severity::Warning,
             format!("{what} has no host"),
             form.clone(),
         );
     }
     let db = url.path().trim_start_matches('/');
     if db.is_empty() {
+        // PostgreSQL then connects to the database named like the user.
         push(
             "database-url-no-database",
-            Severity::Error,
+            Severity::Warning,
             format!("{what} names no database"),
             "add the database name after the host: …@host:5432/dbname".to_owned(),
         );
@@ -947,7 +1185,7 @@ mod tests {
         load_and_validate(
             json,
             config,
-            crate::generation::Generation::JwtSecret,
+            crate::generation::Detected::fixed(crate::generation::Generation::JwtSecret),
             &MapEnv::default(),
         )
     }
@@ -956,7 +1194,7 @@ mod tests {
     fn load_and_validate(
         json: &str,
         config: &Config,
-        generation: crate::generation::Generation,
+        detected: crate::generation::Detected,
         env: &MapEnv,
     ) -> Vec<Finding> {
         let d = tempfile::tempdir().unwrap();
@@ -967,7 +1205,7 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
-        let settings = config.for_profile("local", crate::generation::Detected::fixed(generation));
+        let settings = config.for_profile("local", detected);
         let opts = LoadOptions {
             env,
             use_env: true,
@@ -1077,10 +1315,16 @@ mod tests {
             var: "DATABASE_URL".into(),
         };
         let codes = |v: &str| -> Vec<String> {
-            validate_value("database_url", v, &source, None)
-                .into_iter()
-                .map(|f| f.code)
-                .collect()
+            validate_value(
+                "database_url",
+                v,
+                &source,
+                None,
+                crate::upstream::Release::latest(),
+            )
+            .into_iter()
+            .map(|f| f.code)
+            .collect()
         };
         assert!(codes("postgres://u:p@h:5432/db?application_name=a@b").is_empty());
         assert!(codes("postgres://u:p@h/db#x@y").is_empty());
@@ -1095,7 +1339,13 @@ mod tests {
             "postgres://u:p#ss@h/db",
             "postgres://u:1234/x@h/db",
         ] {
-            let findings = validate_value("database_url", raw, &source, None);
+            let findings = validate_value(
+                "database_url",
+                raw,
+                &source,
+                None,
+                crate::upstream::Release::latest(),
+            );
             assert!(
                 findings.iter().any(|f| f.hint.contains("percent-encode")),
                 "{raw}: {findings:?}"
@@ -1214,11 +1464,12 @@ mod tests {
         assert!(f[1..].iter().all(|f| f.severity == Severity::Warning));
     }
 
+    /// On systemprompt 0.34 (the pepper generation, before the boot required more).
     fn run_pepper(json: &str) -> Vec<Finding> {
         load_and_validate(
             json,
             &Config::default(),
-            crate::generation::Generation::Pepper,
+            crate::generation::Detected::at_version("0.34.0"),
             &MapEnv::from_pairs([("KIMI_API_KEY", "sk-kimi-from-env")]),
         )
     }
@@ -1250,6 +1501,114 @@ mod tests {
             "{}",
             f[1].hint
         );
+    }
+
+    /// On systemprompt 0.77, with `conditions`.
+    fn run_077(json: &str, conditions: crate::upstream::BootConditions) -> Vec<Finding> {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("secrets.json");
+        std::fs::write(&p, json).unwrap();
+        let mut settings = Config::default()
+            .for_profile("local", crate::generation::Detected::at_version("0.77.0"));
+        settings.boot = conditions;
+        let opts = LoadOptions {
+            env: &MapEnv::default(),
+            use_env: false,
+            env_files: vec![],
+            cache: &NoCache,
+            project_id: "p",
+        };
+        validate(&load(&p, &settings, "local", &opts).unwrap(), &settings)
+            .into_iter()
+            .filter(|f| !f.is_advisory())
+            .collect()
+    }
+
+    #[test]
+    fn on_0_77_the_seed_and_master_key_are_boot_refusals_in_every_mode() {
+        use base64::Engine as _;
+        let seed = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let master = "ab".repeat(32);
+        let doc = |extra: &str| {
+            format!(
+                "{{\"oauth_at_rest_pepper\": \"{PEPPER}\", \"database_url\": \"postgres://a:b@h/db\", \"anthropic\": \"{ANT}\"{extra}}}"
+            )
+        };
+        let none = crate::upstream::BootConditions::default();
+        let f = run_077(&doc(""), none);
+        assert_eq!(codes(&f), ["missing-required-key", "missing-required-key"]);
+        assert!(f.iter().all(|f| f.refuses_boot), "{f:?}");
+        assert!(
+            f[0].message.contains("systemprompt 0.77.0 refuses to boot"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            crate::finding::Mode::Warn.fails_on(&f[0])
+                && crate::finding::Mode::Skip.fails_on(&f[0])
+        );
+        // Upstream trims the seed and the master key, reads either case of hex, and finds the
+        // master key under its upper-case name too.
+        let ok = run_077(
+            &doc(&format!(", \"manifest_signing_secret_seed\": \" {seed} \", \"ENCRYPTION_MASTER_KEY\": \"{}\"", master.to_uppercase())),
+            none,
+        );
+        assert!(
+            ok.iter()
+                .all(|f| !f.refuses_boot && f.severity == Severity::Warning),
+            "{ok:?}"
+        );
+        let bad = run_077(
+            &doc(&format!(
+                ", \"manifest_signing_secret_seed\": \"{seed}\", \"encryption_master_key\": \"{}\"",
+                &master[..62]
+            )),
+            none,
+        );
+        assert_eq!(codes(&bad), ["master-key-length"]);
+        assert!(
+            bad[0].refuses_boot && bad[0].message.contains("got 31"),
+            "{bad:?}"
+        );
+        // target: cloud needs the signing key; multi-tenant licences need their secret.
+        let full = doc(&format!(", \"manifest_signing_secret_seed\": \"{seed}\", \"encryption_master_key\": \"{master}\""));
+        let cloud = run_077(
+            &full,
+            crate::upstream::BootConditions {
+                cloud_target: true,
+                multi_tenant: true,
+            },
+        );
+        let keys: Vec<_> = cloud.iter().filter_map(|f| f.key.as_deref()).collect();
+        assert_eq!(keys, ["licence_signing_secret", "signing_key_pem"]);
+        // A database_session_url must be PostgreSQL from 0.70.
+        let f = run_077(
+            &full.replace('}', ", \"database_session_url\": \"mysql://h/db\"}"),
+            none,
+        );
+        assert_eq!(codes(&f), ["database-url-scheme"]);
+        assert!(f[0].refuses_boot);
+    }
+
+    #[test]
+    fn without_a_version_the_later_boot_keys_are_advice() {
+        let f = load_and_validate(
+            &format!("{{\"oauth_at_rest_pepper\": \"{PEPPER}\", \"database_url\": \"postgres://a:b@h/db\", \"anthropic\": \"{ANT}\"}}"),
+            &Config::default(),
+            crate::generation::Detected::fixed(crate::generation::Generation::Pepper),
+            &MapEnv::default(),
+        );
+        assert_eq!(
+            codes(&f),
+            [
+                crate::finding::LATER_BOOT_KEY,
+                crate::finding::LATER_BOOT_KEY
+            ]
+        );
+        assert!(f
+            .iter()
+            .all(|f| f.is_advisory() && !crate::finding::Mode::Strict.fails_on(f)));
+        assert!(f[0].message.contains("0.62 and later"), "{}", f[0].message);
     }
 
     #[test]

@@ -83,7 +83,8 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CacheArgs) -> Result<
         .help("create it with `cargo systemprompt-secrets init`"));
     }
     let findings = crate::validate::validate(&resolved, &settings);
-    super::gate(shell, &findings, args.force, &profile.name, "cached")?;
+    let mode = settings.mode(profile.yaml.validation());
+    super::gate(shell, &findings, mode, args.force, &profile.name, "cached")?;
     let count = resolved.entries.len();
     let pairs = resolved
         .entries

@@ -51,7 +51,7 @@ pub(crate) fn run(
     super::remember(&resolved);
     let store = ctx.remote(shell, &project, &profile, args)?;
     // Local names as `sync` would push them: never the system-managed or deploy-owned ones.
-    let local = Outgoing::new(&resolved, store.as_ref()).push;
+    let local = Outgoing::new(&resolved, store.as_ref(), settings.generation.release()).push;
     let remote = store.read()?;
     log_requests(shell, store.as_ref());
     remote.listed("compare with the remote")?;

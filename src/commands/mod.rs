@@ -334,13 +334,18 @@ impl Context {
         };
         let found = generation::detect(None, None, cached.values.iter().map(|(k, _)| k.as_str()));
         match found.reason {
-            Reason::SecretsFile { key } => project.config.for_profile(
-                &profile.name,
-                Detected {
-                    generation: found.generation,
-                    reason: Reason::KeyringCache { key },
-                },
-            ),
+            Reason::SecretsFile { key } => {
+                let mut from_cache = project.config.for_profile(
+                    &profile.name,
+                    Detected {
+                        generation: found.generation,
+                        reason: Reason::KeyringCache { key },
+                        version: None,
+                    },
+                );
+                from_cache.boot = settings.boot;
+                from_cache
+            }
             _ => settings,
         }
     }
@@ -482,6 +487,7 @@ impl Context {
             "profile `{}`: {} — {}",
             profile.name, settings.generation.generation, settings.generation.reason
         ));
+        shell.verbose(crate::upstream::describe(&settings.generation));
         if !settings.allow.is_empty() {
             shell.verbose(format_args!(
                 "not reported, as the manifest's `allow` says: {}",
@@ -495,15 +501,13 @@ impl Context {
         };
         let (resolved, findings) = match self.load_with(shell, project, &profile, &settings) {
             Ok(resolved) => {
-                let findings = if mode == Mode::Skip {
-                    Vec::new()
-                } else {
-                    let mut f = crate::validate::validate(&resolved, &settings);
-                    if !resolved.secrets_file_found {
-                        f.insert(0, missing_file_finding(&resolved.secrets_path));
-                    }
-                    f
-                };
+                let mut findings = crate::validate::validate(&resolved, &settings);
+                if mode == Mode::Skip {
+                    // Skip quiets the tool's advice, never upstream's own refusals.
+                    findings.retain(|f| f.refuses_boot);
+                } else if !resolved.secrets_file_found {
+                    findings.insert(0, missing_file_finding(&resolved.secrets_path));
+                }
                 (Some(resolved), findings)
             }
             Err(e) => (None, e.into_findings()),
@@ -558,22 +562,21 @@ pub(crate) fn profile_error_finding(e: &ProfileError) -> Finding {
 
 /// Validation before a write: prints the findings when there are errors, and stops unless `force`.
 /// `what` completes "nothing was …" (e.g. "synced").
+/// The verdict is `validate`'s: a finding stops the write exactly when it fails `mode`.
 pub(crate) fn gate(
     shell: &mut Shell,
     findings: &[Finding],
+    mode: Mode,
     force: bool,
     profile: &str,
     what: &str,
 ) -> Result<(), Error> {
-    let errors = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
+    let errors = findings.iter().filter(|f| mode.fails_on(f)).count();
     if errors == 0 {
         return Ok(());
     }
     for f in findings {
-        validate::diagnostic(shell, f);
+        validate::diagnostic_in(shell, f, mode);
     }
     if !force {
         return Err(Error::failed(format!(
@@ -621,14 +624,10 @@ pub(crate) fn add_custom_list(
         cache: &crate::cache_layer::NoCache,
         project_id: &project.id,
     };
-    let local = layers::load(
-        &profile.secrets_path,
-        &project.settings(profile),
-        &profile.name,
-        &opts,
-    )
-    .ok()
-    .map(|r| remote::plan::Outgoing::new(&r, store));
+    let settings = project.settings(profile);
+    let local = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)
+        .ok()
+        .map(|r| remote::plan::Outgoing::new(&r, store, settings.generation.release()));
     if let Some(list) = remote::plan::custom_list_for(local.as_ref(), pushing) {
         pushing.insert(remote::CUSTOM_SECRETS.to_owned(), list);
     }

@@ -226,6 +226,7 @@ fn check_value(
         value.expose_secret(),
         &source,
         settings.rules.get(&key),
+        settings.generation.release(),
     );
     for f in &findings {
         super::validate::diagnostic(shell, f);

@@ -281,9 +281,10 @@ fn collect(
         )));
     }
     let findings = crate::validate::validate(&resolved, &settings);
-    super::gate(shell, &findings, args.force, &profile.name, "synced")?;
+    let mode = settings.mode(profile.yaml.validation());
+    super::gate(shell, &findings, mode, args.force, &profile.name, "synced")?;
 
-    let local = Outgoing::new(&resolved, store);
+    let local = Outgoing::new(&resolved, store, settings.generation.release());
     for (name, why) in &local.skipped {
         shell.info(format_args!("note: skipped {name}: {why}"));
     }

@@ -127,8 +127,11 @@ fn human(shell: &mut Shell, c: &Checked) {
             if c.protected { ", protected" } else { "" }
         ),
     );
-    if c.mode == Mode::Skip {
-        shell.status("Skipped", "validation (secrets.validation = skip)");
+    if c.mode == Mode::Skip && c.findings.is_empty() {
+        shell.status(
+            "Skipped",
+            "the tool's own checks (secrets.validation = skip); upstream's found nothing",
+        );
         return;
     }
     if shell.verbosity() > crate::shell::Verbosity::Quiet || c.fails() {

@@ -3,8 +3,10 @@
 
 use std::fmt;
 
-/// Names the platform manages itself; never pushed, removed by `cleanup`.
-pub const SYSTEM_MANAGED: &[&str] = &["FLY_APP_NAME", "FLY_MACHINE_ID"];
+/// Names the platform manages itself in the newest release (each release's own list is
+/// [`crate::upstream::Release::system_managed`]); never set by hand, removed by `cleanup`.
+pub const SYSTEM_MANAGED: &[&str] =
+    crate::upstream::RELEASES[crate::upstream::RELEASES.len() - 1].system_managed;
 /// Names the deploy pipeline owns; never pushed or pruned.
 pub const DEPLOY_OWNED: &[&str] = &[
     "SYSTEMPROMPT_API_TOKEN",
@@ -73,7 +75,7 @@ pub enum Skip {
     DeployOwned,
     /// `SYSTEMPROMPT_API_URL`.
     ApiUrl,
-    /// Null or blank locally.
+    /// Null, empty or only whitespace locally.
     Empty,
     /// `database_url` when `internal_database_url` is there: deploy sends that one as
     /// `DATABASE_URL`.
@@ -86,16 +88,24 @@ impl fmt::Display for Skip {
             Skip::SystemManaged => "system-managed, set by the platform",
             Skip::DeployOwned => "owned by the deploy pipeline",
             Skip::ApiUrl => "must not be synced (a stale value misdirects the deployed service; `cleanup` removes it)",
-            Skip::Empty => "empty locally",
+            Skip::Empty => "empty or only whitespace locally: systemprompt reads it as absent (`cloud deploy` would push the spaces)",
             Skip::Shadowed => "internal_database_url is sent as DATABASE_URL instead, as `cloud deploy` does",
         })
     }
 }
 
-/// Whether a remote name is protected from pushes, and why.
+/// Whether a remote name is protected from pushes, and why (the newest release's
+/// system-managed names).
 #[must_use]
 pub fn protected_name(name: &str) -> Option<Skip> {
-    if SYSTEM_MANAGED.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+    protected_name_in(name, crate::upstream::Release::latest())
+}
+
+/// Whether a remote name is protected from a push to a project on `release`, and why: that
+/// release's system-managed names (what its `cloud deploy` drops), the deploy pipeline's own.
+#[must_use]
+pub fn protected_name_in(name: &str, release: &crate::upstream::Release) -> Option<Skip> {
+    if release.is_system_managed(name) {
         Some(Skip::SystemManaged)
     } else if DEPLOY_OWNED.iter().any(|n| n.eq_ignore_ascii_case(name))
         || name.eq_ignore_ascii_case(CUSTOM_SECRETS)

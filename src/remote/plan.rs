@@ -3,7 +3,7 @@
 
 use secrecy::SecretString;
 
-use super::names::{self, protected_name, Skip};
+use super::names::{self, protected_name_in, Skip};
 use super::{Edit, Remote, RemoteStore};
 use crate::keys;
 use crate::layers::Resolved;
@@ -19,16 +19,20 @@ pub struct Outgoing {
 }
 
 impl Outgoing {
-    /// The resolved keys as `store` names them, without the names the platform or the deploy
-    /// pipeline owns, nor blank ones.
+    /// The resolved keys as `store` names them, without the names the platform (of `release`) or
+    /// the deploy pipeline owns, nor blank ones.
     #[must_use]
-    pub fn new(resolved: &Resolved, store: &dyn RemoteStore) -> Self {
+    pub fn new(
+        resolved: &Resolved,
+        store: &dyn RemoteStore,
+        release: &crate::upstream::Release,
+    ) -> Self {
         let mut out = Self::default();
         let deploy = store.deploy_naming();
         let internal = resolved.entries.contains_key("internal_database_url");
         for (key, resolution) in &resolved.entries {
             let name = keys::env_name(key);
-            if let Some(skip) = protected_name(&name) {
+            if let Some(skip) = protected_name_in(&name, release) {
                 out.skipped.push((name, skip));
                 continue;
             }
@@ -255,7 +259,7 @@ mod tests {
         );
         let resolved = crate::layers::load(&path, &settings, "local", &opts).unwrap();
         let cloud_like = MemoryStore::names_only(SecretMap::new());
-        let out = Outgoing::new(&resolved, &cloud_like);
+        let out = Outgoing::new(&resolved, &cloud_like, crate::upstream::Release::latest());
         assert_eq!(out.push.names().collect::<Vec<_>>(), ["ANTHROPIC_API_KEY"]);
         assert_eq!(
             out.skipped,
@@ -265,7 +269,7 @@ mod tests {
             ]
         );
         let bao_like = MemoryStore::versioned(SecretMap::new());
-        let out = Outgoing::new(&resolved, &bao_like);
+        let out = Outgoing::new(&resolved, &bao_like, crate::upstream::Release::latest());
         assert_eq!(out.push.names().collect::<Vec<_>>(), ["anthropic"]);
     }
 }

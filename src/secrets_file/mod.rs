@@ -26,8 +26,11 @@ pub const MAX_SIZE: u64 = 1024 * 1024;
 pub struct SecretsFile {
     /// The file it was read from.
     pub path: PathBuf,
-    /// The entries in file order. Null and blank values are kept as `None` (absent).
+    /// The entries in file order. Null and blank values are kept as `None` (absent). A key
+    /// defined twice is here once, with its last value, as upstream reads it.
     pub entries: Vec<FileEntry>,
+    /// What upstream reads without complaint but deserves a word (a key defined twice).
+    pub warnings: Vec<FileProblem>,
 }
 
 /// One key of a `secrets.json`.
@@ -163,9 +166,22 @@ pub fn read(path: &Path) -> Result<SecretsFile, SecretsFileError> {
     parse(path, &bytes)
 }
 
-/// Strictly parses the bytes of a `secrets.json` (see [`read`]).
-pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+/// The top-level keys and values, in file order.
+type Pairs = Vec<(String, RawValue)>;
+
+/// The file's text and its top-level pairs, or why it is not a JSON object at all.
+fn top_level<'a>(path: &Path, bytes: &'a [u8]) -> Result<(&'a str, Pairs), SecretsFileError> {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        return Err(SecretsFileError::one(
+            path,
+            FileProblem::new(
+                "byte-order-mark",
+                "the file starts with a byte-order mark (U+FEFF), which systemprompt cannot parse (\"expected value at line 1 column 1\")",
+                "save the file as UTF-8 without a BOM (in most editors: \"UTF-8\", not \"UTF-8 with BOM\")",
+            )
+            .at(1, Some(1)),
+        ));
+    }
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let (line, column) = line_col(&bytes[..e.valid_up_to()]);
         SecretsFileError::one(
@@ -173,7 +189,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
             FileProblem::new(
                 "invalid-utf8",
                 "the file is not valid UTF-8",
-                "save the file as UTF-8 (a leading byte-order mark is accepted)",
+                "save the file as UTF-8, without a byte-order mark",
             )
             .at(line, Some(column)),
         )
@@ -205,25 +221,42 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
                 .at(1, None),
             )),
         };
+    Ok((text, pairs))
+}
 
+/// Strictly parses the bytes of a `secrets.json` (see [`read`]), as upstream reads it: a leading
+/// byte-order mark is refused (upstream's JSON parser stops at it), and of a key defined twice the
+/// last definition wins (with a warning).
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError> {
+    let (text, pairs) = top_level(path, bytes)?;
     let lines = top_level_key_lines(text);
+    let line_of = |index: usize| lines.get(index).copied().unwrap_or(1);
+    // The last definition of each key is the one upstream reads.
+    let mut last: HashMap<String, usize> = HashMap::with_capacity(pairs.len());
+    for (index, (key, _)) in pairs.iter().enumerate() {
+        last.insert(key.clone(), index);
+    }
     let mut problems = Vec::new();
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut warnings = Vec::new();
     let mut folded: HashMap<Cow<'_, str>, (&str, usize)> = HashMap::new();
-    let mut entries = Vec::with_capacity(pairs.len());
     for (index, (key, value)) in pairs.iter().enumerate() {
-        let line = lines.get(index).copied().unwrap_or(1);
-        if let Some(first) = seen.insert(key, line) {
-            problems.push(
+        let line = line_of(index);
+        let last_index = last[key.as_str()];
+        if last_index != index {
+            warnings.push(
                 FileProblem::new(
                     "duplicate-key",
-                    format!("key `{key}` is defined twice: on line {first} and on line {line}"),
-                    "remove one of the two definitions; JSON readers disagree on which one wins",
+                    format!(
+                        "key `{}` is defined twice: on line {line} and on line {}; systemprompt reads the last one",
+                        crate::source::escape_controls(key),
+                        line_of(last_index)
+                    ),
+                    "remove the earlier definition, so that nobody edits the one that is not read",
                 )
                 .key(key)
                 .at(line, None),
             );
-            seen.insert(key, first);
+            continue;
         }
         problems.extend(case_twin(&mut folded, key, line));
         problems.extend(unusable_name(key, line));
@@ -245,16 +278,25 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
             problems,
         });
     }
-    for ((key, value), line) in pairs.into_iter().zip(lines) {
+    let mut entries = Vec::with_capacity(last.len());
+    for (index, (key, value)) in pairs.into_iter().enumerate() {
+        if last[key.as_str()] != index {
+            continue;
+        }
         let value = match value {
             RawValue::Str(s) if !is_blank(&s) => Some(s),
             _ => None,
         };
-        entries.push(FileEntry { key, value, line });
+        entries.push(FileEntry {
+            line: line_of(index),
+            key,
+            value,
+        });
     }
     Ok(SecretsFile {
         path: path.to_path_buf(),
         entries,
+        warnings,
     })
 }
 
@@ -542,10 +584,11 @@ mod tests {
     }
 
     #[test]
-    fn accepts_bom() {
+    fn refuses_a_bom_as_upstream_cannot_parse_it() {
         let mut bytes = b"\xEF\xBB\xBF".to_vec();
         bytes.extend_from_slice(b"{\"a\": \"b\"}");
-        assert_eq!(parse(Path::new("s"), &bytes).unwrap().entries.len(), 1);
+        let e = parse(Path::new("s"), &bytes).unwrap_err();
+        assert_eq!(codes(&e), ["byte-order-mark"]);
     }
 
     #[test]
@@ -572,14 +615,21 @@ mod tests {
     }
 
     #[test]
-    fn rejects_duplicates_naming_both_lines() {
-        let e = parse_str("{\n\"a\": \"x\",\n\"b\": \"y\",\n\"a\": \"z\"\n}").unwrap_err();
-        assert_eq!(codes(&e), ["duplicate-key"]);
+    fn a_duplicate_key_keeps_the_last_value_as_upstream_does_and_warns() {
+        use secrecy::ExposeSecret;
+        let f = parse_str("{\n\"a\": \"x\",\n\"b\": \"y\",\n\"a\": \"z\"\n}").unwrap();
+        let keys: Vec<(&str, usize)> = f.entries.iter().map(|e| (e.key.as_str(), e.line)).collect();
+        assert_eq!(keys, [("b", 3), ("a", 4)]);
+        assert_eq!(f.entries[1].value.as_ref().unwrap().expose_secret(), "z");
+        assert_eq!(f.warnings.len(), 1);
+        assert_eq!(f.warnings[0].code, "duplicate-key");
         assert!(
-            e.problems[0].message.contains("line 2 and on line 4"),
+            f.warnings[0].message.contains("line 2 and on line 4"),
             "{}",
-            e.problems[0].message
+            f.warnings[0].message
         );
+        // The earlier definition's own problems do not count: upstream never reads it.
+        assert!(parse_str("{\"a\": 1, \"a\": \"z\"}").is_ok());
     }
 
     #[test]
@@ -669,7 +719,7 @@ mod tests {
     fn errors_never_contain_values() {
         let canary = "CANARY-9f8e7d";
         let inputs = [
-            format!("{{\"a\": \"{canary}\", \"a\": \"{canary}\"}}"),
+            format!("{{\"a\": \"{canary}\", \"a\": 1}}"),
             format!("{{\"A\": \"{canary}\", \"a\": \"{canary}\"}}"),
             format!("{{\"a\": \"{canary}\" \"b\": 1}}"),
             format!("{{\"a\": \"{canary}"),
@@ -680,5 +730,7 @@ mod tests {
             assert!(!e.to_string().contains(canary), "{e}");
             assert!(!format!("{e:?}").contains(canary));
         }
+        let twice = parse_str(&format!("{{\"a\": \"{canary}\", \"a\": \"{canary}\"}}")).unwrap();
+        assert!(!format!("{:?}", twice.warnings).contains(canary));
     }
 }

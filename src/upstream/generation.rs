@@ -1,4 +1,5 @@
-//! The two generations of systemprompt's `secrets.json`, and which one a project is on.
+//! The two layouts of systemprompt's `secrets.json`, and which one a project is on (the finer
+//! version boundaries are rows of [`super::RELEASES`]).
 //!
 //! - systemprompt 0.10 and earlier: `jwt_secret` and `database_url` are required
 //!   (systemprompt-cloud.md).
@@ -172,7 +173,7 @@ impl fmt::Display for Reason {
     }
 }
 
-/// A generation and why.
+/// A generation and why, with the exact systemprompt version when `Cargo.lock` names one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Detected {
     /// The generation.
@@ -180,6 +181,10 @@ pub struct Detected {
     /// Why.
     #[serde(flatten)]
     pub reason: Reason,
+    /// The systemprompt version in `Cargo.lock`, which picks upstream's rules
+    /// ([`super::Release::of`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<super::Version>,
 }
 
 impl Detected {
@@ -189,7 +194,63 @@ impl Detected {
         Self {
             generation,
             reason: Reason::Manifest,
+            version: None,
         }
+    }
+
+    /// The same, on an exact systemprompt release (tests, the build-script library).
+    #[must_use]
+    pub fn at_version(version: &str) -> Self {
+        let version = super::parse_version(version);
+        let generation = version
+            .as_ref()
+            .map_or(Generation::Pepper, |v| super::Release::of(v).generation);
+        Self {
+            generation,
+            reason: Reason::Manifest,
+            version,
+        }
+    }
+
+    /// Upstream's facts for this project: those of the exact version when `Cargo.lock` names one
+    /// of this generation, else those of the generation's first release (nothing later is
+    /// claimed; see [`Detected::version_known`]).
+    #[must_use]
+    pub fn release(&self) -> &'static super::Release {
+        match &self.version {
+            Some(v) if super::Release::of(v).generation == self.generation => super::Release::of(v),
+            _ => super::Release::first_of(self.generation),
+        }
+    }
+
+    /// The keys `init` generates, as this release's `admin setup` does, in its order: the service's
+    /// secret, then (0.62+) the master key, (0.44+) the seed and the signing key. Without a known
+    /// version, the pepper generation gets the newest release's set: every release loads it.
+    #[must_use]
+    pub fn setup_keys(&self) -> Vec<&'static str> {
+        let release = if self.version_known() || self.generation == Generation::JwtSecret {
+            self.release()
+        } else {
+            super::Release::latest()
+        };
+        let mut keys = vec![release.secret_key()];
+        for key in [super::MASTER_KEY, super::SEED] {
+            if release.boot_required.contains(&key) {
+                keys.push(key);
+            }
+        }
+        if release.signing_key_on_cloud {
+            keys.push(super::SIGNING_KEY);
+        }
+        keys
+    }
+
+    /// Whether the rules come from an exact version.
+    #[must_use]
+    pub fn version_known(&self) -> bool {
+        self.version
+            .as_ref()
+            .is_some_and(|v| super::Release::of(v).generation == self.generation)
     }
 }
 
@@ -276,10 +337,12 @@ pub fn detect<'a>(
     locked: Option<&LockedCrate>,
     file_keys: impl IntoIterator<Item = &'a str>,
 ) -> Detected {
+    let version = locked.and_then(|c| super::parse_version(&c.version));
     if let Some(generation) = pinned {
         return Detected {
             generation,
             reason: Reason::Manifest,
+            version,
         };
     }
     if let Some(c) = locked {
@@ -290,6 +353,7 @@ pub fn detect<'a>(
                     package: c.package.clone(),
                     version: c.version.clone(),
                 },
+                version,
             };
         }
     }
@@ -301,6 +365,7 @@ pub fn detect<'a>(
                 reason: Reason::SecretsFile {
                     key: PEPPER.to_owned(),
                 },
+                version,
             };
         }
         jwt |= key.eq_ignore_ascii_case(JWT_SECRET);
@@ -311,11 +376,13 @@ pub fn detect<'a>(
             reason: Reason::SecretsFile {
                 key: JWT_SECRET.to_owned(),
             },
+            version,
         }
     } else {
         Detected {
             generation: Generation::Pepper,
             reason: Reason::Default,
+            version,
         }
     }
 }
