@@ -568,7 +568,7 @@ fn writers_stop_on_tracked_files_and_loose_folders_are_pointed_out() {
     let file = root.join(SECRETS);
     let before = snapshot(&file);
     for args in [
-        &["rotate", "jwt_secret"][..],
+        &["rotate", "jwt_secret", "--yes"][..],
         &["import", "in.env", "--all"],
         &[
             "copy", "--from", "local", "--to", "local2", "--create", "--yes",

@@ -1,27 +1,35 @@
-//! `init`: create a profile from `templates/` with a fresh `oauth_at_rest_pepper` (or, on
-//! systemprompt 0.10 and earlier, `jwt_secret`), and make sure git ignores secrets.
+//! `init`: create a profile's secrets.json with what that systemprompt version's `admin setup`
+//! generates (the pepper or `jwt_secret`; from 0.44 the seed and the signing key, from 0.62 the
+//! master key), or with `--add-missing` add only the generated keys an existing file lacks; and
+//! make sure git ignores secrets.
 
 use clap::Args;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use super::{rel, Context};
 use crate::error::Error;
+use crate::generation::Detected;
+use crate::secrets_file::{read_entries, set_entry, write_entries, Entries};
 use crate::shell::Shell;
 
 /// `init`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  cargo systemprompt-secrets init                        Create the `local` profile\n  cargo systemprompt-secrets init --profile staging      Create another profile\n  cargo systemprompt-secrets init --force                Replace an existing secrets.json"
+    after_help = "Examples:\n  cargo systemprompt-secrets init                        Create the `local` profile\n  cargo systemprompt-secrets init --profile staging      Create another profile\n  cargo systemprompt-secrets init --add-missing          Add the keys a newer systemprompt needs (e.g. after an upgrade to 0.77)\n  cargo systemprompt-secrets init --force                Replace an existing secrets.json\n\nWhat is generated follows the systemprompt version in Cargo.lock: the pepper (or jwt_secret on 0.10 and earlier); from 0.44 manifest_signing_secret_seed and signing_key_pem; from 0.62 encryption_master_key."
 )]
 pub struct InitArgs {
     /// Replace an existing secrets.json
-    #[arg(long)]
+    #[arg(long, conflicts_with = "add_missing")]
     pub force: bool,
+    /// Generate only the keys this systemprompt version needs that secrets.json lacks; never touch a value that is there
+    #[arg(long)]
+    pub add_missing: bool,
 }
 
-const SECRETS_TEMPLATE: &str = include_str!("../../templates/secrets.json");
 const GITIGNORE_TEMPLATE: &str = include_str!("../../templates/gitignore");
+/// Keys a new profile lists empty, for the user to fill in.
+const TO_FILL: &[&str] = &["database_url", "anthropic", "openai", "gemini", "github"];
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;
@@ -39,12 +47,13 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
     crate::atomic::create_private_dir(&dir)
         .map_err(|e| Error::io(format!("cannot create {}", rel(&dir)), e))?;
     let _lock = crate::secrets_file::lock(&secrets)?;
-    if secrets.exists() && !args.force {
+    let exists = secrets.exists();
+    if exists && !args.force && !args.add_missing {
         return Err(Error::failed(format!(
             "{} already exists; nothing was changed",
             rel(&secrets)
         ))
-        .help("pass --force to replace it with a fresh template (the old values are lost)"));
+        .help("pass --add-missing to add only the keys it lacks, or --force to replace it with a fresh one (the old values are lost)"));
     }
     if let crate::git::GitState::Tracked { root } = crate::git::state(&secrets) {
         return Err(crate::git::tracked_error(&secrets, &root));
@@ -53,30 +62,28 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
     let profile = project.profiles.open(&name)?;
     let detected = project.generation(&profile);
     shell.verbose(format_args!("{detected}"));
+    shell.verbose(crate::upstream::describe(&detected));
 
-    let secret_key = detected.generation.secret_key();
-    let spec = crate::generate::builtin(secret_key).expect("both secrets have a generator");
-    let secret = spec.generate().map_err(|e| {
-        Error::io(
-            "cannot read the OS random number generator",
-            std::io::Error::other(e.to_string()),
-        )
-    })?;
-    let body = SecretString::from(
-        SECRETS_TEMPLATE
-            .replace("{{secret_key}}", secret_key)
-            .replace("{{secret}}", secret.expose_secret()),
-    );
-    crate::atomic::write_private(&secrets, body.expose_secret().as_bytes(), args.force)
-        .map_err(|e| Error::io(format!("cannot write {}", rel(&secrets)), e))?;
-    shell.status(
-        "Created",
-        format_args!("profile `{name}` at {}", rel(&secrets)),
-    );
-    shell.info(format_args!(
-        "note: written for {} ({})",
-        detected.generation, detected.reason
-    ));
+    if args.add_missing && exists {
+        add_missing(shell, &secrets, &detected)?;
+    } else {
+        let mut entries: Entries = Vec::new();
+        for key in detected.setup_keys() {
+            entries.push((key.to_owned(), Some(generate(key)?)));
+        }
+        entries.extend(TO_FILL.iter().map(|k| ((*k).to_owned(), None)));
+        write_entries(&secrets, &entries, args.force)?;
+        shell.status(
+            "Created",
+            format_args!("profile `{name}` at {}", rel(&secrets)),
+        );
+        shell.info(format_args!(
+            "note: written for {} ({}); generated: {}",
+            version_words(&detected),
+            detected.reason,
+            detected.setup_keys().join(", ")
+        ));
+    }
 
     let systemprompt_dir = project
         .profiles
@@ -98,10 +105,75 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
         &env_file,
     )?;
 
-    shell.info(format_args!(
-        "\nNext steps:\n  1. Fill in database_url and at least one of {} in {}\n  2. cargo systemprompt-secrets validate --profile {name}\n  ({secret_key} holds a fresh random value ({spec}); it is never printed)",
-        detected.generation.ai_providers().join(" / "),
-        rel(&secrets)
-    ));
+    if !(args.add_missing && exists) {
+        shell.info(format_args!(
+            "\nNext steps:\n  1. Fill in database_url and at least one of {} in {}\n  2. cargo systemprompt-secrets validate --profile {name}\n  (the generated keys hold fresh random values; they are never printed)",
+            detected.generation.ai_providers().join(" / "),
+            rel(&secrets)
+        ));
+    }
+    Ok(())
+}
+
+/// "systemprompt 0.77.0" or "the `oauth_at_rest_pepper` generation (…)".
+fn version_words(detected: &Detected) -> String {
+    match &detected.version {
+        Some(v) if detected.version_known() => format!("systemprompt {v}"),
+        _ => detected.generation.to_string(),
+    }
+}
+
+/// A fresh value for a key with a built-in generator.
+fn generate(key: &str) -> Result<SecretString, Error> {
+    let spec = crate::generate::builtin(key)
+        .ok_or_else(|| Error::failed(format!("no built-in generator for `{key}`")))?;
+    spec.generate().map_err(|e| {
+        Error::io(
+            format!("cannot generate `{key}`"),
+            std::io::Error::other(e.to_string()),
+        )
+    })
+}
+
+/// Adds the generated keys the file lacks (looked up without regard to case, as upstream finds
+/// the master key), leaving every value that is there as it is.
+fn add_missing(
+    shell: &mut Shell,
+    secrets: &std::path::Path,
+    detected: &Detected,
+) -> Result<(), Error> {
+    let mut entries = read_entries(secrets)?;
+    let missing: Vec<&str> = detected
+        .setup_keys()
+        .into_iter()
+        .filter(|key| {
+            !entries
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case(key) && v.is_some())
+        })
+        .collect();
+    if missing.is_empty() {
+        shell.status(
+            "Fresh",
+            format_args!(
+                "{} has every key {} generates; nothing was changed",
+                rel(secrets),
+                version_words(detected)
+            ),
+        );
+        return Ok(());
+    }
+    for key in &missing {
+        set_entry(&mut entries, key, generate(key)?);
+    }
+    write_entries(secrets, &entries, true)?;
+    shell.status(
+        "Added",
+        format_args!(
+            "{} to {} (fresh values, not shown; nothing else changed)",
+            missing.join(", "),
+            rel(secrets)
+        ),
+    );
     Ok(())
 }

@@ -32,6 +32,9 @@ pub struct RotateArgs {
     /// Also push the new value of this key to the profile's remote
     #[arg(long)]
     pub sync: bool,
+    /// Replace an existing `encryption_master_key` (everything sealed with the old one becomes unreadable)
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub target: RemoteArgs,
@@ -57,31 +60,28 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
             std::io::Error::other(e.to_string()),
         )
     })?;
-    let settings = ctx.settings(&project, &profile);
-    let findings = crate::validate::validate_value(
+    check_generated(
+        shell,
+        &ctx.settings(&project, &profile),
+        &profile,
         &key,
-        value.expose_secret(),
-        &Source::SecretsFile {
-            path: profile.secrets_path.clone(),
-            line: None,
-        },
-        settings.rules.get(&key),
-    );
-    if findings
-        .iter()
-        .any(|f| f.severity == crate::finding::Severity::Error)
-    {
-        for f in &findings {
-            super::validate::diagnostic(shell, f);
-        }
-        return Err(Error::failed(format!(
-            "a {spec} value does not pass the rules for `{key}`; nothing was changed"
-        ))
-        .help("choose --bytes/--encoding to match the rule"));
-    }
+        &spec,
+        &value,
+    )?;
     let json = args.target.format == crate::cli::Format::Json;
     let mut report = plan(shell, &profile, &key, &spec, args);
+    // A key that is absent is added; one that is there and that a running server pins is replaced
+    // only after its consequences are said and accepted (after the remote is settled, below).
+    // (A file that cannot be read is reported below, where the write reads it.)
+    let present = read_entries(&profile.secrets_path).is_ok_and(|entries| {
+        entries
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case(&key) && v.is_some())
+    });
     if args.write.dry_run {
+        if present {
+            pinned_check(shell, &key, args)?;
+        }
         shell.status("Dry run", "nothing was changed");
         if json {
             shell.out(report);
@@ -105,6 +105,9 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
     } else {
         None
     };
+    if present {
+        pinned_check(shell, &key, args)?;
+    }
     // A fresh value in a file git tracks would be committed: stop, as `init` and `sync` do.
     crate::git::guard(shell, &profile.secrets_path)?;
     // Held from the read to the rename: a concurrent writer's update is read, not lost.
@@ -121,7 +124,6 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
             rel(&profile.secrets_path)
         ),
     );
-    consequences(shell, &key);
 
     report["rotated"] = true.into();
     if let Some(store) = store {
@@ -138,6 +140,40 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
     }
     if json {
         shell.out(report);
+    }
+    Ok(())
+}
+
+/// A generated value must pass the key's rules before it is written.
+fn check_generated(
+    shell: &mut Shell,
+    settings: &crate::config::ProfileSettings,
+    profile: &crate::profile::Profile,
+    key: &str,
+    spec: &crate::generate::Spec,
+    value: &secrecy::SecretString,
+) -> Result<(), Error> {
+    let findings = crate::validate::validate_value(
+        key,
+        value.expose_secret(),
+        &Source::SecretsFile {
+            path: profile.secrets_path.clone(),
+            line: None,
+        },
+        settings.rules.get(key),
+        settings.generation.release(),
+    );
+    if findings
+        .iter()
+        .any(|f| f.severity == crate::finding::Severity::Error)
+    {
+        for f in &findings {
+            super::validate::diagnostic(shell, f);
+        }
+        return Err(Error::failed(format!(
+            "a {spec} value does not pass the rules for `{key}`; nothing was changed"
+        ))
+        .help("choose --bytes/--encoding to match the rule"));
     }
     Ok(())
 }
@@ -173,12 +209,50 @@ fn plan(
     })
 }
 
-/// What a new value of `key` does to running systems.
-fn consequences(shell: &mut Shell, key: &str) {
-    if key == crate::generation::JWT_SECRET {
-        shell.info("note: a new jwt_secret invalidates every token already issued; users will have to sign in again");
-    } else if key == crate::generation::PEPPER {
-        shell.info("note: a new oauth_at_rest_pepper no longer matches the OAuth tokens and client secrets stored with the old one; clients will have to sign in again");
+/// What replacing `key` breaks, for the keys a running systemprompt pins (0.67+ refuses to reload
+/// them); `None` for the others.
+fn breaks(key: &str) -> Option<&'static str> {
+    Some(match key {
+        crate::upstream::MASTER_KEY | "ENCRYPTION_MASTER_KEY" => "everything systemprompt sealed at rest with the old encryption_master_key (stored provider keys, OAuth client secrets, the gateway accounting journal) becomes unreadable: this is data loss, not a rotation",
+        crate::generation::PEPPER => "the OAuth tokens and client secrets stored with the old pepper no longer match: every client signs in again",
+        crate::generation::JWT_SECRET => "every token signed with the old jwt_secret stops verifying: every user signs in again",
+        crate::upstream::SEED => "manifests signed with the old seed no longer verify, and every replica must get the new seed at the same time",
+        crate::upstream::SIGNING_KEY => "tokens and manifests signed with the old key no longer verify, and every replica must get the new key at the same time",
+        "database_url" | "database_write_url" | "database_session_url" => "the server connects to another database",
+        _ => return None,
+    })
+}
+
+/// Replacing a key a running server pins: the master key needs `--force`; the others say what
+/// breaks and ask (on a terminal) or need `--yes`.
+fn pinned_check(shell: &mut Shell, key: &str, args: &RotateArgs) -> Result<(), Error> {
+    let Some(what) = breaks(key) else {
+        return Ok(());
+    };
+    let restart = "a running systemprompt keeps the old value until it restarts (0.67 and later refuse to reload it)";
+    if matches!(key, crate::upstream::MASTER_KEY | "ENCRYPTION_MASTER_KEY") {
+        if !args.force {
+            return Err(Error::usage(format!(
+                "refusing to replace `{key}`: {what}; nothing was changed"
+            ))
+            .help("keep it (every replica and backup needs this same key); pass --force only for a fresh install with nothing sealed yet, then restart the server"));
+        }
+        shell.warn(format_args!(
+            "replacing `{key}` (--force): {what}; {restart}"
+        ));
+        return Ok(());
+    }
+    shell.warn(format_args!("a new `{key}`: {what}; {restart}"));
+    if args.write.yes || args.write.dry_run {
+        return Ok(());
+    }
+    match shell.confirm(&format!("Replace `{key}`?"), false)? {
+        Some(true) => Ok(()),
+        Some(false) => Err(Error::cancelled()),
+        None => Err(Error::usage(format!(
+            "replacing `{key}` needs a yes and this is not an interactive terminal; nothing was changed"
+        ))
+        .help("read what it breaks above, then pass --yes")),
     }
 }
 
