@@ -287,6 +287,11 @@ impl Check {
         let findings = match layers::load(&profile.secrets_path, &settings, &profile.name, &opts) {
             Ok(resolved) => {
                 let mut findings = crate::validate::validate(&resolved, &settings);
+                findings.extend(
+                    crate::validate::profile_findings(&profile, &settings.generation)
+                        .into_iter()
+                        .filter(|f| !settings.allows(&f.code)),
+                );
                 if mode == Mode::Skip {
                     // Skip quiets the tool's advice, never upstream's own refusals.
                     findings.retain(|f| f.refuses_boot);

@@ -167,7 +167,7 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  cargo systemprompt-secrets edit\n  EDITOR=nano cargo systemprompt-secrets edit --profile staging\n\nThe editor works on a private temporary copy (0600) that is never left behind. The file is replaced\natomically, only when it changed and only if nobody changed it meanwhile."
     )]
-    Edit,
+    Edit(crate::commands::edit::EditArgs),
     /// Print a fresh random value from the OS CSPRNG (for piping)
     Generate(generate::GenerateArgs),
     /// Replace a key's value with a fresh random one (the value is never printed)

@@ -68,6 +68,8 @@ pub const UNREAD_KEY: &str = "unread-key";
 /// The code of the advice that a later systemprompt release requires a key this file lacks, when
 /// Cargo.lock names no systemprompt version.
 pub const LATER_BOOT_KEY: &str = "later-boot-key";
+/// The code of the note that the app reads a profile's secrets elsewhere (`secrets.source`).
+pub const SECRETS_SOURCE: &str = "secrets-source";
 /// Every advice code: shown in every mode, failing none, and what a manifest's `allow` may turn off.
 pub const ADVISORY: &[&str] = &[
     FILE_PERMISSIONS,
@@ -75,6 +77,7 @@ pub const ADVISORY: &[&str] = &[
     KEY_NAME,
     UNREAD_KEY,
     LATER_BOOT_KEY,
+    SECRETS_SOURCE,
 ];
 
 impl Mode {

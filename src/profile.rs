@@ -19,6 +19,8 @@ pub struct ProfileSet {
     /// The profile names, sorted. When some folders hold a `profile.yaml`, only those count, as
     /// upstream; otherwise every folder.
     pub names: Vec<String>,
+    /// Profiles not counted because the project's systemprompt does not load them, with why.
+    pub skipped: Vec<(String, String)>,
 }
 
 /// The largest session record read (upstream's is a few kilobytes).
@@ -95,6 +97,8 @@ pub struct Profile {
 }
 
 /// The parts of `profile.yaml` this tool reads. Unknown fields are ignored: the file is upstream's.
+/// From 0.73 a profile is `profiles/base.yaml` deep-merged under `<name>/profile.yaml`, each with
+/// `${VAR}` and `${VAR:-default}` interpolated; this reads them the same way.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ProfileYaml {
     /// `secrets:`
@@ -109,6 +113,94 @@ pub struct ProfileYaml {
     /// `licence:` (0.75+ requires `licence_signing_secret` when `multi_tenant` is on).
     #[serde(default)]
     pub licence: Option<YamlLicence>,
+    /// Fields of an older shape that later releases refuse (found in the merged document).
+    #[serde(skip)]
+    pub old_shape: Vec<OldShape>,
+    /// Whether `profiles/base.yaml` was merged under this profile.
+    #[serde(skip)]
+    pub layered: bool,
+}
+
+/// A field of an older profile shape that a later release refuses to load
+/// (`systemprompt-manifest@0.77.0/src/profile/legacy.rs`, `derived.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OldShape {
+    /// The field, dotted (`providers`, `server.api_server_url`).
+    pub field: String,
+    /// The first release that refuses it.
+    pub refused_since: (u64, u64, u64),
+    /// Where it lives now.
+    pub instead: &'static str,
+}
+
+/// What upstream says to run for an old-shape profile.
+pub const MIGRATE_COMMAND: &str = "systemprompt admin config migrate --profiles <profiles dir>";
+
+/// Top-level keys 0.44 moved out of profile.yaml, and where they went.
+const LEGACY_TOP_LEVEL: &[(&str, &str)] = &[
+    (
+        "providers",
+        "the provider catalog lives in services/ai/providers.yaml",
+    ),
+    ("gateway", "gateway routes live in services/ai/gateway.yaml"),
+    ("evaluation", "the section is named `judge`"),
+];
+
+/// Fields 0.73 derives and refuses to read stated.
+const DERIVED_FIELDS: &[(&[&str], &str)] = &[
+    (
+        &["server", "api_server_url"],
+        "derived from server.external_url",
+    ),
+    (
+        &["server", "api_external_url"],
+        "derived from server.external_url",
+    ),
+    (&["server", "use_https"], "derived from server.external_url"),
+    (
+        &["server", "cors_allowed_origins"],
+        "derived from server.external_url",
+    ),
+    (
+        &["security", "jwt_issuer"],
+        "derived from server.external_url",
+    ),
+    (
+        &["server", "api_internal_url"],
+        "derived from server.host and server.port",
+    ),
+    (
+        &["governance", "authz", "hook", "url"],
+        "derived from server.host and server.port",
+    ),
+];
+
+/// The old-shape fields of a merged profile document.
+fn old_shape(doc: &serde_norway::Value) -> Vec<OldShape> {
+    let mut out = Vec::new();
+    for (key, instead) in LEGACY_TOP_LEVEL {
+        if doc.get(*key).is_some() {
+            out.push(OldShape {
+                field: (*key).to_owned(),
+                refused_since: (0, 44, 0),
+                instead,
+            });
+        }
+    }
+    for (path, instead) in DERIVED_FIELDS {
+        let mut at = Some(doc);
+        for part in *path {
+            at = at.and_then(|v| v.get(*part));
+        }
+        if at.is_some() {
+            out.push(OldShape {
+                field: path.join("."),
+                refused_since: (0, 73, 0),
+                instead,
+            });
+        }
+    }
+    out
 }
 
 /// `profile.yaml` `licence:`.
@@ -126,6 +218,26 @@ pub struct YamlSecrets {
     pub validation: Option<Mode>,
     /// Path of the secrets file, relative to the profile folder.
     pub secrets_path: Option<PathBuf>,
+    /// `file | env | vault | external` (0.50+; `file` when absent).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// `secrets.vault:` (0.50+), for `source: vault`.
+    #[serde(default)]
+    pub vault: Option<YamlVault>,
+    /// `secrets.external:` (0.67+), for `source: external`.
+    #[serde(default)]
+    pub external: Option<serde_norway::Value>,
+}
+
+/// `profile.yaml` `secrets.vault:`: where a `source: vault` profile's secrets live.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct YamlVault {
+    /// The server, after `${VAR}` interpolation.
+    pub address: Option<String>,
+    /// The KV v2 mount (upstream's default: `secret`).
+    pub mount: Option<String>,
+    /// The document's path under the mount.
+    pub path: Option<String>,
 }
 
 /// `profile.yaml` `cloud:`.
@@ -133,9 +245,93 @@ pub struct YamlSecrets {
 pub struct YamlCloud {
     /// The cloud tenant.
     pub tenant_id: Option<String>,
+    /// `systemprompt | kubernetes | gke | docker_local` (0.75+).
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// `strict | warn | skip` (0.75+): `warn` and `skip` make a local trial.
+    #[serde(default)]
+    pub validation: Option<String>,
+}
+
+/// Where systemprompt reads a profile's secrets from at boot (`secrets.source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSource {
+    /// `file` (the default): secrets.json.
+    File,
+    /// `env`: the environment (locally, secrets.json when it exists).
+    Env,
+    /// `vault`: a Vault/OpenBao KV v2 document; secrets.json is not read.
+    Vault,
+    /// `external`: an extension's secret manager; secrets.json is not read.
+    External,
+}
+
+impl SecretSource {
+    /// Whether systemprompt reads secrets.json at boot.
+    #[must_use]
+    pub fn reads_file(self) -> bool {
+        matches!(self, Self::File | Self::Env)
+    }
+}
+
+impl fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::File => "file",
+            Self::Env => "env",
+            Self::Vault => "vault",
+            Self::External => "external",
+        })
+    }
 }
 
 impl ProfileYaml {
+    /// `secrets.source` (an unknown value reads as `file`, which upstream would refuse to load).
+    #[must_use]
+    pub fn source(&self) -> SecretSource {
+        match self.secrets.as_ref().and_then(|s| s.source.as_deref()) {
+            Some("vault") => SecretSource::Vault,
+            Some("external") => SecretSource::External,
+            Some("env") => SecretSource::Env,
+            _ => SecretSource::File,
+        }
+    }
+
+    /// Where a vault or external profile's secrets live, in words (`Vault at https://…, secret/app`).
+    #[must_use]
+    pub fn source_place(&self) -> String {
+        let secrets = self.secrets.as_ref();
+        match self.source() {
+            SecretSource::Vault => {
+                let v = secrets.and_then(|s| s.vault.clone()).unwrap_or_default();
+                format!(
+                    "Vault/OpenBao at {}, KV v2 mount `{}`, path `{}` (secrets.vault)",
+                    v.address.as_deref().unwrap_or("(no address)"),
+                    v.mount.as_deref().unwrap_or("secret"),
+                    v.path.as_deref().unwrap_or("(no path)")
+                )
+            }
+            SecretSource::External => {
+                let kind = secrets
+                    .and_then(|s| s.external.as_ref())
+                    .and_then(|e| e.get("kind"))
+                    .and_then(serde_norway::Value::as_str)
+                    .map_or_else(String::new, |k| format!(" `{k}`"));
+                format!("the extension-provided secret manager{kind} (secrets.external)")
+            }
+            SecretSource::Env => {
+                "the environment (locally: secrets.json when it exists)".to_owned()
+            }
+            SecretSource::File => "secrets.json".to_owned(),
+        }
+    }
+
+    /// `cloud.provider`, if set.
+    #[must_use]
+    pub fn cloud_provider(&self) -> Option<&str> {
+        self.cloud.as_ref().and_then(|c| c.provider.as_deref())
+    }
+
     /// What upstream's boot checks depend on in this profile.
     #[must_use]
     pub fn boot_conditions(&self) -> crate::upstream::BootConditions {
@@ -307,7 +503,65 @@ impl ProfileSet {
         Ok(Self {
             dir: dir.to_path_buf(),
             names,
+            skipped: Vec::new(),
         })
+    }
+
+    /// Stops counting the profiles systemprompt `version` would not load (an old shape it refuses),
+    /// as upstream's discovery skips them; each is kept in [`ProfileSet::skipped`] with why. A
+    /// profile named explicitly still opens.
+    pub fn drop_unloadable(&mut self, version: &semver::Version) {
+        let at = (version.major, version.minor, version.patch);
+        let dir = self.dir.clone();
+        let mut skipped = Vec::new();
+        self.names.retain(|name| {
+            let Ok(profile) = Profile::open(name.clone(), dir.join(name)) else {
+                return true;
+            };
+            let refused: Vec<&str> = profile
+                .yaml
+                .old_shape
+                .iter()
+                .filter(|s| s.refused_since <= at)
+                .map(|s| s.field.as_str())
+                .collect();
+            if refused.is_empty() {
+                return true;
+            }
+            skipped.push((
+                name.clone(),
+                format!(
+                    "systemprompt {version} does not load it (it states {}, an older shape)",
+                    refused
+                        .iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+            false
+        });
+        self.skipped = skipped;
+    }
+
+    /// The session record's `active_profile_name` when it is not a valid profile name (letters and
+    /// digits of any script, `-`, `_`), escaped for a terminal.
+    #[must_use]
+    pub fn invalid_session_name(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Record {
+            active_profile_name: Option<String>,
+        }
+        let path = self.dir.parent()?.join("sessions").join("index.json");
+        let bytes = crate::regular_file::read(&path, MAX_SESSION_RECORD).ok()?;
+        let name = serde_json::from_slice::<Record>(&bytes)
+            .ok()?
+            .active_profile_name?;
+        let valid = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+        (!valid).then(|| crate::source::escape_controls(&name))
     }
 
     /// The profile upstream's session record makes active: `active_profile_name` when that
@@ -471,6 +725,46 @@ fn normalize(path: &Path) -> PathBuf {
 const MAX_PROFILE_YAML: u64 = 1024 * 1024;
 
 fn read_yaml(path: &Path) -> Result<ProfileYaml, ProfileError> {
+    let (text, overlay) = read_layer(path)?;
+    // 0.73+: `profiles/base.yaml` under `<name>/profile.yaml` (maps merge; the rest is replaced).
+    let base_path = path
+        .parent()
+        .and_then(Path::parent)
+        .map(|profiles| profiles.join("base.yaml"))
+        .filter(|p| p.is_file() && path.file_name().is_some_and(|n| n == "profile.yaml"));
+    let yaml_error = |e: serde_norway::Error| ProfileError::Yaml {
+        path: path.to_path_buf(),
+        line: e.location().map(|l| l.line()),
+        message: e.to_string(),
+    };
+    let yaml: ProfileYaml = match &base_path {
+        Some(base) => {
+            let doc = merge_yaml(read_layer(base)?.1, overlay);
+            let shape = old_shape(&doc);
+            let mut yaml: ProfileYaml = if doc.is_null() {
+                ProfileYaml::default()
+            } else {
+                serde_norway::from_value(doc).map_err(yaml_error)?
+            };
+            yaml.old_shape = shape;
+            yaml.layered = true;
+            yaml
+        }
+        None if overlay.is_null() => ProfileYaml::default(),
+        // From the text, so that an error names its line.
+        None => {
+            let mut yaml: ProfileYaml = serde_norway::from_str(&text).map_err(yaml_error)?;
+            yaml.old_shape = old_shape(&overlay);
+            yaml
+        }
+    };
+    Ok(yaml)
+}
+
+/// One layer of a profile: read within the limit, `${VAR}` and `${VAR:-default}` interpolated
+/// from the environment (as upstream's `interpolate`: an unset or empty variable takes the
+/// default, or stays as written), parsed as YAML (empty is an empty document).
+fn read_layer(path: &Path) -> Result<(String, serde_norway::Value), ProfileError> {
     let bytes = crate::regular_file::read(path, MAX_PROFILE_YAML).map_err(|e| match e {
         crate::regular_file::ReadError::Io(source) => ProfileError::Unreadable {
             path: path.to_path_buf(),
@@ -487,19 +781,152 @@ fn read_yaml(path: &Path) -> Result<ProfileYaml, ProfileError> {
         message: "the file is not valid UTF-8".to_owned(),
     })?;
     if text.trim().is_empty() {
-        return Ok(ProfileYaml::default());
+        return Ok((String::new(), serde_norway::Value::Null));
     }
-    serde_norway::from_str(&text).map_err(|e| ProfileError::Yaml {
+    let text = interpolate(&text, &crate::env::ProcessEnv);
+    let value = serde_norway::from_str(&text).map_err(|e| ProfileError::Yaml {
         path: path.to_path_buf(),
         line: e.location().map(|l| l.line()),
         message: e.to_string(),
-    })
+    })?;
+    Ok((text, value))
+}
+
+/// `${VAR}` and `${VAR:-default}` in `text`, as upstream interpolates profile files: a set,
+/// non-empty variable gives its value, else the default, else the text stays as written.
+#[must_use]
+pub fn interpolate(text: &str, env: &dyn Env) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let inner = &after[..end];
+        let (name, default) = match inner.split_once(":-") {
+            Some((name, default)) => (name, Some(default)),
+            None => (inner, None),
+        };
+        let valid = !name.is_empty() && !name.contains(':');
+        match env.var(name).filter(|v| valid && !v.is_empty()) {
+            Some(value) => out.push_str(&value),
+            None => match default.filter(|_| valid) {
+                Some(default) => out.push_str(default),
+                None => out.push_str(&rest[start..=start + 2 + end]),
+            },
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Upstream's layering: maps merge key by key, anything else in `overlay` replaces `base`.
+fn merge_yaml(base: serde_norway::Value, overlay: serde_norway::Value) -> serde_norway::Value {
+    use serde_norway::Value;
+    match (base, overlay) {
+        (Value::Mapping(mut base), Value::Mapping(overlay)) => {
+            for (key, value) in overlay {
+                let merged = match base.remove(&key) {
+                    Some(below) => merge_yaml(below, value),
+                    None => value,
+                };
+                base.insert(key, merged);
+            }
+            Value::Mapping(base)
+        }
+        (base, Value::Null) => base,
+        (_, overlay) => overlay,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::env::MapEnv;
+
+    #[test]
+    fn profile_files_interpolate_as_upstream_does() {
+        let env = MapEnv::from_pairs([("HOST", "db.internal"), ("EMPTY", "")]);
+        assert_eq!(interpolate("a ${HOST} b", &env), "a db.internal b");
+        assert_eq!(interpolate("${MISSING:-fallback}", &env), "fallback");
+        assert_eq!(
+            interpolate("${EMPTY:-fallback}", &env),
+            "fallback",
+            "empty counts as unset"
+        );
+        assert_eq!(
+            interpolate("${MISSING}", &env),
+            "${MISSING}",
+            "left as written"
+        );
+        assert_eq!(interpolate("${A:B}", &env), "${A:B}");
+        assert_eq!(interpolate("tail ${HOST", &env), "tail ${HOST");
+        assert_eq!(
+            interpolate("${HOST:-x}:${HOST}", &env),
+            "db.internal:db.internal"
+        );
+    }
+
+    #[test]
+    fn base_yaml_is_merged_under_the_profile_and_old_shapes_are_found() {
+        let d = tempfile::tempdir().unwrap();
+        let profiles = d.path().join("profiles");
+        std::fs::create_dir_all(profiles.join("prod")).unwrap();
+        std::fs::write(
+            profiles.join("base.yaml"),
+            "target: cloud\nsecrets:\n  source: vault\n  vault:\n    address: ${BAO_TEST_ADDR_UNSET:-https://bao.example:8200}\n    path: app/base\nlicence:\n  multi_tenant: true\n",
+        )
+        .unwrap();
+        std::fs::write(
+            profiles.join("prod/profile.yaml"),
+            "secrets:\n  vault:\n    path: app/prod\nserver:\n  api_server_url: https://x\nproviders: {}\n",
+        )
+        .unwrap();
+        let p = Profile::open("prod".into(), profiles.join("prod")).unwrap();
+        assert!(p.yaml.layered);
+        assert_eq!(p.yaml.source(), SecretSource::Vault);
+        let vault = p.yaml.secrets.as_ref().unwrap().vault.clone().unwrap();
+        assert_eq!(vault.address.as_deref(), Some("https://bao.example:8200"));
+        assert_eq!(
+            vault.path.as_deref(),
+            Some("app/prod"),
+            "maps merge, the profile wins"
+        );
+        assert_eq!(
+            p.yaml.boot_conditions(),
+            crate::upstream::BootConditions {
+                cloud_target: true,
+                multi_tenant: true
+            }
+        );
+        let fields: Vec<(&str, (u64, u64, u64))> = p
+            .yaml
+            .old_shape
+            .iter()
+            .map(|s| (s.field.as_str(), s.refused_since))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("providers", (0, 44, 0)),
+                ("server.api_server_url", (0, 73, 0))
+            ]
+        );
+
+        let mut set = ProfileSet::read(&profiles).unwrap();
+        set.drop_unloadable(&semver::Version::new(0, 43, 0));
+        assert_eq!(set.names, ["prod"], "0.43 still loads it");
+        set.drop_unloadable(&semver::Version::new(0, 77, 0));
+        assert!(
+            set.names.is_empty() && set.skipped[0].1.contains("`providers`"),
+            "{:?}",
+            set.skipped
+        );
+    }
 
     fn set(names: &[&str]) -> (tempfile::TempDir, ProfileSet) {
         let dir = tempfile::tempdir().unwrap();

@@ -262,7 +262,14 @@ pub fn from_facts(
         &manifest_dir,
         &facts.workspace_root,
     );
-    let profiles = ProfileSet::read(&dir)?;
+    let mut profiles = ProfileSet::read(&dir)?;
+    if let Some(version) = facts
+        .locked
+        .as_ref()
+        .and_then(|c| crate::upstream::parse_version(&c.version))
+    {
+        profiles.drop_unloadable(&version);
+    }
     Ok(Project {
         id: project_id(&facts.workspace_root),
         workspace_root: facts.workspace_root.clone(),

@@ -196,6 +196,83 @@ fn required_findings(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Fin
     findings
 }
 
+/// Findings about the profile itself for the project's release: where the app reads its secrets
+/// (`secrets.source`), a source the release does not know, and fields of an older shape it refuses.
+#[must_use]
+pub fn profile_findings(
+    profile: &crate::profile::Profile,
+    detected: &crate::generation::Detected,
+) -> Vec<Finding> {
+    use crate::profile::SecretSource;
+    let release = detected.release();
+    let at = profile.yaml_path.clone().map(|path| Location::File {
+        path,
+        line: None,
+        column: None,
+    });
+    let mut out = Vec::new();
+    let source = profile.yaml.source();
+    let version = detected
+        .version
+        .as_ref()
+        .filter(|_| detected.version_known())
+        .map(|v| format!("systemprompt {v}"));
+    if source == SecretSource::Vault && !release.vault_source && version.is_some() {
+        out.push(
+            Finding::new(
+                "unknown-secrets-source",
+                Severity::Error,
+                None,
+                format!(
+                    "`secrets.source: vault` is not known to {}: it came in 0.50",
+                    version.as_deref().unwrap_or_default()
+                ),
+                "upgrade systemprompt to 0.50 or later, or use `source: file`",
+            )
+            .at(at.clone())
+            .boot_refusal(),
+        );
+    } else if !source.reads_file() {
+        out.push(
+            Finding::new(
+                crate::finding::SECRETS_SOURCE,
+                Severity::Warning,
+                None,
+                format!(
+                    "systemprompt reads this profile's secrets from {}, not from {}: the checks here are of that file, which the app does not read",
+                    profile.yaml.source_place(),
+                    crate::source::rel(&profile.secrets_path)
+                ),
+                "keep the secrets where the app reads them; `cargo systemprompt-secrets sync` fills a Vault path",
+            )
+            .at(at.clone()),
+        );
+    }
+    let since = (release.since.0, release.since.1, release.since.2);
+    for shape in &profile.yaml.old_shape {
+        if version.is_some() && since >= shape.refused_since {
+            out.push(
+                Finding::new(
+                    "old-profile-shape",
+                    Severity::Warning,
+                    None,
+                    format!(
+                        "profile.yaml states `{}`, which {} no longer reads ({}; refused since {}.{}), so it does not load this profile",
+                        shape.field,
+                        version.as_deref().unwrap_or_default(),
+                        shape.instead,
+                        shape.refused_since.0,
+                        shape.refused_since.1
+                    ),
+                    format!("run `{}`", crate::profile::MIGRATE_COMMAND),
+                )
+                .at(at.clone()),
+            );
+        }
+    }
+    out
+}
+
 /// Why a key is required.
 #[derive(Clone, Copy)]
 enum Requirement {

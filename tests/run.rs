@@ -6,7 +6,7 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use support::{cmd, project, run, GOOD};
+use support::{cmd, project, run, write, GOOD};
 
 const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
 
@@ -102,6 +102,20 @@ fn only_and_no_inherit_env() {
     assert_eq!(
         names,
         ["DATABASE_URL", "JWT_SECRET", "OPENAI_API_KEY"],
+        "no custom key, so no SYSTEMPROMPT_CUSTOM_SECRETS: {}",
+        out.stdout
+    );
+    // A custom key comes with the list deploy sets, by which the app finds it.
+    write(
+        p.path(),
+        SECRETS,
+        &support::GOOD.replacen('{', "{\n  \"stripe_key\": \"sk_test_abcdefghijklmnop\",", 1),
+    );
+    let out = sp_run(&p, &["--no-inherit-env", "--", "env"], &[]);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l == "SYSTEMPROMPT_CUSTOM_SECRETS=STRIPE_KEY"),
         "{}",
         out.stdout
     );

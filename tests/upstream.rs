@@ -417,3 +417,168 @@ fn pinned_keys_are_not_replaced_without_a_word() {
         after["encryption_master_key"]
     );
 }
+
+/// A 0.77 workspace whose `local` profile `init` wrote and a user filled in.
+fn filled_077() -> tempfile::TempDir {
+    let p = workspace("0.77.0");
+    assert_eq!(tool(p.path(), &["init", "-q"]).code, 0);
+    let mut doc = secrets_of(p.path());
+    doc.insert(
+        "database_url".into(),
+        "postgres://app:pw@localhost:5432/app".into(),
+    );
+    doc.insert(
+        "anthropic".into(),
+        format!("sk-ant-api03-{}xyzAA", "a1B2c3D4e5".repeat(9)).into(),
+    );
+    write(
+        p.path(),
+        ".systemprompt/profiles/local/secrets.json",
+        &Value::Object(doc).to_string(),
+    );
+    p
+}
+
+#[test]
+fn a_vault_profile_says_where_the_app_reads_and_writers_of_the_file_ask() {
+    let p = filled_077();
+    write(
+        p.path(),
+        ".systemprompt/profiles/local/profile.yaml",
+        "secrets:\n  source: vault\n  vault:\n    address: ${BAO_ADDR_FOR_THIS_TEST:-https://bao.example:8200}\n    path: app/local\n",
+    );
+    let out = tool(p.path(), &["validate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("warning[secrets-source]")
+            && out.stderr.contains(
+                "Vault/OpenBao at https://bao.example:8200, KV v2 mount `secret`, path `app/local`"
+            ),
+        "{out:?}"
+    );
+    let file = p.path().join(".systemprompt/profiles/local/secrets.json");
+    let before = std::fs::read(&file).unwrap();
+    write(p.path(), "in.env", "STRIPE_KEY=sk_test_abcdefghijklmnop\n");
+    for args in [
+        &["rotate", "session_key", "--bytes", "24"][..],
+        &["import", "in.env"],
+        &["edit"],
+    ] {
+        let mut c = cmd(p.path());
+        c.arg("systemprompt-secrets")
+            .args(args)
+            .env("EDITOR", "true");
+        let out = run(c);
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(
+            out.stderr.contains("it will not read") && out.stderr.contains("--yes"),
+            "{args:?}: {out:?}"
+        );
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            before,
+            "{args:?} changed nothing"
+        );
+    }
+    let out = tool(
+        p.path(),
+        &["rotate", "session_key", "--bytes", "24", "--yes"],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn profiles_sessions_and_providers_as_0_77_reads_them() {
+    let p = filled_077();
+    // An old-shape profile is not counted, as upstream's discovery skips it; named, it is advice.
+    write(
+        p.path(),
+        ".systemprompt/profiles/legacy/profile.yaml",
+        "providers:\n  anthropic: {}\n",
+    );
+    let out = tool(p.path(), &["profiles"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.contains("legacy"), "{out:?}");
+    assert!(
+        out.stderr.contains("profile `legacy` is not counted")
+            && out
+                .stderr
+                .contains("systemprompt admin config migrate --profiles"),
+        "{out:?}"
+    );
+    let out = tool(p.path(), &["validate", "--profile", "legacy"]);
+    assert!(out.stderr.contains("warning[old-profile-shape]"), "{out:?}");
+
+    // 0.63+: a session record naming an invalid profile breaks every upstream call.
+    write(
+        p.path(),
+        ".systemprompt/sessions/index.json",
+        r#"{"active_profile_name": "my profile!"}"#,
+    );
+    let out = tool(p.path(), &["validate"]);
+    assert!(
+        out.stderr
+            .contains("`my profile!` as the active profile, which is not a valid profile name"),
+        "{out:?}"
+    );
+    std::fs::remove_file(p.path().join(".systemprompt/sessions/index.json")).unwrap();
+
+    // cloud.provider: a cluster provides its secrets; docker_local is a local trial; from 0.75 a
+    // `local_` tenant id alone no longer is.
+    let server = CloudServer::start(TOKEN, &["local_abc"]);
+    let sync = |yaml: &str| {
+        write(p.path(), ".systemprompt/profiles/local/profile.yaml", yaml);
+        let mut c = cmd(p.path());
+        c.args(["systemprompt-secrets", "sync", "--yes"])
+            .env("SYSTEMPROMPT_API_TOKEN", TOKEN)
+            .env("SYSTEMPROMPT_API_URL", &server.url);
+        run(c)
+    };
+    let out = sync("cloud:\n  tenant_id: t1\n  provider: kubernetes\n");
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("deploys to kubernetes")
+            && out.stderr.contains("ANTHROPIC_API_KEY")
+            && out.stderr.contains("ENCRYPTION_MASTER_KEY")
+            && out.stderr.contains("SYSTEMPROMPT_CUSTOM_SECRETS"),
+        "{out:?}"
+    );
+    let out = sync("cloud:\n  tenant_id: t1\n  provider: docker_local\n");
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("local trial"), "{out:?}");
+    assert_eq!(server.count("PUT"), 0);
+    let out = sync("cloud:\n  tenant_id: local_abc\n  provider: systemprompt\n");
+    assert_eq!(
+        out.code, 0,
+        "a local_ id is a cloud tenant on 0.77: {out:?}"
+    );
+    assert_eq!(server.count("PUT"), 1);
+}
+
+#[test]
+fn doctor_checks_upstreams_operator_credentials_like_its_credentials() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = filled_077();
+    write(
+        p.path(),
+        ".systemprompt/operator_credentials.json",
+        "{\"id_token\": \"x\"}",
+    );
+    let file = p.path().join(".systemprompt/operator_credentials.json");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = tool(p.path(), &["doctor"]);
+    assert!(
+        out.stdout.contains("operator_credentials.json"),
+        "the loose mode is named: {out:?}"
+    );
+    assert!(
+        out.stdout.contains("systemprompt 0.77.0 (Cargo.lock)"),
+        "doctor names the version's rules: {out:?}"
+    );
+    let out = tool(p.path(), &["doctor", "--fix"]);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "{out:?}"
+    );
+}

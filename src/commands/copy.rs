@@ -35,13 +35,11 @@ pub struct CopyArgs {
     pub yes: bool,
 }
 
-pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(), Error> {
-    let project = ctx.project(shell)?;
-    if args.from == args.to {
-        return Err(Error::usage("--from and --to name the same profile").help(
-            "name two different profiles; `cargo systemprompt-secrets profiles` lists them",
-        ));
-    }
+/// The two profiles: the source must have a secrets file, the target a plain name.
+fn open_both(
+    project: &crate::project::Project,
+    args: &CopyArgs,
+) -> Result<(crate::profile::Profile, crate::profile::Profile), Error> {
     let from = project.profiles.open(&args.from)?;
     if !from.secrets_path.is_file() {
         return Err(Error::failed(format!(
@@ -53,7 +51,18 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
     if args.to.contains('/') || args.to.starts_with('.') || args.to.is_empty() {
         return Err(Error::usage(format!("`{}` is not a profile name", args.to)));
     }
-    let to = project.profiles.open(&args.to)?;
+    Ok((from, project.profiles.open(&args.to)?))
+}
+
+pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(), Error> {
+    let project = ctx.project(shell)?;
+    if args.from == args.to {
+        return Err(Error::usage("--from and --to name the same profile").help(
+            "name two different profiles; `cargo systemprompt-secrets profiles` lists them",
+        ));
+    }
+    let (from, to) = open_both(&project, args)?;
+    super::confirm_unread_file(shell, &to, args.yes)?;
     let create = !to.dir.is_dir();
     if create && !args.create {
         ask_to_create(shell, &project.profiles, &args.to)?;

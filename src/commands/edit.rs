@@ -23,9 +23,18 @@ enum Next {
     Discard,
 }
 
-pub(crate) fn run(ctx: &Context, shell: &mut Shell) -> Result<(), Error> {
+/// `edit`.
+#[derive(Debug, clap::Args)]
+pub struct EditArgs {
+    /// Edit even when systemprompt reads this profile's secrets elsewhere (`secrets.source`)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &EditArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
+    super::confirm_unread_file(shell, &profile, args.yes)?;
     let path = profile.secrets_path.clone();
     if !path.is_file() {
         return Err(

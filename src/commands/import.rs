@@ -36,6 +36,9 @@ pub struct ImportArgs {
     /// Also take settings that are not the app's secrets (HTTP_PORT, PG_PORT, POSTGRES_PASSWORD, RUST_LOG, …)
     #[arg(long)]
     pub all: bool,
+    /// Write even when systemprompt reads this profile's secrets elsewhere (`secrets.source`)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// Names of common settings that are not secrets of the app. Compose and database-server settings
@@ -72,6 +75,7 @@ const SETTINGS: &[&str] = &[
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ImportArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
+    super::confirm_unread_file(shell, &profile, args.yes)?;
     let settings = ctx.settings(&project, &profile);
     let known: Vec<String> = settings
         .required

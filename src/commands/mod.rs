@@ -150,7 +150,7 @@ fn dispatch(ctx: &Context, command: Command, shell: &mut Shell) -> Result<(), Er
         Command::Diff(args) => diff::run(ctx, shell, &args.target, args.exit_code),
         Command::Pull(args) => pull::run(ctx, shell, &args),
         Command::Run(args) => run::run(ctx, shell, &args),
-        Command::Edit => edit::run(ctx, shell),
+        Command::Edit(args) => edit::run(ctx, shell, &args),
         Command::Generate(args) => generate::run(ctx, shell, &args),
         Command::Rotate(args) => rotate::run(ctx, shell, &args),
         Command::Import(args) => import::run(ctx, shell, &args),
@@ -297,10 +297,29 @@ impl Context {
             "profiles folder {}",
             project.profiles.dir.display()
         ));
+        for (name, why) in &project.profiles.skipped {
+            shell.info(format_args!(
+                "note: profile `{}` is not counted: {why}; run `{}`",
+                crate::source::escape_controls(name),
+                crate::profile::MIGRATE_COMMAND
+            ));
+        }
         Ok(project)
     }
 
     pub fn select(&self, shell: &mut Shell, project: &Project) -> Result<Profile, Error> {
+        if let Some(version) = project
+            .locked
+            .as_ref()
+            .and_then(|c| crate::upstream::parse_version(&c.version))
+            .filter(|v| crate::upstream::Release::of(v).session_name_checked)
+        {
+            if let Some(name) = project.profiles.invalid_session_name() {
+                shell.warn(format_args!(
+                    "the session record (.systemprompt/sessions/index.json) names `{name}` as the active profile, which is not a valid profile name (letters, digits, `-`, `_`): systemprompt {version} fails every CLI call until it is fixed: put a profile name there, or remove `active_profile_name` from the file"
+                ));
+            }
+        }
         let (profile, by) = project.profiles.select(
             self.global.profile.as_deref(),
             &ProcessEnv,
@@ -502,6 +521,11 @@ impl Context {
         let (resolved, findings) = match self.load_with(shell, project, &profile, &settings) {
             Ok(resolved) => {
                 let mut findings = crate::validate::validate(&resolved, &settings);
+                findings.extend(
+                    crate::validate::profile_findings(&profile, &settings.generation)
+                        .into_iter()
+                        .filter(|f| !settings.allows(&f.code)),
+                );
                 if mode == Mode::Skip {
                     // Skip quiets the tool's advice, never upstream's own refusals.
                     findings.retain(|f| f.refuses_boot);
@@ -707,6 +731,38 @@ pub(crate) fn confirm(
             "profile `{profile}` is protected and this is not an interactive terminal; nothing was changed"
         ))
         .help("review the plan above (or run with --dry-run), then pass --yes")),
+    }
+}
+
+/// Before a verb writes a profile's secrets.json: when systemprompt reads that profile's secrets
+/// elsewhere (`secrets.source: vault | external`), say so, and go on only after a yes (asked on a
+/// terminal, or `yes`).
+pub(crate) fn confirm_unread_file(
+    shell: &mut Shell,
+    profile: &Profile,
+    yes: bool,
+) -> Result<(), Error> {
+    if profile.yaml.source().reads_file() {
+        return Ok(());
+    }
+    shell.warn(format_args!(
+        "systemprompt reads profile `{}`'s secrets from {}: it will not read {}",
+        profile.name,
+        profile.yaml.source_place(),
+        rel(&profile.secrets_path)
+    ));
+    if yes {
+        return Ok(());
+    }
+    match shell.confirm(&format!("Write {} anyway?", rel(&profile.secrets_path)), false)? {
+        Some(true) => Ok(()),
+        Some(false) => Err(Error::cancelled()),
+        None => Err(Error::usage(format!(
+            "profile `{}` takes its secrets from `secrets.source: {}`, and this is not an interactive terminal; nothing was changed",
+            profile.name,
+            profile.yaml.source()
+        ))
+        .help("change the secrets where the app reads them; to write the file anyway, pass --yes")),
     }
 }
 

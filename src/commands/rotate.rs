@@ -108,6 +108,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
     if present {
         pinned_check(shell, &key, args)?;
     }
+    super::confirm_unread_file(shell, &profile, args.write.yes)?;
     // A fresh value in a file git tracks would be committed: stop, as `init` and `sync` do.
     crate::git::guard(shell, &profile.secrets_path)?;
     // Held from the read to the rename: a concurrent writer's update is read, not lost.

@@ -121,6 +121,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<()
         checked.profile.name,
         env.keys().cloned().collect::<Vec<_>>().join(", ")
     ));
+    add_custom_list(shell, &mut env, checked.settings.generation.release());
 
     let program = &args.command[0];
     let resolved_program = if args.no_inherit_env {
@@ -139,6 +140,30 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<()
     drop(env);
     shell.flush();
     exec(cmd, program)
+}
+
+/// As `cloud deploy` does: the app reads custom keys from the environment only through
+/// `SYSTEMPROMPT_CUSTOM_SECRETS` (a `source: env` profile reads nothing else). The service's own
+/// secret is not custom; a list the profile sets itself is kept.
+fn add_custom_list(
+    shell: &mut Shell,
+    env: &mut BTreeMap<String, secrecy::SecretString>,
+    release: &crate::upstream::Release,
+) {
+    let own = keys::env_name(release.secret_key());
+    if env.contains_key(crate::remote::CUSTOM_SECRETS) {
+        return;
+    }
+    if let Some(list) = crate::remote::names::custom_secrets(env.keys().filter(|n| **n != own)) {
+        shell.verbose(format_args!(
+            "and {} = {list}, as deploy sets it",
+            crate::remote::CUSTOM_SECRETS
+        ));
+        env.insert(
+            crate::remote::CUSTOM_SECRETS.to_owned(),
+            secrecy::SecretString::from(list),
+        );
+    }
 }
 
 /// `program` as found on this process's PATH (for `--no-inherit-env`, where the child has none).

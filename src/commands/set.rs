@@ -75,6 +75,9 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SetArgs) -> Result<()
     // Everything the push needs (backend, tenant or address, token) is settled before a value is
     // asked for or anything is written.
     let store = ctx.remote(shell, &project, &profile, &args.target)?;
+    if args.local {
+        super::confirm_unread_file(shell, &profile, args.write.yes)?;
+    }
     let mut values: BTreeMap<String, SecretString> = BTreeMap::new();
     let mut errors = 0;
     for (name, from) in kept {

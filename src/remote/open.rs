@@ -221,9 +221,73 @@ fn store_opener(choice: KeyringChoice) -> impl FnOnce() -> Option<Arc<dyn Creden
     move || keyring::open(choice).ok().map(|o| o.store)
 }
 
+/// What `cloud deploy` of this release does with a profile that does not deploy to the
+/// systemprompt cloud: a cluster provider (`kubernetes`, `gke`) gets its secrets from the cluster,
+/// and a local trial (`docker_local`, or `cloud.validation: warn|skip`, 0.75+) is not deployable.
+fn not_deployed(project: &Project, profile: &Profile) -> Option<Error> {
+    let release = project.generation(profile).release();
+    if release.local_tenant_prefix {
+        return None;
+    }
+    let cloud = profile.yaml.cloud.as_ref()?;
+    let provider = cloud.provider.as_deref().unwrap_or("systemprompt");
+    if matches!(provider, "kubernetes" | "gke") {
+        let names = deploy_names(profile, release);
+        return Some(
+            Error::usage(format!(
+                "profile `{}` deploys to {provider}: the cluster provides its secrets, so `cloud deploy` pushes nothing and neither does this tool; nothing was sent",
+                profile.name
+            ))
+            .help(if names.is_empty() {
+                "put the secrets in the cluster (for example `cargo systemprompt-secrets export --format k8s-secret`)".to_owned()
+            } else {
+                format!("the cluster must provide these names (as deploy reports them): {}", names.join(", "))
+            }),
+        );
+    }
+    let trial_by_validation = matches!(cloud.validation.as_deref(), Some("warn" | "skip"));
+    if provider == "docker_local" || trial_by_validation {
+        return Some(
+            Error::usage(format!(
+                "profile `{}` is a local trial ({}), which is not deployable; nothing was sent",
+                profile.name,
+                if provider == "docker_local" { "cloud.provider: docker_local" } else { "cloud.validation: warn|skip" }
+            ))
+            .help("keep its secrets in secrets.json; to deploy, set `cloud.provider: systemprompt` and a cloud `tenant_id`"),
+        );
+    }
+    None
+}
+
+/// The names deploy reports for a profile's secrets.json (`map_secrets_to_env_vars`), sorted.
+fn deploy_names(profile: &Profile, release: &crate::upstream::Release) -> Vec<String> {
+    let Ok(entries) = crate::secrets_file::read_entries(&profile.secrets_path) else {
+        return Vec::new();
+    };
+    let internal = entries
+        .iter()
+        .any(|(k, v)| k == "internal_database_url" && v.is_some());
+    let mut names: Vec<String> = entries
+        .iter()
+        .filter(|(_, v)| v.is_some())
+        .filter_map(|(k, _)| crate::remote::names::deploy_name(k, internal))
+        .filter(|n| !release.is_system_managed(n))
+        .collect();
+    if crate::remote::names::custom_secrets(names.iter()).is_some() {
+        names.push(crate::remote::names::CUSTOM_SECRETS.to_owned());
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
 fn open_cloud(project: &Project, profile: &Profile, flags: &RemoteFlags) -> Result<Opened, Error> {
+    if let Some(e) = not_deployed(project, profile) {
+        return Err(e);
+    }
     let tenant = tenant(project, profile, flags.tenant.as_deref())?;
-    if is_local_tenant(&tenant) {
+    // Before 0.75 a `local_` tenant id is a local trial; from 0.75 only `cloud.provider` says so.
+    if is_local_tenant(&tenant) && project.generation(profile).release().local_tenant_prefix {
         return Err(Error::usage(format!(
             "tenant `{tenant}` of profile `{}` is a local trial tenant, not a cloud one; nothing was sent",
             profile.name

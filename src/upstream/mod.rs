@@ -173,6 +173,9 @@ pub struct Release {
     pub validation_consulted: bool,
     /// `secrets.source: vault` exists.
     pub vault_source: bool,
+    /// The session record's `active_profile_name` must be a valid profile name, or every CLI
+    /// call fails (`systemprompt-identifiers@0.77.0/src/profile.rs`).
+    pub session_name_checked: bool,
 }
 
 /// A row with the fields of the 0.11 generation; each later row changes what its release changed.
@@ -189,6 +192,7 @@ const BASE_011: Release = Release {
     local_tenant_prefix: true,
     validation_consulted: true,
     vault_source: false,
+    session_name_checked: false,
 };
 
 /// Every boundary, oldest first. The facts of a version are those of the last row at or before it.
@@ -238,6 +242,7 @@ pub const RELEASES: &[Release] = &[
         system_managed: MANAGED_043,
         vault_source: true,
         validation_consulted: false,
+        session_name_checked: true,
         ..BASE_011
     },
     Release {
@@ -248,6 +253,7 @@ pub const RELEASES: &[Release] = &[
         system_managed: MANAGED_043,
         vault_source: true,
         validation_consulted: false,
+        session_name_checked: true,
         pinned: PINNED_067,
         ..BASE_011
     },
@@ -260,6 +266,7 @@ pub const RELEASES: &[Release] = &[
         system_managed: MANAGED_043,
         vault_source: true,
         validation_consulted: false,
+        session_name_checked: true,
         pinned: PINNED_070,
         ..BASE_011
     },
@@ -273,6 +280,7 @@ pub const RELEASES: &[Release] = &[
         system_managed: MANAGED_043,
         vault_source: true,
         validation_consulted: false,
+        session_name_checked: true,
         pinned: PINNED_070,
         local_tenant_prefix: false,
         ..BASE_011

@@ -25,6 +25,16 @@ pub(super) fn profiles(ctx: &Context, shell: &mut Shell, project: &Project, repo
             "run `cargo systemprompt-secrets init`",
         );
     }
+    for (name, why) in &project.profiles.skipped {
+        report.warn(
+            "profiles",
+            format!(
+                "profile `{}` is not counted: {why}",
+                crate::source::escape_controls(name)
+            ),
+            format!("run `{}`", crate::profile::MIGRATE_COMMAND),
+        );
+    }
     for name in &project.profiles.names {
         let profile = match project.profiles.open(name) {
             Ok(p) => p,
@@ -42,8 +52,10 @@ pub(super) fn profiles(ctx: &Context, shell: &mut Shell, project: &Project, repo
         report.pass(
             "generation",
             format!(
-                "profile `{name}`: {} — {}",
-                detected.generation, detected.reason
+                "profile `{name}`: {} — {}; {}",
+                detected.generation,
+                detected.reason,
+                crate::upstream::describe(&detected)
             ),
         );
         let checked = ctx.check(shell, project, profile, false);
@@ -101,7 +113,9 @@ fn edit_copies(dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-/// Every secrets file of the project: each profile's secrets.json and the workspace `.env`.
+/// Every secrets file of the project: each profile's secrets.json, upstream's credential files
+/// (`credentials.json`, and the self-managed tenants' `operator_credentials.json`), and the
+/// workspace `.env`.
 pub(super) fn secret_files(project: &Project) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = project
         .profiles
@@ -110,6 +124,14 @@ pub(super) fn secret_files(project: &Project) -> Vec<PathBuf> {
         .map(|n| project.profiles.dir.join(n).join("secrets.json"))
         .filter(|p| p.is_file())
         .collect();
+    if let Some(dot) = project.profiles.dir.parent() {
+        files.extend(
+            ["credentials.json", "operator_credentials.json"]
+                .iter()
+                .map(|f| dot.join(f))
+                .filter(|p| p.is_file()),
+        );
+    }
     let env = project.workspace_root.join(".env");
     if env.is_file() {
         files.push(env);
