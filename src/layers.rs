@@ -144,6 +144,32 @@ impl Resolved {
     }
 }
 
+/// A secrets file's warnings (a key defined twice) as findings at their lines.
+#[must_use]
+pub fn file_notes(
+    path: &Path,
+    warnings: Vec<secrets_file::FileProblem>,
+) -> Vec<crate::finding::Finding> {
+    use crate::finding::{Finding, Location, Severity};
+    warnings
+        .into_iter()
+        .map(|p| {
+            Finding::new(
+                p.code,
+                Severity::Warning,
+                p.key.as_deref(),
+                p.message,
+                p.hint,
+            )
+            .at(Some(Location::File {
+                path: path.to_path_buf(),
+                line: p.line,
+                column: p.column,
+            }))
+        })
+        .collect()
+}
+
 /// Why the layers could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -295,23 +321,7 @@ impl Layers {
         self.resolved.secrets_file_found = true;
         self.resolved.files_read.push(path.to_path_buf());
         let file = secrets_file::read(path)?;
-        for p in file.warnings {
-            use crate::finding::{Finding, Location, Severity};
-            self.resolved.notes.push(
-                Finding::new(
-                    p.code,
-                    Severity::Warning,
-                    p.key.as_deref(),
-                    p.message,
-                    p.hint,
-                )
-                .at(Some(Location::File {
-                    path: path.to_path_buf(),
-                    line: p.line,
-                    column: p.column,
-                })),
-            );
-        }
+        self.resolved.notes = file_notes(path, file.warnings);
         for entry in file.entries {
             let source = Source::SecretsFile {
                 path: path.to_path_buf(),

@@ -15,7 +15,7 @@ fn profile(url: &str) -> String {
 fn database_line(stdout: &str) -> &str {
     stdout
         .lines()
-        .find(|l| l.contains("database"))
+        .find(|l| l.split_whitespace().nth(1) == Some("database"))
         .unwrap_or_else(|| panic!("no database line in:\n{stdout}"))
 }
 

@@ -582,3 +582,48 @@ fn doctor_checks_upstreams_operator_credentials_like_its_credentials() {
         "{out:?}"
     );
 }
+
+#[test]
+fn edit_saves_what_validate_passes_and_refuses_what_upstream_refuses() {
+    let p = filled_077();
+    write(
+        p.path(),
+        ".systemprompt/profiles/local/profile.yaml",
+        "secrets:\n  validation: warn\n",
+    );
+    let script = |name: &str, sed: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        let path = p.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\nsed -i -E '{sed}' \"$1\"\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path.display().to_string()
+    };
+    let edit = |editor: &str| {
+        let mut c = cmd(p.path());
+        c.args(["systemprompt-secrets", "edit"])
+            .env("EDITOR", editor);
+        run(c)
+    };
+    // The tool's own error (a placeholder), in warn mode: reported as a warning and saved.
+    let placeholder = script(
+        "placeholder.sh",
+        r#"s/"anthropic": ?"[^"]*"/"anthropic":"sk-ant-..."/"#,
+    );
+    let out = edit(&placeholder);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("warning[placeholder-value]"), "{out:?}");
+    assert_eq!(secrets_of(p.path())["anthropic"], "sk-ant-...");
+    // What 0.77 refuses (a short pepper) is not saved, whatever the mode.
+    let before = std::fs::read(p.path().join(".systemprompt/profiles/local/secrets.json")).unwrap();
+    let short = script(
+        "short.sh",
+        r#"s/"oauth_at_rest_pepper": ?"[^"]*"/"oauth_at_rest_pepper":"short"/"#,
+    );
+    let out = edit(&short);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("error[pepper-too-short]"), "{out:?}");
+    assert_eq!(
+        std::fs::read(p.path().join(".systemprompt/profiles/local/secrets.json")).unwrap(),
+        before
+    );
+}

@@ -11,7 +11,6 @@ use secrecy::{ExposeSecret, SecretString};
 use super::report_changes;
 use super::{rel, Context};
 use crate::error::Error;
-use crate::finding::Severity;
 use crate::secret_map::SecretMap;
 use crate::secrets_file;
 use crate::secrets_file::values;
@@ -104,7 +103,8 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &EditArgs) -> Result<(
             shell.status("Unchanged", format_args!("no changes to {}", rel(&path)));
             return Ok(());
         }
-        let errors = report_findings(shell, &path, &edited, &settings);
+        let mode = settings.mode(profile.yaml.validation());
+        let errors = report_findings(shell, &path, &edited, &settings, mode);
         let next = if errors == 0 {
             Next::Keep
         } else {
@@ -138,17 +138,21 @@ fn parse_values(path: &Path, bytes: &[u8]) -> SecretMap {
 
 /// Parses and validates the edited bytes as `validate` would, prints the findings (at the lines of
 /// the edit, under the secrets file's own name: the private copy is removed when `edit` ends), and
-/// returns the number of errors.
+/// returns the number that fail the profile's `mode`: `validate`'s verdict.
 fn report_findings(
     shell: &mut Shell,
     path: &Path,
     edited: &[u8],
     settings: &crate::config::ProfileSettings,
+    mode: crate::finding::Mode,
 ) -> usize {
-    let findings = match secrets_file::parse(path, edited) {
+    let mut findings = match secrets_file::parse(path, edited) {
         Ok(file) => crate::validate::validate(&file_only(path, file), settings),
         Err(e) => crate::layers::LoadError::SecretsFile(e).into_findings(),
     };
+    if mode == crate::finding::Mode::Skip {
+        findings.retain(|f| f.refuses_boot);
+    }
     if !findings.is_empty() {
         shell.info(format_args!(
             "note: in your edit of {} (not saved yet); the lines are those of the edit",
@@ -156,12 +160,9 @@ fn report_findings(
         ));
     }
     for f in &findings {
-        super::validate::diagnostic(shell, f);
+        super::validate::diagnostic_in(shell, f, mode);
     }
-    findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count()
+    findings.iter().filter(|f| mode.fails_on(f)).count()
 }
 
 /// The file's own values as a resolution (no environment), for validation.
@@ -169,6 +170,7 @@ fn file_only(path: &Path, file: secrets_file::SecretsFile) -> crate::layers::Res
     let mut resolved = crate::layers::Resolved {
         secrets_path: path.to_path_buf(),
         secrets_file_found: true,
+        notes: crate::layers::file_notes(path, file.warnings),
         ..Default::default()
     };
     for e in file.entries {

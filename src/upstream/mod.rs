@@ -425,6 +425,11 @@ pub fn describe(detected: &generation::Detected) -> String {
         Some(v) if detected.version_known() => {
             format!("systemprompt {v} (Cargo.lock): {}", release.summary())
         }
+        _ if detected.generation == generation::Generation::JwtSecret => format!(
+            "systemprompt version unknown (no systemprompt crate in Cargo.lock): the rules of {} ({})",
+            detected.generation.releases(),
+            release.summary(),
+        ),
         _ => format!(
             "systemprompt version unknown (no systemprompt crate in Cargo.lock): the rules of {} ({}); what {} and later require at boot is advice",
             detected.generation.releases(),
