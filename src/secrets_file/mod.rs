@@ -231,17 +231,21 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
     let (text, pairs) = top_level(path, bytes)?;
     let lines = top_level_key_lines(text);
     let line_of = |index: usize| lines.get(index).copied().unwrap_or(1);
-    // The last definition of each key is the one upstream reads.
-    let mut last: HashMap<String, usize> = HashMap::with_capacity(pairs.len());
-    for (index, (key, _)) in pairs.iter().enumerate() {
-        last.insert(key.clone(), index);
-    }
+    // The last definition of each key is the one upstream reads: `last[i]` is the index of the
+    // last definition of pair i's key.
+    let last: Vec<usize> = {
+        let mut at: HashMap<&str, usize> = HashMap::with_capacity(pairs.len());
+        for (index, (key, _)) in pairs.iter().enumerate() {
+            at.insert(key, index);
+        }
+        pairs.iter().map(|(key, _)| at[key.as_str()]).collect()
+    };
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let mut folded: HashMap<Cow<'_, str>, (&str, usize)> = HashMap::new();
     for (index, (key, value)) in pairs.iter().enumerate() {
         let line = line_of(index);
-        let last_index = last[key.as_str()];
+        let last_index = last[index];
         if last_index != index {
             warnings.push(
                 FileProblem::new(
@@ -278,9 +282,9 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
             problems,
         });
     }
-    let mut entries = Vec::with_capacity(last.len());
+    let mut entries = Vec::with_capacity(pairs.len());
     for (index, (key, value)) in pairs.into_iter().enumerate() {
-        if last[key.as_str()] != index {
+        if last[index] != index {
             continue;
         }
         let value = match value {
