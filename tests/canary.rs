@@ -402,6 +402,9 @@ fn writes(w: &mut World) {
         &["import", "import.env"],
         &["rotate", "rotated_key", "--bytes", "24"],
         &["init", "--profile", "fresh"],
+        &["init", "--profile", "fresh", "--add-missing", "-v"],
+        &["rotate", "oauth_at_rest_pepper", "--profile", "fresh", "--yes", "-v"],
+        &["rotate", "signing_key_pem", "--profile", "fresh", "--yes"],
         &[
             "export",
             "--format",
