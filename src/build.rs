@@ -285,19 +285,7 @@ impl Check {
         };
         let mode = settings.mode(profile.yaml.validation());
         let findings = match layers::load(&profile.secrets_path, &settings, &profile.name, &opts) {
-            Ok(resolved) => {
-                let mut findings = crate::validate::validate(&resolved, &settings);
-                findings.extend(
-                    crate::validate::profile_findings(&profile, &settings.generation)
-                        .into_iter()
-                        .filter(|f| !settings.allows(&f.code)),
-                );
-                if mode == Mode::Skip {
-                    // Skip quiets the tool's advice, never upstream's own refusals.
-                    findings.retain(|f| f.refuses_boot);
-                }
-                findings
-            }
+            Ok(resolved) => crate::validate::validate_profile(&resolved, &settings, &profile, mode),
             Err(e) => e.into_findings(),
         };
         Ok((profile.name, findings, mode))

@@ -196,6 +196,27 @@ fn required_findings(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Fin
     findings
 }
 
+/// Every finding of one profile in `mode`: its secrets ([`validate`]) and the profile itself
+/// ([`profile_findings`]). `skip` quiets the tool's advice, never upstream's own refusals.
+#[must_use]
+pub fn validate_profile(
+    resolved: &Resolved,
+    settings: &ProfileSettings,
+    profile: &crate::profile::Profile,
+    mode: crate::finding::Mode,
+) -> Vec<Finding> {
+    let mut findings = validate(resolved, settings);
+    findings.extend(
+        profile_findings(profile, &settings.generation)
+            .into_iter()
+            .filter(|f| !settings.allows(&f.code)),
+    );
+    if mode == crate::finding::Mode::Skip {
+        findings.retain(|f| f.refuses_boot);
+    }
+    findings
+}
+
 /// Findings about the profile itself for the project's release: where the app reads its secrets
 /// (`secrets.source`), a source the release does not know, and fields of an older shape it refuses.
 #[must_use]

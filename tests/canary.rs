@@ -403,7 +403,14 @@ fn writes(w: &mut World) {
         &["rotate", "rotated_key", "--bytes", "24"],
         &["init", "--profile", "fresh"],
         &["init", "--profile", "fresh", "--add-missing", "-v"],
-        &["rotate", "oauth_at_rest_pepper", "--profile", "fresh", "--yes", "-v"],
+        &[
+            "rotate",
+            "oauth_at_rest_pepper",
+            "--profile",
+            "fresh",
+            "--yes",
+            "-v",
+        ],
         &["rotate", "signing_key_pem", "--profile", "fresh", "--yes"],
         &[
             "export",

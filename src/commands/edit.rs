@@ -104,7 +104,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &EditArgs) -> Result<(
             return Ok(());
         }
         let mode = settings.mode(profile.yaml.validation());
-        let errors = report_findings(shell, &path, &edited, &settings, mode);
+        let errors = report_findings(shell, &profile, &edited, &settings, mode);
         let next = if errors == 0 {
             Next::Keep
         } else {
@@ -141,18 +141,18 @@ fn parse_values(path: &Path, bytes: &[u8]) -> SecretMap {
 /// returns the number that fail the profile's `mode`: `validate`'s verdict.
 fn report_findings(
     shell: &mut Shell,
-    path: &Path,
+    profile: &crate::profile::Profile,
     edited: &[u8],
     settings: &crate::config::ProfileSettings,
     mode: crate::finding::Mode,
 ) -> usize {
-    let mut findings = match secrets_file::parse(path, edited) {
-        Ok(file) => crate::validate::validate(&file_only(path, file), settings),
+    let path = profile.secrets_path.as_path();
+    let findings = match secrets_file::parse(path, edited) {
+        Ok(file) => {
+            crate::validate::validate_profile(&file_only(path, file), settings, profile, mode)
+        }
         Err(e) => crate::layers::LoadError::SecretsFile(e).into_findings(),
     };
-    if mode == crate::finding::Mode::Skip {
-        findings.retain(|f| f.refuses_boot);
-    }
     if !findings.is_empty() {
         shell.info(format_args!(
             "note: in your edit of {} (not saved yet); the lines are those of the edit",

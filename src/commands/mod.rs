@@ -520,16 +520,9 @@ impl Context {
         };
         let (resolved, findings) = match self.load_with(shell, project, &profile, &settings) {
             Ok(resolved) => {
-                let mut findings = crate::validate::validate(&resolved, &settings);
-                findings.extend(
-                    crate::validate::profile_findings(&profile, &settings.generation)
-                        .into_iter()
-                        .filter(|f| !settings.allows(&f.code)),
-                );
-                if mode == Mode::Skip {
-                    // Skip quiets the tool's advice, never upstream's own refusals.
-                    findings.retain(|f| f.refuses_boot);
-                } else if !resolved.secrets_file_found {
+                let mut findings =
+                    crate::validate::validate_profile(&resolved, &settings, &profile, mode);
+                if mode != Mode::Skip && !resolved.secrets_file_found {
                     findings.insert(0, missing_file_finding(&resolved.secrets_path));
                 }
                 (Some(resolved), findings)

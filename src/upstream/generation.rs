@@ -29,31 +29,6 @@ pub const JWT_SECRET: &str = "jwt_secret";
 /// The key holding the service's own secret in the current generation.
 pub const PEPPER: &str = "oauth_at_rest_pepper";
 
-const JWT_KEYS: &[&str] = &[
-    JWT_SECRET,
-    "database_url",
-    "anthropic",
-    "openai",
-    "gemini",
-    "github",
-];
-/// Every key 0.34's `Secrets` names (`models/secrets.rs`).
-const PEPPER_KEYS: &[&str] = &[
-    PEPPER,
-    "manifest_signing_secret_seed",
-    "signing_key_pem",
-    "database_url",
-    "database_write_url",
-    "external_database_url",
-    "internal_database_url",
-    "gemini",
-    "anthropic",
-    "openai",
-    "github",
-    "moonshot",
-    "qwen",
-];
-
 impl Generation {
     /// The key that holds the service's own secret: `jwt_secret` or `oauth_at_rest_pepper`.
     #[must_use]
@@ -70,13 +45,10 @@ impl Generation {
         [self.secret_key(), "database_url"]
     }
 
-    /// The keys upstream knows in this generation.
+    /// The keys upstream knows in this generation's first release.
     #[must_use]
     pub fn known_keys(self) -> &'static [&'static str] {
-        match self {
-            Self::JwtSecret => JWT_KEYS,
-            Self::Pepper => PEPPER_KEYS,
-        }
+        super::Release::first_of(self).known_keys
     }
 
     /// Whether upstream reads `key` in this generation.

@@ -178,15 +178,15 @@ pub struct Release {
     pub session_name_checked: bool,
 }
 
-/// A row with the fields of the 0.11 generation; each later row changes what its release changed.
-const BASE_011: Release = Release {
-    since: (0, 11, 0),
-    generation: Generation::Pepper,
-    known_keys: KEYS_PEPPER,
+/// 0.10 and earlier: `jwt_secret`.
+const R000: Release = Release {
+    since: (0, 0, 0),
+    generation: Generation::JwtSecret,
+    known_keys: KEYS_JWT,
     boot_required: &[],
     signing_key_on_cloud: false,
     licence_secret_multi_tenant: false,
-    checked_database_urls: URLS_CHECKED,
+    checked_database_urls: &["database_url"],
     system_managed: MANAGED_OLD,
     pinned: &[],
     local_tenant_prefix: true,
@@ -194,98 +194,73 @@ const BASE_011: Release = Release {
     vault_source: false,
     session_name_checked: false,
 };
+/// 0.11: the pepper replaces `jwt_secret`; the seed, signing key and more database URLs.
+const R011: Release = Release {
+    since: (0, 11, 0),
+    generation: Generation::Pepper,
+    known_keys: KEYS_PEPPER,
+    checked_database_urls: URLS_CHECKED,
+    ..R000
+};
+/// 0.43: deploy drops the deployment host and the pod name too.
+const R043: Release = Release {
+    since: (0, 43, 0),
+    system_managed: MANAGED_043,
+    ..R011
+};
+/// 0.44: the seed is required at boot, the signing key on cloud boots.
+const R044: Release = Release {
+    since: (0, 44, 0),
+    boot_required: &[SEED],
+    signing_key_on_cloud: true,
+    ..R043
+};
+/// 0.50: `secrets.source: vault`.
+const R050: Release = Release {
+    since: (0, 50, 0),
+    vault_source: true,
+    ..R044
+};
+/// 0.62: the master key is required at boot.
+const R062: Release = Release {
+    since: (0, 62, 0),
+    known_keys: KEYS_062,
+    boot_required: &[SEED, MASTER_KEY],
+    ..R050
+};
+/// 0.63: `secrets.validation` is not read; the session's profile name is checked.
+const R063: Release = Release {
+    since: (0, 63, 0),
+    validation_consulted: false,
+    session_name_checked: true,
+    ..R062
+};
+/// 0.67: pinned keys.
+const R067: Release = Release {
+    since: (0, 67, 0),
+    pinned: PINNED_067,
+    ..R063
+};
+/// 0.70: `database_session_url`.
+const R070: Release = Release {
+    since: (0, 70, 0),
+    known_keys: KEYS_070,
+    checked_database_urls: URLS_CHECKED_070,
+    pinned: PINNED_070,
+    ..R067
+};
+/// 0.75: the licence secret; `cloud.provider` replaces the `local_` tenant prefix.
+const R075: Release = Release {
+    since: (0, 75, 0),
+    known_keys: KEYS_075,
+    licence_secret_multi_tenant: true,
+    local_tenant_prefix: false,
+    ..R070
+};
 
-/// Every boundary, oldest first. The facts of a version are those of the last row at or before it.
-pub const RELEASES: &[Release] = &[
-    Release {
-        since: (0, 0, 0),
-        generation: Generation::JwtSecret,
-        known_keys: KEYS_JWT,
-        checked_database_urls: &["database_url"],
-        ..BASE_011
-    },
-    BASE_011,
-    Release {
-        since: (0, 43, 0),
-        system_managed: MANAGED_043,
-        ..BASE_011
-    },
-    Release {
-        since: (0, 44, 0),
-        boot_required: &[SEED],
-        signing_key_on_cloud: true,
-        system_managed: MANAGED_043,
-        ..BASE_011
-    },
-    Release {
-        since: (0, 50, 0),
-        boot_required: &[SEED],
-        signing_key_on_cloud: true,
-        system_managed: MANAGED_043,
-        vault_source: true,
-        ..BASE_011
-    },
-    Release {
-        since: (0, 62, 0),
-        known_keys: KEYS_062,
-        boot_required: &[SEED, MASTER_KEY],
-        signing_key_on_cloud: true,
-        system_managed: MANAGED_043,
-        vault_source: true,
-        ..BASE_011
-    },
-    Release {
-        since: (0, 63, 0),
-        known_keys: KEYS_062,
-        boot_required: &[SEED, MASTER_KEY],
-        signing_key_on_cloud: true,
-        system_managed: MANAGED_043,
-        vault_source: true,
-        validation_consulted: false,
-        session_name_checked: true,
-        ..BASE_011
-    },
-    Release {
-        since: (0, 67, 0),
-        known_keys: KEYS_062,
-        boot_required: &[SEED, MASTER_KEY],
-        signing_key_on_cloud: true,
-        system_managed: MANAGED_043,
-        vault_source: true,
-        validation_consulted: false,
-        session_name_checked: true,
-        pinned: PINNED_067,
-        ..BASE_011
-    },
-    Release {
-        since: (0, 70, 0),
-        known_keys: KEYS_070,
-        boot_required: &[SEED, MASTER_KEY],
-        signing_key_on_cloud: true,
-        checked_database_urls: URLS_CHECKED_070,
-        system_managed: MANAGED_043,
-        vault_source: true,
-        validation_consulted: false,
-        session_name_checked: true,
-        pinned: PINNED_070,
-        ..BASE_011
-    },
-    Release {
-        since: (0, 75, 0),
-        known_keys: KEYS_075,
-        boot_required: &[SEED, MASTER_KEY],
-        signing_key_on_cloud: true,
-        licence_secret_multi_tenant: true,
-        checked_database_urls: URLS_CHECKED_070,
-        system_managed: MANAGED_043,
-        vault_source: true,
-        validation_consulted: false,
-        session_name_checked: true,
-        pinned: PINNED_070,
-        local_tenant_prefix: false,
-        ..BASE_011
-    },
-];
+/// Every boundary, oldest first: each row is the one before it with what its release changed.
+/// The facts of a version are those of the last row at or before it.
+pub const RELEASES: &[Release] = &[R000, R011, R043, R044, R050, R062, R063, R067, R070, R075];
 
 impl Release {
     /// The facts for `version`.
