@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need, then runs
-# `cargo test --locked` (extra arguments are passed on, e.g. `scripts/test.sh --test run`).
+# `cargo test --locked --no-fail-fast` (extra arguments are passed on, e.g. `scripts/test.sh --test
+# run`): one failing test file does not hide the others.
 #
 # The end-to-end tests use real parts: git, `script`, a private D-Bus session with GNOME Keyring,
 # kernel keyutils, util-linux (`runuser`, `setpriv`, `flock`), PostgreSQL and OpenBao. Missing
@@ -52,5 +53,5 @@ if [ -n "${BAO_BIN:-}" ]; then
   "$BAO_BIN" version
 fi
 
-echo "== cargo test --locked $*"
-exec cargo test --locked "$@"
+echo "== cargo test --locked --no-fail-fast $*"
+exec cargo test --locked --no-fail-fast "$@"

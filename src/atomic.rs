@@ -28,18 +28,39 @@ pub fn write_private(path: &Path, bytes: &[u8], overwrite: bool) -> std::io::Res
         .permissions(private())
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
+    stop_at("written");
     tmp.as_file().sync_all()?;
+    stop_at("synced");
     if overwrite {
         tmp.persist(path).map_err(|e| e.error)?;
     } else {
         tmp.persist_noclobber(path).map_err(|e| e.error)?;
     }
+    stop_at("renamed");
     sync_dir(dir)?;
     for stale in stale_temp_files(dir) {
         let _ = std::fs::remove_file(stale);
     }
     Ok(())
 }
+
+/// The variable that makes a test build's writer stop itself at one stage of a write.
+#[cfg(all(debug_assertions, unix))]
+const STOP_AT: &str = "SYSTEMPROMPT_SECRETS_TEST_STOP_AT";
+
+/// In a debug build only: when `SYSTEMPROMPT_SECRETS_TEST_STOP_AT` names `stage` (`written`,
+/// `synced`, `renamed`), the writer stops itself (SIGSTOP) there, so that a test can kill it at
+/// exactly that point whatever the machine's speed (`tests/kill_writer.rs`). Release builds have
+/// no such hook.
+#[cfg(all(debug_assertions, unix))]
+fn stop_at(stage: &str) {
+    if std::env::var_os(STOP_AT).is_some_and(|s| s == stage) {
+        let _ = signal_hook::low_level::raise(signal_hook::consts::SIGSTOP);
+    }
+}
+
+#[cfg(not(all(debug_assertions, unix)))]
+fn stop_at(_: &str) {}
 
 /// Where a write to `path` lands: `None` for `path` itself (absent, or a regular file), the
 /// target of a symlink to a regular file, or an error for anything that is not a regular file.

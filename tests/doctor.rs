@@ -101,7 +101,7 @@ fn connect_opens_a_real_postgresql_connection() {
         &["doctor", "--connect", "--connect-timeout", "3"],
     );
     assert_eq!(down.code, 1, "{down:?}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
     let line = database_line(&down.stdout);
     assert!(
         line.starts_with("fail") && line.contains(&format!("127.0.0.1:{port}/postgres")),

@@ -1,7 +1,10 @@
-//! A writer of secrets.json killed with SIGKILL at random moments leaves the old file or the new
-//! one, never a truncated or empty one: `import` rewrites a ~0.8 MiB secrets.json (through
+//! A writer of secrets.json killed with SIGKILL leaves the old file or the new one, never a
+//! truncated or empty one: `import` rewrites a ~0.8 MiB secrets.json (through
 //! `atomic::write_private`: temp file in the same folder, fsync, rename, fsync of the folder), and
-//! the test kills it a few hundred times, parsing the file with the strict reader after each kill.
+//! the test kills it a fixed number of times, parsing the file with the strict reader after each
+//! kill. Most kills land at an exact stage of the write, whatever the machine's speed: the debug
+//! build's writer stops itself there (`SYSTEMPROMPT_SECRETS_TEST_STOP_AT`) and is killed while
+//! stopped. The rest land at random moments. Nothing here depends on how fast the machine is.
 // Reason: the counts of each outcome are printed for people.
 #![allow(clippy::print_stderr)]
 
@@ -20,13 +23,14 @@ use systemprompt_secrets::ExposeSecret;
 const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
 /// Keys in the file: with ~270-byte values, about 0.8 MiB (the reader's limit is 1 MiB).
 const KEYS: usize = 3000;
-const ITERATIONS: usize = 300;
-/// The loop stops here even if it has not done every iteration.
-const DEADLINE: Duration = Duration::from_secs(45);
-/// The fewest iterations that still prove something.
-const MIN_ITERATIONS: usize = 100;
-/// Each outcome (old file, new file) must be seen at least this often.
-const MIN_EACH: usize = 5;
+/// Kills at each exact stage of the write.
+const KILLS_PER_STAGE: usize = 15;
+/// Kills at random moments.
+const RANDOM_KILLS: usize = 60;
+/// How long a writer may take to reach a stage (generous: a loaded machine is slow, not wrong).
+const STAGE_BUDGET: Duration = Duration::from_secs(300);
+/// The stages of a write, and whether a kill there leaves the new file.
+const STAGES: &[(&str, bool)] = &[("written", false), ("synced", false), ("renamed", true)];
 
 /// The secrets.json before the import: every key with an "old" value.
 fn old_json() -> String {
@@ -94,8 +98,11 @@ fn restore(root: &Path, old: &str) {
     std::fs::rename(&tmp, path).expect("rename");
 }
 
-fn spawn_import(root: &Path) -> Child {
+fn spawn_import(root: &Path, stop_at: Option<&str>) -> Child {
     let mut c = support::cmd(root);
+    if let Some(stage) = stop_at {
+        c.env("SYSTEMPROMPT_SECRETS_TEST_STOP_AT", stage);
+    }
     c.args([
         "import",
         "new.env",
@@ -117,6 +124,31 @@ fn leftovers(dir: &Path) -> Vec<std::path::PathBuf> {
         .map(|e| e.expect("entry").path())
         .filter(|p| p.file_name().is_some_and(|n| n != "secrets.json"))
         .collect()
+}
+
+/// Waits until the child has stopped itself (state `T` in /proc); false if it exited first.
+fn wait_stopped(child: &mut Child, stage: &str) -> bool {
+    let stat = format!("/proc/{}/stat", child.id());
+    let started = Instant::now();
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            return false;
+        }
+        let text = std::fs::read_to_string(&stat).unwrap_or_default();
+        // The state follows the command name, which is in parentheses.
+        if text
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
+        {
+            return true;
+        }
+        assert!(
+            started.elapsed() < STAGE_BUDGET,
+            "the writer did not reach the `{stage}` stage in {} s",
+            STAGE_BUDGET.as_secs()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 fn random_below(n: u64) -> u64 {
@@ -148,7 +180,7 @@ fn a_killed_writer_leaves_the_old_file_or_the_new_one() {
     for _ in 0..3 {
         restore(root, &old);
         let t = Instant::now();
-        let status = spawn_import(root).wait().expect("wait");
+        let status = spawn_import(root, None).wait().expect("wait");
         runs.push(t.elapsed());
         assert!(
             status.success(),
@@ -173,62 +205,78 @@ fn a_killed_writer_leaves_the_old_file_or_the_new_one() {
     // Kill anywhere from the start to a little past a typical run's end.
     let window = u64::try_from(typical.as_micros()).expect("fits") * 11 / 10;
 
-    let (mut saw_old, mut saw_new, mut finished, mut temps, mut done) =
-        (0usize, 0usize, 0usize, 0usize, 0usize);
-    for i in 0..ITERATIONS {
-        if started.elapsed() > DEADLINE {
-            break;
-        }
-        restore(root, &old);
-        let mut child = spawn_import(root);
-        std::thread::sleep(Duration::from_micros(random_below(window)));
-        if child.try_wait().expect("try_wait").is_some() {
-            finished += 1;
-        }
-        let _ = child.kill();
-        child.wait().expect("wait");
-        done += 1;
-
-        let map = parse(&path)
-            .unwrap_or_else(|e| panic!("iteration {i}: after a kill the file does not parse: {e}"));
-        if map == old_map {
+    let (mut saw_old, mut saw_new, mut temps) = (0usize, 0usize, 0usize);
+    let mut check = |i: usize, what: &str| -> bool {
+        let map = parse(&path).unwrap_or_else(|e| {
+            panic!("kill {i} ({what}): after a kill the file does not parse: {e}")
+        });
+        let new = if map == old_map {
             saw_old += 1;
+            false
         } else if map == new_map {
             saw_new += 1;
+            true
         } else {
-            panic!("iteration {i}: after a kill the file is neither the old map nor the new one");
-        }
-        assert_eq!(mode(&path), 0o600, "iteration {i}: secrets.json is private");
+            panic!(
+                "kill {i} ({what}): after a kill the file is neither the old map nor the new one"
+            );
+        };
+        assert_eq!(
+            mode(&path),
+            0o600,
+            "kill {i} ({what}): secrets.json is private"
+        );
         for tmp in leftovers(&dir) {
             assert_eq!(
                 mode(&tmp),
                 0o600,
-                "iteration {i}: a leftover temp file {} is private",
+                "kill {i} ({what}): a leftover temp file {} is private",
                 tmp.display()
             );
             temps += 1;
             std::fs::remove_file(&tmp).expect("remove the leftover");
         }
+        new
+    };
+
+    // At each exact stage: the writer stops itself there and is killed while stopped.
+    let mut i = 0;
+    for (stage, leaves_new) in STAGES {
+        for _ in 0..KILLS_PER_STAGE {
+            restore(root, &old);
+            let mut child = spawn_import(root, Some(stage));
+            assert!(
+                wait_stopped(&mut child, stage),
+                "the writer finished without stopping at `{stage}`"
+            );
+            child.kill().expect("kill");
+            child.wait().expect("wait");
+            assert_eq!(
+                check(i, stage),
+                *leaves_new,
+                "kill {i}: a kill at `{stage}` leaves the {} file",
+                if *leaves_new { "new" } else { "old" }
+            );
+            i += 1;
+        }
+    }
+    // At random moments, from the start to a little past a typical run's end: whatever they hit,
+    // the file is the old one or the new one.
+    for _ in 0..RANDOM_KILLS {
+        restore(root, &old);
+        let mut child = spawn_import(root, None);
+        std::thread::sleep(Duration::from_micros(random_below(window)));
+        let _ = child.kill();
+        child.wait().expect("wait");
+        check(i, "random");
+        i += 1;
     }
     eprintln!(
-        "kill -9 writer: {done} kills in {:.1} s (a write takes ~{} ms, kills within {} ms): \
-         {saw_old} left the old file, {saw_new} the new one ({finished} of those had already \
-         exited), {temps} temp files left behind (all 0600)",
+        "kill -9 writer: {i} kills in {:.1} s ({KILLS_PER_STAGE} at each of {} stages, \
+         {RANDOM_KILLS} at random within {} ms): {saw_old} left the old file, {saw_new} the new \
+         one, {temps} temp files left behind (all 0600)",
         started.elapsed().as_secs_f64(),
-        typical.as_millis(),
+        STAGES.len(),
         window / 1000
-    );
-    assert!(
-        done >= MIN_ITERATIONS,
-        "only {done} kills in the time allowed"
-    );
-    assert!(
-        saw_old >= MIN_EACH,
-        "only {saw_old} kills left the old file"
-    );
-    assert!(
-        saw_new.saturating_sub(finished) >= MIN_EACH,
-        "only {} kills of a running writer left the new file",
-        saw_new.saturating_sub(finished)
     );
 }

@@ -479,7 +479,7 @@ fn edit_stopped_by_a_signal_leaves_no_copy() {
         let started = std::time::Instant::now();
         let out = child.wait_with_output().unwrap();
         assert!(
-            started.elapsed() < std::time::Duration::from_secs(5),
+            started.elapsed() < std::time::Duration::from_secs(60),
             "{signal}"
         );
         assert_eq!(out.status.code(), Some(143), "{signal}: {out:?}");
