@@ -157,6 +157,41 @@ fn random_below(n: u64) -> u64 {
     u64::from_le_bytes(b) % n.max(1)
 }
 
+/// Unkilled runs: the new file (the import is deterministic), and a window for random kills from
+/// the start to a little past a typical run's end (in µs).
+fn calibrate(root: &Path, old: &str, path: &Path, dir: &Path) -> (BTreeMap<String, String>, u64) {
+    // Calibrate: unkilled runs give the new file and how long a write takes.
+    let mut runs = Vec::new();
+    let mut new_map = None;
+    for _ in 0..3 {
+        restore(root, old);
+        let t = Instant::now();
+        let status = spawn_import(root, None).wait().expect("wait");
+        runs.push(t.elapsed());
+        assert!(
+            status.success(),
+            "an unkilled import must succeed: {status}"
+        );
+        let map = parse(path).expect("the new file parses");
+        assert_eq!(mode(path), 0o600, "the new file is private");
+        assert!(
+            leftovers(dir).is_empty(),
+            "an unkilled writer leaves nothing"
+        );
+        if let Some(previous) = &new_map {
+            assert_eq!(previous, &map, "the import is deterministic");
+        }
+        new_map = Some(map);
+    }
+    let new_map = new_map.expect("calibrated");
+    runs.sort();
+    let typical = runs[1];
+    // Kill anywhere from the start to a little past a typical run's end.
+    let window = u64::try_from(typical.as_micros()).expect("fits") * 11 / 10;
+
+    (new_map, window)
+}
+
 #[test]
 fn a_killed_writer_leaves_the_old_file_or_the_new_one() {
     let started = Instant::now();
@@ -174,36 +209,9 @@ fn a_killed_writer_leaves_the_old_file_or_the_new_one() {
     );
     let old_map = parse(&path).expect("the old file parses");
 
-    // Calibrate: unkilled runs give the new file and how long a write takes.
-    let mut runs = Vec::new();
-    let mut new_map = None;
-    for _ in 0..3 {
-        restore(root, &old);
-        let t = Instant::now();
-        let status = spawn_import(root, None).wait().expect("wait");
-        runs.push(t.elapsed());
-        assert!(
-            status.success(),
-            "an unkilled import must succeed: {status}"
-        );
-        let map = parse(&path).expect("the new file parses");
-        assert_eq!(mode(&path), 0o600, "the new file is private");
-        assert!(
-            leftovers(&dir).is_empty(),
-            "an unkilled writer leaves nothing"
-        );
-        if let Some(previous) = &new_map {
-            assert_eq!(previous, &map, "the import is deterministic");
-        }
-        new_map = Some(map);
-    }
-    let new_map = new_map.expect("calibrated");
+    let (new_map, window) = calibrate(root, &old, &path, &dir);
     assert_ne!(old_map, new_map);
     assert_eq!(new_map.len(), old_map.len());
-    runs.sort();
-    let typical = runs[1];
-    // Kill anywhere from the start to a little past a typical run's end.
-    let window = u64::try_from(typical.as_micros()).expect("fits") * 11 / 10;
 
     let (mut saw_old, mut saw_new, mut temps) = (0usize, 0usize, 0usize);
     let mut check = |i: usize, what: &str| -> bool {
