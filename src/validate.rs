@@ -269,6 +269,22 @@ pub fn profile_findings(
             .at(at.clone()),
         );
     }
+    let pepper = release.generation == crate::generation::Generation::Pepper;
+    if let (Some(version), Some(problem), true) =
+        (&version, secrets_block_problem(&profile.yaml), pepper)
+    {
+        out.push(
+            Finding::new(
+                "invalid-secrets-block",
+                Severity::Error,
+                None,
+                format!("profile.yaml {problem}: {version} does not load this profile"),
+                "give `secrets:` a `source` (file, env, vault or external) and, for `source: file`, the `secrets_path` of the secrets file (`./secrets.json`)",
+            )
+            .at(at.clone())
+            .boot_refusal(),
+        );
+    }
     let since = (release.since.0, release.since.1, release.since.2);
     for shape in &profile.yaml.old_shape {
         if version.is_some() && since >= shape.refused_since {
@@ -292,6 +308,28 @@ pub fn profile_findings(
         }
     }
     out
+}
+
+/// What upstream's profile loader refuses in a `secrets:` block (0.34 and 0.77 alike,
+/// `SecretsConfig`): no `source`, a `file` source without `secrets_path`, a `vault` source without
+/// its `vault` block.
+fn secrets_block_problem(yaml: &crate::profile::ProfileYaml) -> Option<&'static str> {
+    let block = yaml.secrets.as_ref()?;
+    match block.source.as_deref() {
+        None => Some("has a `secrets:` block without `source`"),
+        Some("file")
+            if block
+                .secrets_path
+                .as_ref()
+                .is_none_or(|p| p.as_os_str().is_empty()) =>
+        {
+            Some("says `secrets.source: file` without `secrets_path`")
+        }
+        Some("vault") if block.vault.is_none() => {
+            Some("says `secrets.source: vault` without a `secrets.vault` block")
+        }
+        _ => None,
+    }
 }
 
 /// Why a key is required.

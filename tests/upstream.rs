@@ -509,6 +509,21 @@ fn profiles_sessions_and_providers_as_0_77_reads_them() {
     let out = tool(p.path(), &["validate", "--profile", "legacy"]);
     assert!(out.stderr.contains("warning[old-profile-shape]"), "{out:?}");
 
+    // A `secrets:` block upstream's profile loader refuses: no source, or a file without a path.
+    for yaml in [
+        "secrets:\n  validation: warn\n",
+        "secrets:\n  source: file\n",
+    ] {
+        write(p.path(), ".systemprompt/profiles/local/profile.yaml", yaml);
+        let out = tool(p.path(), &["validate"]);
+        assert_eq!(out.code, 1, "{yaml}: {out:?}");
+        assert!(
+            out.stderr.contains("error[invalid-secrets-block]"),
+            "{out:?}"
+        );
+    }
+    std::fs::remove_file(p.path().join(".systemprompt/profiles/local/profile.yaml")).unwrap();
+
     // 0.63+: a session record naming an invalid profile breaks every upstream call.
     write(
         p.path(),
@@ -589,7 +604,7 @@ fn edit_saves_what_validate_passes_and_refuses_what_upstream_refuses() {
     write(
         p.path(),
         ".systemprompt/profiles/local/profile.yaml",
-        "secrets:\n  validation: warn\n",
+        "secrets:\n  secrets_path: ./secrets.json\n  validation: warn\n  source: file\n",
     );
     let script = |name: &str, sed: &str| {
         use std::os::unix::fs::PermissionsExt;
