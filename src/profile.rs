@@ -661,6 +661,18 @@ impl ProfileSet {
     }
 }
 
+/// Whether `name` can name a new profile folder: not empty, no path separator, no leading `.`, no
+/// control character (such a folder would be hidden by every listing, as it could forge a line of
+/// output).
+#[must_use]
+pub fn is_new_profile_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.contains('/')
+        && !name.contains('\\')
+        && !name.starts_with('.')
+        && !name.chars().any(char::is_control)
+}
+
 /// Upstream's rule (`is_path_input`): a `/`, a `.yaml`/`.yml` ending, or a leading `.` or `~`.
 fn looks_like_path(choice: &str) -> bool {
     choice.contains('/')

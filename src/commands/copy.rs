@@ -48,8 +48,12 @@ fn open_both(
             rel(&from.secrets_path)
         )));
     }
-    if args.to.contains('/') || args.to.starts_with('.') || args.to.is_empty() {
-        return Err(Error::usage(format!("`{}` is not a profile name", args.to)));
+    if !crate::profile::is_new_profile_name(&args.to) {
+        return Err(Error::usage(format!(
+            "`{}` is not a profile name",
+            crate::source::escape_controls(&args.to)
+        ))
+        .help("name the profile with letters, digits, `-` or `_`: no `/`, no leading `.`, no control characters"));
     }
     Ok((from, project.profiles.open(&args.to)?))
 }

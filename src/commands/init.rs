@@ -38,9 +38,12 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
         .profile
         .clone()
         .unwrap_or_else(|| "local".to_owned());
-    if name.contains('/') || name.contains('\\') || name.starts_with('.') || name.is_empty() {
-        return Err(Error::usage(format!("`{name}` is not a profile name"))
-            .help("`init` takes a plain name such as `local` or `production`"));
+    if !crate::profile::is_new_profile_name(&name) {
+        return Err(Error::usage(format!(
+            "`{}` is not a profile name",
+            crate::source::escape_controls(&name)
+        ))
+        .help("`init` takes a plain name such as `local` or `production`: no `/`, no leading `.`, no control characters"));
     }
     let dir = project.profiles.dir.join(&name);
     let secrets = dir.join("secrets.json");

@@ -20,6 +20,8 @@ use serde::Deserialize;
 
 /// The largest `secrets.json` accepted (1 MiB).
 pub const MAX_SIZE: u64 = 1024 * 1024;
+/// The longest key accepted, in bytes (a key is also an environment variable's name).
+pub const MAX_KEY_LEN: usize = 256;
 
 /// A parsed `secrets.json`.
 #[derive(Debug)]
@@ -153,17 +155,23 @@ pub fn read(path: &Path) -> Result<SecretsFile, SecretsFileError> {
             ))
         }
         Err(crate::regular_file::ReadError::TooLarge { .. }) => {
-            return Err(SecretsFileError::one(
-                path,
-                FileProblem::new(
-                    "file-too-large",
-                    format!("the file is too large; the limit is {MAX_SIZE} bytes (1 MiB)"),
-                    "a secrets file holds a flat object of keys; check that the right file is configured",
-                ),
-            ))
+            return Err(SecretsFileError::one(path, too_large(MAX_SIZE + 1)))
         }
     };
     parse(path, &bytes)
+}
+
+/// A file over [`MAX_SIZE`] (`size` bytes, when known exactly).
+fn too_large(size: u64) -> FileProblem {
+    FileProblem::new(
+        "file-too-large",
+        if size > MAX_SIZE + 1 {
+            format!("the file is {size} bytes, too large; the limit is {MAX_SIZE} bytes (1 MiB)")
+        } else {
+            format!("the file is too large; the limit is {MAX_SIZE} bytes (1 MiB)")
+        },
+        "a secrets file holds a flat object of keys; check that the right file is configured, and keep large values elsewhere",
+    )
 }
 
 /// The top-level keys and values, in file order.
@@ -228,6 +236,9 @@ fn top_level<'a>(path: &Path, bytes: &'a [u8]) -> Result<(&'a str, Pairs), Secre
 /// byte-order mark is refused (upstream's JSON parser stops at it), and of a key defined twice the
 /// last definition wins (with a warning).
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError> {
+    if bytes.len() as u64 > MAX_SIZE {
+        return Err(SecretsFileError::one(path, too_large(bytes.len() as u64)));
+    }
     let (text, pairs) = top_level(path, bytes)?;
     let lines = top_level_key_lines(text);
     let line_of = |index: usize| lines.get(index).copied().unwrap_or(1);
@@ -307,16 +318,33 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
 /// A key that is empty or holds a control character (a line break, a tab, an escape): it could
 /// not be an environment name, and printed raw it could forge a line of a log.
 fn unusable_name(key: &str, line: usize) -> Option<FileProblem> {
-    (key.is_empty() || key.chars().any(char::is_control)).then(|| {
+    key_problem(key).map(|message| {
         FileProblem::new(
             "invalid-key-name",
-            format!(
-                "key `{}` is empty or holds a control character (a line break, a tab, an escape)",
-                crate::source::escape_controls(key)
-            ),
+            message,
             "rename it to letters, digits and underscores (such a key cannot be an environment name either)",
         )
         .at(line, None)
+    })
+}
+
+/// Why `key` cannot be a key: empty, a control character (a line break, a tab, an escape), or
+/// longer than [`MAX_KEY_LEN`]. The message shows the key escaped, and only its start when long.
+#[must_use]
+pub fn key_problem(key: &str) -> Option<String> {
+    if key.len() > MAX_KEY_LEN {
+        let start: String = key.chars().take(32).collect();
+        return Some(format!(
+            "key `{}…` is {} bytes long; a key is at most {MAX_KEY_LEN} bytes",
+            crate::source::escape_controls(&start),
+            key.len()
+        ));
+    }
+    (key.is_empty() || key.chars().any(char::is_control)).then(|| {
+        format!(
+            "key `{}` is empty or holds a control character (a line break, a tab, an escape)",
+            crate::source::escape_controls(key)
+        )
     })
 }
 

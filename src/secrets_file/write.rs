@@ -29,7 +29,23 @@ pub fn write_entries(
     entries: &[(String, Option<SecretString>)],
     overwrite: bool,
 ) -> Result<(), Error> {
+    // A writer never leaves what a reader would refuse.
+    if let Some(problem) = entries.iter().find_map(|(k, _)| super::key_problem(k)) {
+        return Err(
+            Error::failed(format!("{problem}; nothing was written to {}", rel(path)))
+                .help("rename the key to letters, digits and underscores"),
+        );
+    }
     let body = super::render(entries);
+    let size = body.expose_secret().len() as u64;
+    if size > super::MAX_SIZE {
+        return Err(Error::failed(format!(
+            "the new {} would be {size} bytes, over the {} bytes (1 MiB) every reader accepts; nothing was written",
+            rel(path),
+            super::MAX_SIZE
+        ))
+        .help("remove keys that are no longer needed, or keep large values elsewhere"));
+    }
     if let Some(dir) = path.parent() {
         crate::atomic::create_private_dir(dir)
             .map_err(|e| Error::io(format!("cannot create {}", rel(dir)), e))?;

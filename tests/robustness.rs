@@ -1,0 +1,134 @@
+//! Inputs that must get a clear error and change nothing (issue 25): key names too long to be a
+//! key, writes that would leave a file the readers refuse, and profile names with control
+//! characters.
+
+mod support;
+
+use std::path::Path;
+
+use support::{cmd, project, run, write, Out, GOOD};
+
+const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
+
+fn tool(root: &Path, args: &[&str]) -> Out {
+    let mut c = cmd(root);
+    c.arg("systemprompt-secrets").args(args);
+    let out = run(c);
+    assert!(!out.all().contains("panicked"), "{out:?}");
+    out
+}
+
+#[test]
+fn a_key_name_too_long_to_be_a_key_is_refused_not_a_panic() {
+    let long = "k".repeat(70_000);
+    let p = project(&[(
+        SECRETS,
+        &GOOD.replacen('{', &format!("{{\n  \"{long}\": \"v\","), 1),
+    )]);
+    for args in [&["list"][..], &["validate"], &["run", "--", "true"]] {
+        let out = tool(p.path(), args);
+        assert_eq!(out.code, 1, "{args:?}: {out:?}");
+        assert!(
+            out.stderr.contains("invalid-key-name") && out.stderr.contains("70000 bytes long"),
+            "{args:?}: {}",
+            &out.stderr[..out.stderr.len().min(2000)]
+        );
+        assert!(out.stderr.len() < 4000, "the key is not printed whole");
+    }
+    // A writer does not write one either.
+    let p = project(&[(SECRETS, GOOD)]);
+    write(p.path(), "in.env", &format!("{}=value\n", "K".repeat(300)));
+    let out = tool(p.path(), &["import", "in.env", "--all"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("300 bytes long") && out.stderr.contains("nothing was written"),
+        "{out:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.path().join(SECRETS)).unwrap(),
+        GOOD
+    );
+}
+
+#[test]
+fn a_writer_refuses_to_leave_a_file_over_the_readers_limit() {
+    // A compact file just under 1 MiB: written out again, two-space indented, it would be over.
+    let mut doc = serde_json::Map::new();
+    doc.insert(
+        "jwt_secret".into(),
+        "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ".into(),
+    );
+    doc.insert(
+        "database_url".into(),
+        "postgres://app:pw@db:5432/app".into(),
+    );
+    for i in 0..13_300 {
+        doc.insert(
+            format!("svc_{i:05}"),
+            format!("value-{i:05}-{}", "x".repeat(50)).into(),
+        );
+    }
+    let compact = serde_json::Value::Object(doc).to_string();
+    assert!(
+        compact.len() < 1024 * 1024 && compact.len() > 1_000_000,
+        "{}",
+        compact.len()
+    );
+    let p = project(&[(SECRETS, &compact)]);
+    let out = tool(p.path(), &["rotate", "session_key", "--bytes", "24"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("over the 1048576 bytes (1 MiB) every reader accepts; nothing was written"),
+        "{out:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.path().join(SECRETS)).unwrap(),
+        compact
+    );
+
+    // `edit`: an edit over the limit is not saved.
+    let p = project(&[(SECRETS, GOOD)]);
+    let editor = p.path().join("grow.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\npython3 -c \"import json,sys; d=json.load(open(sys.argv[1])); d['big']='x'*2000000; open(sys.argv[1],'w').write(json.dumps(d))\" \"$1\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut c = cmd(p.path());
+    c.args(["systemprompt-secrets", "edit"])
+        .env("EDITOR", &editor);
+    let out = run(c);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("file-too-large") && !out.stderr.contains("Saved"),
+        "{out:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.path().join(SECRETS)).unwrap(),
+        GOOD
+    );
+}
+
+#[test]
+fn profile_names_with_control_characters_are_refused() {
+    let p = project(&[(SECRETS, GOOD)]);
+    for name in ["bad\nname", "esc\u{1b}[31m", ".hidden", "a/b"] {
+        let out = tool(p.path(), &["init", "--profile", name]);
+        assert_eq!(out.code, 2, "{name:?}: {out:?}");
+        assert!(out.stderr.contains("is not a profile name"), "{out:?}");
+        assert!(!out.stderr.contains('\u{1b}'), "escaped: {out:?}");
+        let out = tool(
+            p.path(),
+            &["copy", "--from", "local", "--to", name, "--create", "--yes"],
+        );
+        assert_eq!(out.code, 2, "{name:?}: {out:?}");
+    }
+    let folders: Vec<String> = std::fs::read_dir(p.path().join(".systemprompt/profiles"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(folders, ["local"], "nothing was created");
+}
