@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use support::{cmd, project, run, write, Out, GOOD};
@@ -95,7 +96,6 @@ fn a_writer_refuses_to_leave_a_file_over_the_readers_limit() {
         "#!/bin/sh\npython3 -c \"import json,sys; d=json.load(open(sys.argv[1])); d['big']='x'*2000000; open(sys.argv[1],'w').write(json.dumps(d))\" \"$1\"\n",
     )
     .unwrap();
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut c = cmd(p.path());
     c.args(["systemprompt-secrets", "edit"])
