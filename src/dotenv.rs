@@ -112,10 +112,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<DotEnvEntry>, DotEnvError> {
         read: &read,
     };
     let mut entries = Vec::new();
-    // The bytes of `text` that hold the entries (or skipped lines) seen so far.
-    let mut done = 0;
+    // The bytes of `text` that hold the entries (or skipped lines) seen so far, and the lines they
+    // end: counted once each, so that reading stays linear in the file's size.
+    let (mut done, mut lines_done) = (0, 0);
     for item in dotenvy::from_read_iter(lines) {
-        let line = entry_line(text, done, read.get());
+        let chunk = &text[done..read.get()];
+        let line = lines_done + entry_line(chunk);
+        lines_done += chunk.bytes().filter(|b| *b == b'\n').count();
         done = read.get();
         match item {
             Ok((var, value)) => entries.push(DotEnvEntry {
@@ -162,18 +165,17 @@ impl Read for LineReader<'_> {
     }
 }
 
-/// The 1-based line where the entry read from `text[from..to]` starts: the first line there that
-/// is neither blank nor a comment (dotenvy skips those).
-fn entry_line(text: &str, from: usize, to: usize) -> usize {
-    let before = text[..from].matches('\n').count();
-    let skipped = text[from..to]
+/// The 1-based line, within `chunk` (the bytes dotenvy read for one entry), where the entry
+/// starts: the first line that is neither blank nor a comment (dotenvy skips those).
+fn entry_line(chunk: &str) -> usize {
+    let skipped = chunk
         .split_inclusive('\n')
         .take_while(|l| {
             let l = l.trim_start();
             l.is_empty() || l.starts_with('#')
         })
         .count();
-    before + skipped + 1
+    skipped + 1
 }
 
 #[cfg(test)]

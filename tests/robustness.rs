@@ -132,3 +132,29 @@ fn profile_names_with_control_characters_are_refused() {
         .collect();
     assert_eq!(folders, ["local"], "nothing was created");
 }
+
+#[test]
+fn a_dotenv_file_of_a_mebibyte_is_read_in_one_pass() {
+    // 1 MiB of short lines (about 116,000): each entry's line used to be found by counting the
+    // lines before it again, which took minutes. The bound only says "did not hang".
+    let mut env = String::new();
+    let mut i = 0;
+    while env.len() < 1024 * 1024 - 20 {
+        env.push_str(&format!("A{i}=1\n"));
+        i += 1;
+    }
+    env.push_str("BROKEN LINE\n");
+    let p = project(&[(SECRETS, GOOD), (".env", &env)]);
+    let started = std::time::Instant::now();
+    let out = tool(p.path(), &["validate"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(".env:{}", i + 1)),
+        "the bad line is named: {out:?}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(120),
+        "{:?}",
+        started.elapsed()
+    );
+}
