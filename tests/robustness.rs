@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -140,7 +141,7 @@ fn a_dotenv_file_of_a_mebibyte_is_read_in_one_pass() {
     let mut env = String::new();
     let mut i = 0;
     while env.len() < 1024 * 1024 - 20 {
-        env.push_str(&format!("A{i}=1\n"));
+        let _ = writeln!(env, "A{i}=1");
         i += 1;
     }
     env.push_str("BROKEN LINE\n");
