@@ -342,9 +342,14 @@ struct Manifests {
 }
 
 fn read_toml(path: &Path) -> Result<toml::Table, BuildError> {
-    let text = std::fs::read_to_string(path).map_err(|e| BuildError::Manifest {
+    let bytes =
+        crate::regular_file::read(path, 16 * 1024 * 1024).map_err(|e| BuildError::Manifest {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    let text = String::from_utf8(bytes).map_err(|_| BuildError::Manifest {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message: "the file is not valid UTF-8".to_owned(),
     })?;
     toml::from_str(&text).map_err(|e| BuildError::Manifest {
         path: path.to_path_buf(),

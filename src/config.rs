@@ -814,10 +814,16 @@ fn is_subsequence(short: &str, long: &str) -> bool {
     short.chars().all(|c| rest.any(|l| l == c))
 }
 
+/// The largest manifest read for line numbers.
+const MAX_MANIFEST: u64 = 16 * 1024 * 1024;
+
 /// The 1-based line and column of the key at `path` below the metadata table in the manifest's
 /// text (the deepest part of it that is found), read with the TOML parser's spans.
 fn position(source: TableSource<'_>, path: &[String]) -> (Option<usize>, Option<usize>) {
-    let Ok(text) = std::fs::read_to_string(source.manifest) else {
+    let Some(text) = crate::regular_file::read(source.manifest, MAX_MANIFEST)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+    else {
         return (None, None);
     };
     let Ok(doc) = toml::de::DeTable::parse(&text) else {

@@ -95,14 +95,15 @@ fn start_manifest(manifest: Option<&Path>, cwd: &Path) -> Option<PathBuf> {
 
 /// A file's length and hash; a file that does not exist has its own stamp, so that creating it
 /// (a first `Cargo.lock`) invalidates the entry.
+/// A FIFO, a device or a file over [`MAX_STAMPED`] has no stamp (nothing is cached against it).
 fn stamp(path: &Path) -> Option<Stamp> {
-    match std::fs::read(path) {
+    match crate::regular_file::read(path, MAX_STAMPED) {
         Ok(bytes) => Some(Stamp {
             path: path.to_path_buf(),
             len: bytes.len() as u64,
             hash: fnv64(&bytes),
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Stamp {
+        Err(e) if e.is_not_found() => Some(Stamp {
             path: path.to_path_buf(),
             len: u64::MAX,
             hash: 0,
@@ -110,6 +111,9 @@ fn stamp(path: &Path) -> Option<Stamp> {
         Err(_) => None,
     }
 }
+
+/// The largest manifest or lock file stamped (a real Cargo.lock is a few hundred kilobytes).
+const MAX_STAMPED: u64 = 64 * 1024 * 1024;
 
 fn key(manifest: Option<&Path>, cwd: &Path) -> Option<(String, PathBuf)> {
     let start = start_manifest(manifest, cwd)?;
@@ -122,9 +126,12 @@ fn key(manifest: Option<&Path>, cwd: &Path) -> Option<(String, PathBuf)> {
 pub fn load(manifest: Option<&Path>, cwd: &Path) -> Option<ManifestFacts> {
     let dir = dir()?;
     let (key, _) = key(manifest, cwd)?;
-    let text =
-        std::fs::read_to_string(dir.join(format!("{:016x}.json", fnv64(key.as_bytes())))).ok()?;
-    let entry: Entry = serde_json::from_str(&text).ok()?;
+    let bytes = crate::regular_file::read(
+        &dir.join(format!("{:016x}.json", fnv64(key.as_bytes()))),
+        MAX_STAMPED,
+    )
+    .ok()?;
+    let entry: Entry = serde_json::from_slice(&bytes).ok()?;
     if entry.format != FORMAT || entry.key != key {
         return None;
     }

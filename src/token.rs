@@ -345,7 +345,10 @@ pub fn resolve_openbao(
         }
     }
     if let Some(path) = home.map(|h| h.join(".vault-token")).filter(|p| p.is_file()) {
-        if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Some(text) = crate::regular_file::read(&path, 64 * 1024)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+        {
             if !text.trim().is_empty() {
                 warnings.push(format!(
                     "using the plaintext token in {}: run `cargo systemprompt-secrets login --backend openbao` to keep it in the OS keyring",

@@ -159,3 +159,69 @@ fn a_dotenv_file_of_a_mebibyte_is_read_in_one_pass() {
         started.elapsed()
     );
 }
+
+/// Runs the command; fails (and kills it) if it has not finished within a minute: a hang.
+fn finishes(mut c: std::process::Command) -> Out {
+    let mut child = c
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("try_wait").is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("it hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let o = child.wait_with_output().expect("output");
+    Out {
+        code: o.status.code().expect("an exit code"),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn inputs_that_never_end_are_refused_not_read() {
+    // A Cargo.lock that is a FIFO or a link to /dev/zero (git can commit a symlink), with a cold
+    // manifest cache: the command finishes.
+    for kind in ["fifo", "zero"] {
+        let p = project(&[(SECRETS, GOOD)]);
+        let lock = p.path().join("Cargo.lock");
+        if kind == "fifo" {
+            assert!(std::process::Command::new("mkfifo")
+                .arg(&lock)
+                .status()
+                .unwrap()
+                .success());
+        } else {
+            std::os::unix::fs::symlink("/dev/zero", &lock).unwrap();
+        }
+        let cache = tempfile::tempdir().unwrap();
+        let mut c = cmd(p.path());
+        c.args(["systemprompt-secrets", "validate"])
+            .env("SYSTEMPROMPT_SECRETS_CACHE_DIR", cache.path());
+        let out = finishes(c);
+        assert_eq!(out.code, 0, "{kind}: {out:?}");
+    }
+    // An editor that puts /dev/zero or a FIFO where the private copy was: nothing is saved.
+    for swap in ["ln -sf /dev/zero \"$1\"", "rm -f \"$1\" && mkfifo \"$1\""] {
+        let p = project(&[(SECRETS, GOOD)]);
+        let editor = p.path().join("swap.sh");
+        std::fs::write(&editor, format!("#!/bin/sh\n{swap}\n")).unwrap();
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut c = cmd(p.path());
+        c.args(["systemprompt-secrets", "edit"])
+            .env("EDITOR", &editor);
+        let out = finishes(c);
+        assert_eq!(out.code, 1, "{swap}: {out:?}");
+        assert!(out.stderr.contains("not a regular file"), "{swap}: {out:?}");
+        assert_eq!(
+            std::fs::read_to_string(p.path().join(SECRETS)).unwrap(),
+            GOOD
+        );
+    }
+}

@@ -97,8 +97,13 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &EditArgs) -> Result<(
                 rel(&path)
             )));
         }
-        let edited =
-            std::fs::read(tmp.path()).map_err(|e| Error::io("cannot read the edited copy", e))?;
+        // The editor may have put anything there (a FIFO, a link to /dev/zero): read as any file
+        // this tool is pointed at, at most one byte over the limit (the size check names it).
+        let edited = crate::regular_file::read(tmp.path(), crate::secrets_file::MAX_SIZE + 1)
+            .map_err(|e| {
+                Error::failed(format!("cannot read the edited copy: {e}"))
+                    .help(format!("{} was not changed; edit it again", rel(&path)))
+            })?;
         if edited == original {
             shell.status("Unchanged", format_args!("no changes to {}", rel(&path)));
             return Ok(());
@@ -221,7 +226,7 @@ fn save(
 ) -> Result<(), Error> {
     // Held from the comparison to the rename: a writer that comes in between waits.
     let _lock = crate::secrets_file::lock(path)?;
-    let now = std::fs::read(path).unwrap_or_default();
+    let now = crate::regular_file::read(path, crate::secrets_file::MAX_SIZE).unwrap_or_default();
     if now != original {
         let kept = tmp
             .keep()
