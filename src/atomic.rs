@@ -16,6 +16,28 @@ const STALE_AFTER: Duration = Duration::from_secs(60);
 /// so is a symlink to nothing. A symlink to a regular file is followed: its target is replaced, the
 /// link stays. Temp files left in the folder by writers that died are removed afterwards.
 pub fn write_private(path: &Path, bytes: &[u8], overwrite: bool) -> std::io::Result<()> {
+    write_with_mode(path, bytes, overwrite, private())
+}
+
+/// [`write_private`] for a file that holds no secret and that others read (an ignore file):
+/// mode 0644, whatever the umask (which may only narrow it).
+pub fn write_shared(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::Permissions::from_mode(0o644)
+    };
+    #[cfg(not(unix))]
+    let mode = private();
+    write_with_mode(path, bytes, true, mode)
+}
+
+fn write_with_mode(
+    path: &Path,
+    bytes: &[u8],
+    overwrite: bool,
+    mode: std::fs::Permissions,
+) -> std::io::Result<()> {
     let resolved = target(path)?;
     let path = resolved.as_deref().unwrap_or(path);
     let dir = path
@@ -25,7 +47,7 @@ pub fn write_private(path: &Path, bytes: &[u8], overwrite: bool) -> std::io::Res
     let mut tmp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .suffix(TEMP_SUFFIX)
-        .permissions(private())
+        .permissions(mode)
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     stop_at("written");

@@ -469,9 +469,11 @@ pub fn ensure_ignored(
         text.push_str(l);
         text.push('\n');
     }
-    std::fs::create_dir_all(dir)
+    // Explicit modes whatever the umask: the folder (`.systemprompt/`, which holds secrets) 0700,
+    // the ignore file 0644.
+    crate::atomic::create_private_dir(dir)
         .map_err(|e| Error::io(format!("cannot create {}", crate::source::rel(dir)), e))?;
-    std::fs::write(gitignore, text)
+    crate::atomic::write_shared(gitignore, text.as_bytes())
         .map_err(|e| Error::io(format!("cannot write {}", crate::source::rel(gitignore)), e))?;
     let added: Vec<&str> = missing
         .into_iter()

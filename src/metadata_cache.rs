@@ -163,7 +163,8 @@ pub fn store(manifest: Option<&Path>, cwd: &Path, facts: &ManifestFacts) {
     let Ok(json) = serde_json::to_vec(&entry) else {
         return;
     };
-    if std::fs::create_dir_all(&dir).is_err() {
+    // 0700 whatever the umask: what is cached here decides where commands send data.
+    if crate::atomic::create_private_dir(&dir).is_err() {
         return;
     }
     let Ok(mut tmp) = tempfile::NamedTempFile::new_in(&dir) else {

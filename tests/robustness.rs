@@ -225,3 +225,31 @@ fn inputs_that_never_end_are_refused_not_read() {
         );
     }
 }
+
+#[test]
+fn modes_are_explicit_whatever_the_umask() {
+    let p = project(&[]);
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().join("fresh");
+    let mut c = std::process::Command::new("sh");
+    c.current_dir(p.path())
+        .args(["-c", "umask 000; exec \"$0\" systemprompt-secrets init"])
+        .arg(support::bin())
+        .env("SYSTEMPROMPT_SECRETS_KEYRING", "none")
+        .env("SYSTEMPROMPT_SECRETS_CACHE_DIR", &cache_dir)
+        .env("CARGO_TERM_COLOR", "never");
+    let out = run(c);
+    assert_eq!(out.code, 0, "{out:?}");
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let dot = p.path().join(".systemprompt");
+    for (path, want) in [
+        (dot.join(".gitignore"), 0o644),
+        (p.path().join(".gitignore"), 0o644),
+        (dot.clone(), 0o700),
+        (dot.join("profiles/local"), 0o700),
+        (p.path().join(SECRETS), 0o600),
+        (cache_dir.clone(), 0o700),
+    ] {
+        assert_eq!(mode(&path), want, "{}", path.display());
+    }
+}
