@@ -58,6 +58,15 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &EditArgs) -> Result<(
                 .help("`edit` opens the profile's secrets.json, a regular file of at most 1 MiB")
         })?;
     let original_text = SecretString::from(String::from_utf8_lossy(&original).into_owned());
+    // Ctrl-C goes to the editor; this process stays alive to remove the copy. SIGTERM and SIGHUP
+    // (a closed terminal, a `kill`) end the edit: the editor is stopped and the copy removed.
+    // Registered before the copy exists, so that no signal finds a copy and no handler.
+    let _ = ctrlc::set_handler(|| {});
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    #[cfg(unix)]
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        let _ = signal_hook::flag::register(signal, std::sync::Arc::clone(&stop));
+    }
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(".secrets-edit-")
@@ -69,14 +78,6 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &EditArgs) -> Result<(
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| Error::io("cannot write the private copy", e))?;
 
-    // Ctrl-C goes to the editor; this process stays alive to remove the copy. SIGTERM and SIGHUP
-    // (a closed terminal, a `kill`) end the edit: the editor is stopped and the copy removed.
-    let _ = ctrlc::set_handler(|| {});
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    #[cfg(unix)]
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
-        let _ = signal_hook::flag::register(signal, std::sync::Arc::clone(&stop));
-    }
     let settings = ctx.settings(&project, &profile);
     loop {
         let status = run_editor(tmp.path(), &stop)?;
