@@ -101,9 +101,15 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &EditArgs) -> Result<(
         // The editor may have put anything there (a FIFO, a link to /dev/zero): read as any file
         // this tool is pointed at, at most one byte over the limit (the size check names it).
         let edited = crate::regular_file::read(tmp.path(), crate::secrets_file::MAX_SIZE + 1)
-            .map_err(|e| {
-                Error::failed(format!("cannot read the edited copy: {e}"))
-                    .help(format!("{} was not changed; edit it again", rel(&path)))
+            .map_err(|e| match e {
+                crate::regular_file::ReadError::TooLarge { .. } => Error::failed(format!(
+                    "your edit is over {} bytes (1 MiB), the most any reader accepts [file-too-large]; {} was not changed",
+                    crate::secrets_file::MAX_SIZE,
+                    rel(&path)
+                ))
+                .help("keep large values out of the secrets file, then edit it again"),
+                other => Error::failed(format!("cannot read the edited copy: {other}"))
+                    .help(format!("{} was not changed; edit it again", rel(&path))),
             })?;
         if edited == original {
             shell.status("Unchanged", format_args!("no changes to {}", rel(&path)));
