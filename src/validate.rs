@@ -72,13 +72,6 @@ const PLACEHOLDERS: &[&str] = &[
 #[must_use]
 pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let file_location = || {
-        Some(Location::File {
-            path: resolved.secrets_path.clone(),
-            line: None,
-            column: None,
-        })
-    };
     findings.extend(required_findings(resolved, settings));
     let release = settings.generation.release();
     let generation = settings.generation.generation;
@@ -95,7 +88,7 @@ pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding>
                 format!("no AI provider key: set at least one of {}", providers.join(", ")),
                 format!("add {} or \"{last}\" to the secrets file, or set `require-ai-provider = false` in the manifest", quoted.join(", ")),
             )
-            .at(file_location()),
+            .at(Some(file_location(resolved))),
         );
     }
     findings.extend(key_name_findings(resolved, generation));
@@ -133,13 +126,6 @@ pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding>
 /// manifest's (an error), and, when the version is unknown, later releases' (advice).
 fn required_findings(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let file_location = || {
-        Some(Location::File {
-            path: resolved.secrets_path.clone(),
-            line: None,
-            column: None,
-        })
-    };
     let release = settings.generation.release();
     let upstream_required = release.required_keys(settings.boot);
     let manifest_required = settings
@@ -159,7 +145,7 @@ fn required_findings(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Fin
         }
         let (location, detail) = match resolved.blanks.get(key) {
             Some(source) => (Some(Location::Source(source.clone())), "is empty"),
-            None => (file_location(), "is missing"),
+            None => (Some(file_location(resolved)), "is missing"),
         };
         let finding = Finding::new(
             if matches!(upstream, Requirement::Later) {
@@ -329,6 +315,15 @@ fn secrets_block_problem(yaml: &crate::profile::ProfileYaml) -> Option<&'static 
             Some("says `secrets.source: vault` without a `secrets.vault` block")
         }
         _ => None,
+    }
+}
+
+/// The secrets file itself, for a finding about the file as a whole.
+fn file_location(resolved: &Resolved) -> Location {
+    Location::File {
+        path: resolved.secrets_path.clone(),
+        line: None,
+        column: None,
     }
 }
 
