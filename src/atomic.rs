@@ -16,7 +16,7 @@ const STALE_AFTER: Duration = Duration::from_secs(60);
 /// so is a symlink to nothing. A symlink to a regular file is followed: its target is replaced, the
 /// link stays. Temp files left in the folder by writers that died are removed afterwards.
 pub fn write_private(path: &Path, bytes: &[u8], overwrite: bool) -> std::io::Result<()> {
-    write_with_mode(path, bytes, overwrite, private())
+    write_with_mode(path, bytes, overwrite, &private())
 }
 
 /// [`write_private`] for a file that holds no secret and that others read (an ignore file):
@@ -29,14 +29,14 @@ pub fn write_shared(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     };
     #[cfg(not(unix))]
     let mode = private();
-    write_with_mode(path, bytes, true, mode)
+    write_with_mode(path, bytes, true, &mode)
 }
 
 fn write_with_mode(
     path: &Path,
     bytes: &[u8],
     overwrite: bool,
-    mode: std::fs::Permissions,
+    mode: &std::fs::Permissions,
 ) -> std::io::Result<()> {
     let resolved = target(path)?;
     let path = resolved.as_deref().unwrap_or(path);
@@ -44,11 +44,10 @@ fn write_with_mode(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .permissions(mode)
-        .tempfile_in(dir)?;
+    // A signal that arrives from here on waits for the write to finish (or to fail and remove
+    // its temp file): Ctrl-C and SIGTERM never leave a temp file behind.
+    let _writing = crate::interrupt::writing();
+    let mut tmp = locked_temp_file(dir, mode)?;
     tmp.write_all(bytes)?;
     stop_at("written");
     tmp.as_file().sync_all()?;
@@ -64,6 +63,37 @@ fn write_with_mode(
         let _ = std::fs::remove_file(stale);
     }
     Ok(())
+}
+
+/// A new temp file in `dir`, locked (`flock`) for as long as it lives: a temp file nobody holds
+/// a lock on was left by a writer that died ([`stale_temp_files`]). Between its creation and its
+/// lock another writer may find it unlocked and remove it; then a new one is made.
+fn locked_temp_file(
+    dir: &Path,
+    mode: &std::fs::Permissions,
+) -> std::io::Result<tempfile::NamedTempFile> {
+    loop {
+        let tmp = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .suffix(TEMP_SUFFIX)
+            .permissions(mode.clone())
+            .tempfile_in(dir)?;
+        tmp.as_file().lock()?;
+        if still_linked(tmp.as_file())? {
+            return Ok(tmp);
+        }
+    }
+}
+
+#[cfg(unix)]
+fn still_linked(file: &std::fs::File) -> std::io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(file.metadata()?.nlink() > 0)
+}
+
+#[cfg(not(unix))]
+fn still_linked(_: &std::fs::File) -> std::io::Result<bool> {
+    Ok(true)
 }
 
 /// The variable that makes a test build's writer stop itself at one stage of a write.
@@ -125,8 +155,10 @@ fn not_regular(meta: &std::fs::Metadata, through: Option<&Path>) -> std::io::Err
     )
 }
 
-/// Temp files in `dir` left by writers that died mid-write (older than a minute). They hold
-/// secrets (mode 0600); `doctor` reports them and the next write in the folder removes them.
+/// Temp files in `dir` left by writers that died mid-write (SIGKILL, power loss): no process
+/// holds their lock. They hold secrets (mode 0600); `doctor` reports them and the next write in
+/// the folder removes them. A file whose lock cannot be asked about counts as stale after a
+/// minute, as no live write takes that long.
 #[must_use]
 pub fn stale_temp_files(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -139,16 +171,29 @@ pub fn stale_temp_files(dir: &Path) -> Vec<PathBuf> {
             let name = name.to_string_lossy();
             name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
         })
-        .filter(|e| {
-            e.metadata()
-                .ok()
-                .filter(std::fs::Metadata::is_file)
-                .and_then(|m| m.modified().ok())
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > STALE_AFTER)
-        })
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()) && abandoned(&e.path()))
         .map(|e| e.path())
         .collect()
+}
+
+/// Whether no writer holds the temp file at `path`.
+fn abandoned(path: &Path) -> bool {
+    let old = || {
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER)
+    };
+    // Opened for reading only, never followed through a symlink (the entry is a regular file).
+    let Ok(file) = std::fs::File::open(path) else {
+        return old();
+    };
+    match file.try_lock() {
+        Ok(()) => true,
+        Err(std::fs::TryLockError::WouldBlock) => false,
+        Err(std::fs::TryLockError::Error(_)) => old(),
+    }
 }
 
 #[cfg(unix)]
@@ -204,17 +249,16 @@ mod tests {
         let link = d.path().join("secrets.json");
         std::fs::write(&real, "old").unwrap();
         std::os::unix::fs::symlink(&real, &link).unwrap();
+        // Left by a killed writer a moment ago: nobody holds its lock, whatever its age.
         let stale = d.path().join(".secrets-dead.tmp");
         std::fs::write(&stale, "left by a killed writer").unwrap();
-        let old = std::time::SystemTime::now() - Duration::from_secs(3600);
-        std::fs::File::options()
-            .write(true)
-            .open(&stale)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        // A write in progress holds the lock on its temp file, however old the file is.
         let fresh = d.path().join(".secrets-live.tmp");
         std::fs::write(&fresh, "a write in progress").unwrap();
+        let live = std::fs::File::options().write(true).open(&fresh).unwrap();
+        live.set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
+            .unwrap();
+        live.lock().unwrap();
         assert_eq!(stale_temp_files(d.path()), vec![stale.clone()]);
 
         write_private(&link, b"new", true).unwrap();

@@ -12,3 +12,6 @@ pub const CANCELLED: i32 = 3;
 pub const NOT_EXECUTABLE: i32 = 126;
 /// `run`: the command was not found (as a shell says).
 pub const NOT_FOUND: i32 = 127;
+/// Stopped by a signal: 128 + the signal (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP), as
+/// a shell reports it. A write in progress was finished first.
+pub const SIGNAL_BASE: i32 = 128;

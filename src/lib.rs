@@ -70,6 +70,8 @@ pub mod git;
 #[cfg(feature = "cli")]
 pub mod http;
 #[cfg(feature = "cli")]
+pub mod interrupt;
+#[cfg(feature = "cli")]
 pub mod keyring;
 #[cfg(feature = "cli")]
 pub mod metadata_cache;

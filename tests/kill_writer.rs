@@ -128,27 +128,7 @@ fn leftovers(dir: &Path) -> Vec<std::path::PathBuf> {
 
 /// Waits until the child has stopped itself (state `T` in /proc); false if it exited first.
 fn wait_stopped(child: &mut Child, stage: &str) -> bool {
-    let stat = format!("/proc/{}/stat", child.id());
-    let started = Instant::now();
-    loop {
-        if child.try_wait().expect("try_wait").is_some() {
-            return false;
-        }
-        let text = std::fs::read_to_string(&stat).unwrap_or_default();
-        // The state follows the command name, which is in parentheses.
-        if text
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
-        {
-            return true;
-        }
-        assert!(
-            started.elapsed() < STAGE_BUDGET,
-            "the writer did not reach the `{stage}` stage in {} s",
-            STAGE_BUDGET.as_secs()
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    support::wait_stopped(child, STAGE_BUDGET, stage)
 }
 
 fn random_below(n: u64) -> u64 {

@@ -1,9 +1,11 @@
 //! `cargo systemprompt-secrets`: parse the arguments, run the command, map the error to an exit code.
 
 use systemprompt_secrets::cli::CargoCli;
-use systemprompt_secrets::{commands, exit_code};
+use systemprompt_secrets::{commands, exit_code, interrupt};
 
 fn main() {
+    // Ctrl-C, SIGTERM and SIGHUP: never in the middle of a write (see `interrupt`).
+    interrupt::install();
     // A completion script asking what to offer: answered here, then the process exits.
     commands::completions::answer_if_asked();
     let cli = CargoCli::parse_args();

@@ -55,7 +55,24 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CleanupArgs) -> Resul
                 delete: targets.clone(),
                 ..Edit::default()
             };
+            let _signals = crate::interrupt::Defer::between_requests();
             let done = store.apply(&edit, None, &|| {})?;
+            if let Some(stopped) = super::stopped_by_signal(
+                done.removed.len() + done.was_not_set.len(),
+                targets.len(),
+                &done.not_attempted,
+                "cleanup",
+            ) {
+                log_requests(shell, store.as_ref());
+                if args.target.format == Format::Json {
+                    shell.out(with_target(
+                        store.as_ref(),
+                        json!({"profile": profile.name, "to_delete": targets, "deleted": done.removed,
+                               "not_deleted": done.not_attempted, "interrupted": crate::interrupt::received().map(crate::interrupt::name)}),
+                    ));
+                }
+                return Err(stopped);
+            }
             if let Some((_, e)) = done.failed.into_iter().next() {
                 log_requests(shell, store.as_ref());
                 return Err(e);

@@ -61,12 +61,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &EditArgs) -> Result<(
     // Ctrl-C goes to the editor; this process stays alive to remove the copy. SIGTERM and SIGHUP
     // (a closed terminal, a `kill`) end the edit: the editor is stopped and the copy removed.
     // Registered before the copy exists, so that no signal finds a copy and no handler.
-    let _ = ctrlc::set_handler(|| {});
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    #[cfg(unix)]
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
-        let _ = signal_hook::flag::register(signal, std::sync::Arc::clone(&stop));
-    }
+    let _signals = crate::interrupt::Defer::patient();
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(".secrets-edit-")
@@ -80,7 +75,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &EditArgs) -> Result<(
 
     let settings = ctx.settings(&project, &profile);
     loop {
-        let status = run_editor(tmp.path(), &stop)?;
+        let status = run_editor(tmp.path())?;
         let Some(status) = status else {
             // Stopped by SIGTERM or SIGHUP: `tmp` is removed when dropped.
             drop(tmp);
@@ -257,12 +252,9 @@ fn save(
     Ok(())
 }
 
-/// Runs the editor until it exits (`Some(status)`) or `stop` is raised by SIGTERM or SIGHUP
-/// (`None`: the editor was stopped).
-fn run_editor(
-    file: &Path,
-    stop: &std::sync::atomic::AtomicBool,
-) -> Result<Option<std::process::ExitStatus>, Error> {
+/// Runs the editor until it exits (`Some(status)`) or SIGTERM or SIGHUP arrives (`None`: the
+/// editor was stopped). Ctrl-C is the editor's.
+fn run_editor(file: &Path) -> Result<Option<std::process::ExitStatus>, Error> {
     let mut child = editor_command(file)
         .spawn()
         .map_err(|e| Error::io("cannot start the editor ($VISUAL, $EDITOR or vi)", e))?;
@@ -273,7 +265,7 @@ fn run_editor(
         {
             return Ok(Some(status));
         }
-        if stop.load(std::sync::atomic::Ordering::SeqCst) {
+        if crate::interrupt::terminated() {
             // SIGTERM first, so that the editor can clean up after itself; then SIGKILL.
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])

@@ -28,6 +28,8 @@ pub struct InitArgs {
 }
 
 const GITIGNORE_TEMPLATE: &str = include_str!("../../templates/gitignore");
+/// The workspace root's ignore lines for this tool's temp files (at any depth).
+const TEMP_FILES_IGNORE: &str = ".secrets-*.tmp\n.secrets-edit-*.json\n";
 /// Keys a new profile lists empty, for the user to fill in.
 const TO_FILL: &[&str] = &["database_url", "anthropic", "openai", "gemini", "github"];
 
@@ -100,13 +102,20 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
         GITIGNORE_TEMPLATE,
         &secrets,
     )?;
+    let root_ignore = project.workspace_root.join(".gitignore");
     let env_file = project.workspace_root.join(".env");
-    crate::git::ensure_ignored(
-        shell,
-        &project.workspace_root.join(".gitignore"),
-        ".env\n",
-        &env_file,
-    )?;
+    crate::git::ensure_ignored(shell, &root_ignore, ".env\n", &env_file)?;
+    // Temp files of a write cut short, and kept `edit` copies, hold secrets: ignored wherever
+    // they are made (an `export -o` writes outside `.systemprompt/`), even when the project
+    // already ignores secrets.json by rules of its own.
+    for probe in [".secrets-0.tmp", ".secrets-edit-0.json"] {
+        crate::git::ensure_ignored(
+            shell,
+            &root_ignore,
+            TEMP_FILES_IGNORE,
+            &project.workspace_root.join(probe),
+        )?;
+    }
 
     if !(args.add_missing && exists) {
         shell.info(format_args!(

@@ -54,6 +54,7 @@ use crate::shell::{Shell, Verbosity};
 pub fn run(cli: Cli, shell: &mut Shell) -> Result<(), Error> {
     let ctx = Context::new(cli.global);
     let machine = machine_format(&cli.command);
+    crate::interrupt::set_json(machine == Some(Machine::Json));
     let result = dispatch(&ctx, cli.command, shell);
     if let (Err(e), Some(format)) = (&result, machine) {
         // A program reading stdout gets the error too, when the command printed nothing there.
@@ -692,6 +693,34 @@ pub(crate) fn log_requests(shell: &mut Shell, store: &dyn RemoteStore) {
             }
         ));
     }
+}
+
+/// When a signal stopped a verb that deletes name by name: the error that says what was not
+/// done and how to finish (exit 130, 143 or 129). `None` when no signal came.
+pub(crate) fn stopped_by_signal(
+    done: usize,
+    total: usize,
+    not_done: &[String],
+    again: &str,
+) -> Option<Error> {
+    let signal = crate::interrupt::received()?;
+    let list = if not_done.is_empty() {
+        "every request had been made".to_owned()
+    } else {
+        format!("not deleted: {}", not_done.join(", "))
+    };
+    Some(
+        Error::exit_with(
+            crate::interrupt::exit_code(signal),
+            format!(
+                "interrupted by {} after {done} of {total} deletes (the requests in flight were finished); {list}",
+                crate::interrupt::name(signal)
+            ),
+        )
+        .help(format!(
+            "run the same `{again}` again to finish: a name already gone is not an error"
+        )),
+    )
 }
 
 /// One group of a plan: a label and names (nothing when there are none).

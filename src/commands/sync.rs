@@ -85,9 +85,20 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(
         "Push these names",
     )? {
         let count = local.push.len();
+        // Ctrl-C or SIGTERM during `--prune`'s deletes: those in flight finish, no more start.
+        let _signals = crate::interrupt::Defer::between_requests();
         let done = store
             .apply(&plan.edit(local.push.clone()), Some(&remote), &|| {})
             .map_err(|e| explain_conflict(store.as_ref(), &remote, e))?;
+        if let Some(stopped) = super::stopped_by_signal(
+            done.removed.len() + done.was_not_set.len(),
+            plan.prune.len(),
+            &done.not_attempted,
+            "sync --prune",
+        ) {
+            log_requests(shell, store.as_ref());
+            return Err(stopped);
+        }
         report(shell, store.as_ref(), count, &plan, &done)?;
         applied = Some(done);
     }

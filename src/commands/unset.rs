@@ -3,7 +3,7 @@
 use clap::Args;
 use serde_json::json;
 
-use super::{confirm, log_requests, plan_group, with_target, Context};
+use super::{confirm, log_requests, plan_group, stopped_by_signal, with_target, Context};
 use crate::cli::{Format, RemoteArgs, WriteArgs};
 use crate::error::Error;
 use crate::remote::{kept_on_delete, Edit};
@@ -37,37 +37,13 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &UnsetArgs) -> Result<
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
     let protected = project.config.is_protected(&profile.name);
-    // The same names `set` accepts: a `../../x` never reaches a URL path.
-    if let Some(bad) = args.names.iter().find(|n| {
-        n.trim().is_empty()
-            || !n
-                .trim()
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    }) {
-        return Err(Error::usage(format!(
-            "`{}` is not a valid secret name (letters, digits and _); nothing was deleted",
-            bad.escape_debug()
-        ))
-        .help("names are spelled as `set` accepts them, e.g. OLD_API_KEY"));
-    }
+    check_names(&args.names)?;
     let store = ctx.remote(shell, &project, &profile, &args.target)?;
     let mut names: Vec<String> = args.names.iter().map(|n| store.remote_name_of(n)).collect();
     names.sort();
     names.dedup();
     if !args.force {
-        let (kept, rest): (Vec<String>, Vec<String>) =
-            names.into_iter().partition(|n| kept_on_delete(n));
-        for name in &kept {
-            shell.warn(format_args!(
-                "kept {name}: the platform or upstream's deploy owns it, and the deployed service needs it (pass --force to delete it anyway)"
-            ));
-        }
-        if rest.is_empty() {
-            return Err(Error::failed("every name given is owned by the platform or the deploy pipeline; nothing was deleted")
-                .help("pass --force to delete such names anyway"));
-        }
-        names = rest;
+        names = without_owned(shell, names)?;
     }
     shell.status(
         "Plan",
@@ -91,6 +67,9 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &UnsetArgs) -> Result<
             delete: names.clone(),
             ..Edit::default()
         };
+        // Ctrl-C or SIGTERM: the deletes in flight finish, no more start, and the report says
+        // which names were not deleted.
+        let _signals = crate::interrupt::Defer::between_requests();
         let bar = shell.progress(names.len(), PROGRESS_FROM, "deleting");
         let result = store.apply(&edit, None, &|| bar.inc());
         bar.finish();
@@ -115,6 +94,21 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &UnsetArgs) -> Result<
             ),
         );
         log_requests(shell, store.as_ref());
+        let stopped = stopped_by_signal(
+            done.removed.len() + done.was_not_set.len(),
+            names.len(),
+            &done.not_attempted,
+            "unset",
+        );
+        if let Some(stopped) = stopped {
+            if args.target.format == Format::Json {
+                shell.out(with_target(
+                    store.as_ref(),
+                    interrupted_json(&profile.name, &done),
+                ));
+            }
+            return Err(stopped);
+        }
         if !done.failed.is_empty() {
             return Err(done.failed.swap_remove(0).1);
         }
@@ -132,4 +126,54 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &UnsetArgs) -> Result<
         ));
     }
     Ok(())
+}
+
+/// The JSON report of deletes a signal stopped: what was done, and what was not.
+fn interrupted_json(profile: &str, done: &crate::remote::Applied) -> serde_json::Value {
+    json!({
+        "profile": profile,
+        "dry_run": false,
+        "removed": done.removed,
+        "was_not_set": done.was_not_set,
+        "failed": done.failed.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+        "not_deleted": done.not_attempted,
+        "interrupted": crate::interrupt::received().map(crate::interrupt::name),
+        "version": done.version,
+    })
+}
+
+/// The same names `set` accepts: a `../../x` never reaches a URL path.
+fn check_names(names: &[String]) -> Result<(), Error> {
+    if let Some(bad) = names.iter().find(|n| {
+        n.trim().is_empty()
+            || !n
+                .trim()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    }) {
+        return Err(Error::usage(format!(
+            "`{}` is not a valid secret name (letters, digits and _); nothing was deleted",
+            bad.escape_debug()
+        ))
+        .help("names are spelled as `set` accepts them, e.g. OLD_API_KEY"));
+    }
+    Ok(())
+}
+
+/// `names` without those the platform or upstream's deploy owns (each named in a warning).
+fn without_owned(shell: &mut Shell, names: Vec<String>) -> Result<Vec<String>, Error> {
+    let (kept, rest): (Vec<String>, Vec<String>) =
+        names.into_iter().partition(|n| kept_on_delete(n));
+    for name in &kept {
+        shell.warn(format_args!(
+            "kept {name}: the platform or upstream's deploy owns it, and the deployed service needs it (pass --force to delete it anyway)"
+        ));
+    }
+    if rest.is_empty() {
+        return Err(Error::failed(
+            "every name given is owned by the platform or the deploy pipeline; nothing was deleted",
+        )
+        .help("pass --force to delete such names anyway"));
+    }
+    Ok(rest)
 }

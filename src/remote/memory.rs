@@ -179,6 +179,10 @@ impl RemoteStore for MemoryStore {
             }
         }
         for name in &edit.delete {
+            if crate::interrupt::received().is_some() {
+                applied.not_attempted.push(name.clone());
+                continue;
+            }
             state.record("DELETE");
             progress();
             if map.remove(name).is_some() {

@@ -115,6 +115,9 @@ pub struct Applied {
     pub was_not_set: Vec<String>,
     /// Names whose deletion failed, with why (a store that deletes name by name).
     pub failed: Vec<(String, Error)>,
+    /// Names not deleted because a signal stopped the deletes (a store that deletes name by
+    /// name finishes the requests in flight and starts no more).
+    pub not_attempted: Vec<String>,
 }
 
 /// A remote store for one profile.

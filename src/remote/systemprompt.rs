@@ -485,13 +485,17 @@ impl CloudClient {
         &self,
         names: &[String],
         done: &(dyn Fn(&str) + Sync),
-    ) -> Vec<Result<Deleted, CloudError>> {
+    ) -> Vec<Option<Result<Deleted, CloudError>>> {
         let next = AtomicUsize::new(0);
         let results: Mutex<Vec<Option<Result<Deleted, CloudError>>>> =
             Mutex::new(names.iter().map(|_| None).collect());
         std::thread::scope(|scope| {
             for _ in 0..DELETE_CONCURRENCY.min(names.len()) {
                 scope.spawn(|| loop {
+                    // After Ctrl-C or SIGTERM the requests in flight finish and no more start.
+                    if crate::interrupt::received().is_some() {
+                        break;
+                    }
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(name) = names.get(i) else { break };
                     let result = self.delete(name);
@@ -500,12 +504,7 @@ impl CloudClient {
                 });
             }
         });
-        results
-            .into_inner()
-            .expect("lock")
-            .into_iter()
-            .map(|r| r.expect("every name was deleted"))
-            .collect()
+        results.into_inner().expect("lock")
     }
 }
 
@@ -598,9 +597,10 @@ impl RemoteStore for CloudClient {
         let results = self.delete_many(&edit.delete, &|_| progress());
         for (name, r) in edit.delete.iter().zip(results) {
             match r {
-                Ok(Deleted::Removed) => applied.removed.push(name.clone()),
-                Ok(Deleted::WasNotSet) => applied.was_not_set.push(name.clone()),
-                Err(e) => applied.failed.push((name.clone(), e.into())),
+                Some(Ok(Deleted::Removed)) => applied.removed.push(name.clone()),
+                Some(Ok(Deleted::WasNotSet)) => applied.was_not_set.push(name.clone()),
+                Some(Err(e)) => applied.failed.push((name.clone(), e.into())),
+                None => applied.not_attempted.push(name.clone()),
             }
         }
         applied.wrote |= !applied.removed.is_empty();

@@ -201,3 +201,44 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Waits until `child` has stopped itself (state `T` in /proc: a debug build's writer at
+/// `SYSTEMPROMPT_SECRETS_TEST_STOP_AT`); false if it exited first. Panics after `budget`.
+pub fn wait_stopped(
+    child: &mut std::process::Child,
+    budget: std::time::Duration,
+    stage: &str,
+) -> bool {
+    let stat = format!("/proc/{}/stat", child.id());
+    let started = std::time::Instant::now();
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            return false;
+        }
+        let text = std::fs::read_to_string(&stat).unwrap_or_default();
+        // The state follows the command name, which is in parentheses.
+        if text
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
+        {
+            return true;
+        }
+        assert!(
+            started.elapsed() < budget,
+            "the writer did not reach the `{stage}` stage in {} s",
+            budget.as_secs()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// Sends `signal` (`TERM`, `INT`, `KILL`, `CONT`…) to the process `pid` with kill(1).
+pub fn signal(pid: u32, signal: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("kill(1)")
+        .success();
+    assert!(ok, "kill -{signal} {pid}");
+}

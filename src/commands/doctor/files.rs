@@ -97,6 +97,25 @@ pub(super) fn profiles(ctx: &Context, shell: &mut Shell, project: &Project, repo
 }
 
 /// The private copies `edit` keeps after a conflict (`.secrets-edit-*.json`) in `dir`.
+/// Where this tool's writes make temp files: the workspace root (`.env`, exports), the
+/// `.systemprompt` folder and each profile's folder.
+fn temp_file_folders(project: &Project) -> Vec<PathBuf> {
+    let mut dirs = vec![project.workspace_root.clone()];
+    if let Some(dot) = project.profiles.dir.parent() {
+        dirs.push(dot.to_path_buf());
+    }
+    dirs.push(project.profiles.dir.clone());
+    dirs.extend(
+        project
+            .profiles
+            .names
+            .iter()
+            .map(|n| project.profiles.dir.join(n)),
+    );
+    dirs.dedup();
+    dirs
+}
+
 fn edit_copies(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .map(|entries| {
@@ -172,28 +191,29 @@ pub(super) fn modes(project: &Project, files: &[PathBuf], fix: bool, report: &mu
             );
         }
     }
-    for name in &project.profiles.names {
-        for stale in crate::atomic::stale_temp_files(&project.profiles.dir.join(name)) {
-            loose += 1;
-            if fix {
-                match std::fs::remove_file(&stale) {
-                    Ok(()) => report.pass(
-                        "modes",
-                        format!("{}: removed (left by a writer that died)", rel(&stale)),
-                    ),
-                    Err(e) => report.fail(
-                        "modes",
-                        format!("{}: cannot remove: {e}", rel(&stale)),
-                        format!("remove it with `rm {}`", rel(&stale)),
-                    ),
-                }
-            } else {
-                report.warn(
+    for stale in temp_file_folders(project)
+        .iter()
+        .flat_map(|d| crate::atomic::stale_temp_files(d))
+    {
+        loose += 1;
+        if fix {
+            match std::fs::remove_file(&stale) {
+                Ok(()) => report.pass(
+                    "modes",
+                    format!("{}: removed (left by a writer that died)", rel(&stale)),
+                ),
+                Err(e) => report.fail(
+                    "modes",
+                    format!("{}: cannot remove: {e}", rel(&stale)),
+                    format!("remove it with `rm {}`", rel(&stale)),
+                ),
+            }
+        } else {
+            report.warn(
                     "modes",
                     format!("{} was left by a writer that died and holds secrets (mode 0600)", rel(&stale)),
                     "run `cargo systemprompt-secrets doctor --fix`, or the next write in that folder removes it",
                 );
-            }
         }
     }
     for name in &project.profiles.names {
