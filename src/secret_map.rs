@@ -162,6 +162,25 @@ impl SecretMap {
         self.0.into_iter().map(|(k, v)| (rename(&k), v)).collect()
     }
 
+    /// [`SecretMap::renamed`], refusing two names that `rename` maps to one: the error names
+    /// both and the name they share (`(first, second, shared)`, in this map's order).
+    pub fn renamed_unique(
+        self,
+        rename: impl Fn(&str) -> String,
+    ) -> Result<Self, (String, String, String)> {
+        let mut from: BTreeMap<String, String> = BTreeMap::new();
+        let mut out = SecretMap::default();
+        for (k, v) in self.0 {
+            let new = rename(&k);
+            if let Some(first) = from.get(&new) {
+                return Err((first.clone(), k, new));
+            }
+            from.insert(new.clone(), k);
+            out.insert(new, v);
+        }
+        Ok(out)
+    }
+
     /// Sets every name of `other`; returns whether any value was new or different.
     pub fn set_all(&mut self, other: &SecretMap) -> bool {
         let hasher = Hasher::new();
@@ -336,5 +355,23 @@ mod tests {
         let renamed = m.renamed(str::to_ascii_lowercase);
         assert_eq!(renamed.names().collect::<Vec<_>>(), ["a", "b"]);
         assert!(!format!("{renamed:?}").contains("one"));
+    }
+
+    #[test]
+    fn a_rename_that_merges_two_names_is_refused() {
+        let m = SecretMap::of(&[("ANTHROPIC", "one"), ("ANTHROPIC_API_KEY", "two")]);
+        let err = m
+            .renamed_unique(crate::keys::key_from_env)
+            .expect_err("two names, one key");
+        assert_eq!(
+            err,
+            (
+                "ANTHROPIC".to_owned(),
+                "ANTHROPIC_API_KEY".to_owned(),
+                "anthropic".to_owned()
+            )
+        );
+        let fine = SecretMap::of(&[("A", "1"), ("B", "2")]).renamed_unique(str::to_ascii_lowercase);
+        assert_eq!(fine.unwrap().len(), 2);
     }
 }

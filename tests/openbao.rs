@@ -487,3 +487,36 @@ fn cluster_writes_survive_losing_the_leader() {
         "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ-CANARY"
     );
 }
+
+#[test]
+fn pull_refuses_two_remote_names_that_become_one_key() {
+    let server = DevServer::start();
+    let p = bao_project(&[&server.addr], "remote-names = \"env\"\n", &secrets());
+    assert_eq!(sp(p.path(), &["sync"]).code, 0);
+    // Two names for one key: `ANTHROPIC` (lower-cased) and `ANTHROPIC_API_KEY` (the env name).
+    let o = server.bao(&[
+        "kv",
+        "patch",
+        "-mount=secret",
+        PATH,
+        "ANTHROPIC=sk-ant-one-CANARY",
+        "ANTHROPIC_API_KEY=sk-ant-two-CANARY",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let before = std::fs::read_to_string(p.path().join(SECRETS)).unwrap();
+    for args in [&["pull", "--yes"][..], &["pull", "--dry-run"]] {
+        let out = sp(p.path(), args);
+        assert_eq!(out.code, 1, "{args:?}: {out:?}");
+        assert!(
+            out.stderr.contains(
+                "the remote names `ANTHROPIC` and `ANTHROPIC_API_KEY` both become the key `anthropic`"
+            ) && out.stderr.contains("nothing was written"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(
+            std::fs::read_to_string(p.path().join(SECRETS)).unwrap(),
+            before
+        );
+    }
+}

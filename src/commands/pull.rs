@@ -35,10 +35,24 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &PullArgs) -> Result<(
     let store = ctx.remote(shell, &project, &profile, &args.target)?;
     let read = store.read()?;
     let version = read.version.unwrap_or_default();
+    // Two remote names that become one key (`ANTHROPIC` and `ANTHROPIC_API_KEY` with
+    // `remote-names = "env"`): which value wins is not for `pull` to pick.
     let remote: SecretMap = read
         .values
         .ok_or_else(|| store.lacks(Capability::Values))?
-        .renamed(|n| store.local_key(n));
+        .renamed_unique(|n| store.local_key(n))
+        .map_err(|(first, second, key)| {
+            let (first, second, key) = (
+                crate::source::escape_controls(&first),
+                crate::source::escape_controls(&second),
+                crate::source::escape_controls(&key),
+            );
+            Error::failed(format!(
+                "{}: the remote names `{first}` and `{second}` both become the key `{key}` in secrets.json; nothing was written",
+                store.location()
+            ))
+            .help("keep one of them in OpenBao (`diff` shows each with its own state), then pull again")
+        })?;
     check_remote(store.as_ref(), version, &remote)?;
 
     // Held from the read to the rename: a concurrent writer's update is read, not lost.
