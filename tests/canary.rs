@@ -597,7 +597,7 @@ fn exceptions(w: &mut World) {
         &[("RUST_LOG", "trace")],
     ));
     assert!(
-        piped.stdout.contains(&format!("FOO_BAR=\"{c}-file\"")),
+        piped.stdout.contains(&format!("FOO_BAR='{c}-file'")),
         "{piped:?}"
     );
     assert!(

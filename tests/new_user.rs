@@ -862,7 +862,7 @@ fn help_and_output_for_programs_and_people() {
     assert_eq!(export.code, 0, "{export:?}");
     let exported = std::fs::read_to_string(dir.path().join("out.env")).unwrap();
     assert!(
-        exported.lines().any(|l| l.starts_with("DATABASE_URL=\"")),
+        exported.lines().any(|l| l.starts_with("DATABASE_URL='")),
         "dotenv lines"
     );
 

@@ -1,6 +1,6 @@
 //! Inputs that must get a clear error and change nothing (issue 25): key names too long to be a
-//! key, writes that would leave a file the readers refuse, and profile names with control
-//! characters.
+//! key, writes that would leave a file the readers refuse, profile names with control
+//! characters; and exports that other readers (python-dotenv, dotenvy, PyYAML) take as written.
 
 mod support;
 
@@ -251,5 +251,103 @@ fn modes_are_explicit_whatever_the_umask() {
         (cache_dir.clone(), 0o700),
     ] {
         assert_eq!(mode(&path), want, "{}", path.display());
+    }
+}
+
+/// Runs a Python reader on `file` and returns the map it read (python3 with python-dotenv and
+/// `PyYAML`, which scripts/test.sh installs).
+fn python_reads(script: &str, file: &Path) -> serde_json::Value {
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(file)
+        .output()
+        .expect("python3 (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "python3: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON from python3")
+}
+
+#[test]
+fn dotenv_and_k8s_exports_mean_the_same_to_other_readers() {
+    let values = [
+        ("jwt_secret", "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ"),
+        ("database_url", "postgres://app:pw@db:5432/app"),
+        ("with_dollars", "pa$word$HOME$ ${not:closed $"),
+        ("with_hash", "abc # not a comment"),
+        ("with_quote", "it's \"quoted\""),
+        ("multi_line", "line one\nline two"),
+        ("backslashes", "C:\\path\\\\share\\x"),
+        ("one_backslash", "a\\b\\tc"),
+        ("unicode", "naïve–✓"),
+        ("yaml_breaks", "a\u{85}b\u{2028}c\u{2029}d\u{7f}e\u{9f}f"),
+        ("empty_ok", " leading and trailing "),
+    ];
+    let doc: serde_json::Map<String, serde_json::Value> = values
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).into()))
+        .collect();
+    let p = project(&[(
+        SECRETS,
+        &serde_json::to_string_pretty(&serde_json::Value::Object(doc.clone())).unwrap(),
+    )]);
+    for (format, file) in [
+        ("json", "out.json"),
+        ("dotenv", "out.env"),
+        ("k8s-secret", "out.yaml"),
+    ] {
+        let out = tool(p.path(), &["export", "--format", format, "-o", file]);
+        assert_eq!(out.code, 0, "{format}: {out:?}");
+    }
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("out.json")).unwrap()).unwrap();
+    assert_eq!(truth.as_object().unwrap().len(), values.len());
+
+    // python-dotenv, with its default interpolation.
+    let python = python_reads(
+        "import dotenv, json, sys; print(json.dumps(dotenv.dotenv_values(sys.argv[1])))",
+        &p.path().join("out.env"),
+    );
+    assert_eq!(
+        python, truth,
+        "python-dotenv reads the dotenv export as written"
+    );
+    // dotenvy, as Rust apps (and this tool's `import`) read it.
+    let rust: serde_json::Map<String, serde_json::Value> =
+        dotenvy::from_path_iter(p.path().join("out.env"))
+            .unwrap()
+            .map(|item| {
+                let (k, v) = item.expect("dotenvy parses every line");
+                (k, v.into())
+            })
+            .collect();
+    assert_eq!(serde_json::Value::Object(rust), truth, "dotenvy");
+
+    // PyYAML, a YAML 1.1 reader, takes the k8s Secret's values as written.
+    let yaml = python_reads(
+        "import yaml, json, sys; print(json.dumps(yaml.safe_load(open(sys.argv[1], encoding='utf-8'))['stringData']))",
+        &p.path().join("out.yaml"),
+    );
+    assert_eq!(yaml, serde_json::Value::Object(doc));
+
+    // A value no dotenv spelling carries alike is refused, by name, and nothing is written.
+    for (odd, why) in [
+        ("it's $5", "holds a `$` and also a quote"),
+        ("${HOME}", "holds `${…}`"),
+        ("ends\\", "ends in a backslash"),
+        ("a\rb", "holds a carriage return"),
+    ] {
+        let doc = serde_json::json!({"jwt_secret": "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ", "database_url": "postgres://app:pw@db:5432/app", "odd": odd});
+        let p = project(&[(SECRETS, &doc.to_string())]);
+        let out = tool(p.path(), &["export", "-o", "out.env"]);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(
+            out.stderr.contains(&format!("the value of ODD {why}"))
+                && out.stderr.contains("nothing was written"),
+            "{odd:?}: {out:?}"
+        );
+        assert!(!p.path().join("out.env").exists());
     }
 }

@@ -247,7 +247,7 @@ fn two_keys_of_one_env_name_are_an_error_and_resolve_alike_everywhere() {
     assert_eq!(run(c).code, 0);
     let text = std::fs::read_to_string(p.path().join("out.env")).unwrap();
     assert_eq!(text.matches("ANTHROPIC_API_KEY=").count(), 1, "{text}");
-    assert!(text.contains("ANTHROPIC_API_KEY=\"sk-ant-api03-CANONICAL\""));
+    assert!(text.contains("ANTHROPIC_API_KEY='sk-ant-api03-CANONICAL'"));
 
     // import of a file holding both spellings of one key: refused, both lines named.
     support::write(

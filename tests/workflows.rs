@@ -272,7 +272,7 @@ fn export_formats_terminal_guard_and_private_files() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
         out.stdout
-            .contains("JWT_SECRET=\"Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ\""),
+            .contains("JWT_SECRET='Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ'"),
         "{}",
         out.stdout
     );

@@ -16,7 +16,8 @@ use crate::shell::Shell;
 /// `--format` of `export`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
-    /// `NAME="value"` lines.
+    /// `NAME='value'` lines (double quotes where a value needs them), read alike by dotenvy,
+    /// python-dotenv and Docker Compose.
     Dotenv,
     /// One JSON object.
     Json,
@@ -147,8 +148,8 @@ fn default_secret_name(profile: &str) -> String {
     name.trim_matches('-').to_owned()
 }
 
-/// A `v1/Secret` with `stringData`. Keys and values are written as JSON strings, which YAML reads
-/// as double-quoted scalars.
+/// A `v1/Secret` with `stringData`. Keys and values are written as double-quoted scalars that
+/// YAML 1.1 and 1.2 readers take alike ([`yaml_quoted`]).
 fn k8s_secret(name: &str, pairs: &[(String, SecretString)]) -> Result<SecretString, Error> {
     let dns = |s: &str| {
         !s.is_empty()
@@ -181,8 +182,7 @@ fn k8s_secret(name: &str, pairs: &[(String, SecretString)]) -> Result<SecretStri
             ))
             .help(format!("rename `{key}` in secrets.json to its snake_case spelling")));
         }
-        let quoted = serde_json::to_string(value.expose_secret()).unwrap_or_default();
-        let _ = writeln!(out, "  {key}: {quoted}");
+        let _ = writeln!(out, "  {key}: {}", yaml_quoted(value.expose_secret()));
     }
     Ok(SecretString::from(out))
 }
@@ -216,13 +216,7 @@ fn render(
         ExportFormat::DockerEnv => return Ok((masks.into(), docker_env(pairs)?)),
         ExportFormat::Dotenv => {
             for (name, value) in pairs {
-                let v = value
-                    .expose_secret()
-                    .replace('\\', "\\\\")
-                    .replace('"', "\\\"")
-                    .replace('\n', "\\n")
-                    .replace('$', "\\$");
-                let _ = writeln!(out, "{name}=\"{v}\"");
+                let _ = writeln!(out, "{name}={}", dotenv_value(name, value.expose_secret())?);
             }
         }
         ExportFormat::Shell => {
@@ -261,6 +255,83 @@ fn render(
     Ok((SecretString::from(masks), SecretString::from(out)))
 }
 
+/// A value as the `dotenv` format writes it, read the same by dotenvy (this tool, Rust apps),
+/// python-dotenv and Docker Compose:
+///
+/// - in single quotes, where all three take every character literally (`$` too), when the value
+///   has no `'`, no line break and no `\\`;
+/// - else in double quotes with `\\`, `\"` and `\n`, which all three decode, when the value has no
+///   `$`: in double quotes dotenvy and Compose expand `$` and need `\$`, which python-dotenv
+///   keeps as two characters.
+///
+/// Some values have no spelling all three read alike, and the key is named: a `$` with a quote,
+/// a line break or a backslash pair; `${NAME}` or `${NAME:-…}` (python-dotenv expands it in every
+/// quoting); a last `\` (python-dotenv takes the closing quote after it as escaped); a carriage
+/// return or a NUL (the readers turn them into other characters).
+fn dotenv_value(name: &str, value: &str) -> Result<String, Error> {
+    let refuse = |why: &str| {
+        Err(Error::failed(format!(
+            "the value of {name} {why}, so no dotenv spelling means the same to dotenvy, python-dotenv and Docker Compose; nothing was written"
+        ))
+        .help("use --format json, shell or k8s-secret for this value"))
+    };
+    if value.contains(['\r', '\0']) {
+        return refuse("holds a carriage return or a NUL (python-dotenv reads a carriage return as a line break)");
+    }
+    if value.ends_with('\\') {
+        return refuse(
+            "ends in a backslash (python-dotenv takes the closing quote after it as escaped)",
+        );
+    }
+    if expands_in_python_dotenv(value) {
+        return refuse("holds `${…}`, which python-dotenv expands in every quoting");
+    }
+    if !value.contains(['\'', '\n']) && !value.contains("\\\\") {
+        return Ok(format!("'{value}'"));
+    }
+    if value.contains('$') {
+        return refuse("holds a `$` and also a quote, a line break or a backslash pair (dotenvy and Docker Compose need `\\$` there, which python-dotenv reads as two characters)");
+    }
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
+    Ok(format!("\"{escaped}\""))
+}
+
+/// Whether python-dotenv's interpolation (on by default, in every quoting) finds `${NAME}` or
+/// `${NAME:-default}` in `value`: a name of anything but `}` and `:`, then `}` or `:-…}`.
+fn expands_in_python_dotenv(value: &str) -> bool {
+    value.match_indices("${").any(|(at, _)| {
+        let rest = &value[at + 2..];
+        match rest.find(['}', ':']) {
+            Some(i) if rest[i..].starts_with('}') => true,
+            Some(i) => rest[i..].starts_with(":-") && rest[i..].contains('}'),
+            None => false,
+        }
+    })
+}
+
+/// A JSON string, which YAML reads as a double-quoted scalar, with the characters a YAML 1.1
+/// reader (`PyYAML`, many Kubernetes tools) would change escaped too: U+0085, U+2028 and U+2029 are
+/// line breaks there (folded into a space), and DEL, the C1 controls and U+FEFF, U+FFFE, U+FFFF
+/// are not allowed unescaped.
+fn yaml_quoted(value: &str) -> String {
+    let json = serde_json::to_string(value).unwrap_or_default();
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if matches!(
+            c,
+            '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        ) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A heredoc delimiter that does not occur in the value.
 fn delimiter_for(value: &str) -> String {
     let mut bytes = [0u8; 8];
@@ -272,4 +343,50 @@ fn delimiter_for(value: &str) -> String {
         d.push('_');
     }
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotenv_values_are_quoted_the_way_every_reader_agrees_on() {
+        let spell = |v: &str| dotenv_value("K", v).map_err(|e| e.to_string());
+        assert_eq!(spell("pa$word").unwrap(), "'pa$word'");
+        assert_eq!(spell("a # b").unwrap(), "'a # b'");
+        assert_eq!(spell(r"a\b").unwrap(), r"'a\b'");
+        assert_eq!(spell("it's").unwrap(), r#""it's""#);
+        assert_eq!(spell("a\nb").unwrap(), r#""a\nb""#);
+        assert_eq!(spell(r#"x\\y"z"#).unwrap(), r#""x\\\\y\"z""#);
+        for (odd, why) in [
+            ("it's $5", "holds a `$`"),
+            ("${HOME}", "`${…}`"),
+            ("${A:-b}", "`${…}`"),
+            (r"ends\", "ends in a backslash"),
+            ("a\rb", "carriage return"),
+        ] {
+            let e = spell(odd).expect_err(odd);
+            assert!(e.contains(why) && e.contains("nothing was written"), "{e}");
+        }
+    }
+
+    #[test]
+    fn only_what_python_dotenv_expands_counts_as_an_expansion() {
+        for yes in ["${A}", "x${}y", "${A:-}", "${A:-b c}", "$${A}"] {
+            assert!(expands_in_python_dotenv(yes), "{yes}");
+        }
+        for no in ["$A", "${A", "${A:b}", "$ {A}", "{A}"] {
+            assert!(!expands_in_python_dotenv(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn yaml_scalars_escape_what_yaml_1_1_would_change() {
+        assert_eq!(yaml_quoted("plain"), r#""plain""#);
+        assert_eq!(
+            yaml_quoted("a\u{85}b\u{2028}c\u{7f}"),
+            r#""a\u0085b\u2028c\u007f""#
+        );
+        assert_eq!(yaml_quoted("line\nbreak"), r#""line\nbreak""#);
+    }
 }
