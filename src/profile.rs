@@ -238,6 +238,45 @@ pub struct YamlVault {
     pub mount: Option<String>,
     /// The document's path under the mount.
     pub path: Option<String>,
+    /// `auth:`: how the app logs in.
+    #[serde(default)]
+    pub auth: Option<YamlVaultAuth>,
+}
+
+/// `profile.yaml` `secrets.vault.auth:` (`method: token | approle | kubernetes`), with upstream's
+/// defaults for the variables it reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct YamlVaultAuth {
+    /// `token` (upstream's default when absent), `approle` or `kubernetes`.
+    pub method: Option<String>,
+    /// `token`: the variable holding the token (default `VAULT_TOKEN`).
+    pub token_env: Option<String>,
+    /// `approle`: the variable holding the role id (default `VAULT_ROLE_ID`).
+    pub role_id_env: Option<String>,
+    /// `approle`: the variable holding the secret id (default `VAULT_SECRET_ID`).
+    pub secret_id_env: Option<String>,
+}
+
+impl YamlVaultAuth {
+    /// The environment variables the app reads to log in, as upstream defaults them.
+    #[must_use]
+    pub fn env_names(&self) -> Vec<String> {
+        match self.method.as_deref().unwrap_or("token") {
+            "token" => vec![self
+                .token_env
+                .clone()
+                .unwrap_or_else(|| "VAULT_TOKEN".to_owned())],
+            "approle" => vec![
+                self.role_id_env
+                    .clone()
+                    .unwrap_or_else(|| "VAULT_ROLE_ID".to_owned()),
+                self.secret_id_env
+                    .clone()
+                    .unwrap_or_else(|| "VAULT_SECRET_ID".to_owned()),
+            ],
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// `profile.yaml` `cloud:`.

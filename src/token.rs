@@ -14,6 +14,9 @@ use crate::keyring::{api_token_account, CredentialStore};
 pub const DEFAULT_API_URL: &str = "https://api.systemprompt.io";
 /// Env variable with the cloud API token (CI).
 pub const TOKEN_ENV: &str = "SYSTEMPROMPT_API_TOKEN";
+/// The variables this tool reads its own credentials from: `run` does not pass them on unless
+/// the profile's `secrets.vault.auth` names one or `--keep-env` asks for it.
+pub const CREDENTIAL_ENV: &[&str] = &[TOKEN_ENV, "BAO_TOKEN", "VAULT_TOKEN"];
 /// Env variable with the cloud API URL.
 pub const API_URL_ENV: &str = "SYSTEMPROMPT_API_URL";
 

@@ -308,3 +308,54 @@ fn invisible_characters_are_flagged_by_key() {
         }
     }
 }
+
+#[test]
+fn the_tools_own_credentials_stay_with_the_tool() {
+    const API: &str = "sp-api-CANARY-4d1e";
+    const BAO: &str = "hvs.CANARY-bao-77aa";
+    const VAULT: &str = "hvs.CANARY-vault-93bc";
+    let creds = [
+        ("SYSTEMPROMPT_API_TOKEN", API),
+        ("BAO_TOKEN", BAO),
+        ("VAULT_TOKEN", VAULT),
+        ("UNRELATED", "stays"),
+    ];
+    let shown = "echo \"api=${SYSTEMPROMPT_API_TOKEN:-none} bao=${BAO_TOKEN:-none} vault=${VAULT_TOKEN:-none} other=$UNRELATED\"";
+    let p = project(&[(SECRETS, GOOD)]);
+    let out = sp_run(&p, &["-v", "--", "sh", "-c", shown], &creds);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stdout.trim(),
+        "api=none bao=none vault=none other=stays"
+    );
+    assert!(
+        out.stderr.contains(
+            "not passed on: SYSTEMPROMPT_API_TOKEN, BAO_TOKEN, VAULT_TOKEN (this tool's own credentials"
+        ),
+        "{}",
+        out.stderr
+    );
+    // Asked for by name.
+    let out = sp_run(
+        &p,
+        &["--keep-env", "BAO_TOKEN", "--", "sh", "-c", shown],
+        &creds,
+    );
+    assert_eq!(
+        out.stdout.trim(),
+        format!("api=none bao={BAO} vault=none other=stays")
+    );
+    // A profile that boots from Vault reads the variable its `auth` names (here the default,
+    // VAULT_TOKEN): the app gets that one, and no other.
+    write(
+        p.path(),
+        ".systemprompt/profiles/local/profile.yaml",
+        "secrets:\n  source: vault\n  vault:\n    address: http://127.0.0.1:1\n    path: app\n    auth:\n      method: token\n",
+    );
+    let out = sp_run(&p, &["--no-validate", "--", "sh", "-c", shown], &creds);
+    assert_eq!(
+        out.stdout.trim(),
+        format!("api=none bao=none vault={VAULT} other=stays"),
+        "{out:?}"
+    );
+}

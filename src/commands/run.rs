@@ -30,6 +30,10 @@ pub struct RunArgs {
     /// Do not validate first
     #[arg(long)]
     pub no_validate: bool,
+    /// Pass on this credential of the tool's own (SYSTEMPROMPT_API_TOKEN, BAO_TOKEN,
+    /// VAULT_TOKEN), which the command does not get otherwise (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub keep_env: Vec<String>,
     /// The command and its arguments
     #[arg(
         required = true,
@@ -133,6 +137,14 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<()
     cmd.args(&args.command[1..]);
     if args.no_inherit_env {
         cmd.env_clear();
+    } else {
+        let withheld = withhold_credentials(&mut cmd, args, &checked.profile, &env);
+        if !withheld.is_empty() {
+            shell.verbose(format_args!(
+                "not passed on: {} (this tool's own credentials; `--keep-env NAME` passes one on)",
+                withheld.join(", ")
+            ));
+        }
     }
     for (name, value) in &env {
         cmd.env(name, value.expose_secret());
@@ -140,6 +152,38 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<()
     drop(env);
     shell.flush();
     exec(cmd, program)
+}
+
+/// Removes this tool's own credentials from the child's environment, except those the app's
+/// profile reads (`secrets.vault.auth`), those asked for with `--keep-env`, and those the profile's
+/// secrets set. Returns the names withheld that were set.
+fn withhold_credentials(
+    cmd: &mut Command,
+    args: &RunArgs,
+    profile: &crate::profile::Profile,
+    env: &BTreeMap<String, secrecy::SecretString>,
+) -> Vec<String> {
+    let app_reads: Vec<String> = profile
+        .yaml
+        .secrets
+        .as_ref()
+        .and_then(|s| s.vault.as_ref())
+        .filter(|_| profile.yaml.source() == crate::profile::SecretSource::Vault)
+        .map(|v| v.auth.clone().unwrap_or_default().env_names())
+        .unwrap_or_default();
+    let mut withheld = Vec::new();
+    for name in crate::token::CREDENTIAL_ENV {
+        let kept = app_reads.iter().any(|n| n == name)
+            || args.keep_env.iter().any(|n| n == name)
+            || env.contains_key(*name);
+        if !kept {
+            cmd.env_remove(name);
+            if std::env::var_os(name).is_some() {
+                withheld.push((*name).to_owned());
+            }
+        }
+    }
+    withheld
 }
 
 /// As `cloud deploy` does: the app reads custom keys from the environment only through
