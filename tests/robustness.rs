@@ -1,6 +1,6 @@
 //! Inputs that must get a clear error and change nothing (issue 25): key names too long to be a
 //! key, writes that would leave a file the readers refuse, profile names with control
-//! characters; and exports that other readers (python-dotenv, dotenvy, PyYAML) take as written.
+//! characters; and exports that other readers (python-dotenv, dotenvy, `PyYAML`) take as written.
 
 mod support;
 
