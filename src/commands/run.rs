@@ -30,8 +30,8 @@ pub struct RunArgs {
     /// Do not validate first
     #[arg(long)]
     pub no_validate: bool,
-    /// Pass on this credential of the tool's own (SYSTEMPROMPT_API_TOKEN, BAO_TOKEN,
-    /// VAULT_TOKEN), which the command does not get otherwise (repeatable)
+    /// Pass on this credential of the tool's own (`SYSTEMPROMPT_API_TOKEN`, `BAO_TOKEN`,
+    /// `VAULT_TOKEN`), which the command does not get otherwise (repeatable)
     #[arg(long, value_name = "NAME")]
     pub keep_env: Vec<String>,
     /// The command and its arguments
@@ -138,13 +138,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<()
     if args.no_inherit_env {
         cmd.env_clear();
     } else {
-        let withheld = withhold_credentials(&mut cmd, args, &checked.profile, &env);
-        if !withheld.is_empty() {
-            shell.verbose(format_args!(
-                "not passed on: {} (this tool's own credentials; `--keep-env NAME` passes one on)",
-                withheld.join(", ")
-            ));
-        }
+        withhold_credentials(shell, &mut cmd, args, &checked.profile, &env);
     }
     for (name, value) in &env {
         cmd.env(name, value.expose_secret());
@@ -156,13 +150,14 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<()
 
 /// Removes this tool's own credentials from the child's environment, except those the app's
 /// profile reads (`secrets.vault.auth`), those asked for with `--keep-env`, and those the profile's
-/// secrets set. Returns the names withheld that were set.
+/// secrets set. `-v` names those withheld that were set.
 fn withhold_credentials(
+    shell: &mut Shell,
     cmd: &mut Command,
     args: &RunArgs,
     profile: &crate::profile::Profile,
     env: &BTreeMap<String, secrecy::SecretString>,
-) -> Vec<String> {
+) {
     let app_reads: Vec<String> = profile
         .yaml
         .secrets
@@ -179,11 +174,16 @@ fn withhold_credentials(
         if !kept {
             cmd.env_remove(name);
             if std::env::var_os(name).is_some() {
-                withheld.push((*name).to_owned());
+                withheld.push(*name);
             }
         }
     }
-    withheld
+    if !withheld.is_empty() {
+        shell.verbose(format_args!(
+            "not passed on: {} (this tool's own credentials; `--keep-env NAME` passes one on)",
+            withheld.join(", ")
+        ));
+    }
 }
 
 /// As `cloud deploy` does: the app reads custom keys from the environment only through
