@@ -261,6 +261,36 @@ pub struct Http {
     config: HttpConfig,
     /// The index of the address that answered last (shared by clones).
     preferred: Arc<AtomicUsize>,
+    /// The HTTPS proxy, as shown.
+    proxy: Option<String>,
+}
+
+/// An HTTPS proxy named by the environment.
+struct HttpsProxy {
+    url: Url,
+    /// `http://proxy:3128 (HTTPS_PROXY)`, credentials redacted.
+    shown: String,
+}
+
+/// The proxy for HTTPS requests, as curl reads it: `HTTPS_PROXY`, then `ALL_PROXY` (either
+/// case); `NO_PROXY` is honoured per request. `HTTP_PROXY` is never used: plain http is loopback
+/// only, and goes direct.
+fn https_proxy(env: &dyn crate::env::Env) -> Option<HttpsProxy> {
+    ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+        .iter()
+        .find_map(|name| {
+            let raw = env.var(name).filter(|v| !v.trim().is_empty())?;
+            let raw = raw.trim();
+            // `proxy:3128` means http://proxy:3128, as curl reads it.
+            let url = Url::parse(raw)
+                .ok()
+                .filter(Url::has_host)
+                .or_else(|| Url::parse(&format!("http://{raw}")).ok())?;
+            Some(HttpsProxy {
+                shown: format!("{} ({name})", shown_text(url.as_str())),
+                url,
+            })
+        })
 }
 
 enum Attempt {
@@ -298,6 +328,17 @@ impl Http {
         if !config.tls && config.ca_cert.is_none() {
             builder = builder.tls_certs_only([]);
         }
+        // Plain http:// (loopback only) never goes through a proxy, which would see the token and
+        // the values in the clear; HTTPS may (TLS end to end), as the environment says.
+        builder = builder.no_proxy();
+        let proxy = https_proxy(&crate::env::ProcessEnv);
+        if let Some(p) = &proxy {
+            let target = p.url.clone();
+            builder = builder.proxy(
+                reqwest::Proxy::custom(move |u| (u.scheme() == "https").then(|| target.clone()))
+                    .no_proxy(reqwest::NoProxy::from_env()),
+            );
+        }
         let client = builder.build().map_err(|e| HttpError::Setup {
             message: format!("cannot set up HTTPS: {e}"),
             help: None,
@@ -306,7 +347,15 @@ impl Http {
             client,
             config,
             preferred: Arc::default(),
+            proxy: proxy.map(|p| p.shown),
         })
+    }
+
+    /// The proxy HTTPS requests go through (`http://proxy:3128 (HTTPS_PROXY)`, credentials
+    /// redacted), if the environment names one.
+    #[must_use]
+    pub fn proxy(&self) -> Option<&str> {
+        self.proxy.as_deref()
     }
 
     /// The configuration.
@@ -400,6 +449,7 @@ impl Http {
                 Err(other) => break other,
             }
         };
+        let url_is_https = targets[tries.last_url].scheme() == "https";
         let url = shown(&targets[tries.last_url]);
         match last {
             Attempt::Retry(_, _, Some(mut answer)) if failover.give_back_last_answer => {
@@ -416,7 +466,10 @@ impl Http {
             Attempt::Retry(why, ..) | Attempt::Fatal(why) => Err(HttpError::Unreachable {
                 method: method.to_owned(),
                 url,
-                why,
+                why: match (&self.proxy, url_is_https) {
+                    (Some(p), true) => format!("{why} (through the proxy {p})"),
+                    _ => why,
+                },
                 attempts: tries.attempts,
                 maybe_applied: tries.maybe_applied,
                 answered: tries.answered,

@@ -964,3 +964,65 @@ fn deadlines_cover_the_body_and_retry_after_stays_within_the_budget() {
     assert!(out.stderr.contains("ms (Retry-After)"), "{}", out.stderr);
     server.fail_next(503, 0, None);
 }
+
+/// A loopback listener standing in for a proxy: it counts connections and closes each.
+fn counting_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&count);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn plain_http_never_goes_through_a_proxy_and_https_names_it() {
+    let (p, server) = setup();
+    server.set_remote(TENANT, &[("ANTHROPIC_API_KEY", "x")]);
+    let (proxy, seen) = counting_proxy();
+    let proxies: Vec<(&str, &str)> = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+        .iter()
+        .map(|n| (*n, proxy.as_str()))
+        .collect();
+    // Loopback http (the token and values in the clear) goes direct, whatever the environment says.
+    let out = sp_env(&p, &server, &["diff"], &proxies);
+    assert!(out.code == 0 || out.code == 1, "{out:?}");
+    assert!(out.all().contains("ANTHROPIC_API_KEY"), "{out:?}");
+    assert_eq!(
+        seen.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the proxy saw plain-http traffic"
+    );
+
+    // HTTPS may go through a proxy (TLS end to end); a failure there names it. The proxy is a
+    // loopback listener that closes the connection: nothing leaves the machine.
+    let mut env = proxies.clone();
+    env.push(("HTTPS_PROXY", proxy.as_str()));
+    let mut c = cmd(p.path());
+    c.args(["diff", "-v", "--timeout", "5"])
+        .env("SYSTEMPROMPT_API_TOKEN", TOKEN)
+        .env("SYSTEMPROMPT_API_URL", "https://127.0.0.1:9");
+    for (k, v) in &env {
+        c.env(k, v);
+    }
+    let out = run(c);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains(&format!("through the proxy {proxy}/ (HTTPS_PROXY)")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("HTTPS requests go through the proxy"),
+        "-v names it: {}",
+        out.stderr
+    );
+    assert!(!out.all().contains(TOKEN));
+    assert!(seen.load(std::sync::atomic::Ordering::SeqCst) > 0);
+}

@@ -309,7 +309,7 @@ fn open_cloud(project: &Project, profile: &Profile, flags: &RemoteFlags) -> Resu
         &cwd,
         &mut warnings,
     )?;
-    let notes = vec![format!(
+    let mut notes = vec![format!(
         "API {}, tenant {tenant}, token from {}",
         http::shown_text(&api_url),
         token.source
@@ -317,13 +317,9 @@ fn open_cloud(project: &Project, profile: &Profile, flags: &RemoteFlags) -> Resu
     let mut config = http_config(flags);
     config.tls = base.scheme() == "https";
     let generation = project.generation(profile);
-    let client = CloudClient::new(
-        Http::new(config)?,
-        base,
-        &tenant,
-        token.value,
-        generation.generation,
-    );
+    let http = Http::new(config)?;
+    notes.extend(proxy_note(&http));
+    let client = CloudClient::new(http, base, &tenant, token.value, generation.generation);
     Ok(Opened {
         store: Box::new(client),
         notes,
@@ -360,7 +356,7 @@ fn open_openbao(
         &project.name,
         &profile.name,
     );
-    let notes = vec![format!(
+    let mut notes = vec![format!(
         "OpenBao {} at {mount}/{path}, token from {}",
         addresses.join(", "),
         token.source
@@ -372,8 +368,10 @@ fn open_openbao(
         .iter()
         .map(|u| u.origin().ascii_serialization())
         .collect();
+    let http = Http::new(config)?;
+    notes.extend(proxy_note(&http));
     let client = BaoClient::new(
-        Http::new(config)?,
+        http,
         urls,
         mount,
         &path,
@@ -562,4 +560,11 @@ fn openbao_token(
     for w in warnings {
         checks.push(Health::new(Level::Warn, w, "see the message"));
     }
+}
+
+/// For `-v`: the proxy HTTPS requests go through, if the environment names one.
+fn proxy_note(http: &Http) -> Option<String> {
+    http.proxy().map(|p| {
+        format!("HTTPS requests go through the proxy {p}; plain http on loopback goes direct")
+    })
 }
