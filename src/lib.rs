@@ -68,6 +68,8 @@ pub mod error;
 #[cfg(feature = "cli")]
 pub mod git;
 #[cfg(feature = "cli")]
+pub mod harden;
+#[cfg(feature = "cli")]
 pub mod http;
 #[cfg(feature = "cli")]
 pub mod interrupt;

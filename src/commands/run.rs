@@ -259,7 +259,10 @@ fn launch_error(program: &OsString, e: &std::io::Error) -> Error {
 #[cfg(unix)]
 fn exec(mut cmd: Command, program: &OsString) -> Result<(), Error> {
     use std::os::unix::process::CommandExt;
+    // The command gets the core-file limit the user had; this process keeps none until exec.
+    crate::harden::restore_for_child();
     let e = cmd.exec();
+    crate::harden::no_core_dumps();
     Err(launch_error(program, &e))
 }
 

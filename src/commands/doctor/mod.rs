@@ -125,6 +125,14 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &DoctorArgs) -> Result
         files::modes(project, &files, args.fix, &mut report);
         files::git_state(project, &files, args.fix, &mut report);
     }
+    match crate::harden::state() {
+        Ok(held) => report.pass("process", format!("no core dump can hold a secret ({held})")),
+        Err(missing) => report.warn(
+            "process",
+            format!("a core dump of this tool could hold secrets: {missing}"),
+            "the kernel refused `prctl(PR_SET_DUMPABLE)` or `setrlimit(RLIMIT_CORE)`; run outside the sandbox that forbids them",
+        ),
+    }
     // Opened once: the Secret Service probe can take seconds, and the token checks need it too.
     let opened =
         (ctx.global.keyring != KeyringChoice::None).then(|| keyring::open(ctx.global.keyring));
