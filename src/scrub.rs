@@ -10,10 +10,18 @@ use secrecy::{ExposeSecret, SecretString};
 
 /// The most characters of a server's message that are shown.
 pub const MAX_SHOWN: usize = 300;
-/// The most bytes of a server's message that are looked at.
-const MAX_READ: usize = 64 * 1024;
+/// The most bytes of a server's message that are looked at: it is cut to this before it is
+/// scrubbed, so that scrubbing takes the same time whatever the server sends.
+const MAX_READ: usize = 16 * 1024;
 /// Shorter values are not searched for: they would blank out ordinary words.
 const MIN_NEEDLE: usize = 4;
+/// A form of a value up to this long is searched for whole; a longer one by chunks.
+const WHOLE_UP_TO: usize = 256;
+/// The length of a chunk of a long form.
+const CHUNK: usize = 32;
+/// The most chunks taken from one long form: a form of many MiB is sampled, so that the search
+/// is built in time and memory bounded per value.
+const MAX_CHUNKS: usize = 2048;
 
 /// The scrubber of this run: the loaded profiles' values, the values sent and read, the tokens.
 #[must_use]
@@ -53,7 +61,14 @@ pub fn serde_message(e: &serde_json::Error) -> String {
 /// What this run knows must never be shown: the values it sends and the tokens it holds.
 #[derive(Default)]
 pub struct Scrubber {
-    known: Mutex<Vec<SecretString>>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    known: Vec<SecretString>,
+    /// Built from `known` when first needed after a change.
+    matcher: Option<std::sync::Arc<Matcher>>,
 }
 
 impl std::fmt::Debug for Scrubber {
@@ -66,10 +81,9 @@ impl Scrubber {
     /// Remembers a value or token.
     pub fn know(&self, value: &SecretString) {
         if value.expose_secret().len() >= MIN_NEEDLE {
-            self.known
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(value.clone());
+            let mut state = self.lock();
+            state.known.push(value.clone());
+            state.matcher = None;
         }
     }
 
@@ -80,32 +94,44 @@ impl Scrubber {
         }
     }
 
-    /// `text` with every known value replaced by `***` (nothing else changed).
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn matcher(&self) -> Option<std::sync::Arc<Matcher>> {
+        let mut state = self.lock();
+        if state.known.is_empty() {
+            return None;
+        }
+        if state.matcher.is_none() {
+            state.matcher = Some(std::sync::Arc::new(Matcher::new(&state.known)));
+        }
+        state.matcher.clone()
+    }
+
+    /// `text` with every known value replaced by `***`, in each form a server may echo it: as
+    /// it is, JSON-escaped, percent- or form-encoded, in base64 (standard or URL-safe, at any
+    /// alignment), and in any ASCII case. One Aho-Corasick pass: linear in `text`.
     #[must_use]
     pub fn redact(&self, text: &str) -> String {
-        let known = self
-            .known
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if known.is_empty() {
-            return text.to_owned();
-        }
-        match AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(known.iter().map(ExposeSecret::expose_secret))
-        {
-            Ok(ac) => ac.replace_all(text, &vec!["***"; known.len()]),
-            Err(_) => {
-                "(a message that cannot be checked for secret values is not shown)".to_owned()
-            }
+        match self.matcher() {
+            Some(m) => m.redact(text),
+            None => text.to_owned(),
         }
     }
 
-    /// `text` with every known value replaced by `***`, control characters as spaces, and at
-    /// most [`MAX_SHOWN`] characters.
+    /// `text` cut to a bound, then with every known value replaced by `***`, control characters
+    /// as spaces, and at most [`MAX_SHOWN`] characters.
     #[must_use]
     pub fn clean(&self, text: &str) -> String {
         let mut end = text.len().min(MAX_READ);
+        if end < text.len() {
+            // A value cut in two by the bound shows only its start, which no search finds
+            // whole: the end of the cut text is dropped too.
+            end = end.saturating_sub(WHOLE_UP_TO);
+        }
         while !text.is_char_boundary(end) {
             end -= 1;
         }
@@ -115,13 +141,136 @@ impl Scrubber {
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
         let flat = flat.trim();
-        if flat.chars().count() > MAX_SHOWN {
+        if flat.chars().count() > MAX_SHOWN || end < text.len() {
             let cut: String = flat.chars().take(MAX_SHOWN).collect();
             format!("{cut}…")
         } else {
             flat.to_owned()
         }
     }
+}
+
+/// The search for every form of every known value.
+struct Matcher {
+    ac: Option<AhoCorasick>,
+    /// For each pattern, how far around a match is blanked too: 0 for a whole form, the
+    /// sampling stride plus a chunk for a chunk of a long form (the part of the value that lies
+    /// between two sampled chunks).
+    widen: Vec<usize>,
+}
+
+impl Matcher {
+    fn new(known: &[SecretString]) -> Self {
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        let mut widen = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for value in known {
+            for form in forms(value.expose_secret()) {
+                let form = form.as_bytes();
+                if form.len() < MIN_NEEDLE {
+                    continue;
+                }
+                if form.len() <= WHOLE_UP_TO {
+                    if seen.insert(form.to_vec()) {
+                        patterns.push(form.to_vec());
+                        widen.push(0);
+                    }
+                    continue;
+                }
+                let stride = CHUNK.max(form.len().div_ceil(MAX_CHUNKS));
+                for start in (0..=form.len() - CHUNK).step_by(stride) {
+                    let chunk = &form[start..start + CHUNK];
+                    if seen.insert(chunk.to_vec()) {
+                        patterns.push(chunk.to_vec());
+                        widen.push(stride + CHUNK);
+                    }
+                }
+            }
+        }
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .ascii_case_insensitive(true)
+            .build(&patterns)
+            .ok();
+        Matcher { ac, widen }
+    }
+
+    fn redact(&self, text: &str) -> String {
+        let Some(ac) = &self.ac else {
+            return "(a message that cannot be checked for secret values is not shown)".to_owned();
+        };
+        // Blanked ranges, in order and merged.
+        let mut blank: Vec<(usize, usize)> = Vec::new();
+        for m in ac.find_iter(text) {
+            let w = self.widen[m.pattern().as_usize()];
+            let (mut start, mut end) = (m.start().saturating_sub(w), (m.end() + w).min(text.len()));
+            while !text.is_char_boundary(start) {
+                start -= 1;
+            }
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            match blank.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => blank.push((start, end)),
+            }
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (start, end) in blank {
+            out.push_str(&text[at..start]);
+            out.push_str("***");
+            at = end;
+        }
+        out.push_str(&text[at..]);
+        out
+    }
+}
+
+/// The forms in which a server may echo `value`: as it is, JSON-escaped, percent-encoded (every
+/// byte but letters and digits, or RFC 3986's unreserved kept), form-encoded, and base64
+/// (standard and URL-safe) at each of the three alignments it can have inside a longer base64
+/// text. Case is handled by the search.
+fn forms(value: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    let mut out = vec![value.to_owned()];
+    if let Ok(json) = serde_json::to_string(value) {
+        out.push(json[1..json.len() - 1].to_owned());
+    }
+    out.push(utf8_percent_encode(value, NON_ALPHANUMERIC).to_string());
+    out.push(utf8_percent_encode(value, UNRESERVED).to_string());
+    out.push(url::form_urlencoded::byte_serialize(value.as_bytes()).collect());
+    for engine in [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::URL_SAFE,
+    ] {
+        for shift in 0..3usize {
+            let mut bytes = vec![0u8; shift];
+            bytes.extend_from_slice(value.as_bytes());
+            let encoded = engine.encode(&bytes);
+            // Only the characters that depend on the value alone: not the first group when it
+            // holds a shifted-in byte, nor a last group that is partial.
+            let skip = if shift == 0 { 0 } else { 4 };
+            let keep = if bytes.len() % 3 == 0 {
+                encoded.len()
+            } else {
+                encoded.len().saturating_sub(4)
+            };
+            // Fewer than 8 characters would blank out ordinary words.
+            if keep >= skip + 8 {
+                out.push(encoded[skip..keep].to_owned());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]
@@ -163,5 +312,72 @@ mod tests {
         assert!(clean.ends_with('…'));
         let huge = format!("{}CANARY-value-1", "y".repeat(MAX_READ + 10));
         assert!(!s.clean(&huge).contains("CANARY"));
+    }
+
+    #[test]
+    fn every_encoding_a_server_may_echo_is_blanked() {
+        use base64::Engine as _;
+        let s = Scrubber::default();
+        let value = "pa$$ word/with+\"quotes\"&more-CANARY";
+        s.know(&SecretString::from(value));
+        let b64 = base64::engine::general_purpose::STANDARD.encode(value);
+        let b64_shifted = base64::engine::general_purpose::URL_SAFE.encode(format!("xy{value}zz"));
+        for echo in [
+            value.to_owned(),
+            serde_json::to_string(value).unwrap(),
+            percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
+                .to_string(),
+            url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>(),
+            value.to_ascii_uppercase(),
+            value.to_ascii_lowercase(),
+            b64.clone(),
+            b64_shifted,
+        ] {
+            let cleaned = s.clean(&format!("error: bad input {echo} (rejected)"));
+            assert!(
+                !cleaned.to_ascii_lowercase().contains("canary")
+                    && !cleaned.contains(&b64[4..b64.len() - 4])
+                    && cleaned.starts_with("error: bad input ")
+                    && cleaned.ends_with(" (rejected)"),
+                "{echo} -> {cleaned}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_value_is_found_in_part_and_a_huge_one_is_sampled_in_bounded_time() {
+        let s = Scrubber::default();
+        // A PEM-sized value: a part of it echoed is blanked, with what surrounds it.
+        let pem: String = (0..3000u32)
+            .map(|i| char::from(b'A' + u8::try_from((i * 7 + i / 13) % 26).unwrap()))
+            .collect();
+        s.know(&SecretString::from(pem.clone()));
+        let pad = "-".repeat(80);
+        let cleaned = s.clean(&format!("bad key: {pad}{}{pad} end", &pem[1000..1100]));
+        assert!(!cleaned.contains(&pem[1040..1060]), "{cleaned}");
+        // Around it, at most a chunk and a stride more is blanked.
+        assert!(
+            cleaned.starts_with("bad key: -") && cleaned.ends_with("- end"),
+            "{cleaned}"
+        );
+        // A 10 MiB token: known, and 4 KiB of it echoed, without building a 10 MiB search.
+        let token: String = (0..10 * 1024 * 1024u32)
+            .map(|i| {
+                char::from(b'a' + u8::try_from((i.wrapping_mul(2_654_435_761) >> 7) % 26).unwrap())
+            })
+            .collect();
+        s.know(&SecretString::from(token.clone()));
+        let cleaned = s.clean(&format!("token {} rejected", &token[5_000_000..5_004_096]));
+        assert!(!cleaned.contains(&token[5_001_000..5_001_040]), "{cleaned}");
+    }
+
+    #[test]
+    fn a_value_cut_by_the_bound_is_not_shown_in_part() {
+        let s = Scrubber::default();
+        let value = "CANARY-0123456789-abcdefghij-long-enough";
+        s.know(&SecretString::from(value));
+        // The value starts just before the bound: the part before the bound matches nothing.
+        let text = format!("{}{value}", " ".repeat(MAX_READ - 10));
+        assert!(!s.clean(&text).contains("CANARY"));
     }
 }
