@@ -1,7 +1,8 @@
 //! A cache of what `cargo metadata --no-deps` said, so commands such as `run` and `sync` do not pay
-//! for a cargo process when no manifest changed. An entry is used only while every manifest it
-//! depends on (the root, each member, the nearest `Cargo.toml` and the workspace's `Cargo.lock`)
-//! has the same length and content hash. It holds manifest facts only, never a secret. `SYSTEMPROMPT_SECRETS_NO_CACHE=1` turns it off;
+//! for a cargo process when no manifest changed. An entry is used only when it stamps every
+//! manifest it depends on (the root, each member, the nearest `Cargo.toml` and the workspace's
+//! `Cargo.lock`) and each still has the same length and content hash, and only when the folder
+//! (0700) and the file (0600) are this user's and no one else may write them. It holds manifest facts only, never a secret. `SYSTEMPROMPT_SECRETS_NO_CACHE=1` turns it off;
 //! `SYSTEMPROMPT_SECRETS_CACHE_DIR` moves it (default `$XDG_CACHE_HOME` or `~/.cache`).
 
 use std::io::Write;
@@ -121,25 +122,58 @@ fn key(manifest: Option<&Path>, cwd: &Path) -> Option<(String, PathBuf)> {
     Some((key, start))
 }
 
-/// The cached facts, if every manifest they depend on is unchanged.
+/// The cached facts, if the entry is this user's own and private, stamps every file it depends
+/// on, and every one of them is unchanged. On any doubt, `None`: cargo is asked again.
 #[must_use]
 pub fn load(manifest: Option<&Path>, cwd: &Path) -> Option<ManifestFacts> {
     let dir = dir()?;
-    let (key, _) = key(manifest, cwd)?;
-    let bytes = crate::regular_file::read(
-        &dir.join(format!("{:016x}.json", fnv64(key.as_bytes()))),
-        MAX_STAMPED,
-    )
-    .ok()?;
+    let (key, start) = key(manifest, cwd)?;
+    // What is cached here decides where commands send data: only a folder and a file that no
+    // one else could have written count.
+    if !private_and_own(&dir, true) {
+        return None;
+    }
+    let file = dir.join(format!("{:016x}.json", fnv64(key.as_bytes())));
+    if !private_and_own(&file, false) {
+        return None;
+    }
+    let bytes = crate::regular_file::read(&file, MAX_STAMPED).ok()?;
     let entry: Entry = serde_json::from_slice(&bytes).ok()?;
     if entry.format != FORMAT || entry.key != key {
         return None;
     }
-    entry
-        .stamps
-        .iter()
-        .all(|s| stamp(&s.path).as_ref() == Some(s))
-        .then_some(entry.facts)
+    // Every file the facts depend on must be stamped: the start manifest, the lock file and each
+    // manifest named.
+    let lock = entry.facts.workspace_root.join("Cargo.lock");
+    let stamped = |p: &Path| entry.stamps.iter().any(|s| s.path == p);
+    let complete =
+        stamped(&start) && stamped(&lock) && entry.facts.manifests.iter().all(|m| stamped(m));
+    (complete
+        && entry
+            .stamps
+            .iter()
+            .all(|s| stamp(&s.path).as_ref() == Some(s)))
+    .then_some(entry.facts)
+}
+
+/// Whether `path` (not a symlink) is owned by this process's user, with no permission for group
+/// or others: a folder (`dir`) or a regular file.
+fn private_and_own(path: &Path, dir: bool) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    let kind_ok = if dir { meta.is_dir() } else { meta.is_file() };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // No permission bit for group or others (the low six bits of the mode).
+        let private = meta.mode().trailing_zeros() >= 6;
+        kind_ok && meta.uid() == rustix::process::geteuid().as_raw() && private
+    }
+    #[cfg(not(unix))]
+    {
+        kind_ok
+    }
 }
 
 /// Stores the facts; failures are ignored (the cache is only an optimisation).
@@ -163,8 +197,24 @@ pub fn store(manifest: Option<&Path>, cwd: &Path, facts: &ManifestFacts) {
     let Ok(json) = serde_json::to_vec(&entry) else {
         return;
     };
-    // 0700 whatever the umask: what is cached here decides where commands send data.
+    // 0700 whatever the umask: what is cached here decides where commands send data. A folder of
+    // this user's that others may write is tightened; one of another user is not written to.
     if crate::atomic::create_private_dir(&dir).is_err() {
+        return;
+    }
+    if !private_and_own(&dir, true) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{MetadataExt, PermissionsExt};
+            let ours = std::fs::symlink_metadata(&dir)
+                .is_ok_and(|m| m.is_dir() && m.uid() == rustix::process::geteuid().as_raw());
+            if !ours
+                || std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).is_err()
+            {
+                return;
+            }
+        }
+        #[cfg(not(unix))]
         return;
     }
     let Ok(mut tmp) = tempfile::NamedTempFile::new_in(&dir) else {
