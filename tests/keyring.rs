@@ -560,3 +560,63 @@ fn tampered_cache_entries_are_refused() {
     );
     assert!(!marker.exists());
 }
+
+#[test]
+fn keyutils_entries_from_another_terminal_are_seen_and_removed() {
+    let p = project(&[(SECRETS, GOOD)]);
+    let id = systemprompt_secrets::project::project_id(p.path());
+    let token = "tok-CANARY-ku-other-5e1a";
+    // An API URL of its own: the persistent keyring is shared by every session of the user, and
+    // the other keyutils test logs in and out of the default one at the same time.
+    let api = "https://other-terminal.example.invalid";
+    let desc = format!("cargo-systemprompt-secrets:api-token:{api}");
+    let out = scenario(
+        Session::Keyutils,
+        p.path(),
+        &[
+            ("SYSTEMPROMPT_SECRETS_KEYRING", "keyutils"),
+            ("SYSTEMPROMPT_API_URL", api),
+        ],
+        &[
+            // Log in and cache in this terminal …
+            format!("printf %s '{token}' | $BIN login --token-stdin && $BIN cache"),
+            // … then, from another terminal (a new session keyring), look and remove.
+            s("keyctl session - bash -c '$BIN status; $BIN cache --status'"),
+            s("keyctl session - bash -c '$BIN logout && $BIN uncache'"),
+            format!("keyctl search $(keyctl get_persistent @s) user '{desc}' >/dev/null; echo \"token=$?\"; keyctl search $(keyctl get_persistent @s) user 'cargo-systemprompt-secrets:profile:{id}:local' >/dev/null; echo \"profile=$?\"; keyctl search @s user '{desc}' >/dev/null; echo \"session=$?\""),
+        ],
+    );
+    assert_eq!(out[0].code, 0, "{:?}", out[0]);
+    // Only when the kernel let the entries be linked into the persistent keyring can another
+    // session reach them at all; the tool says which happened.
+    if !out[0]
+        .stderr
+        .contains("linked into your persistent keyring")
+    {
+        assert!(
+            out[0]
+                .stderr
+                .contains("linking it into the persistent keyring was refused"),
+            "{:?}",
+            out[0]
+        );
+        return;
+    }
+    assert!(
+        out[1].stdout.contains("Token:    keyring (keyutils)"),
+        "another terminal sees the token: {:?}",
+        out[1]
+    );
+    assert!(
+        out[2].code == 0 && !out[2].all().contains("Nothing to remove"),
+        "another terminal removes them: {:?}",
+        out[2]
+    );
+    assert!(
+        out[3].stdout.contains("token=1")
+            && out[3].stdout.contains("profile=1")
+            && out[3].stdout.contains("session=1"),
+        "gone everywhere: {:?}",
+        out[3]
+    );
+}

@@ -1,5 +1,7 @@
 //! Linux kernel keyutils: the session keyring when this process may use it, else the user keyring;
-//! a link into the persistent keyring when allowed. Keys live in kernel memory and are lost at reboot.
+//! a link into the persistent keyring when allowed. Reads, `status`, `logout` and `uncache` also
+//! search the persistent keyring, so an entry stored from another terminal is seen and removed.
+//! Keys live in kernel memory and are lost at reboot.
 
 use linux_keyutils::{Key, KeyError, KeyRing, KeyRingIdentifier};
 use secrecy::{ExposeSecret, SecretString};
@@ -31,10 +33,14 @@ impl KeyutilsStore {
         })?;
         let session = KeyRing::from_special_id(KeyRingIdentifier::Session, false).ok();
         if let Some(session) = session.filter(|s| probe(*s)) {
+            let mut search = vec![session, user];
+            // Entries stored from another terminal (another session keyring) are reached
+            // through the persistent keyring they were linked into.
+            search.extend(KeyRing::get_persistent(KeyRingIdentifier::Session).ok());
             return Ok(Self {
                 home: session,
                 home_name: "session",
-                search: vec![session, user],
+                search,
                 linked: std::sync::atomic::AtomicBool::new(false),
             });
         }
@@ -45,6 +51,7 @@ impl KeyutilsStore {
         }
         let mut search = vec![user];
         search.extend(session);
+        search.extend(KeyRing::get_persistent(KeyRingIdentifier::User).ok());
         Ok(Self {
             home: user,
             home_name: "user",
