@@ -27,6 +27,50 @@ pub enum Verbosity {
     Verbose,
 }
 
+/// Text as the terminal may show it: every character that could act on the terminal or hide
+/// what the text says is shown as a visible `\uXXXX` escape — C0 controls but the line break and
+/// the tab, DEL, C1 controls (ESC and CSI included), bidi overrides, embeddings, isolates and
+/// marks, zero-width characters, line and paragraph separators, and the BOM. The escape is also
+/// a valid JSON escape, so a JSON document stays valid and means the same. Applied by every
+/// method of [`Shell`] to everything it prints but the data the user asked for as it is
+/// ([`Shell::out_raw`], [`Shell::err_data`], [`Shell::reveal`]).
+#[must_use]
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(
+                c,
+                '\u{061c}'
+                    | '\u{200b}'..='\u{200f}'
+                    | '\u{2028}'..='\u{202e}'
+                    | '\u{2060}'..='\u{2064}'
+                    | '\u{2066}'..='\u{2069}'
+                    | '\u{feff}'
+            )
+    };
+    if !text.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if hidden(c) {
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// [`visible`] of a message, owned.
+fn shown(message: impl Display) -> String {
+    let text = message.to_string();
+    match visible(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
+}
+
 /// The one place that writes to the terminal.
 pub struct Shell {
     out: Box<dyn Write + Send>,
@@ -118,6 +162,7 @@ impl Shell {
     /// `   Verb message` with the verb green and right-aligned, on stderr (hidden by `-q`).
     pub fn status(&mut self, verb: &str, message: impl Display) {
         if self.verbosity > Verbosity::Quiet {
+            let message = shown(message);
             let _ = writeln!(self.err, "{GOOD}{verb:>12}{GOOD:#} {message}");
         }
     }
@@ -125,6 +170,7 @@ impl Shell {
     /// `warning: message` on stderr (hidden by `-q`).
     pub fn warn(&mut self, message: impl Display) {
         if self.verbosity > Verbosity::Quiet {
+            let message = shown(message);
             let _ = writeln!(self.err, "{WARN}warning{WARN:#}: {message}");
         }
     }
@@ -138,7 +184,7 @@ impl Shell {
     pub fn error(&mut self, message: impl Display) {
         // The last line of defence for text a server sent: every value and token this run knows
         // is replaced, whenever it was learnt.
-        let message = crate::scrub::global().redact(&message.to_string());
+        let message = shown(crate::scrub::global().redact(&message.to_string()));
         let _ = writeln!(self.err, "{ERROR}error{ERROR:#}: {message}");
     }
 
@@ -153,6 +199,7 @@ impl Shell {
     /// `note: message` on stderr, only with `-v`.
     pub fn verbose(&mut self, message: impl Display) {
         if self.verbosity >= Verbosity::Verbose {
+            let message = shown(message);
             let _ = writeln!(self.err, "{NOTE}note{NOTE:#}: {message}");
         }
     }
@@ -160,27 +207,41 @@ impl Shell {
     /// A plain line on stderr (hidden by `-q`).
     pub fn info(&mut self, message: impl Display) {
         if self.verbosity > Verbosity::Quiet {
-            let _ = writeln!(self.err, "{message}");
+            let _ = writeln!(self.err, "{}", shown(message));
         }
     }
 
     /// A styled fragment on stderr with no newline (for diagnostics).
     pub fn err_styled(&mut self, style: Style, text: impl Display) {
+        let text = shown(text);
         let _ = write!(self.err, "{style}{text}{style:#}");
     }
 
-    /// Raw text on stderr.
+    /// Text on stderr, no newline added.
     pub fn err_raw(&mut self, text: impl Display) {
+        let _ = write!(self.err, "{}", shown(text));
+    }
+
+    /// Data the user asked for on stderr, exactly as given (the `::add-mask::` lines of a
+    /// `github-env` export, which must carry each value as it is).
+    pub fn err_data(&mut self, text: impl Display) {
         let _ = write!(self.err, "{text}");
     }
 
     /// A line of data on stdout (always shown: it is what the user asked for).
     pub fn out(&mut self, line: impl Display) {
         self.wrote_out = true;
-        let _ = writeln!(self.out, "{line}");
+        let _ = writeln!(self.out, "{}", shown(line));
     }
 
-    /// Raw data on stdout, no newline added.
+    /// A line on stdout that starts with a styled label (`pass`, `warn`, `fail`).
+    pub fn out_labelled(&mut self, style: Style, label: &str, rest: impl Display) {
+        self.wrote_out = true;
+        let _ = writeln!(self.out, "{style}{label}{style:#}{}", shown(rest));
+    }
+
+    /// Data the user asked for on stdout, exactly as given (an export, a completion script), no
+    /// newline added.
     pub fn out_raw(&mut self, text: impl Display) {
         self.wrote_out = true;
         let _ = write!(self.out, "{text}");
@@ -229,7 +290,7 @@ impl Shell {
         }
         self.flush();
         dialoguer::Confirm::new()
-            .with_prompt(question)
+            .with_prompt(visible(question))
             .default(default)
             .interact()
             .map(Some)
@@ -248,7 +309,7 @@ impl Shell {
         }
         self.flush();
         dialoguer::Select::new()
-            .with_prompt(question)
+            .with_prompt(visible(question))
             .items(items)
             .default(default)
             .interact()
@@ -263,7 +324,7 @@ impl Shell {
             return Ok(None);
         }
         self.flush();
-        rpassword::prompt_password(format!("{prompt} (input hidden): "))
+        rpassword::prompt_password(format!("{} (input hidden): ", visible(prompt)))
             .map(|v| Some(SecretString::from(v)))
             .map_err(|e| PromptError(e.to_string()))
     }

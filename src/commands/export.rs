@@ -110,7 +110,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
             if args.output.is_some() {
                 shell.out_raw(masks.expose_secret());
             } else {
-                shell.err_raw(masks.expose_secret());
+                shell.err_data(masks.expose_secret());
             }
         } else {
             shell.verbose("the ::add-mask:: lines are printed only inside GitHub Actions (GITHUB_ACTIONS=true), where the runner reads them");

@@ -176,10 +176,7 @@ fn print(shell: &mut Shell, report: &Report, format: Format) {
                     Status::Warn => (WARN, "warn"),
                     Status::Fail => (ERROR, "fail"),
                 };
-                shell.out(format_args!(
-                    "{style}{label}{style:#}  {:<9} {}",
-                    c.area, c.message
-                ));
+                shell.out_labelled(style, label, format_args!("  {:<9} {}", c.area, c.message));
                 if let Some(fix) = &c.fix {
                     shell.out(format_args!("                fix: {fix}"));
                 }
