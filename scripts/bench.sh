@@ -48,7 +48,8 @@ bao_pid=$!
 trap 'kill $bao_pid 2>/dev/null; rm -rf "$out"' EXIT
 addr="http://127.0.0.1:$port"
 for _ in $(seq 1 100); do curl -sf "$addr/v1/sys/health" >/dev/null && break; sleep 0.1; done
-export BAO_TOKEN=root SYSTEMPROMPT_SECRETS_KEYRING=none
+# The benchmark project is made here: it is trusted for these runs.
+export BAO_TOKEN=root SYSTEMPROMPT_SECRETS_KEYRING=none SYSTEMPROMPT_SECRETS_TRUST_PROJECT=1
 for n in 1000 10000; do
   proj="$out/p$n"
   python3 - "$proj" "$n" "$addr" <<'PY'

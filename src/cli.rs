@@ -194,6 +194,8 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Look through git-tracked files for secret values and key formats (never printing them)
     Scan(scan::ScanArgs),
+    /// Let this project's files decide where its secrets go (addresses, tenants, paths outside)
+    Trust(crate::commands::trust::TrustArgs),
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
 }

@@ -91,3 +91,5 @@ pub mod secret_map;
 pub mod shell;
 #[cfg(feature = "cli")]
 pub mod token;
+#[cfg(feature = "cli")]
+pub mod trust;

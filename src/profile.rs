@@ -605,7 +605,7 @@ impl ProfileSet {
 
     /// The profile upstream's session record makes active: `active_profile_name` when that
     /// profile exists, else the active session's `profile_path` when it exists.
-    fn session_choice(&self) -> Option<String> {
+    pub(crate) fn session_choice(&self) -> Option<String> {
         #[derive(Deserialize)]
         struct Record {
             active_key: Option<String>,

@@ -62,7 +62,7 @@ fn scenario(session: Session, dir: &Path, env: &[(&str, &str)], steps: &[String]
         home.display(),
         bin().display()
     );
-    script.push_str("export CARGO_TERM_COLOR=never\nunset SYSTEMPROMPT_API_TOKEN SYSTEMPROMPT_API_URL SYSTEMPROMPT_PROFILE JWT_SECRET DATABASE_URL OPENAI_API_KEY ANTHROPIC_API_KEY GEMINI_API_KEY GITHUB_TOKEN\n");
+    script.push_str("export CARGO_TERM_COLOR=never SYSTEMPROMPT_SECRETS_TRUST_PROJECT=1\nunset SYSTEMPROMPT_API_TOKEN SYSTEMPROMPT_API_URL SYSTEMPROMPT_PROFILE JWT_SECRET DATABASE_URL OPENAI_API_KEY ANTHROPIC_API_KEY GEMINI_API_KEY GITHUB_TOKEN\n");
     for (k, v) in env {
         let _ = writeln!(script, "export {k}='{v}'");
     }

@@ -56,6 +56,12 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &LoginArgs) -> Result<
     let opened = ctx.keyring(shell)?;
     let token = read_token(shell, args.token_stdin, &target.what)?;
     if let (Some(address), false) = (&target.address, args.no_verify) {
+        crate::trust::require_for_token(
+            target.project.as_ref(),
+            address,
+            args.address.is_some(),
+            "check the token",
+        )?;
         crate::remote::check_openbao_token(
             target.project.as_ref(),
             address,

@@ -25,6 +25,7 @@ pub mod scan;
 pub mod set;
 pub mod status;
 pub mod sync;
+pub mod trust;
 pub mod unset;
 pub mod validate;
 pub mod versions;
@@ -105,6 +106,7 @@ fn machine_format(command: &Command) -> Option<Machine> {
         Command::Status(a) => a.format,
         Command::Cache(a) => a.format,
         Command::Doctor(a) => a.remote.format,
+        Command::Trust(a) => a.format,
         _ => return None,
     };
     (format == Format::Json).then_some(Machine::Json)
@@ -164,6 +166,7 @@ fn dispatch(ctx: &Context, command: Command, shell: &mut Shell) -> Result<(), Er
         Command::Profiles(args) => profiles::run(ctx, shell, args.format),
         Command::Login(args) => login::run(ctx, shell, &args),
         Command::Logout(args) => logout::run(ctx, shell, &args),
+        Command::Trust(args) => trust::run(ctx, shell, &args),
         Command::Status(args) => status::run(ctx, shell, &args),
         Command::Cache(args) => cache::run(ctx, shell, &args),
         Command::Uncache => cache::uncache(ctx, shell),
@@ -335,6 +338,13 @@ impl Context {
         } else if by != Selection::Flag {
             shell.verbose(format_args!("profile `{}` chosen by {by}", profile.name));
         }
+        // A profile outside the workspace (a `profiles-dir`, a `secrets_path` or a session
+        // record pointing elsewhere) is read only for a trusted project.
+        crate::trust::require(
+            project,
+            &crate::trust::used_by_reading(project, &profile),
+            "read this profile",
+        )?;
         Ok(profile)
     }
 
@@ -391,7 +401,14 @@ impl Context {
         if let Some(store) = &self.store {
             return Ok(Arc::clone(store));
         }
-        let opened = remote::open(project, profile, &self.remote_flags(args))?;
+        let flags = self.remote_flags(args);
+        // Nothing is sent where the repository says before the user trusted it with that.
+        crate::trust::require(
+            project,
+            &crate::trust::used_by_remote(project, profile, &flags),
+            "open the remote",
+        )?;
+        let opened = remote::open(project, profile, &flags)?;
         for w in &opened.warnings {
             shell.warn(w);
         }

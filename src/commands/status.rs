@@ -141,6 +141,12 @@ fn openbao(
     let shown = crate::http::shown_text(address);
     let (source, checked) = match &resolved {
         Ok(t) => {
+            crate::trust::require_for_token(
+                target.project.as_ref(),
+                address,
+                args.address.is_some(),
+                "check the token",
+            )?;
             let checked = crate::remote::check_openbao_token(
                 target.project.as_ref(),
                 address,

@@ -54,6 +54,9 @@ pub fn cmd(dir: &Path) -> Command {
         .env("CARGO_TERM_COLOR", "never")
         .env("COLUMNS", "100")
         .env("SYSTEMPROMPT_SECRETS_KEYRING", "none")
+        // The tests' projects are trusted, as CI trusts its checkout (`tests/trust.rs` turns
+        // this off to test the trust itself).
+        .env("SYSTEMPROMPT_SECRETS_TRUST_PROJECT", "1")
         .env(
             "SYSTEMPROMPT_SECRETS_CACHE_DIR",
             concat!(env!("CARGO_TARGET_TMPDIR"), "/manifest-cache"),
