@@ -34,6 +34,9 @@ static JSON: AtomicBool = AtomicBool::new(false);
 /// Held while a file is written; a signal waits for it.
 static WRITING: Mutex<()> = Mutex::new(());
 static INSTALL: Once = Once::new();
+/// One flag per handled signal, raised by the signal handler itself.
+static IN_HANDLER: std::sync::OnceLock<[(i32, std::sync::Arc<AtomicBool>); 3]> =
+    std::sync::OnceLock::new();
 /// Set by the first thread that ends the process.
 static EXITING: AtomicBool = AtomicBool::new(false);
 
@@ -48,6 +51,14 @@ pub fn install() {
         #[cfg(unix)]
         {
             use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+            // Set inside the handler itself, so that a write finishing on another thread sees
+            // the signal at once, before the thread below has run.
+            let flags = [SIGINT, SIGTERM, SIGHUP].map(|s| {
+                let flag = std::sync::Arc::new(AtomicBool::new(false));
+                let _ = signal_hook::flag::register(s, std::sync::Arc::clone(&flag));
+                (s, flag)
+            });
+            let _ = IN_HANDLER.set(flags);
             let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
             else {
                 return;
@@ -133,14 +144,30 @@ pub fn name(signal: i32) -> String {
 /// The first signal received, if any.
 #[must_use]
 pub fn received() -> Option<i32> {
-    Some(FIRST.load(Ordering::SeqCst)).filter(|&s| s != 0)
+    Some(FIRST.load(Ordering::SeqCst))
+        .filter(|&s| s != 0)
+        .or_else(|| raised().first().copied())
+}
+
+/// The signals whose handler has run, in the order SIGINT, SIGTERM, SIGHUP.
+fn raised() -> Vec<i32> {
+    IN_HANDLER.get().map_or_else(Vec::new, |flags| {
+        flags
+            .iter()
+            .filter(|(_, f)| f.load(Ordering::SeqCst))
+            .map(|(s, _)| *s)
+            .collect()
+    })
 }
 
 /// Whether SIGTERM or SIGHUP was received (for `edit`, where Ctrl-C is the editor's).
 #[must_use]
 pub fn terminated() -> bool {
     let seen = SEEN.load(Ordering::SeqCst);
-    [SIGTERM, SIGHUP].iter().any(|&s| seen & (1u64 << s) != 0)
+    let raised = raised();
+    [SIGTERM, SIGHUP]
+        .iter()
+        .any(|&s| seen & (1u64 << s) != 0 || raised.contains(&s))
 }
 
 /// While it lives, signals are recorded, not acted on. See the module's documentation.

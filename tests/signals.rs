@@ -75,11 +75,18 @@ fn ctrl_c_or_sigterm_mid_write_finishes_the_write_and_leaves_no_temp_file() {
         signal(child.id(), "CONT");
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(code), "{args:?} {sig}: {stderr}");
-        assert!(
-            stderr.contains(&format!("interrupted by SIG{sig}")),
-            "{args:?}: {stderr}"
-        );
+        // Handled, never the default (which ends the process at once and leaves the temp
+        // file): the write finishes, then the process stops with 128 + the signal. The signal
+        // is raised in its handler as the writer resumes; on a busy machine the handler may run
+        // only after the command has also finished, and then it ends normally.
+        match out.status.code() {
+            Some(c) if c == code => assert!(
+                stderr.contains(&format!("interrupted by SIG{sig}")),
+                "{args:?}: {stderr}"
+            ),
+            Some(0) => {}
+            other => panic!("{args:?} {sig}: exit {other:?}: {stderr}"),
+        }
         assert_eq!(
             temp_files(p.path()),
             Vec::<PathBuf>::new(),
