@@ -3,6 +3,7 @@
 //! neighbour's profiles, a committed `credentials.json` with its own `api_url`, a session record
 //! whose profile lies outside the project — is tried with a canary value and a listener on
 //! loopback: untrusted, nothing reaches the listener or any output; trusted, it works as before.
+//! And a hostile server that echoes the values it was sent, in any encoding, shows none of them.
 
 mod support;
 
@@ -232,4 +233,101 @@ fn a_session_record_pointing_outside_hands_nothing_to_run() {
         "{}",
         out.stderr
     );
+}
+
+/// A hostile OpenBao on loopback: reads return nothing (404); a write is refused with an error
+/// that echoes its body JSON-escaped, percent-encoded, base64-encoded and upper-cased.
+fn echoing_server() -> String {
+    use base64::Engine as _;
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in l.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_millis(500)));
+            let mut req = Vec::new();
+            let mut buf = [0u8; 8192];
+            loop {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+                let text = String::from_utf8_lossy(&req);
+                if let Some(at) = text.find("\r\n\r\n") {
+                    let len = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if req.len() >= at + 4 + len {
+                        break;
+                    }
+                }
+            }
+            let text = String::from_utf8_lossy(&req).into_owned();
+            let body = text
+                .split_once("\r\n\r\n")
+                .map(|(_, b)| b.to_owned())
+                .unwrap_or_default();
+            let (status, answer) = if text.starts_with("GET") {
+                ("404 Not Found", serde_json::json!({"errors": []}))
+            } else {
+                let echoes = format!(
+                    "bad body {} | {} | {} | {}",
+                    serde_json::to_string(&body).unwrap(),
+                    percent_encoding::utf8_percent_encode(
+                        &body,
+                        percent_encoding::NON_ALPHANUMERIC
+                    ),
+                    base64::engine::general_purpose::STANDARD.encode(&body),
+                    body.to_ascii_uppercase()
+                );
+                ("400 Bad Request", serde_json::json!({"errors": [echoes]}))
+            };
+            let answer = answer.to_string();
+            let _ = s.write_all(
+                format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn a_server_that_echoes_values_in_any_encoding_shows_none_of_them() {
+    use base64::Engine as _;
+    let url = echoing_server();
+    let p = support::openbao::bao_project(&[&url], "", &secrets());
+    let out = tool(
+        p.path(),
+        tempfile::tempdir().unwrap().path(),
+        &["sync", "--yes", "-v"],
+        &[
+            ("BAO_TOKEN", TOKEN),
+            ("SYSTEMPROMPT_SECRETS_TRUST_PROJECT", "1"),
+        ],
+    );
+    assert_ne!(out.code, 0, "{out:?}");
+    let all = out.all();
+    assert!(
+        all.contains("bad body"),
+        "the server's words are shown: {all}"
+    );
+    let b64 = base64::engine::general_purpose::STANDARD.encode(CANARY_VALUE);
+    for leak in [
+        "CANARY".to_owned(),
+        "canary".to_owned(),
+        "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ".to_ascii_uppercase(),
+        b64[4..b64.len() - 4].to_owned(),
+        TOKEN.to_owned(),
+    ] {
+        assert!(!all.contains(&leak), "{leak} leaked: {all}");
+    }
 }
