@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for tool in git:git script:bsdutils dbus-run-session:dbus dbus-send:dbus gnome-keyring-daemon:gnome-keyring keyctl:keyutils secret-tool:libsecret-tools runuser:util-linux setpriv:util-linux flock:util-linux mkfifo:coreutils openssl:openssl zsh:zsh python3:python3; do
+for tool in git:git strace:strace script:bsdutils dbus-run-session:dbus dbus-send:dbus gnome-keyring-daemon:gnome-keyring keyctl:keyutils secret-tool:libsecret-tools runuser:util-linux setpriv:util-linux flock:util-linux mkfifo:coreutils openssl:openssl zsh:zsh python3:python3; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
 done
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)

@@ -83,7 +83,13 @@ pub fn state(file: &Path) -> GitState {
 pub fn tracked_root(file: &Path) -> Option<PathBuf> {
     let absolute = std::path::absolute(file).ok()?;
     let dir = existing_ancestor(&absolute)?;
-    dir.ancestors().find(|d| d.join(".git").exists())?;
+    let repo = dir.ancestors().find(|d| d.join(".git").exists())?;
+    // The answer depends on the index alone: it is cached against the index file's identity, so
+    // a warm `validate` starts no git process.
+    let key = index_identity(repo).map(|id| format!("tracked\n{}\n{id}", absolute.display()));
+    if let Some(answer) = key.as_deref().and_then(crate::metadata_cache::recall) {
+        return answer.strip_prefix("yes\n").map(PathBuf::from);
+    }
     let tracked = git(&dir)
         .args(["ls-files", "--error-unmatch", "--"])
         .arg(&absolute)
@@ -91,7 +97,56 @@ pub fn tracked_root(file: &Path) -> Option<PathBuf> {
         .stderr(Stdio::null())
         .status()
         .ok()?;
-    tracked.success().then(|| work_tree(&dir)).flatten()
+    let root = tracked.success().then(|| work_tree(&dir)).flatten();
+    if let Some(key) = key {
+        let answer = root
+            .as_ref()
+            .map_or_else(|| "no".to_owned(), |r| format!("yes\n{}", r.display()));
+        crate::metadata_cache::remember(&key, &answer);
+    }
+    root
+}
+
+/// The identity of the repository's index (`.git/index`): its length, modification time and
+/// inode. `None` for a `.git` that is a file (a linked worktree or submodule): no cache then.
+fn index_identity(repo: &Path) -> Option<String> {
+    let git_dir = repo.join(".git");
+    if !git_dir.is_dir() {
+        return None;
+    }
+    let index = git_dir.join("index");
+    match std::fs::symlink_metadata(&index) {
+        Ok(m) => {
+            let modified = m
+                .modified()
+                .ok()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_nanos();
+            // An index written in the last two seconds may be written again within the same
+            // timestamp tick with the same length: not cached, as git itself treats it ("racy").
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_nanos();
+            if now.saturating_sub(modified) < 2_000_000_000 {
+                return None;
+            }
+            #[cfg(unix)]
+            let inode = std::os::unix::fs::MetadataExt::ino(&m);
+            #[cfg(not(unix))]
+            let inode = 0;
+            Some(format!(
+                "{} {} {modified} {inode}",
+                index.display(),
+                m.len()
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Some(format!("{} none", index.display()))
+        }
+        Err(_) => None,
+    }
 }
 
 /// The warning `validate` gives for a tracked secrets file.

@@ -197,19 +197,24 @@ pub fn store(manifest: Option<&Path>, cwd: &Path, facts: &ManifestFacts) {
     let Ok(json) = serde_json::to_vec(&entry) else {
         return;
     };
-    // 0700 whatever the umask: what is cached here decides where commands send data. A folder of
-    // this user's that others may write is tightened; one of another user is not written to.
-    if crate::atomic::create_private_dir(&dir).is_err() {
+    write_entry(&dir, &format!("{:016x}.json", fnv64(key.as_bytes())), &json);
+}
+
+/// Writes one entry into the cache folder: 0700 whatever the umask (what is cached here decides
+/// where commands send data); a folder of this user's that others may write is tightened, one of
+/// another user is not written to. Failures are ignored.
+fn write_entry(dir: &Path, name: &str, bytes: &[u8]) {
+    if crate::atomic::create_private_dir(dir).is_err() {
         return;
     }
-    if !private_and_own(&dir, true) {
+    if !private_and_own(dir, true) {
         #[cfg(unix)]
         {
             use std::os::unix::fs::{MetadataExt, PermissionsExt};
-            let ours = std::fs::symlink_metadata(&dir)
+            let ours = std::fs::symlink_metadata(dir)
                 .is_ok_and(|m| m.is_dir() && m.uid() == rustix::process::geteuid().as_raw());
             if !ours
-                || std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).is_err()
+                || std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).is_err()
             {
                 return;
             }
@@ -217,10 +222,42 @@ pub fn store(manifest: Option<&Path>, cwd: &Path, facts: &ManifestFacts) {
         #[cfg(not(unix))]
         return;
     }
-    let Ok(mut tmp) = tempfile::NamedTempFile::new_in(&dir) else {
+    let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) else {
         return;
     };
-    if tmp.write_all(&json).is_ok() {
-        let _ = tmp.persist(dir.join(format!("{:016x}.json", fnv64(key.as_bytes()))));
+    if tmp.write_all(bytes).is_ok() {
+        let _ = tmp.persist(dir.join(name));
     }
+}
+
+/// A small answer cached under `key` (which must name everything the answer depends on), if
+/// the entry is this user's own and private.
+#[must_use]
+pub fn recall(key: &str) -> Option<String> {
+    let dir = dir()?;
+    if !private_and_own(&dir, true) {
+        return None;
+    }
+    let file = dir.join(format!("answer-{:016x}.json", fnv64(key.as_bytes())));
+    if !private_and_own(&file, false) {
+        return None;
+    }
+    let bytes = crate::regular_file::read(&file, 64 * 1024).ok()?;
+    let (stored_key, answer): (String, String) = serde_json::from_slice(&bytes).ok()?;
+    (stored_key == key).then_some(answer)
+}
+
+/// Caches a small answer under `key` ([`recall`]).
+pub fn remember(key: &str, answer: &str) {
+    let Some(dir) = dir() else {
+        return;
+    };
+    let Ok(json) = serde_json::to_vec(&(key, answer)) else {
+        return;
+    };
+    write_entry(
+        &dir,
+        &format!("answer-{:016x}.json", fnv64(key.as_bytes())),
+        &json,
+    );
 }
