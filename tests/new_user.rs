@@ -596,6 +596,8 @@ fn openbao_login_checks_the_token_and_status_reports_it() {
         .args(["session", "-", "bash", "-c", &script])
         .env("SYSTEMPROMPT_SECRETS_KEYRING", "keyutils")
         .env("CARGO_TERM_COLOR", "never")
+        // The test's own project: trusted, as `tests/support` trusts every test project.
+        .env("SYSTEMPROMPT_SECRETS_TRUST_PROJECT", "1")
         .env_remove("BAO_TOKEN")
         .env_remove("BAO_ADDR")
         .env_remove("VAULT_ADDR")
