@@ -11,7 +11,7 @@
 //! SIGKILL cannot be caught: a write cut short by it leaves its temp file, which the next write in
 //! that folder and `doctor --fix` remove ([`crate::atomic::stale_temp_files`]).
 
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, Once, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
@@ -24,8 +24,6 @@ pub const SIGHUP: i32 = 1;
 
 /// The first signal received (0: none).
 static FIRST: AtomicI32 = AtomicI32::new(0);
-/// Every signal received, one bit each.
-static SEEN: AtomicU64 = AtomicU64::new(0);
 /// Live [`Defer`] guards, and the patient ones among them.
 static DEFERRED: AtomicUsize = AtomicUsize::new(0);
 static PATIENT: AtomicUsize = AtomicUsize::new(0);
@@ -83,9 +81,6 @@ fn on_signal(signal: i32) {
     let earlier = FIRST
         .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
         .is_err();
-    if let Ok(bit) = u32::try_from(signal) {
-        SEEN.fetch_or(1u64.checked_shl(bit).unwrap_or(0), Ordering::SeqCst);
-    }
     if PATIENT.load(Ordering::SeqCst) > 0 || DEFERRED.load(Ordering::SeqCst) > 0 && !earlier {
         return;
     }
@@ -163,11 +158,8 @@ fn raised() -> Vec<i32> {
 /// Whether SIGTERM or SIGHUP was received (for `edit`, where Ctrl-C is the editor's).
 #[must_use]
 pub fn terminated() -> bool {
-    let seen = SEEN.load(Ordering::SeqCst);
     let raised = raised();
-    [SIGTERM, SIGHUP]
-        .iter()
-        .any(|&s| seen & (1u64 << s) != 0 || raised.contains(&s))
+    raised.contains(&SIGTERM) || raised.contains(&SIGHUP)
 }
 
 /// While it lives, signals are recorded, not acted on. See the module's documentation.

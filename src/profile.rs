@@ -605,7 +605,7 @@ impl ProfileSet {
 
     /// The profile upstream's session record makes active: `active_profile_name` when that
     /// profile exists, else the active session's `profile_path` when it exists.
-    pub(crate) fn session_choice(&self) -> Option<String> {
+    fn session_choice(&self) -> Option<String> {
         #[derive(Deserialize)]
         struct Record {
             active_key: Option<String>,
@@ -667,21 +667,7 @@ impl ProfileSet {
             };
         };
         if looks_like_path(&choice) {
-            let path = expand_home(&choice);
-            let dir = if path.is_file() {
-                path.parent().map(Path::to_path_buf).unwrap_or_default()
-            } else {
-                path.clone()
-            };
-            if !dir.is_dir() {
-                return Err(ProfileError::PathNotFound { path, by });
-            }
-            let name = dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("profile")
-                .to_owned();
-            return Ok((Profile::open(name, dir)?, by));
+            return Ok((open_path(&choice, by)?, by));
         }
         if !self.names.contains(&choice) && !self.dir.join(&choice).is_dir() {
             return Err(ProfileError::NotFound {
@@ -692,6 +678,13 @@ impl ProfileSet {
             });
         }
         Ok((self.open(&choice)?, by))
+    }
+
+    /// The profile upstream's session record names by a path (`profile_path`), if it does.
+    pub(crate) fn session_profile(&self) -> Option<Profile> {
+        self.session_choice()
+            .filter(|c| looks_like_path(c))
+            .and_then(|c| open_path(&c, Selection::Session).ok())
     }
 
     /// Opens the named profile of this set.
@@ -710,6 +703,25 @@ pub fn is_new_profile_name(name: &str) -> bool {
         && !name.contains('\\')
         && !name.starts_with('.')
         && !name.chars().any(char::is_control)
+}
+
+/// Opens the profile a path names: its folder, or the folder of the `profile.yaml` it names.
+fn open_path(choice: &str, by: Selection) -> Result<Profile, ProfileError> {
+    let path = expand_home(choice);
+    let dir = if path.is_file() {
+        path.parent().map(Path::to_path_buf).unwrap_or_default()
+    } else {
+        path.clone()
+    };
+    if !dir.is_dir() {
+        return Err(ProfileError::PathNotFound { path, by });
+    }
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("profile")
+        .to_owned();
+    Profile::open(name, dir)
 }
 
 /// Upstream's rule (`is_path_input`): a `/`, a `.yaml`/`.yml` ending, or a leading `.` or `~`.

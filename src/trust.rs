@@ -111,19 +111,9 @@ pub fn settings(project: &Project) -> Vec<Setting> {
             out.extend(profile_settings(&profile, &root));
         }
     }
-    // The profile upstream's session record makes active, when it names a folder elsewhere.
-    if let Some(choice) = project.profiles.session_choice() {
-        let path = PathBuf::from(&choice);
-        if path.is_absolute() || choice.contains('/') {
-            let dir = if path.is_file() {
-                path.parent().map(Path::to_path_buf).unwrap_or_default()
-            } else {
-                path
-            };
-            if let Ok(profile) = Profile::open(choice.clone(), dir) {
-                out.extend(profile_settings(&profile, &root));
-            }
-        }
+    // The profile upstream's session record names by a path, which may lie elsewhere.
+    if let Some(profile) = project.profiles.session_profile() {
+        out.extend(profile_settings(&profile, &root));
     }
     if let Some(file) =
         crate::token::find_credentials_file(&project.workspace_root).filter(|f| inside(f, &root))
@@ -345,13 +335,18 @@ pub fn state(project: &Project, settings: &[Setting]) -> State {
     }
 }
 
-/// Stops a verb that would act on `used` (the routing settings it takes from the repository)
-/// in a project whose settings are not trusted. Nothing has been sent when it stops.
-pub fn require(project: &Project, used: &[Setting], verb: &str) -> Result<(), Error> {
+/// Stops a verb that would act on `used` (the routing settings it takes from the repository,
+/// out of `all`, the project's) in a project whose settings are not trusted. Nothing has been
+/// sent when it stops.
+fn require(
+    project: &Project,
+    mut all: Vec<Setting>,
+    used: &[Setting],
+    verb: &str,
+) -> Result<(), Error> {
     if used.is_empty() {
         return Ok(());
     }
-    let mut all = settings(project);
     all.extend(used.iter().cloned());
     all.sort();
     all.dedup();
@@ -395,69 +390,66 @@ pub fn revoke(project: &Project) -> Result<bool, Error> {
     Ok(was)
 }
 
-/// The routing settings from the repository that opening `profile`'s remote would act on: those
-/// of its backend and of this profile, less those the user's flags or environment replace.
-#[must_use]
-pub fn used_by_remote(
+/// Stops opening `profile`'s remote when it would act on untrusted settings: those of its
+/// backend and of this profile, less those the user's flags or environment replace (a backend
+/// alone routes nothing: the address does).
+pub fn require_remote(
     project: &Project,
     profile: &Profile,
     flags: &crate::remote::RemoteFlags,
-) -> Vec<Setting> {
+) -> Result<(), Error> {
     let openbao = project.config.backend_of(&profile.name) == crate::config::RemoteBackend::Openbao;
     let own = format!("profile {}: ", profile.name);
     let own_table = format!("profiles.{}.", profile.name);
     let env_api_url = std::env::var(crate::token::API_URL_ENV).is_ok_and(|v| !v.trim().is_empty());
-    settings(project)
-        .into_iter()
+    let all = settings(project);
+    let used: Vec<Setting> = all
+        .iter()
         .filter(|s| {
             let n = s.name.as_str();
-            if let Some(rest) = n.strip_prefix("profile ") {
-                // Another profile's settings do not route this one.
-                if !n.starts_with(&own) {
-                    return false;
-                }
-                let _ = rest;
-            }
-            if n.starts_with("profiles.") && !n.starts_with(&own_table) {
-                return false;
-            }
-            // The backend alone sends nothing anywhere: the address decides.
-            if n.ends_with("backend") {
-                return false;
-            }
-            let address = n == "openbao.address" || n.ends_with("secrets.vault.address");
-            let tenant = n.ends_with("tenant-id") || n.ends_with("cloud.tenant_id");
-            match () {
-                () if address => openbao && flags.addresses.is_empty(),
-                () if n.starts_with("openbao.") => openbao,
-                () if n.contains("secrets.vault.") => openbao,
-                () if tenant => !openbao && flags.tenant.is_none(),
-                () if n == "api_url" => !openbao && flags.api_url.is_none() && !env_api_url,
-                () => true,
+            let other_profile = (n.starts_with("profile ") && !n.starts_with(&own))
+                || (n.starts_with("profiles.") && !n.starts_with(&own_table));
+            if other_profile || n.ends_with("backend") {
+                false
+            } else if n == "openbao.address" || n.ends_with("secrets.vault.address") {
+                openbao && flags.addresses.is_empty()
+            } else if n.starts_with("openbao.") || n.contains("secrets.vault.") {
+                openbao
+            } else if n.ends_with("tenant-id") || n.ends_with("cloud.tenant_id") {
+                !openbao && flags.tenant.is_none()
+            } else if n == "api_url" {
+                !openbao && flags.api_url.is_none() && !env_api_url
+            } else {
+                true
             }
         })
-        .collect()
+        .cloned()
+        .collect();
+    require(project, all, &used, "open the remote")
 }
 
-/// The settings reading `profile` at all acts on: a profiles folder, profile folder or secrets
-/// file outside the workspace.
-#[must_use]
-pub fn used_by_reading(project: &Project, profile: &Profile) -> Vec<Setting> {
+/// Stops reading `profile` at all when it lies outside the workspace (a profiles folder, a
+/// profile folder or a secrets file) and the project is not trusted with that.
+pub fn require_reading(project: &Project, profile: &Profile) -> Result<(), Error> {
     let root = canonical(&project.workspace_root);
+    let outside_dir = !inside(&project.profiles.dir, &root)
+        && inside(&profile.dir, &canonical(&project.profiles.dir));
     let mut used: Vec<Setting> = profile_settings(profile, &root)
         .into_iter()
         .filter(|s| s.name.contains("outside the workspace"))
         .collect();
-    if !inside(&project.profiles.dir, &root)
-        && inside(&profile.dir, &canonical(&project.profiles.dir))
-    {
+    if used.is_empty() && !outside_dir {
+        return Ok(());
+    }
+    let all = settings(project);
+    if outside_dir {
         used.extend(
-            settings(project)
-                .into_iter()
-                .filter(|s| s.name.starts_with("profiles-dir")),
+            all.iter()
+                .filter(|s| s.name.starts_with("profiles-dir"))
+                .cloned(),
         );
     }
-    used
+    require(project, all, &used, "read this profile")
 }
 
 /// Stops sending a token to an OpenBao `address` that the project's manifest chose (no
@@ -482,9 +474,11 @@ pub fn require_for_token(
     if !from_manifest {
         return Ok(());
     }
-    let used: Vec<Setting> = settings(project)
-        .into_iter()
+    let all = settings(project);
+    let used: Vec<Setting> = all
+        .iter()
         .filter(|s| s.name == "openbao.address")
+        .cloned()
         .collect();
-    require(project, &used, verb)
+    require(project, all, &used, verb)
 }

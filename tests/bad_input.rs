@@ -294,22 +294,15 @@ fn unprivileged(dir: &Path) -> Command {
                  `setpriv`, which is missing: apt-get install util-linux"
             )
         });
-    let base = support::cmd(dir);
-    let mut c = Command::new(setpriv);
-    c.args([
-        "--inh-caps=-dac_override,-dac_read_search",
-        "--bounding-set=-dac_override,-dac_read_search",
-        "--",
-    ])
-    .arg(base.get_program())
-    .current_dir(dir);
-    for (k, v) in base.get_envs() {
-        match v {
-            Some(v) => c.env(k, v),
-            None => c.env_remove(k),
-        };
-    }
-    c
+    support::through(
+        dir,
+        setpriv,
+        &[
+            "--inh-caps=-dac_override,-dac_read_search",
+            "--bounding-set=-dac_override,-dac_read_search",
+            "--",
+        ],
+    )
 }
 
 fn is_root() -> bool {

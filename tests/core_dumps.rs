@@ -7,25 +7,17 @@ mod support;
 use std::process::Stdio;
 use std::time::Duration;
 
-use support::{cmd, project, run, wait_stopped, GOOD};
+use support::{project, run, wait_stopped, GOOD};
 
 const SECRETS: &str = ".systemprompt/profiles/local/secrets.json";
 
 /// The tool started through `sh`, with a soft core-file limit of 1000 blocks.
 fn with_core_limit(dir: &std::path::Path, args: &str) -> std::process::Command {
-    let base = cmd(dir);
-    let mut c = std::process::Command::new("sh");
-    c.arg("-c")
-        .arg(format!("ulimit -S -c 1000 && exec \"$0\" {args}"))
-        .arg(base.get_program())
-        .current_dir(dir);
-    for (k, v) in base.get_envs() {
-        match v {
-            Some(v) => c.env(k, v),
-            None => c.env_remove(k),
-        };
-    }
-    c
+    support::through(
+        dir,
+        "sh",
+        &["-c", &format!("ulimit -S -c 1000 && exec \"$0\" {args}")],
+    )
 }
 
 #[test]

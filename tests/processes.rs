@@ -21,20 +21,14 @@ fn validate(root: &Path, cache: &Path) -> Out {
 /// The programs `validate` executes, as `strace` sees them (the first is the binary itself).
 fn executed(root: &Path, cache: &Path) -> Vec<String> {
     let trace = tempfile::NamedTempFile::new().unwrap();
-    let base = cmd(root);
-    let mut c = std::process::Command::new("strace");
-    c.args(["-f", "-qq", "-e", "trace=execve", "-o"])
-        .arg(trace.path())
-        .arg(base.get_program())
-        .arg("validate")
-        .current_dir(root);
-    for (k, v) in base.get_envs() {
-        match v {
-            Some(v) => c.env(k, v),
-            None => c.env_remove(k),
-        };
-    }
-    c.env("SYSTEMPROMPT_SECRETS_CACHE_DIR", cache);
+    let log = trace.path().to_string_lossy().into_owned();
+    let mut c = support::through(
+        root,
+        "strace",
+        &["-f", "-qq", "-e", "trace=execve", "-o", &log],
+    );
+    c.arg("validate")
+        .env("SYSTEMPROMPT_SECRETS_CACHE_DIR", cache);
     let out = c.output().expect("strace (scripts/test.sh installs it)");
     assert!(
         out.status.success(),

@@ -340,11 +340,7 @@ impl Context {
         }
         // A profile outside the workspace (a `profiles-dir`, a `secrets_path` or a session
         // record pointing elsewhere) is read only for a trusted project.
-        crate::trust::require(
-            project,
-            &crate::trust::used_by_reading(project, &profile),
-            "read this profile",
-        )?;
+        crate::trust::require_reading(project, &profile)?;
         Ok(profile)
     }
 
@@ -403,11 +399,7 @@ impl Context {
         }
         let flags = self.remote_flags(args);
         // Nothing is sent where the repository says before the user trusted it with that.
-        crate::trust::require(
-            project,
-            &crate::trust::used_by_remote(project, profile, &flags),
-            "open the remote",
-        )?;
+        crate::trust::require_remote(project, profile, &flags)?;
         let opened = remote::open(project, profile, &flags)?;
         for w in &opened.warnings {
             shell.warn(w);

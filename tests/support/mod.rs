@@ -69,6 +69,21 @@ pub fn cmd(dir: &Path) -> Command {
     c
 }
 
+/// The binary as [`cmd`] sets it up (environment and folder), started through `program` with
+/// `args` before it (`setpriv …`, `strace …`, `sh -c '… "$0"'`).
+pub fn through(dir: &Path, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Command {
+    let base = cmd(dir);
+    let mut c = Command::new(program);
+    c.args(args).arg(base.get_program()).current_dir(dir);
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    c
+}
+
 #[derive(Debug)]
 pub struct Out {
     pub code: i32,
