@@ -90,6 +90,8 @@ pub mod secret_map;
 #[cfg(feature = "cli")]
 pub mod shell;
 #[cfg(feature = "cli")]
+pub mod sync_state;
+#[cfg(feature = "cli")]
 pub mod token;
 #[cfg(feature = "cli")]
 pub mod trust;

@@ -158,7 +158,7 @@ pub fn load(manifest: Option<&Path>, cwd: &Path) -> Option<ManifestFacts> {
 
 /// Whether `path` (not a symlink) is owned by this process's user, with no permission for group
 /// or others: a folder (`dir`) or a regular file.
-fn private_and_own(path: &Path, dir: bool) -> bool {
+pub(crate) fn private_and_own(path: &Path, dir: bool) -> bool {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return false;
     };

@@ -633,7 +633,15 @@ fn every_cloud_verb_against_both_api_generations() {
         assert_eq!(remote["OAUTH_AT_REST_PEPPER"].len(), 64);
         assert_eq!(remote["ANTHROPIC_API_KEY"], ANT);
         assert_eq!(remote["FOO_BAR"], "custom-CANARY");
-        assert_eq!(remote["SYSTEMPROMPT_CUSTOM_SECRETS"], "FOO_BAR");
+        assert_eq!(
+            remote["SYSTEMPROMPT_CUSTOM_SECRETS"],
+            if current {
+                "FOO_BAR"
+            } else {
+                "FOO_BAR,OLD_KEY"
+            },
+            "the list names every custom name the tenant holds (a listing server shows OLD_KEY)"
+        );
         assert!(!remote.contains_key("INTERNAL_DATABASE_URL"));
         assert_eq!(
             (server.count("GET"), server.count("PUT")),
@@ -719,12 +727,15 @@ fn every_cloud_verb_against_both_api_generations() {
         let out = sp_at(&p, &server, &["cleanup"]);
         assert_eq!(out.code, i32::from(current), "{api:?}: {out:?}");
 
-        // set and rotate --sync keep the list of custom names right.
+        // set and rotate --sync keep the list of custom names right: every custom name the
+        // tenant holds (a listing server no longer holds FOO_BAR; on the other the names this
+        // machine pushed are recorded).
+        let before = if current { "FOO_BAR," } else { "" };
         let out = sp_at(&p, &server, &["set", "NEW_FLAG=on"]);
         assert_eq!(out.code, 0, "{out:?}");
         assert_eq!(
             server.remote(TENANT)["SYSTEMPROMPT_CUSTOM_SECRETS"],
-            "FOO_BAR,NEW_FLAG"
+            format!("{before}NEW_FLAG")
         );
         let out = sp_at(
             &p,
@@ -734,7 +745,10 @@ fn every_cloud_verb_against_both_api_generations() {
         assert_eq!(out.code, 0, "{out:?}");
         let remote = server.remote(TENANT);
         assert_eq!(remote["SESSION_KEY"].len(), 44);
-        assert_eq!(remote["SYSTEMPROMPT_CUSTOM_SECRETS"], "FOO_BAR,SESSION_KEY");
+        assert_eq!(
+            remote["SYSTEMPROMPT_CUSTOM_SECRETS"],
+            format!("{before}NEW_FLAG,SESSION_KEY")
+        );
 
         // doctor --online asks without failing on either.
         let out = sp_at(&p, &server, &["doctor", "--online", "--format", "json"]);
@@ -749,6 +763,79 @@ fn every_cloud_verb_against_both_api_generations() {
             online.len() == 1 && online[0]["status"] == "pass",
             "{api:?}: {online:?}"
         );
+        server.assert_contract();
+    }
+}
+
+#[test]
+fn the_custom_list_names_every_custom_name_the_tenant_holds() {
+    use support::cloud_server::Api;
+    for api in [Api::Legacy, Api::Current] {
+        let current = api == Api::Current;
+        let server = CloudServer::start_api(api, TOKEN, &[TENANT]);
+        let p = pepper_project();
+        let list = || server.remote(TENANT)["SYSTEMPROMPT_CUSTOM_SECRETS"].clone();
+
+        // Two `set`s one after the other: the second keeps the first's name.
+        assert_eq!(sp_at(&p, &server, &["set", "ALPHA_ONE=1"]).code, 0);
+        let out = sp_at(&p, &server, &["set", "BETA_TWO=2"]);
+        assert_eq!(out.code, 0, "{api:?}: {out:?}");
+        assert!(
+            list().split(',').any(|n| n == "ALPHA_ONE"),
+            "{api:?}: {}",
+            list()
+        );
+        assert!(
+            out.stderr.contains("custom list +: BETA_TWO"),
+            "{api:?}: {}",
+            out.stderr
+        );
+
+        // A plain sync keeps what it says it keeps, and shows what the list gains.
+        let out = sp_at(&p, &server, &["sync", "--format", "json"]);
+        assert_eq!(out.code, 0, "{api:?}: {out:?}");
+        assert_eq!(list(), "ALPHA_ONE,BETA_TWO,FOO_BAR", "{api:?}");
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+        assert_eq!(
+            v["custom_list"]["names"],
+            serde_json::json!(["ALPHA_ONE", "BETA_TWO", "FOO_BAR"])
+        );
+        assert_eq!(
+            v["custom_list"]["basis"],
+            if current { "recorded" } else { "listed" },
+            "{api:?}: a server without a list of names uses what this machine pushed"
+        );
+        if !current {
+            assert!(
+                out.stderr.contains("remote-only kept: ALPHA_ONE, BETA_TWO"),
+                "{}",
+                out.stderr
+            );
+            // unset takes the name out of the list too.
+            let out = sp_at(&p, &server, &["unset", "ALPHA_ONE"]);
+            assert_eq!(out.code, 0, "{out:?}");
+            assert!(
+                out.stderr.contains("custom list -: ALPHA_ONE"),
+                "{}",
+                out.stderr
+            );
+            assert_eq!(list(), "BETA_TWO,FOO_BAR");
+            assert!(!server.remote(TENANT).contains_key("ALPHA_ONE"));
+        }
+
+        // Another checkout of the project (nothing recorded) on a server that lists no names
+        // says that the list holds only its own names.
+        if current {
+            let other = pepper_project();
+            let out = sp_at(&other, &server, &["sync", "--dry-run"]);
+            assert_eq!(out.code, 0, "{out:?}");
+            assert!(
+                out.stderr
+                    .contains("no earlier push from this machine is recorded"),
+                "{}",
+                out.stderr
+            );
+        }
         server.assert_contract();
     }
 }

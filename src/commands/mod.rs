@@ -634,29 +634,104 @@ pub(crate) fn read_stdin_secret(what: &str) -> Result<SecretString, Error> {
 }
 
 /// A partial push (`set`, `rotate --sync`) to a store with deploy naming also carries the list
-/// of custom names, computed from the profile's secrets.json and the names pushed.
+/// of custom names: every custom name the tenant will hold ([`remote::plan::CustomList`]), from
+/// the server's names, else from what this machine last wrote, else from the profile's
+/// secrets.json. Prints the change to the list; returns it, for [`record_write`].
 pub(crate) fn add_custom_list(
+    shell: &mut Shell,
     project: &Project,
     profile: &Profile,
     store: &dyn RemoteStore,
     pushing: &mut crate::secret_map::SecretMap,
-) {
+) -> Result<Option<(remote::plan::CustomList, crate::sync_state::Slot)>, Error> {
     if !store.deploy_naming() {
+        return Ok(None);
+    }
+    let remote = store.read()?;
+    let slot =
+        crate::sync_state::Slot::new(&project.workspace_root, &profile.name, &store.identity());
+    let recorded = slot.load().custom_names;
+    let local = if remote.unlisted.is_some() && recorded.is_none() {
+        let opts = LoadOptions {
+            env: &ProcessEnv,
+            use_env: false,
+            env_files: Vec::new(),
+            cache: &crate::cache_layer::NoCache,
+            project_id: &project.id,
+        };
+        let settings = project.settings(profile);
+        layers::load(&profile.secrets_path, &settings, &profile.name, &opts)
+            .ok()
+            .map(|r| remote::plan::Outgoing::new(&r, store, settings.generation.release()))
+    } else {
+        None
+    };
+    pushing.remove(remote::CUSTOM_SECRETS);
+    let list = remote::plan::CustomList::after_write(
+        &remote,
+        recorded.as_ref(),
+        local.iter().flat_map(|o| o.push.names()),
+        pushing.names(),
+        &[],
+    );
+    if let Some(value) = list.value() {
+        pushing.insert(remote::CUSTOM_SECRETS.to_owned(), value);
+    }
+    print_custom_list(shell, &list);
+    Ok(Some((list, slot)))
+}
+
+/// The plan's lines for the tenant's list of custom names: what the write adds and removes, and
+/// how the names were found when the server does not list them.
+pub(crate) fn print_custom_list(shell: &mut Shell, list: &remote::plan::CustomList) {
+    let (added, removed) = (list.added(), list.removed());
+    if added.is_empty() && removed.is_empty() {
         return;
     }
-    let opts = LoadOptions {
-        env: &ProcessEnv,
-        use_env: false,
-        env_files: Vec::new(),
-        cache: &crate::cache_layer::NoCache,
-        project_id: &project.id,
-    };
-    let settings = project.settings(profile);
-    let local = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)
-        .ok()
-        .map(|r| remote::plan::Outgoing::new(&r, store, settings.generation.release()));
-    if let Some(list) = remote::plan::custom_list_for(local.as_ref(), pushing) {
-        pushing.insert(remote::CUSTOM_SECRETS.to_owned(), list);
+    let list_name = remote::CUSTOM_SECRETS;
+    plan_group(shell, "custom list +", &added);
+    plan_group(shell, "custom list -", &removed);
+    match list.basis {
+        remote::plan::ListBasis::Listed => {}
+        remote::plan::ListBasis::Recorded => shell.info(format!(
+            "note: this server does not list names; {list_name} keeps the custom names this machine pushed before"
+        )),
+        remote::plan::ListBasis::LocalOnly => shell.warn(format!(
+            "this server does not list names and no earlier push from this machine is recorded: {list_name} will hold only this profile's custom names; names pushed from elsewhere drop out of it until pushed again"
+        )),
+    }
+}
+
+/// `--format json`'s view of a change to the list of custom names.
+pub(crate) fn custom_list_json(list: &remote::plan::CustomList) -> serde_json::Value {
+    serde_json::json!({
+        "names": list.after,
+        "added": list.added(),
+        "removed": list.removed(),
+        "basis": list.basis,
+    })
+}
+
+/// Records, after a write landed, the list of custom names written and the version reached
+/// ([`crate::sync_state`]); a record that cannot be written is a warning.
+pub(crate) fn record_write(
+    shell: &mut Shell,
+    slot: &crate::sync_state::Slot,
+    list: Option<&remote::plan::CustomList>,
+    version: Option<u64>,
+) {
+    if list.is_none() && version.is_none() {
+        return;
+    }
+    if let Err(e) = slot.update(|r| {
+        if let Some(list) = list {
+            r.custom_names = Some(list.after.clone());
+        }
+        if version.is_some() {
+            r.version = version;
+        }
+    }) {
+        shell.warn(format!("could not record this write: {e}"));
     }
 }
 

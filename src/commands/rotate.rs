@@ -269,12 +269,7 @@ fn push(
     {
         let name = store.remote_name(key);
         let mut set = SecretMap::from_iter([(name.clone(), value)]);
-        super::add_custom_list(project, profile, store, &mut set);
-        let edit = Edit {
-            set,
-            ..Edit::default()
-        };
-        let applied = store.apply(&edit, None, &|| {}).map_err(|e| {
+        let failed = |shell: &mut Shell, e: Error| {
             super::log_requests(shell, store);
             Error::failed(format!(
                 "`{key}` was rotated in {}, but pushing it to {} failed: {e}",
@@ -282,7 +277,22 @@ fn push(
                 store.location()
             ))
             .help("push the new value without rotating again: `cargo systemprompt-secrets sync` (local and remote differ until then)")
-        })?;
+        };
+        let list = match super::add_custom_list(shell, project, profile, store, &mut set) {
+            Ok(list) => list,
+            Err(e) => return Err(failed(shell, e)),
+        };
+        let edit = Edit {
+            set,
+            ..Edit::default()
+        };
+        let applied = match store.apply(&edit, None, &|| {}) {
+            Ok(applied) => applied,
+            Err(e) => return Err(failed(shell, e)),
+        };
+        if let Some((list, slot)) = &list {
+            super::record_write(shell, slot, Some(list), None);
+        }
         let version = applied
             .version
             .map(|v| format!(" (version {v})"))

@@ -119,7 +119,7 @@ fn push(
         .map(|(n, v)| (store.remote_name_of(n), v.clone()))
         .collect();
     let names: Vec<String> = mapped.names().cloned().collect();
-    super::add_custom_list(project, profile, store, &mut mapped);
+    let list = super::add_custom_list(shell, project, profile, store, &mut mapped)?;
     shell.status(
         "Plan",
         format_args!(
@@ -171,6 +171,9 @@ fn push(
         };
         let applied = store.apply(&edit, None, &|| {})?;
         version = applied.version;
+        if let Some((list, slot)) = &list {
+            super::record_write(shell, slot, Some(list), None);
+        }
         if applied.wrote {
             let at = version
                 .map(|v| format!(" (version {v})"))

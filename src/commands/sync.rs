@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::layers::{self, LoadOptions};
 use crate::profile::Profile;
 use crate::project::Project;
-use crate::remote::plan::{Outgoing, SyncPlan};
+use crate::remote::plan::{CustomList, Outgoing, SyncPlan};
 use crate::remote::{Applied, Remote, RemoteStore, Skip};
 use crate::secret_map::Compare;
 use crate::shell::Shell;
@@ -61,15 +61,21 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(
             remote.join().expect("the remote read does not panic"),
         )
     });
-    let (local, remote) = (local?, remote?);
+    let (mut local, remote) = (local?, remote?);
     if args.prune {
         if let Err(e) = remote.listed("prune") {
             log_requests(shell, store.as_ref());
             return Err(e);
         }
     }
-    let plan = SyncPlan::new(&local.push, &remote, args.prune);
+    let slot =
+        crate::sync_state::Slot::new(&project.workspace_root, &profile.name, &store.identity());
+    let record = slot.load();
+    let (plan, list) = plan_with_list(store.as_ref(), &remote, &record, &mut local, args.prune);
     print_plan(shell, store.as_ref(), &profile, &local, &remote, &plan);
+    if let Some(list) = &list {
+        super::print_custom_list(shell, list);
+    }
 
     let mut applied = None;
     if plan.up_to_date() {
@@ -100,6 +106,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(
             return Err(stopped);
         }
         report(shell, store.as_ref(), count, &plan, &done)?;
+        super::record_write(shell, &slot, list.as_ref(), done.version);
         applied = Some(done);
     }
     log_requests(shell, store.as_ref());
@@ -126,10 +133,40 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(
                 "would_prune": plan.prune,
                 "remote_names_known": plan.unlisted.is_none(),
                 "skipped": skipped_json(&local.skipped),
+                "custom_list": list.as_ref().map(super::custom_list_json),
             }),
         ));
     }
     Ok(())
+}
+
+/// The plan; for a store with deploy naming, after the push carries the tenant's whole list of
+/// custom names (those it holds and keeps, those pushed; not those pruned).
+fn plan_with_list(
+    store: &dyn RemoteStore,
+    remote: &Remote,
+    record: &crate::sync_state::Record,
+    local: &mut Outgoing,
+    prune: bool,
+) -> (SyncPlan, Option<CustomList>) {
+    let plan = SyncPlan::new(&local.push, remote, prune);
+    if !store.deploy_naming() {
+        return (plan, None);
+    }
+    let list = CustomList::after_write(
+        remote,
+        record.custom_names.as_ref(),
+        local.push.names(),
+        local.push.names(),
+        &plan.prune,
+    );
+    local.push.remove(crate::remote::CUSTOM_SECRETS);
+    if let Some(value) = list.value() {
+        local
+            .push
+            .insert(crate::remote::CUSTOM_SECRETS.to_owned(), value);
+    }
+    (SyncPlan::new(&local.push, remote, prune), Some(list))
 }
 
 fn print_plan(

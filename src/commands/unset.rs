@@ -6,7 +6,8 @@ use serde_json::json;
 use super::{confirm, log_requests, plan_group, stopped_by_signal, with_target, Context};
 use crate::cli::{Format, RemoteArgs, WriteArgs};
 use crate::error::Error;
-use crate::remote::{kept_on_delete, Edit};
+use crate::remote::plan::CustomList;
+use crate::remote::{kept_on_delete, Edit, CUSTOM_SECRETS};
 use crate::shell::Shell;
 
 /// `unset`.
@@ -55,6 +56,8 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &UnsetArgs) -> Result<
         ),
     );
     plan_group(shell, "delete", &names);
+    // A store with deploy naming lists the custom names it holds: deleted ones leave the list.
+    let listing = listing(shell, &project, &profile.name, store.as_ref(), &names)?;
     let mut applied = None;
     if confirm(
         shell,
@@ -71,7 +74,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &UnsetArgs) -> Result<
         // which names were not deleted.
         let _signals = crate::interrupt::Defer::between_requests();
         let bar = shell.progress(names.len(), PROGRESS_FROM, "deleting");
-        let result = store.apply(&edit, None, &|| bar.inc());
+        let result = store.apply(&edit, listing.as_ref().map(|(r, _)| r), &|| bar.inc());
         bar.finish();
         let mut done = result?;
         if !done.was_not_set.is_empty() {
@@ -109,6 +112,15 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &UnsetArgs) -> Result<
             }
             return Err(stopped);
         }
+        if let Some((remote, slot)) = &listing {
+            let gone: Vec<String> = done
+                .removed
+                .iter()
+                .chain(&done.was_not_set)
+                .cloned()
+                .collect();
+            relist(shell, store.as_ref(), remote, slot, &gone)?;
+        }
         if !done.failed.is_empty() {
             return Err(done.failed.swap_remove(0).1);
         }
@@ -125,6 +137,82 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &UnsetArgs) -> Result<
             json!({"profile": profile.name, "dry_run": args.write.dry_run, "removed": removed, "was_not_set": not_set, "version": version}),
         ));
     }
+    Ok(())
+}
+
+/// For a store with deploy naming: what it holds (read once, for the list of custom names and
+/// as the base of the deletes) and where the list is recorded; the plan's list lines.
+fn listing(
+    shell: &mut Shell,
+    project: &crate::project::Project,
+    profile: &str,
+    store: &dyn crate::remote::RemoteStore,
+    names: &[String],
+) -> Result<Option<(crate::remote::Remote, crate::sync_state::Slot)>, Error> {
+    if !store.deploy_naming() {
+        return Ok(None);
+    }
+    let remote = store.read()?;
+    let slot = crate::sync_state::Slot::new(&project.workspace_root, profile, &store.identity());
+    super::print_custom_list(shell, &list_after(&remote, &slot, names));
+    Ok(Some((remote, slot)))
+}
+
+/// The tenant's list of custom names once `gone` are deleted.
+fn list_after(
+    remote: &crate::remote::Remote,
+    slot: &crate::sync_state::Slot,
+    gone: &[String],
+) -> CustomList {
+    let recorded = slot.load().custom_names;
+    CustomList::after_write(remote, recorded.as_ref(), [], [], gone)
+}
+
+/// After the deletes: the list of custom names without the deleted ones (written after the
+/// deletes, so that an interrupted run leaves a name listed, which the runtime skips, rather
+/// than a name unlisted, which it never reads).
+fn relist(
+    shell: &mut Shell,
+    store: &dyn crate::remote::RemoteStore,
+    remote: &crate::remote::Remote,
+    slot: &crate::sync_state::Slot,
+    gone: &[String],
+) -> Result<(), Error> {
+    if !gone.iter().any(|n| crate::remote::names::is_custom(n)) {
+        return Ok(());
+    }
+    let list = list_after(remote, slot, gone);
+    let edit = match list.value() {
+        Some(value) => Edit {
+            set: crate::secret_map::SecretMap::from_iter([(CUSTOM_SECRETS.to_owned(), value)]),
+            ..Edit::default()
+        },
+        None if remote.names.contains(CUSTOM_SECRETS) => Edit {
+            delete: vec![CUSTOM_SECRETS.to_owned()],
+            ..Edit::default()
+        },
+        None => return Ok(()),
+    };
+    let done = store.apply(&edit, Some(remote), &|| {}).map_err(|e| {
+        Error::failed(format!(
+            "the names were deleted, but updating {CUSTOM_SECRETS} failed: {e}"
+        ))
+        .help("the deleted names stay listed there, which the service skips; run `cargo systemprompt-secrets sync` to write the list again")
+    })?;
+    if let Some((_, e)) = done.failed.first() {
+        return Err(Error::failed(format!(
+            "the names were deleted, but removing the empty {CUSTOM_SECRETS} failed: {e}"
+        )));
+    }
+    shell.status(
+        "Listed",
+        format_args!(
+            "{} custom name{} in {CUSTOM_SECRETS}",
+            list.after.len(),
+            if list.after.len() == 1 { "" } else { "s" }
+        ),
+    );
+    super::record_write(shell, slot, Some(&list), None);
     Ok(())
 }
 

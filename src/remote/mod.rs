@@ -128,6 +128,12 @@ pub trait RemoteStore: Send + Sync {
     /// How `doctor` names it: `cloud https://… tenant t-1` or `OpenBao secret/…`.
     fn describe(&self) -> String;
 
+    /// Everything that tells this remote from another (server, namespace, path or tenant): the
+    /// key of what this machine records about it ([`crate::sync_state`]).
+    fn identity(&self) -> String {
+        self.describe()
+    }
+
     /// The field that names it in JSON output: `("tenant", "t-1")` or `("path", "secret/…")`.
     fn target(&self) -> (&'static str, String);
 

@@ -59,6 +59,15 @@ pub fn custom_secrets<'a>(names: impl IntoIterator<Item = &'a String>) -> Option
     (!custom.is_empty()).then(|| custom.into_iter().collect::<Vec<_>>().join(","))
 }
 
+/// Whether a tenant name belongs in [`CUSTOM_SECRETS`]: not one of the standard names, nor one
+/// the platform or deploy owns (deploy lists only the names it maps from secrets.json).
+#[must_use]
+pub fn is_custom(name: &str) -> bool {
+    !STANDARD_NAMES.contains(&name)
+        && protected_name(name).is_none()
+        && !DEPLOY_KEPT.iter().any(|n| n.eq_ignore_ascii_case(name))
+}
+
 /// Whether a remote name must survive `--prune`, `cleanup` and a plain `unset`.
 #[must_use]
 pub fn kept_on_delete(name: &str) -> bool {

@@ -657,6 +657,16 @@ impl RemoteStore for BaoClient {
         ("path", BaoClient::location(self))
     }
 
+    fn identity(&self) -> String {
+        let servers: Vec<&str> = self.addresses.iter().map(Url::as_str).collect();
+        format!(
+            "OpenBao {} namespace {} {}",
+            servers.join(","),
+            self.namespace.as_deref().unwrap_or("-"),
+            BaoClient::location(self)
+        )
+    }
+
     fn remote_name(&self, key: &str) -> String {
         match self.names {
             RemoteNames::Keys => key.to_owned(),

@@ -70,17 +70,92 @@ impl Outgoing {
     }
 }
 
-/// For a store with deploy naming, the [`names::CUSTOM_SECRETS`] entry that a push of only some
-/// names (`set`, `rotate --sync`) carries, so that the list stays right: every custom name of the
-/// local profile (`local`, when it could be read) and of the names pushed.
-#[must_use]
-pub fn custom_list_for(local: Option<&Outgoing>, pushing: &SecretMap) -> Option<SecretString> {
-    let names = local
-        .into_iter()
-        .flat_map(|o| o.push.names())
-        .chain(pushing.names())
-        .filter(|n| *n != names::CUSTOM_SECRETS);
-    names::custom_secrets(names).map(SecretString::from)
+/// How the names a tenant's [`names::CUSTOM_SECRETS`] will hold were found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ListBasis {
+    /// From the server's list of names.
+    Listed,
+    /// The server lists no names: from what this machine last wrote into the list.
+    Recorded,
+    /// The server lists no names and nothing is recorded: the local profile's custom names.
+    LocalOnly,
+}
+
+/// The tenant's list of custom names after a write: every custom name it will hold.
+#[derive(Debug, Clone)]
+pub struct CustomList {
+    /// The list before the write, as far as it is known (what this machine last wrote, else the
+    /// custom names the server lists).
+    pub before: Option<std::collections::BTreeSet<String>>,
+    /// The list after the write.
+    pub after: std::collections::BTreeSet<String>,
+    /// Where the names came from.
+    pub basis: ListBasis,
+}
+
+impl CustomList {
+    /// The list once `pushing` is written and `deleting` is deleted on `remote`: the custom names
+    /// the remote lists (or, on a server that lists none, those `recorded`, else those of the
+    /// `local` profile), plus those pushed, minus those deleted.
+    #[must_use]
+    pub fn after_write<'a>(
+        remote: &Remote,
+        recorded: Option<&std::collections::BTreeSet<String>>,
+        local: impl IntoIterator<Item = &'a String>,
+        pushing: impl IntoIterator<Item = &'a String>,
+        deleting: &[String],
+    ) -> Self {
+        let custom = |n: &&String| names::is_custom(n);
+        let listed: Option<std::collections::BTreeSet<String>> = remote
+            .unlisted
+            .is_none()
+            .then(|| remote.names.iter().filter(custom).cloned().collect());
+        let (mut after, basis) = match (&listed, recorded) {
+            (Some(l), _) => (l.clone(), ListBasis::Listed),
+            (None, Some(r)) => (r.clone(), ListBasis::Recorded),
+            (None, None) => (
+                local.into_iter().filter(custom).cloned().collect(),
+                ListBasis::LocalOnly,
+            ),
+        };
+        after.extend(pushing.into_iter().filter(custom).cloned());
+        for gone in deleting {
+            after.remove(gone);
+        }
+        Self {
+            before: recorded.cloned().or(listed),
+            after,
+            basis,
+        }
+    }
+
+    /// Names the write adds to the list (all of them when the list before is unknown).
+    #[must_use]
+    pub fn added(&self) -> Vec<String> {
+        self.after
+            .iter()
+            .filter(|n| self.before.as_ref().is_none_or(|b| !b.contains(*n)))
+            .cloned()
+            .collect()
+    }
+
+    /// Names the write removes from the list.
+    #[must_use]
+    pub fn removed(&self) -> Vec<String> {
+        self.before
+            .iter()
+            .flatten()
+            .filter(|n| !self.after.contains(*n))
+            .cloned()
+            .collect()
+    }
+
+    /// The value to write, `None` when the list is empty.
+    #[must_use]
+    pub fn value(&self) -> Option<SecretString> {
+        names::custom_secrets(self.after.iter()).map(SecretString::from)
+    }
 }
 
 /// How `local` (remote names) compares with what the remote holds: by keyed hash where the

@@ -60,6 +60,11 @@ pub fn cmd(dir: &Path) -> Command {
         .env(
             "SYSTEMPROMPT_SECRETS_CACHE_DIR",
             concat!(env!("CARGO_TARGET_TMPDIR"), "/manifest-cache"),
+        )
+        // Records of what was synced are keyed by the (temporary) project's path.
+        .env(
+            "SYSTEMPROMPT_SECRETS_STATE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/sync-state"),
         );
     for name in SCRUB {
         if *name != "CARGO_TERM_COLOR" {
