@@ -559,6 +559,9 @@ fn error_paths(w: &mut World) {
             "--profile",
             "vault",
             "--yes",
+            // Past the check for remote changes since the last sync (this address was never
+            // synced with), to the write the intruder races.
+            "--force",
             "--address",
             &proxy.addr,
             "-vv",

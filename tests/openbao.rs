@@ -132,6 +132,118 @@ fn sync_pull_round_trip_prune_and_diff() {
 }
 
 #[test]
+fn sync_stops_before_overwriting_a_teammates_newer_value() {
+    let server = DevServer::start();
+    let p = bao_project(&[&server.addr], "", &secrets());
+    assert_eq!(sp(p.path(), &["sync"]).code, 0);
+
+    // A teammate changes one key; here another one changes.
+    let o = server.bao(&[
+        "kv",
+        "patch",
+        "-mount=secret",
+        PATH,
+        "stripe_key=sk_test_theirs-CANARY",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let local = std::fs::read_to_string(p.path().join(SECRETS))
+        .unwrap()
+        .replace("pw-CANARY", "pw2-CANARY");
+    write(p.path(), SECRETS, &local);
+
+    // diff says which side changed each key.
+    let out = sp(p.path(), &["diff"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("database_url (changed here)")
+            && out.stdout.contains("stripe_key (changed on the remote)"),
+        "{}",
+        out.stdout
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&sp(p.path(), &["diff", "--format", "json"]).stdout).unwrap();
+    let by = |k: &str| {
+        v["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["key"] == k)
+            .map(|e| e["changed_by"].clone())
+    };
+    assert_eq!(by("stripe_key"), Some(serde_json::json!("remote")));
+    assert_eq!(by("database_url"), Some(serde_json::json!("local")));
+    assert_eq!(by("jwt_secret"), Some(serde_json::Value::Null));
+
+    // sync stops, names the key, points to pull and --force; nothing is written.
+    let out = sp(p.path(), &["sync"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("1 key changed on the remote since this machine last synced")
+            && out.stderr.contains(": stripe_key.")
+            && out.stderr.contains("`pull`")
+            && out.stderr.contains("sync --force"),
+        "{}",
+        out.stderr
+    );
+    let remote = kv_get(&server.addr, "root", PATH);
+    assert_eq!(remote["stripe_key"], "sk_test_theirs-CANARY");
+    assert_eq!(
+        remote["database_url"],
+        "postgres://app:pw-CANARY@db:5432/app"
+    );
+
+    // --force overwrites, and says so; then the record moves on and a plain sync is fresh.
+    let out = sp(p.path(), &["sync", "--force"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("overwrite: stripe_key"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        kv_get(&server.addr, "root", PATH)["stripe_key"],
+        "sk_test_CANARY"
+    );
+    assert_eq!(sp(p.path(), &["sync"]).code, 0);
+
+    // A teammate's change that this machine pulled is no conflict.
+    let o = server.bao(&["kv", "patch", "-mount=secret", PATH, "stripe_key=again"]);
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(sp(p.path(), &["pull", "--yes"]).code, 0);
+    write(
+        p.path(),
+        SECRETS,
+        &std::fs::read_to_string(p.path().join(SECRETS))
+            .unwrap()
+            .replace("again", "mine-after-pull"),
+    );
+    let out = sp(p.path(), &["sync"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        kv_get(&server.addr, "root", PATH)["stripe_key"],
+        "mine-after-pull"
+    );
+
+    // Another checkout that never synced or pulled: a differing value stops it too.
+    let other = bao_project(&[&server.addr], "", &secrets());
+    let out = sp(other.path(), &["sync"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("no sync or pull of this profile is recorded on this machine"),
+        "{}",
+        out.stderr
+    );
+    let out = sp(other.path(), &["diff"]);
+    assert!(
+        out.stderr.contains("which side changed is unknown"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn versions_rollback_and_remote_env_names() {
     let server = DevServer::start();
     let p = bao_project(&[&server.addr], "remote-names = \"env\"\n", &secrets());

@@ -11,6 +11,7 @@ use crate::env::ProcessEnv;
 use crate::error::Error;
 use crate::layers::{self, LoadOptions};
 use crate::remote::plan::{compare, Outgoing};
+use crate::remote::since::{Side, Since};
 use crate::secret_map::Compare;
 use crate::shell::Shell;
 
@@ -57,6 +58,14 @@ pub(crate) fn run(
     remote.listed("compare with the remote")?;
     let cmp = compare(&local, &remote);
     let values_compared = remote.values.is_some();
+    let slot =
+        crate::sync_state::Slot::new(&project.workspace_root, &profile.name, &store.identity());
+    let since = Since::read(store.as_ref(), &remote, slot.load().version);
+    let sides = remote
+        .values
+        .as_ref()
+        .and_then(|values| since.sides(&local, values));
+    let side = |key: &str| sides.as_ref().and_then(|s| s.side(key));
     let rows: &[(&str, Compare)] = if values_compared {
         &[
             ("equal", Compare::Equal),
@@ -75,7 +84,7 @@ pub(crate) fn run(
         Format::Json => {
             let keys: Vec<_> = cmp
                 .iter()
-                .map(|(k, c)| json!({"key": k, "status": c}))
+                .map(|(k, c)| json!({"key": k, "status": c, "changed_by": side(k)}))
                 .collect();
             shell.out(with_target(
                 store.as_ref(),
@@ -104,16 +113,9 @@ pub(crate) fn run(
                     store.location()
                 ),
             );
-            for (label, which) in rows {
-                let names = cmp.names(*which);
-                shell.out(format_args!(
-                    "{label:12}  {}",
-                    if names.is_empty() {
-                        "-".to_owned()
-                    } else {
-                        names.join(", ")
-                    }
-                ));
+            print_rows(shell, rows, &cmp, &side);
+            if let (Since::Unknown(why), true) = (&since, differs(&cmp) && values_compared) {
+                shell.info(format_args!("note: which side changed is unknown: {why}"));
             }
             shell.info(format_args!(
                 "note: {}",
@@ -133,6 +135,35 @@ pub(crate) fn run(
         });
     }
     Ok(())
+}
+
+/// One line per status, each name with the side that changed it where that is known.
+fn print_rows(
+    shell: &mut Shell,
+    rows: &[(&str, Compare)],
+    cmp: &crate::secret_map::Comparison,
+    side: &dyn Fn(&str) -> Option<Side>,
+) {
+    for (label, which) in rows {
+        let names: Vec<String> = cmp
+            .names(*which)
+            .into_iter()
+            .map(|n| match side(&n) {
+                Some(Side::Local) => format!("{n} (changed here)"),
+                Some(Side::Remote) => format!("{n} (changed on the remote)"),
+                Some(Side::Both) => format!("{n} (changed on both sides)"),
+                None => n,
+            })
+            .collect();
+        shell.out(format_args!(
+            "{label:12}  {}",
+            if names.is_empty() {
+                "-".to_owned()
+            } else {
+                names.join(", ")
+            }
+        ));
+    }
 }
 
 /// Whether local and remote differ: a changed, local-only or remote-only key.

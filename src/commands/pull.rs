@@ -104,6 +104,11 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &PullArgs) -> Result<(
             ),
         );
     }
+    if nothing || written {
+        let slot =
+            crate::sync_state::Slot::new(&project.workspace_root, &profile.name, &store.identity());
+        super::record_write(shell, &slot, None, read.version);
+    }
     log_requests(shell, store.as_ref());
     if args.target.format == Format::Json {
         shell.out(json!({"profile": profile.name, "version": version, "added": changes.added, "changed": changes.changed, "removed": changes.removed, "written": written}));

@@ -12,6 +12,7 @@ use crate::layers::{self, LoadOptions};
 use crate::profile::Profile;
 use crate::project::Project;
 use crate::remote::plan::{CustomList, Outgoing, SyncPlan};
+use crate::remote::since::Since;
 use crate::remote::{Applied, Remote, RemoteStore, Skip};
 use crate::secret_map::Compare;
 use crate::shell::Shell;
@@ -25,7 +26,8 @@ pub struct SyncArgs {
     /// Also push values from the environment and .env files (never by default)
     #[arg(long)]
     pub include_env: bool,
-    /// Push even when validation finds errors
+    /// Push even when validation finds errors, or when someone else changed a key on the remote
+    /// since this machine last synced or pulled
     #[arg(long)]
     pub force: bool,
     /// Also delete remote names that are not in the profile (never system-managed or deploy-owned ones)
@@ -76,6 +78,19 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(
     if let Some(list) = &list {
         super::print_custom_list(shell, list);
     }
+    if let Err(e) = check_remote_changes(
+        shell,
+        store.as_ref(),
+        &profile.name,
+        &remote,
+        record.version,
+        &local.push,
+        &plan,
+        args.force,
+    ) {
+        log_requests(shell, store.as_ref());
+        return Err(e);
+    }
 
     let mut applied = None;
     if plan.up_to_date() {
@@ -83,6 +98,9 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(
             "Fresh",
             format_args!("{} is up to date; nothing was written", store.location()),
         );
+        if !args.write.dry_run {
+            super::record_write(shell, &slot, None, remote.version);
+        }
     } else if confirm(
         shell,
         &args.write,
@@ -111,33 +129,104 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(
     }
     log_requests(shell, store.as_ref());
     if args.target.format == Format::Json {
-        let pruned = applied
-            .as_ref()
-            .map(|a| a.removed.clone())
-            .unwrap_or_default();
-        shell.out(with_target(
-            store.as_ref(),
-            json!({
-                "profile": profile.name,
-                "dry_run": args.write.dry_run,
-                "applied": applied.is_some(),
-                "values_compared": plan.values_compared,
-                "read_version": remote.version,
-                "written_version": applied.as_ref().and_then(|a| a.version),
-                "new": plan.new,
-                "changed": plan.changed,
-                "unchanged": plan.unchanged,
-                "existing": plan.existing,
-                "remote_only": plan.remote_only,
-                "pruned": pruned,
-                "would_prune": plan.prune,
-                "remote_names_known": plan.unlisted.is_none(),
-                "skipped": skipped_json(&local.skipped),
-                "custom_list": list.as_ref().map(super::custom_list_json),
-            }),
-        ));
+        let body = report_json(
+            &profile,
+            args,
+            &remote,
+            &plan,
+            &local,
+            list.as_ref(),
+            applied.as_ref(),
+        );
+        shell.out(with_target(store.as_ref(), body));
     }
     Ok(())
+}
+
+/// `--format json`'s report.
+fn report_json(
+    profile: &Profile,
+    args: &SyncArgs,
+    remote: &Remote,
+    plan: &SyncPlan,
+    local: &Outgoing,
+    list: Option<&CustomList>,
+    applied: Option<&Applied>,
+) -> serde_json::Value {
+    json!({
+        "profile": profile.name,
+        "dry_run": args.write.dry_run,
+        "applied": applied.is_some(),
+        "values_compared": plan.values_compared,
+        "read_version": remote.version,
+        "written_version": applied.and_then(|a| a.version),
+        "new": plan.new,
+        "changed": plan.changed,
+        "unchanged": plan.unchanged,
+        "existing": plan.existing,
+        "remote_only": plan.remote_only,
+        "pruned": applied.map(|a| a.removed.clone()).unwrap_or_default(),
+        "would_prune": plan.prune,
+        "remote_names_known": plan.unlisted.is_none(),
+        "skipped": skipped_json(&local.skipped),
+        "custom_list": list.map(super::custom_list_json),
+    })
+}
+
+/// Stops (without `--force`) on keys someone else changed on the remote since this machine last
+/// synced or pulled; with `--force` names them as overwritten.
+#[allow(clippy::too_many_arguments)]
+fn check_remote_changes(
+    shell: &mut Shell,
+    store: &dyn RemoteStore,
+    profile: &str,
+    remote: &Remote,
+    recorded: Option<u64>,
+    local: &crate::secret_map::SecretMap,
+    plan: &SyncPlan,
+    force: bool,
+) -> Result<(), Error> {
+    let since = Since::read(store, remote, recorded);
+    let conflicts = since.conflicts(local, remote, plan);
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    if !force {
+        return Err(remote_changed(store, profile, remote, &since, &conflicts));
+    }
+    plan_group(shell, "overwrite", &conflicts);
+    shell.warn("--force: these remote changes are overwritten");
+    Ok(())
+}
+
+/// Why `sync` stops: keys someone else changed on the remote since this machine last synced or
+/// pulled (or, with nothing recorded, keys whose remote value differs).
+fn remote_changed(
+    store: &dyn RemoteStore,
+    profile: &str,
+    remote: &Remote,
+    since: &Since,
+    keys: &[String],
+) -> Error {
+    let n = keys.len();
+    let (s, them) = if n == 1 { ("", "it") } else { ("s", "them") };
+    let why = match since {
+        Since::Known { version, .. } => format!(
+            "changed on the remote since this machine last synced or pulled profile `{profile}` (version {version}; now {})",
+            remote.version.unwrap_or_default()
+        ),
+        Since::Unknown(why) => format!(
+            "hold{} other values on the remote, and whose change is newer is unknown: {why}",
+            if n == 1 { "s" } else { "" }
+        ),
+        Since::Unversioned => String::new(),
+    };
+    Error::failed(format!(
+        "{}: {n} key{s} {why}: {}. Syncing would overwrite {them}; nothing was written",
+        store.location(),
+        keys.join(", ")
+    ))
+    .help("compare with `cargo systemprompt-secrets diff`; take the remote values with `pull`, or overwrite them with `sync --force`")
 }
 
 /// The plan; for a store with deploy naming, after the push carries the tenant's whole list of

@@ -7,6 +7,7 @@ pub mod names;
 mod open;
 pub mod openbao;
 pub mod plan;
+pub mod since;
 pub mod systemprompt;
 
 use std::collections::BTreeSet;
