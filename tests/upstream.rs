@@ -132,8 +132,11 @@ fn sync_difference(
     deploy: &serde_json::Map<String, Value>,
 ) -> Option<String> {
     server.set_remote(TENANT, &[]);
+    // The tenant starts empty for each case: nothing pushed before is recorded either.
+    let state = tempfile::tempdir().expect("state folder");
     let mut c = cmd(root);
-    c.args(["systemprompt-secrets", "sync", "--yes"])
+    c.env("SYSTEMPROMPT_SECRETS_STATE_DIR", state.path())
+        .args(["systemprompt-secrets", "sync", "--yes"])
         .env("SYSTEMPROMPT_API_TOKEN", TOKEN)
         .env("SYSTEMPROMPT_API_URL", &server.url);
     let out = run(c);

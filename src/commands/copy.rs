@@ -131,6 +131,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
             "Created",
             format_args!("profile `{}` ({})", args.to, rel(&to.dir)),
         );
+        super::make_counted(shell, &project.profiles, &args.to)?;
         lock = Some(crate::secrets_file::lock(&to.secrets_path)?);
         // Someone may have written it since the plan: their keys stay unless --overwrite.
         target = read_entries(&to.secrets_path)?;
@@ -152,6 +153,8 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
         ),
     );
 
+    let written: Vec<String> = copy.iter().chain(&overwrite).cloned().collect();
+    super::warn_shadowed(ctx, shell, &project, &to, &written);
     validate_target(ctx, shell, &project, to);
     Ok(())
 }

@@ -125,7 +125,13 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &EditArgs) -> Result<(
                     rel(&path)
                 )));
             }
-            Next::Keep => return save(shell, &path, tmp, &original, &original_text, &edited),
+            Next::Keep => {
+                let changes = save(shell, &path, tmp, &original, &original_text, &edited)?;
+                let written: Vec<String> =
+                    changes.added.into_iter().chain(changes.changed).collect();
+                super::warn_shadowed(ctx, shell, &project, &profile, &written);
+                return Ok(());
+            }
         }
     }
 }
@@ -225,7 +231,7 @@ fn save(
     original: &[u8],
     original_text: &SecretString,
     edited: &[u8],
-) -> Result<(), Error> {
+) -> Result<crate::secret_map::Changes, Error> {
     // Held from the comparison to the rename: a writer that comes in between waits.
     let _lock = crate::secrets_file::lock(path)?;
     let now = crate::regular_file::read(path, crate::secrets_file::MAX_SIZE).unwrap_or_default();
@@ -248,8 +254,9 @@ fn save(
     let before = parse_values(path, original_text.expose_secret().as_bytes());
     let after = parse_values(path, edited);
     shell.status("Saved", format_args!("{}", rel(path)));
-    report_changes(shell, &before.changes_to(&after));
-    Ok(())
+    let changes = before.changes_to(&after);
+    report_changes(shell, &changes);
+    Ok(changes)
 }
 
 /// Runs the editor until it exits (`Some(status)`) or SIGTERM or SIGHUP arrives (`None`: the

@@ -131,10 +131,38 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
                 "Exported",
                 format_args!("{} secret(s) to {} (mode 0600)", pairs.len(), rel(path)),
             );
+            warn_if_layer(ctx, shell, &project, path);
         }
         None => shell.out_raw(body.expose_secret()),
     }
     Ok(())
+}
+
+/// A warning when the file just written is one this tool reads as a layer (the workspace `.env`,
+/// an `--env-file`): from now on it shadows secrets.json, so a later `rotate`, `edit` or `set
+/// --local` changes a value that `run` no longer uses.
+fn warn_if_layer(
+    ctx: &Context,
+    shell: &mut Shell,
+    project: &crate::project::Project,
+    path: &std::path::Path,
+) {
+    let same = |a: &std::path::Path, b: &std::path::Path| match (
+        std::fs::canonicalize(a),
+        std::fs::canonicalize(b),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if ctx.env_files(project).iter().any(|f| same(&f.path, path)) {
+        shell.warn_help(
+            format_args!(
+                "{} is a layer this tool reads, above secrets.json: its values now win in `run`, the build-script check and `validate`, and later changes to secrets.json (`rotate`, `edit`, `set --local`) do not show there",
+                rel(path)
+            ),
+            "write the export elsewhere (for example `-o deploy/.env`), or delete it after use",
+        );
+    }
 }
 
 /// `systemprompt-<profile>`, made a valid Kubernetes name (lower case, `-`).

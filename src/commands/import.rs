@@ -158,6 +158,13 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ImportArgs) -> Result
         ),
     );
     report_changes(shell, &changes);
+    let written: Vec<String> = changes
+        .added
+        .iter()
+        .chain(&changes.changed)
+        .cloned()
+        .collect();
+    super::warn_shadowed(ctx, shell, &project, &profile, &written);
 
     // Report the result as `validate` would.
     let checked = ctx.check(shell, &project, profile, false);

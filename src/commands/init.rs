@@ -90,6 +90,8 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
         ));
     }
 
+    super::make_counted(shell, &project.profiles, &name)?;
+
     let systemprompt_dir = project
         .profiles
         .dir

@@ -735,6 +735,109 @@ pub(crate) fn record_write(
     }
 }
 
+/// Makes a profile folder this tool just created count, as upstream counts profiles: when the
+/// other profiles hold a `profile.yaml` (so a folder without one is not a profile), writes a
+/// minimal one into `name`'s folder, reading its secrets from `secrets.json` there (unless
+/// `profiles/base.yaml` supplies the `secrets:` block), and says so.
+pub(crate) fn make_counted(
+    shell: &mut Shell,
+    profiles: &crate::profile::ProfileSet,
+    name: &str,
+) -> Result<(), Error> {
+    let has_yaml = |dir: &std::path::Path| {
+        ["profile.yaml", "profile.yml"]
+            .iter()
+            .any(|f| dir.join(f).is_file())
+    };
+    let dir = profiles.dir.join(name);
+    let siblings_have_yaml = profiles
+        .names
+        .iter()
+        .any(|n| n != name && has_yaml(&profiles.dir.join(n)));
+    if has_yaml(&dir) || !siblings_have_yaml {
+        return Ok(());
+    }
+    let mut body = format!(
+        "# Written by `cargo systemprompt-secrets` so that this folder counts as a profile (a\n\
+         # folder without profile.yaml does not, here or in systemprompt). Complete it for\n\
+         # systemprompt from another profile's profile.yaml.\nname: {}\n",
+        serde_json::Value::String(name.to_owned())
+    );
+    if !profiles.dir.join("base.yaml").is_file() {
+        body.push_str(
+            "secrets:\n  source: file\n  secrets_path: ./secrets.json\n  validation: warn\n",
+        );
+    }
+    let path = dir.join("profile.yaml");
+    crate::atomic::write_shared(&path, body.as_bytes())
+        .map_err(|e| Error::io(format!("cannot write {}", rel(&path)), e))?;
+    shell.status(
+        "Created",
+        format_args!(
+            "{} (the other profiles have one, and a folder without it is not a profile)",
+            rel(&path)
+        ),
+    );
+    Ok(())
+}
+
+/// After a write into `profile`'s secrets.json: a warning for each key `written` that a higher
+/// layer (the environment, `.env`, an `--env-file`) also sets, since `run`, the build-script
+/// check and `validate` read that value instead of the one just written.
+pub(crate) fn warn_shadowed(
+    ctx: &Context,
+    shell: &mut Shell,
+    project: &Project,
+    profile: &Profile,
+    written: &[String],
+) {
+    if written.is_empty() {
+        return;
+    }
+    let opts = LoadOptions {
+        env: &ProcessEnv,
+        use_env: true,
+        env_files: ctx.env_files(project),
+        cache: &crate::cache_layer::NoCache,
+        project_id: &project.id,
+    };
+    let settings = project.settings(profile);
+    let Ok(resolved) = layers::load(&profile.secrets_path, &settings, &profile.name, &opts) else {
+        return;
+    };
+    for key in written {
+        let Some(winner) = resolved.get(key) else {
+            continue;
+        };
+        let how = match &winner.source {
+            crate::source::Source::Env { var } => format!(
+                "the environment variable ${var} sets it too and wins: unset it (or pass --no-env)"
+            ),
+            crate::source::Source::DotEnv { .. } => format!(
+                "{} sets it too and wins: remove it there (or pass --no-env)",
+                rel_source(&winner.source)
+            ),
+            _ => continue,
+        };
+        shell.warn(format_args!(
+            "`{key}` was written to {}, but {how}; `run`, the build-script check and `validate` use that value",
+            rel(&profile.secrets_path)
+        ));
+    }
+}
+
+/// A dotenv source with its path relative to the working folder.
+fn rel_source(source: &crate::source::Source) -> String {
+    match source {
+        crate::source::Source::DotEnv { path, line, var } => format!(
+            "{}{} ({var})",
+            rel(path),
+            line.map(|l| format!(":{l}")).unwrap_or_default()
+        ),
+        other => other.to_string(),
+    }
+}
+
 /// Tells the scrubber of server messages every value of `resolved` (each layer's).
 pub(crate) fn remember(resolved: &Resolved) {
     crate::scrub::global().know_all(

@@ -125,6 +125,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RotateArgs) -> Result
             rel(&profile.secrets_path)
         ),
     );
+    super::warn_shadowed(ctx, shell, &project, &profile, std::slice::from_ref(&key));
 
     report["rotated"] = true.into();
     if let Some(store) = store {

@@ -119,7 +119,15 @@ impl CustomList {
                 ListBasis::LocalOnly,
             ),
         };
-        after.extend(pushing.into_iter().filter(custom).cloned());
+        // What is pushed is listed as deploy lists it: every name but the standard ones.
+        after.extend(
+            pushing
+                .into_iter()
+                .filter(|n| {
+                    !names::STANDARD_NAMES.contains(&n.as_str()) && *n != names::CUSTOM_SECRETS
+                })
+                .cloned(),
+        );
         for gone in deleting {
             after.remove(gone);
         }
