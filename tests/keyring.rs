@@ -620,3 +620,54 @@ fn keyutils_entries_from_another_terminal_are_seen_and_removed() {
         out[3]
     );
 }
+
+#[test]
+fn working_from_the_cache_is_said_and_init_never_shadows_it() {
+    let p = project(&[(SECRETS, GOOD)]);
+    let out = scenario(
+        Session::Keyutils,
+        p.path(),
+        &[("SYSTEMPROMPT_SECRETS_KEYRING", "keyutils")],
+        &[
+            s("$BIN cache"),
+            format!("rm {SECRETS}"),
+            s("$BIN validate"),
+            s("$BIN init"),
+            format!("$BIN export --format json --keys -o {SECRETS}"),
+            s("$BIN validate"),
+            s("$BIN uncache"),
+        ],
+    );
+    assert_eq!(out[0].code, 0, "{:?}", out[0]);
+    // validate: the file is missing, the cache is said, and `init` is not the advice.
+    assert!(
+        out[2].stderr.contains("the keyring cache supplies")
+            && out[2].stderr.contains("jwt_secret")
+            && out[2].stderr.contains("export --format json --keys -o")
+            && !out[2]
+                .stderr
+                .contains("create it with `cargo systemprompt-secrets init`"),
+        "{:?}",
+        out[2]
+    );
+    // init refuses to shadow the cached jwt_secret.
+    assert_eq!(out[3].code, 1, "{:?}", out[3]);
+    assert!(
+        out[3].stderr.contains("holds jwt_secret") && out[3].stderr.contains("--force"),
+        "{:?}",
+        out[3]
+    );
+    assert!(!p.path().join(SECRETS).exists() || out[4].code == 0);
+    // The hint's command gives the file back, with the cached value.
+    assert_eq!(out[4].code, 0, "{:?}", out[4]);
+    let back: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join(SECRETS)).unwrap()).unwrap();
+    let good: serde_json::Value = serde_json::from_str(GOOD).unwrap();
+    assert_eq!(back["jwt_secret"], good["jwt_secret"]);
+    assert_eq!(out[5].code, 0, "{:?}", out[5]);
+    assert!(
+        !out[5].stderr.contains("missing-secrets-file"),
+        "{:?}",
+        out[5]
+    );
+}

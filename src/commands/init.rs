@@ -27,6 +27,44 @@ pub struct InitArgs {
     pub add_missing: bool,
 }
 
+/// Stops before a fresh generated secret would shadow one the profile's keyring cache holds (a
+/// new pepper or `jwt_secret` signs everyone out where the database is shared).
+fn refuse_to_shadow_cache(
+    ctx: &Context,
+    project_id: &str,
+    profile: &str,
+    detected: &Detected,
+    secrets: &std::path::Path,
+) -> Result<(), Error> {
+    use crate::cache_layer::SecretCache;
+    let Ok(Some(cached)) = ctx.cache.load(project_id, profile) else {
+        return Ok(());
+    };
+    // Every generation's generated keys: without the file, the generation is guessed anew, and
+    // the cache of a `jwt_secret` project would get a pepper file over it.
+    let generated = ["jwt_secret", "oauth_at_rest_pepper"]
+        .into_iter()
+        .chain(detected.setup_keys());
+    let mut held: Vec<&str> = generated
+        .filter(|k| cached.values.iter().any(|(c, _)| c == k))
+        .collect();
+    held.sort_unstable();
+    held.dedup();
+    if held.is_empty() {
+        return Ok(());
+    }
+    Err(Error::failed(format!(
+        "the keyring cache of profile `{profile}` ({}) holds {}; a new secrets.json with freshly generated values would shadow {}; nothing was written",
+        cached.entry,
+        held.join(", "),
+        if held.len() == 1 { "it" } else { "them" }
+    ))
+    .help(format!(
+        "write the cached values into the file instead: `cargo systemprompt-secrets export --profile {profile} --format json --keys -o {}`; or pass --force to generate new ones (a new pepper or jwt_secret signs everyone out)",
+        rel(secrets)
+    )))
+}
+
 const GITIGNORE_TEMPLATE: &str = include_str!("../../templates/gitignore");
 /// The workspace root's ignore lines for this tool's temp files (at any depth).
 const TEMP_FILES_IGNORE: &str = ".secrets-*.tmp\n.secrets-edit-*.json\n";
@@ -72,6 +110,9 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
     if args.add_missing && exists {
         add_missing(shell, &secrets, &detected)?;
     } else {
+        if !args.force {
+            refuse_to_shadow_cache(ctx, &project.id, &name, &detected, &secrets)?;
+        }
         let mut entries: Entries = Vec::new();
         for key in detected.setup_keys() {
             entries.push((key.to_owned(), Some(generate(key)?)));

@@ -33,7 +33,6 @@ pub mod versions;
 #[cfg(test)]
 mod tests;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use anstream::ColorChoice;
@@ -533,7 +532,7 @@ impl Context {
                 let mut findings =
                     crate::validate::validate_profile(&resolved, &settings, &profile, mode);
                 if mode != Mode::Skip && !resolved.secrets_file_found {
-                    findings.insert(0, missing_file_finding(&resolved.secrets_path));
+                    findings.insert(0, missing_file_finding(&resolved));
                 }
                 (Some(resolved), findings)
             }
@@ -550,15 +549,36 @@ impl Context {
     }
 }
 
-fn missing_file_finding(path: &Path) -> Finding {
+/// The secrets file is missing. When the keyring cache supplies keys, the hint says so and does
+/// not point to `init`, whose fresh generated secrets would shadow the cached ones (a new pepper
+/// signs everyone out of a shared database).
+fn missing_file_finding(resolved: &Resolved) -> Finding {
+    let cached: Vec<&str> = resolved
+        .entries
+        .values()
+        .filter(|r| matches!(r.winner.source, crate::source::Source::Keyring { .. }))
+        .map(|r| r.key.as_str())
+        .collect();
+    let path = &resolved.secrets_path;
+    let hint = if cached.is_empty() {
+        "create it with `cargo systemprompt-secrets init`".to_owned()
+    } else {
+        format!(
+            "the keyring cache supplies {} key{} ({}), so the profile works as it is; to have the file again, write the values in use into it with `cargo systemprompt-secrets export --format json --keys -o {}` (not `init`: its new generated secrets would replace the cached ones)",
+            cached.len(),
+            if cached.len() == 1 { "" } else { "s" },
+            cached.join(", "),
+            rel(path)
+        )
+    };
     Finding::new(
         "missing-secrets-file",
         Severity::Warning,
         None,
         "the secrets file does not exist; only the environment, dotenv files and the keyring were read",
-        "create it with `cargo systemprompt-secrets init`",
+        hint,
     )
-    .at(Some(Location::File { path: path.to_path_buf(), line: None, column: None }))
+    .at(Some(Location::File { path: path.clone(), line: None, column: None }))
 }
 
 /// A profile that could not be opened (bad profile.yaml), as a finding for `--all-profiles`.
