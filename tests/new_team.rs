@@ -115,3 +115,85 @@ fn writers_say_when_a_higher_layer_shadows_what_they_wrote() {
     let out = sp(p.path(), &["rotate", "jwt_secret", "--yes"]);
     assert!(!out.stderr.contains("sets it too"), "{}", out.stderr);
 }
+
+/// The binary with `input` on stdin.
+fn sp_stdin(dir: &std::path::Path, args: &[&str], input: &str) -> support::Out {
+    use std::io::Write as _;
+    let mut c = support::cmd(dir);
+    c.args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    support::Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_value_goes_into_secrets_json_without_any_remote() {
+    let with_null = GOOD.replace("\"jwt_secret\"", "\"github\": null,\n  \"jwt_secret\"");
+    let p = project(&[(&format!("{LOCAL}/secrets.json"), &with_null)]);
+    let file = || -> serde_json::Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(p.path().join(LOCAL).join("secrets.json")).unwrap(),
+        )
+        .unwrap()
+    };
+
+    // set --local needs no tenant.
+    let out = sp(p.path(), &["set", "MY_FLAG=on", "--local"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("has no remote"), "{}", out.stderr);
+    assert_eq!(file()["my_flag"], "on");
+    assert!(file()["github"].is_null(), "untouched nulls stay");
+    // Without --local there is still nothing to push to: the error says so.
+    assert_ne!(sp(p.path(), &["set", "OTHER=x"]).code, 0);
+
+    // import - and import /dev/stdin read stdin.
+    let out = sp_stdin(p.path(), &["import", "-"], "MY_API_KEY=from-stdin\n");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(file()["my_api_key"], "from-stdin");
+    let out = sp_stdin(
+        p.path(),
+        &["import", "/dev/stdin", "--overwrite"],
+        "MY_API_KEY=again\n",
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(file()["my_api_key"], "again");
+    assert!(file()["github"].is_null());
+
+    // import --from-env says why nothing came, and names the skipped variables at -v.
+    let out = support::sp_env(
+        p.path(),
+        &["import", "--from-env", "-v"],
+        &[("SOME_SETTING", "x")],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("nothing to import from the environment")
+            && out.stderr.contains("do not look like the app's secrets")
+            && out.stderr.contains("SOME_SETTING"),
+        "{}",
+        out.stderr
+    );
+
+    // The hint for a provider's key points to what works here.
+    let out = sp(p.path(), &["rotate", "anthropic"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("set ANTHROPIC_API_KEY --local"),
+        "{}",
+        out.stderr
+    );
+}

@@ -48,7 +48,8 @@ pub(crate) fn provider_key_error(verb: &str, key: &str) -> Error {
         "`{key}` is issued by its provider; `{verb}` cannot make one from random bytes"
     ))
     .help(format!(
-        "create a new key in the provider's console, then store it with `cargo systemprompt-secrets set {key}` (and revoke the old one there)"
+        "create a new key in the provider's console, then store it with `cargo systemprompt-secrets set {} --local` (it prompts for the value; --local writes secrets.json, and pushes too where the profile has a remote), and revoke the old one there",
+        crate::keys::env_name(key)
     ))
 }
 

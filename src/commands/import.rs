@@ -17,10 +17,10 @@ use crate::shell::Shell;
 #[allow(clippy::doc_markdown)]
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  cargo systemprompt-secrets import .env\n  cargo systemprompt-secrets import .env --overwrite --profile staging\n  cargo systemprompt-secrets import --from-env\n\nANTHROPIC_API_KEY becomes anthropic, FOO_BAR becomes foo_bar. Settings such as HTTP_PORT, PG_PORT and the compose file's POSTGRES_PASSWORD are left out unless --all."
+    after_help = "Examples:\n  cargo systemprompt-secrets import .env\n  cargo systemprompt-secrets import .env --overwrite --profile staging\n  cargo systemprompt-secrets import --from-env\n  printf 'MY_API_KEY=%s\\n' \"$KEY\" | cargo systemprompt-secrets import -\n\nANTHROPIC_API_KEY becomes anthropic, FOO_BAR becomes foo_bar. Settings such as HTTP_PORT, PG_PORT and the compose file's POSTGRES_PASSWORD are left out unless --all."
 )]
 pub struct ImportArgs {
-    /// The dotenv file to read
+    /// The dotenv file to read (`-` for stdin)
     #[arg(
         value_name = "FILE",
         required_unless_present = "from_env",
@@ -93,30 +93,26 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ImportArgs) -> Result
         .collect();
 
     let incoming = incoming(args)?;
-    let mut left_out = Vec::new();
-    let mut updates: Vec<(String, SecretString)> = Vec::new();
-    for (var, value, _) in incoming {
-        let key = keys::key_from_env(&var);
-        if value.expose_secret().trim().is_empty() {
-            continue;
-        }
-        if !args.all && !looks_secret(&var, &key, &known) {
-            left_out.push(var);
-            continue;
-        }
-        if !keys::is_snake_case(&key) {
-            shell.warn(format_args!(
-                "skipped {var}: `{key}` is not a valid key name"
-            ));
-            continue;
-        }
-        updates.push((key, value));
-    }
+    let (updates, mut left_out) = classify(shell, args, incoming, &known);
     if !left_out.is_empty() && args.file.is_some() {
         shell.info(format_args!(
             "note: left out settings that are not the app's secrets (ports, hosts, compose and database-server settings such as POSTGRES_PASSWORD): {} (--all takes them)",
             left_out.join(", ")
         ));
+    } else if !left_out.is_empty() {
+        // The environment holds much that is not a secret: the names only at -v.
+        left_out.sort();
+        shell.verbose(format_args!(
+            "left out {} environment variables that do not look like the app's secrets: {}",
+            left_out.len(),
+            left_out.join(", ")
+        ));
+    }
+    if updates.is_empty() {
+        let (why, help) = nothing_to_import(args, left_out.len());
+        shell.status("Nothing", "to import");
+        shell.warn_help(why, help);
+        return Ok(());
     }
 
     // Values in a file git tracks would be committed: stop, as `init` and `sync` do.
@@ -188,13 +184,98 @@ fn incoming(args: &ImportArgs) -> Result<Vec<(String, SecretString, Option<usize
             .map(|(k, v)| (k, SecretString::from(v), None))
             .collect());
     };
-    let incoming: Vec<_> = crate::dotenv::read(file)
-        .map_err(crate::layers::LoadError::from)?
+    let entries = if is_stdin(file) {
+        read_stdin()?
+    } else {
+        crate::dotenv::read(file).map_err(crate::layers::LoadError::from)?
+    };
+    let incoming: Vec<_> = entries
         .into_iter()
         .map(|e| (e.var, e.value, e.line))
         .collect();
     refuse_two_spellings(&incoming, file)?;
     Ok(incoming)
+}
+
+/// The variables that go in (as keys), and the names left out as not the app's secrets.
+type Classified = (Vec<(String, SecretString)>, Vec<String>);
+
+fn classify(
+    shell: &mut Shell,
+    args: &ImportArgs,
+    incoming: Vec<(String, SecretString, Option<usize>)>,
+    known: &[String],
+) -> Classified {
+    let mut left_out = Vec::new();
+    let mut updates: Vec<(String, SecretString)> = Vec::new();
+    for (var, value, _) in incoming {
+        let key = keys::key_from_env(&var);
+        if value.expose_secret().trim().is_empty() {
+            continue;
+        }
+        if !args.all && !looks_secret(&var, &key, known) {
+            left_out.push(var);
+            continue;
+        }
+        if !keys::is_snake_case(&key) {
+            shell.warn(format_args!(
+                "skipped {var}: `{key}` is not a valid key name"
+            ));
+            continue;
+        }
+        updates.push((key, value));
+    }
+    (updates, left_out)
+}
+
+/// Why nothing is imported, and what to do.
+fn nothing_to_import(args: &ImportArgs, left_out: usize) -> (String, &'static str) {
+    let from = match &args.file {
+        None => "the environment".to_owned(),
+        Some(f) if is_stdin(f) => "stdin".to_owned(),
+        Some(f) => rel(f),
+    };
+    let known = "a known key (ANTHROPIC_API_KEY, DATABASE_URL, …), or a name ending in _KEY, _SECRET, _TOKEN, _PASSWORD, _URL or _DSN";
+    let why = format!(
+        "nothing to import from {from}: {}",
+        if left_out == 0 {
+            "it names no variable with a value".to_owned()
+        } else {
+            format!("{left_out} variable(s) with values do not look like the app's secrets (taken: {known})")
+        }
+    );
+    let help = if args.file.is_none() {
+        "`-v` names the variables left out; `--all` takes them all; to add one value, `printf 'NAME=%s\\n' \"$VALUE\" | cargo systemprompt-secrets import -`"
+    } else {
+        "`--all` takes every variable"
+    };
+    (why, help)
+}
+
+/// `-` (and `/dev/stdin`, which is no regular file) is the standard input.
+fn is_stdin(file: &std::path::Path) -> bool {
+    file.as_os_str() == "-" || file == std::path::Path::new("/dev/stdin")
+}
+
+/// A dotenv text from the standard input, at most [`crate::dotenv::MAX_SIZE`] bytes.
+fn read_stdin() -> Result<Vec<crate::dotenv::DotEnvEntry>, Error> {
+    use std::io::Read;
+    let mut bytes = secrecy::zeroize::Zeroizing::new(Vec::new());
+    std::io::stdin()
+        .take(crate::dotenv::MAX_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("cannot read stdin", e))?;
+    if bytes.len() as u64 > crate::dotenv::MAX_SIZE {
+        return Err(Error::failed(
+            "stdin holds over 1 MiB, the most a dotenv text may be; nothing was imported",
+        ));
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        Error::failed("stdin is not UTF-8 text; nothing was imported")
+            .help("give `NAME=value` lines, one per line")
+    })?;
+    Ok(crate::dotenv::parse(std::path::Path::new("<stdin>"), text)
+        .map_err(crate::layers::LoadError::from)?)
 }
 
 /// Two different names of one key (`ANTHROPIC_API_KEY` and `ANTHROPIC`) in what is imported: which

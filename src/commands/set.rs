@@ -74,7 +74,18 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SetArgs) -> Result<()
     let settings = ctx.settings(&project, &profile);
     // Everything the push needs (backend, tenant or address, token) is settled before a value is
     // asked for or anything is written.
-    let store = ctx.remote(shell, &project, &profile, &args.target)?;
+    let remote =
+        !args.local || crate::remote::has_remote(&project, &profile, args.target.tenant.as_deref());
+    let store = if remote {
+        Some(ctx.remote(shell, &project, &profile, &args.target)?)
+    } else {
+        shell.info(format_args!(
+            "note: profile `{}` has no remote (no cloud tenant, no OpenBao): only {} is written",
+            profile.name,
+            rel(&profile.secrets_path)
+        ));
+        None
+    };
     if args.local {
         super::confirm_unread_file(shell, &profile, args.write.yes)?;
     }
@@ -101,7 +112,44 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SetArgs) -> Result<()
         ))
         .help("fix them, or pass --force"));
     }
-    push(shell, &project, &profile, store.as_ref(), &values, args)
+    match store {
+        Some(store) => push(shell, &project, &profile, store.as_ref(), &values, args)?,
+        None => write_only_local(shell, &profile, &values, args)?,
+    }
+    if args.local && !args.write.dry_run {
+        let written: Vec<String> = values.keys().map(|n| keys::key_from_env(n)).collect();
+        super::warn_shadowed(ctx, shell, &project, &profile, &written);
+    }
+    Ok(())
+}
+
+/// `set --local` for a profile without a remote: secrets.json only, after the same plan and
+/// confirmation.
+fn write_only_local(
+    shell: &mut Shell,
+    profile: &crate::profile::Profile,
+    values: &BTreeMap<String, SecretString>,
+    args: &SetArgs,
+) -> Result<(), Error> {
+    let keys: Vec<String> = values.keys().map(|n| keys::key_from_env(n)).collect();
+    shell.status(
+        "Plan",
+        format_args!("set {} in {}", keys.join(", "), rel(&profile.secrets_path)),
+    );
+    if !confirm(shell, &args.write, &profile.name, false, "Write these keys")? {
+        return Ok(());
+    }
+    crate::git::guard(shell, &profile.secrets_path)?;
+    // Held from the read to the rename: a concurrent writer's update is read, not lost.
+    let lock = crate::secrets_file::lock(&profile.secrets_path)?;
+    let local = prepare_local(&profile.secrets_path, values)?;
+    write_local(shell, &profile.secrets_path, &local)?;
+    drop(lock);
+    if args.target.format == Format::Json {
+        shell
+            .out(json!({"profile": profile.name, "dry_run": false, "local": keys, "remote": null}));
+    }
+    Ok(())
 }
 
 /// Sets the values on the profile's remote (and, with `--local`, in secrets.json).

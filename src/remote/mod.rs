@@ -18,7 +18,7 @@ pub use names::{
     STALE_API_URL, SYSTEM_MANAGED,
 };
 pub use open::{
-    check_openbao_token, check_url, openbao_addresses, require, tenant, token_account,
+    check_openbao_token, check_url, has_remote, openbao_addresses, require, tenant, token_account,
     token_checks, Health, Level, RemoteFlags, TokenAccount,
 };
 pub use open::{open, Opened};

@@ -99,6 +99,22 @@ pub fn tenant(project: &Project, profile: &Profile, flag: Option<&str>) -> Resul
         })
 }
 
+/// Whether `profile` has a remote to push to at all: OpenBao configured, or a deployable cloud
+/// profile with a tenant (`set --local` without one writes only secrets.json).
+#[must_use]
+pub fn has_remote(project: &Project, profile: &Profile, tenant_flag: Option<&str>) -> bool {
+    match project.config.backend_of(&profile.name) {
+        RemoteBackend::Openbao => true,
+        RemoteBackend::Systemprompt => {
+            not_deployed(project, profile).is_none()
+                && tenant(project, profile, tenant_flag).is_ok_and(|t| {
+                    !(is_local_tenant(&t)
+                        && project.generation(profile).release().local_tenant_prefix)
+                })
+        }
+    }
+}
+
 /// Whether a tenant id names a local trial tenant (`local_…`, `models/profile/cloud.rs`).
 #[must_use]
 pub fn is_local_tenant(tenant: &str) -> bool {

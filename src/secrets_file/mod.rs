@@ -44,6 +44,8 @@ pub struct FileEntry {
     pub value: Option<SecretString>,
     /// The 1-based line of the key.
     pub line: usize,
+    /// Whether the file holds `null` there (not a blank string): a writer keeps it so.
+    pub null: bool,
 }
 
 /// Why a secrets file was rejected: one or more problems, each with a place and a fix.
@@ -298,6 +300,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
         if last[index] != index {
             continue;
         }
+        let null = matches!(value, RawValue::Null);
         let value = match value {
             RawValue::Str(s) if !is_blank(&s) => Some(s),
             _ => None,
@@ -306,6 +309,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
             line: line_of(index),
             key,
             value,
+            null,
         });
     }
     Ok(SecretsFile {
@@ -385,6 +389,19 @@ fn case_twin<'a>(
 /// Never: serializing a string cannot fail.
 #[must_use]
 pub fn render(entries: &[(String, Option<SecretString>)]) -> SecretString {
+    render_keeping(entries, &std::collections::BTreeSet::new())
+}
+
+/// [`render`], writing an absent value as `null` for the keys in `nulls` (those the file being
+/// replaced holds as `null`) and as `""` for the others, so that an untouched entry keeps its form.
+///
+/// # Panics
+/// Never: a string always serializes as JSON.
+#[must_use]
+pub fn render_keeping(
+    entries: &[(String, Option<SecretString>)],
+    nulls: &std::collections::BTreeSet<String>,
+) -> SecretString {
     use secrecy::ExposeSecret;
     let quote = |s: &str| serde_json::to_string(s).expect("a string always serializes");
     let mut out = String::from("{\n");
@@ -392,7 +409,10 @@ pub fn render(entries: &[(String, Option<SecretString>)]) -> SecretString {
         out.push_str("  ");
         out.push_str(&quote(key));
         out.push_str(": ");
-        out.push_str(&quote(value.as_ref().map_or("", |v| v.expose_secret())));
+        match value {
+            None if nulls.contains(key) => out.push_str("null"),
+            _ => out.push_str(&quote(value.as_ref().map_or("", |v| v.expose_secret()))),
+        }
         out.push_str(if i + 1 == entries.len() { "\n" } else { ",\n" });
     }
     out.push_str("}\n");

@@ -36,7 +36,17 @@ pub fn write_entries(
                 .help("rename the key to letters, digits and underscores"),
         );
     }
-    let body = super::render(entries);
+    // Untouched `null`s stay `null` (and blank strings blank).
+    let nulls: std::collections::BTreeSet<String> = super::read(path)
+        .map(|f| {
+            f.entries
+                .into_iter()
+                .filter(|e| e.null)
+                .map(|e| e.key)
+                .collect()
+        })
+        .unwrap_or_default();
+    let body = super::render_keeping(entries, &nulls);
     let size = body.expose_secret().len() as u64;
     if size > super::MAX_SIZE {
         return Err(Error::failed(format!(
