@@ -22,10 +22,12 @@ Examples:
   cargo systemprompt-secrets validate --all-profiles     Check every profile
   cargo systemprompt-secrets list --profile production   Keys, sources and status (never values)
   cargo systemprompt-secrets explain anthropic           Which layer defines a key, and which wins
-  cargo systemprompt-secrets init --profile local        Create a profile with a fresh jwt_secret
+  cargo systemprompt-secrets init --profile local        Create a profile with freshly generated secrets
 
 Layers, highest first: process environment, .env / --env-file, secrets.json, keyring cache.
-Exit codes: 0 ok, 1 failing findings or invalid files, 2 usage or configuration error.";
+Exit codes: 0 ok, 1 failing findings, invalid files or a failed request, 2 usage or
+configuration error, 3 cancelled at a prompt, 126/127 `run`'s command cannot run or is not
+found, 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM).";
 
 /// `cargo` passes the subcommand name as the first argument.
 #[derive(Debug, Parser)]
@@ -131,7 +133,7 @@ pub enum Format {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create a profile with a fresh jwt_secret and make sure git ignores secrets
+    /// Create a profile with freshly generated secrets (what this systemprompt version's setup makes) and make sure git ignores secrets
     Init(init::InitArgs),
     /// Validate a profile's secrets and report every finding
     #[command(visible_alias = "check")]
@@ -153,7 +155,7 @@ pub enum Command {
     Unset(unset::UnsetArgs),
     /// Delete remote names that must not be there (SYSTEMPROMPT_API_URL, system-managed names)
     Cleanup(cleanup::CleanupArgs),
-    /// Compare local and remote names: local-only, remote-only, both
+    /// Compare local and remote: values by keyed hash where the remote returns them (OpenBao), names otherwise
     Diff(diff::DiffArgs),
     /// OpenBao: write the remote map into the profile's secrets.json (names of changes shown first)
     Pull(pull::PullArgs),
@@ -174,7 +176,7 @@ pub enum Command {
     Rotate(rotate::RotateArgs),
     /// Import secrets from a dotenv file (or the environment) into secrets.json
     Import(import::ImportArgs),
-    /// Write the profile's secrets as dotenv, JSON, shell or $GITHUB_ENV text
+    /// Write the profile's secrets as dotenv, docker env, JSON, shell, $GITHUB_ENV or a Kubernetes Secret
     Export(export::ExportArgs),
     /// Copy keys from one local profile to another
     Copy(copy::CopyArgs),

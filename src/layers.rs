@@ -118,6 +118,19 @@ impl Resolved {
             .unwrap_or(normal)
     }
 
+    /// For a name that matches no key ([`Resolved::key_for`]): the key it is likely a typo of.
+    #[must_use]
+    pub fn nearest_key(&self, given: &str) -> Option<&str> {
+        let normal = keys::normalize(given.trim());
+        keys::closest(
+            &normal,
+            self.entries
+                .keys()
+                .chain(self.blanks.keys())
+                .map(String::as_str),
+        )
+    }
+
     /// The values by environment name. When two keys become the same name (`anthropic` and
     /// `anthropic_api_key`), the canonical one (`anthropic` for `ANTHROPIC_API_KEY`) wins, in every
     /// verb; `validate` reports the pair as an error.

@@ -467,7 +467,12 @@ impl ProfileError {
     pub fn help(&self) -> Option<String> {
         match self {
             Self::NoProfilesDir { .. } => Some("run `cargo systemprompt-secrets init` to create one, or set `profiles-dir` in [workspace.metadata.systemprompt-secrets]".to_owned()),
-            Self::NotFound { available, .. } => Some(available_hint(available)),
+            Self::NotFound { name, available, .. } => Some(
+                match crate::keys::closest(name, available.iter().map(String::as_str)) {
+                    Some(near) => format!("did you mean `{near}`? {}", available_hint(available)),
+                    None => available_hint(available),
+                },
+            ),
             Self::PathNotFound { .. } => Some("give a profile name, a profile folder, or the path of its profile.yaml".to_owned()),
             Self::Ambiguous { .. } => Some("pass `--profile NAME`, set SYSTEMPROMPT_PROFILE, or set `default-profile` in the manifest".to_owned()),
             Self::Empty { .. } => Some("run `cargo systemprompt-secrets init --profile local`".to_owned()),
@@ -681,6 +686,7 @@ impl ProfileSet {
     }
 
     /// The profile upstream's session record names by a path (`profile_path`), if it does.
+    #[cfg(feature = "cli")]
     pub(crate) fn session_profile(&self) -> Option<Profile> {
         self.session_choice()
             .filter(|c| looks_like_path(c))

@@ -461,8 +461,9 @@ fn timeouts_auth_tenant_and_error_bodies_are_clear() {
     let out = sp(&p, &server, &["diff", "--tenant", "nope"]);
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.contains("tenant nope not found"),
-        "{}",
+        out.stderr.contains("tenant nope not found")
+            && !out.stderr.contains("not found: tenant nope not found"),
+        "said once: {}",
         out.stderr
     );
 

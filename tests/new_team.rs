@@ -197,3 +197,95 @@ fn a_value_goes_into_secrets_json_without_any_remote() {
         out.stderr
     );
 }
+
+#[test]
+fn typos_get_a_did_you_mean_and_words_fit_the_project() {
+    let secrets = GOOD.replace(
+        "\"jwt_secret\"",
+        "\"anthropic\": \"sk-ant-api03-short\",\n  \"jwt_secret\"",
+    );
+    let p = project(&[(&format!("{LOCAL}/secrets.json"), &secrets)]);
+    for args in [
+        &["get", "antropic"][..],
+        &["explain", "antropic"],
+        &["run", "--only", "antropic", "--", "true"],
+    ] {
+        let out = sp(p.path(), args);
+        assert!(
+            out.all().contains("did you mean `anthropic`?"),
+            "{args:?}: {out:?}"
+        );
+    }
+    let out = sp(p.path(), &["validate", "--profile", "lcoal"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("did you mean `local`?"),
+        "{}",
+        out.stderr
+    );
+
+    // `get jwt-secret` never suggests the invalid name JWT-SECRET.
+    let out = sp(p.path(), &["get", "jwt-secre"]);
+    assert!(!out.stderr.contains("JWT-SECRE"), "{}", out.stderr);
+
+    // explain names the finding behind a warning status.
+    let out = sp(p.path(), &["explain", "anthropic"]);
+    assert!(out.stdout.contains("status: "), "{out:?}");
+    let after = out.stdout.split("status: ").nth(1).unwrap_or_default();
+    assert!(after.contains('['), "the finding is named: {}", out.stdout);
+
+    // copy has the --dry-run its messages suggest.
+    let out = sp(
+        p.path(),
+        &[
+            "copy",
+            "--from",
+            "local",
+            "--to",
+            "other",
+            "--create",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!p.path().join(".systemprompt/profiles/other").exists());
+
+    // Next steps are shell-quoted for a profile name with a space.
+    let out = sp(p.path(), &["init", "--profile", "my staging"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("validate --profile 'my staging'"),
+        "{}",
+        out.stderr
+    );
+
+    // A value read from KIMI_API_KEY is said to come from there.
+    let pepper = project(&[(
+        &format!("{LOCAL}/secrets.json"),
+        "{\"oauth_at_rest_pepper\": \"Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQZq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5\", \"database_url\": \"postgres://a:b@h/db\"}",
+    )]);
+    let out = support::sp_env(
+        pepper.path(),
+        &["explain", "moonshot"],
+        &[("KIMI_API_KEY", "sk-kimi-abc")],
+    );
+    assert!(
+        out.stdout.contains("$KIMI_API_KEY: defined") && !out.stdout.contains("$MOONSHOT_API_KEY:"),
+        "{}",
+        out.stdout
+    );
+    // The invalid-JSON hint and init's help do not name the other generation's secret.
+    write(
+        pepper.path(),
+        &format!("{LOCAL}/secrets.json"),
+        "{\"oauth_at_rest_pepper\": ",
+    );
+    let out = sp(pepper.path(), &["validate"]);
+    assert!(!out.stderr.contains("jwt_secret"), "{}", out.stderr);
+    let out = sp(pepper.path(), &["init", "--help"]);
+    assert!(!out.stdout.contains("fresh jwt_secret"), "{}", out.stdout);
+
+    // The top-level help lists every exit code.
+    let out = sp(p.path(), &["--help"]);
+    assert!(out.stdout.contains("3 cancelled"), "{}", out.stdout);
+}

@@ -33,6 +33,9 @@ pub struct CopyArgs {
     /// Do not ask before writing into a protected profile
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Show the plan and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// The two profiles: the source must have a secrets file, the target a plain name.
@@ -120,10 +123,12 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CopyArgs) -> Result<(
         return Ok(());
     }
     let write = crate::cli::WriteArgs {
-        dry_run: false,
+        dry_run: args.dry_run,
         yes: args.yes,
     };
-    super::confirm(shell, &write, &args.to, protected, "Write into it")?;
+    if !super::confirm(shell, &write, &args.to, protected, "Write into it")? {
+        return Ok(());
+    }
     if create {
         crate::atomic::create_private_dir(&to.dir)
             .map_err(|e| Error::io(format!("cannot create {}", rel(&to.dir)), e))?;
@@ -236,7 +241,8 @@ fn warn_shared_secrets<'a>(
             ),
             format_args!(
                 "give `{}` its own afterwards: `cargo systemprompt-secrets rotate {key} --profile {}`",
-                args.to, args.to
+                args.to,
+                crate::git::shell_quote(&args.to)
             ),
         );
     }

@@ -39,7 +39,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &EditArgs) -> Result<(
         return Err(
             Error::failed(format!("{} does not exist", rel(&path))).help(format!(
                 "create it with `cargo systemprompt-secrets init --profile {}`",
-                profile.name
+                crate::git::shell_quote(&profile.name)
             )),
         );
     }

@@ -93,8 +93,19 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExplainArgs) -> Resul
             }
             if definitions.is_empty() {
                 shell.out(format_args!("`{key}` is not set in any layer."));
+                if let Some(near) = resolved.nearest_key(&args.key) {
+                    shell.out(format_args!("did you mean `{near}`?"));
+                }
             } else {
                 shell.out(format_args!("status: {status}"));
+            }
+            // Which finding makes the status, in words.
+            for f in checked
+                .findings
+                .iter()
+                .filter(|f| f.key.as_deref() == Some(key.as_str()))
+            {
+                shell.out(format_args!("  {} [{}]: {}", f.severity, f.code, f.message));
             }
         }
     }
@@ -136,10 +147,20 @@ fn consulted_layers(
             definition: None,
         });
     } else {
+        // The variable that set it (`KIMI_API_KEY` for `moonshot`), else every name read.
+        let env_def = find("env", None);
+        let place = match env_def.map(|i| &definitions[i].source) {
+            Some(crate::source::Source::Env { var }) => format!("${var}"),
+            _ => std::iter::once(env_name.clone())
+                .chain(keys::aliases(key).map(str::to_owned))
+                .map(|v| format!("${v}"))
+                .collect::<Vec<_>>()
+                .join(" or "),
+        };
         layers.push(Layer {
             name: "env",
-            place: format!("${env_name}"),
-            definition: find("env", None),
+            place,
+            definition: env_def,
         });
         for file in ctx.env_files(project).iter().rev() {
             let place = match std::fs::metadata(&file.path) {

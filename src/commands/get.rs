@@ -37,11 +37,15 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &GetArgs) -> Result<()
             "`{key}` is not set in profile `{}`",
             checked.profile.name
         ))
-        .help(format!(
-            "add it to {} or set {}; `cargo systemprompt-secrets explain {key}` shows every layer",
-            super::rel(&resolved.secrets_path),
-            keys::env_name(&key)
-        )));
+        .help(match resolved.nearest_key(&args.key) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None if keys::is_snake_case(&key) => format!(
+                "add it to {} or set {}; `cargo systemprompt-secrets explain {key}` shows every layer",
+                super::rel(&resolved.secrets_path),
+                keys::env_name(&key)
+            ),
+            None => "a key is letters, digits and `_` (`database_url`, or `DATABASE_URL` as an environment variable)".to_owned(),
+        }));
     };
     if args.reveal {
         shell.reveal(&def.value);

@@ -60,8 +60,9 @@ fn refuse_to_shadow_cache(
         if held.len() == 1 { "it" } else { "them" }
     ))
     .help(format!(
-        "write the cached values into the file instead: `cargo systemprompt-secrets export --profile {profile} --format json --keys -o {}`; or pass --force to generate new ones (a new pepper or jwt_secret signs everyone out)",
-        rel(secrets)
+        "write the cached values into the file instead: `cargo systemprompt-secrets export --profile {} --format json --keys -o {}`; or pass --force to generate new ones (a new pepper or jwt_secret signs everyone out)",
+        crate::git::shell_quote(profile),
+        crate::git::shell_quote(&rel(secrets))
     )))
 }
 
@@ -162,9 +163,10 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &InitArgs) -> Result<(
 
     if !(args.add_missing && exists) {
         shell.info(format_args!(
-            "\nNext steps:\n  1. Fill in database_url and at least one of {} in {}\n  2. cargo systemprompt-secrets validate --profile {name}\n  (the generated keys hold fresh random values; they are never printed)",
+            "\nNext steps:\n  1. Fill in database_url and at least one of {} in {}\n  2. cargo systemprompt-secrets validate --profile {}\n  (the generated keys hold fresh random values; they are never printed)",
             detected.generation.ai_providers().join(" / "),
-            rel(&secrets)
+            rel(&secrets),
+            crate::git::shell_quote(&name)
         ));
     }
     Ok(())

@@ -90,10 +90,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<()
 
     let only: Vec<String> = args.only.iter().map(|n| resolved.key_for(n)).collect();
     if let Some(missing) = only.iter().find(|k| !resolved.entries.contains_key(*k)) {
-        return Err(Error::failed(format!(
-            "--only names `{missing}`, which is not set in profile `{}`",
-            checked.profile.name
-        )));
+        return Err(not_set(&resolved, missing, &checked.profile.name));
     }
     // By environment name, as every verb resolves it: `--only` names a variable.
     let wanted: Vec<String> = only.iter().map(|k| keys::env_name(k)).collect();
@@ -183,6 +180,17 @@ fn withhold_credentials(
             "not passed on: {} (this tool's own credentials; `--keep-env NAME` passes one on)",
             withheld.join(", ")
         ));
+    }
+}
+
+/// `--only` names a key the profile does not set (with the key it is likely a typo of).
+fn not_set(resolved: &crate::layers::Resolved, missing: &str, profile: &str) -> Error {
+    let err = Error::failed(format!(
+        "--only names `{missing}`, which is not set in profile `{profile}`"
+    ));
+    match resolved.nearest_key(missing) {
+        Some(near) => err.help(format!("did you mean `{near}`?")),
+        None => err,
     }
 }
 

@@ -293,7 +293,10 @@ fn needles(ctx: &Context, shell: &mut Shell, project: &Project) -> Vec<Needle> {
                     "cannot read {}, so its values are not looked for",
                     rel(&path)
                 ),
-                format_args!("run `cargo systemprompt-secrets validate --profile {name}`"),
+                format_args!(
+                    "run `cargo systemprompt-secrets validate --profile {}`",
+                    crate::git::shell_quote(name)
+                ),
             ),
         }
     }

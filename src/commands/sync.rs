@@ -414,7 +414,7 @@ fn collect(
         ))
         .help(format!(
             "create it with `cargo systemprompt-secrets init --profile {}`",
-            profile.name
+            crate::git::shell_quote(&profile.name)
         )));
     }
     let findings = crate::validate::validate(&resolved, &settings);

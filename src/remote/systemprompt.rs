@@ -46,7 +46,7 @@ pub enum CloudError {
         message: String,
     },
     /// The tenant does not exist (or is not visible to this token).
-    #[error("tenant {tenant} not found{}", detail(message))]
+    #[error("tenant {tenant} not found{}", tenant_detail(tenant, message))]
     TenantNotFound {
         /// The tenant id.
         tenant: String,
@@ -114,6 +114,19 @@ impl CloudError {
             Self::BadResponse { .. } => Some("check that --api-url (or SYSTEMPROMPT_API_URL) points at the systemprompt API, not at another server".to_owned()),
             _ => None,
         }
+    }
+}
+
+/// The server's words after "tenant X not found", unless they only say that again.
+fn tenant_detail(tenant: &str, message: &str) -> String {
+    let same = message
+        .trim()
+        .trim_end_matches('.')
+        .eq_ignore_ascii_case(&format!("tenant {tenant} not found"));
+    if same {
+        String::new()
+    } else {
+        detail(message)
     }
 }
 

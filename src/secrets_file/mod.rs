@@ -213,7 +213,7 @@ fn top_level<'a>(path: &Path, bytes: &'a [u8]) -> Result<(&'a str, Pairs), Secre
             FileProblem::new(
                 "invalid-json",
                 format!("malformed JSON: {message}"),
-                "fix the JSON syntax; the file must look like {\"jwt_secret\": \"...\", \"database_url\": \"...\"}",
+                "fix the JSON syntax; the file must look like {\"database_url\": \"...\", \"anthropic\": \"...\"}",
             )
             .at(e.line(), Some(char_column(text, e.line(), e.column()))),
         )
