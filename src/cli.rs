@@ -63,7 +63,38 @@ fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     if args.get(1).is_none_or(|a| a != "systemprompt-secrets") {
         args.insert(1.min(args.len()), "systemprompt-secrets".into());
     }
+    playbook_alias(&mut args);
     args
+}
+
+/// The verbs upstream's playbooks spell `cloud secrets VERB` (the CLI before 0.32).
+const PLAYBOOK_VERBS: &[&str] = &["sync", "set", "unset", "cleanup"];
+
+/// Set when the command line used the playbook's `cloud secrets VERB`: the verb it ran.
+pub static PLAYBOOK_ALIAS: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// `cloud secrets sync|set|unset|cleanup …` (a hidden alias, for playbook users) becomes the
+/// verb itself, when it comes before anything else that is not an option.
+fn playbook_alias(args: &mut Vec<OsString>) {
+    let Some(at) = args
+        .iter()
+        .skip(2)
+        .position(|a| a == "cloud" || a == "--")
+        .map(|i| i + 2)
+    else {
+        return;
+    };
+    if args[at] != "cloud" || args.get(at + 1).is_none_or(|a| a != "secrets") {
+        return;
+    }
+    let Some(verb) = args
+        .get(at + 2)
+        .and_then(|a| PLAYBOOK_VERBS.iter().find(|v| a == **v))
+    else {
+        return;
+    };
+    let _ = PLAYBOOK_ALIAS.set(verb);
+    args.splice(at..at + 3, [OsString::from(*verb)]);
 }
 
 /// The command line.

@@ -842,6 +842,35 @@ fn the_custom_list_names_every_custom_name_the_tenant_holds() {
 }
 
 #[test]
+fn the_playbooks_cloud_secrets_verbs_run_ours() {
+    let server = CloudServer::start(TOKEN, &[TENANT]);
+    let p = pepper_project();
+    let out = sp_at(&p, &server, &["cloud", "secrets", "sync"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "`cloud secrets sync` (the playbook's spelling) runs `cargo systemprompt-secrets sync`"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(server.remote(TENANT).contains_key("FOO_BAR"));
+    let out = sp_at(
+        &p,
+        &server,
+        &["--quiet", "cloud", "secrets", "set", "PLAY_KEY=x"],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(server.remote(TENANT)["PLAY_KEY"], "x");
+    let out = sp_at(&p, &server, &["cloud", "secrets", "unset", "PLAY_KEY"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!server.remote(TENANT).contains_key("PLAY_KEY"));
+    assert_eq!(sp_at(&p, &server, &["cloud", "secrets", "cleanup"]).code, 0);
+    // Not a verb of ours: clap's own error.
+    assert_eq!(sp_at(&p, &server, &["cloud", "secrets", "list"]).code, 2);
+}
+
+#[test]
 fn an_expired_access_token_is_exchanged_once_more() {
     let server = CloudServer::start_current(TOKEN, &[TENANT]);
     let p = pepper_project();

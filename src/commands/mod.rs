@@ -53,6 +53,11 @@ use crate::shell::{Shell, Verbosity};
 /// Runs a parsed command line. Returns the error to report; the caller maps it to an exit code.
 pub fn run(cli: Cli, shell: &mut Shell) -> Result<(), Error> {
     let ctx = Context::new(cli.global);
+    if let Some(verb) = crate::cli::PLAYBOOK_ALIAS.get() {
+        shell.info(format_args!(
+            "note: `cloud secrets {verb}` (the playbook's spelling) runs `cargo systemprompt-secrets {verb}`"
+        ));
+    }
     let machine = machine_format(&cli.command);
     crate::interrupt::set_json(machine == Some(Machine::Json));
     let result = dispatch(&ctx, cli.command, shell);
