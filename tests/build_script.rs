@@ -85,6 +85,16 @@ fn build_script_fails_on_bad_secrets_reruns_on_changes_and_embeds_nothing() {
     // Built at run time so that the literal is in no file of this repository's target/.
     let canary = format!("CANARY-{}-build", std::process::id());
 
+    // 0. The example as a fresh clone has it (git checks files out 0644) builds without a word.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join(SECRETS), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+    }
+    let fresh = cargo_build(&dir, &target, &[]);
+    assert_eq!(fresh.code, 0, "{}", fresh.stderr);
+    assert!(!fresh.stderr.contains("warning"), "{}", fresh.stderr);
+
     // 1. An invalid secret fails the build, and cargo shows the finding (never the value).
     write(
         &dir,
