@@ -40,6 +40,7 @@ fn bench(c: &mut Criterion) {
                 let opts = LoadOptions {
                     env: &ProcessEnv,
                     use_env: true,
+                    read_file: true,
                     env_files: vec![],
                     cache: &NoCache,
                     project_id: "bench",

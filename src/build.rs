@@ -276,6 +276,7 @@ impl Check {
         let opts = LoadOptions {
             env,
             use_env: true,
+            read_file: true,
             env_files: vec![DotEnvFile {
                 path: dotenv,
                 required: false,

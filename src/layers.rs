@@ -56,6 +56,9 @@ pub struct LoadOptions<'a> {
     pub env: &'a dyn Env,
     /// `false` with `--no-env`: ignore the environment and dotenv files.
     pub use_env: bool,
+    /// `false` with `validate --env-only`: neither the secrets file nor the keyring cache is read
+    /// (a CI checkout, where the environment carries every secret).
+    pub read_file: bool,
     /// Dotenv files, lowest precedence first (the workspace `.env`, then each `--env-file`).
     pub env_files: Vec<DotEnvFile>,
     /// The keyring cache.
@@ -278,8 +281,10 @@ pub fn load(
         by_key: BTreeMap::new(),
     };
     // Lowest first; each layer's definitions go in front of the ones below it.
-    layers.keyring_cache(opts, profile);
-    layers.secrets_file(secrets_path)?;
+    if opts.read_file {
+        layers.keyring_cache(opts, profile);
+        layers.secrets_file(secrets_path)?;
+    }
     if opts.use_env {
         let universe = layers.universe(settings);
         for file in &opts.env_files {
@@ -360,6 +365,18 @@ impl Layers {
             .iter()
             .map(|k| (*k).to_owned())
             .collect();
+        // With no version in Cargo.lock, validation advises the keys later releases require
+        // (`later-boot-key`): the environment may carry them, so they are read too.
+        if settings.generation.version.is_none()
+            && settings.generation.generation == crate::generation::Generation::Pepper
+        {
+            universe.extend(
+                crate::upstream::Release::latest()
+                    .known_keys
+                    .iter()
+                    .map(|k| (*k).to_owned()),
+            );
+        }
         universe.extend(self.by_key.keys().cloned());
         universe.extend(self.resolved.blanks.keys().cloned());
         universe.extend(settings.required.iter().cloned());
@@ -472,6 +489,7 @@ mod tests {
         LoadOptions {
             env,
             use_env: true,
+            read_file: true,
             env_files: files,
             cache,
             project_id: "p",

@@ -16,7 +16,7 @@
 //!
 //! let settings = Config::default().for_profile("local", systemprompt_secrets::generation::Detected::fixed(systemprompt_secrets::generation::Generation::JwtSecret));
 //! let env = MapEnv::from_pairs([("OPENAI_API_KEY", "sk-ant-oops")]);
-//! let opts = LoadOptions { env: &env, use_env: true, env_files: vec![], cache: &NoCache, project_id: "demo" };
+//! let opts = LoadOptions { env: &env, use_env: true, read_file: true, env_files: vec![], cache: &NoCache, project_id: "demo" };
 //! let resolved = load(&path, &settings, "local", &opts)?;
 //! assert_eq!(resolved.get("openai").unwrap().source.layer(), "env");
 //!

@@ -166,7 +166,11 @@ fn required_findings(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Fin
                 ),
                 Requirement::Manifest => format!("required key `{key}` {detail} (the manifest requires it)"),
             },
-            add_hint(key),
+            if resolved.secrets_file_found {
+                add_hint(key)
+            } else {
+                env_hint(key)
+            },
         )
         .at(location);
         findings.push(match upstream {
@@ -398,6 +402,20 @@ fn boot_words(key: &str, detected: &crate::generation::Detected) -> String {
         upstream::LICENCE_SECRET => format!(": {version} refuses to boot without it when `licence.multi_tenant` is on"),
         _ => format!(": {version} cannot load secrets without it"),
     }
+}
+
+/// How to add a missing key where there is no secrets file (CI reads the environment): the
+/// variable that carries it.
+fn env_hint(key: &str) -> String {
+    let generate = match key {
+        "jwt_secret" => format!("; {GENERATE_JWT}"),
+        PEPPER => format!("; {GENERATE_PEPPER}"),
+        _ => String::new(),
+    };
+    format!(
+        "no secrets file here: set the environment variable {} (in CI, from its secret store){generate}",
+        keys::env_name(key)
+    )
 }
 
 /// How to add a missing key.
@@ -1340,6 +1358,7 @@ mod tests {
         let opts = LoadOptions {
             env,
             use_env: true,
+            read_file: true,
             env_files: vec![],
             cache: &NoCache,
             project_id: "p",
@@ -1645,6 +1664,7 @@ mod tests {
         let opts = LoadOptions {
             env: &MapEnv::default(),
             use_env: false,
+            read_file: true,
             env_files: vec![],
             cache: &NoCache,
             project_id: "p",

@@ -62,6 +62,7 @@ fn keyring_layer_is_lowest_and_read_once() {
     let opts = LoadOptions {
         env: &env,
         use_env: true,
+        read_file: true,
         env_files: vec![],
         cache: &cache,
         project_id: &p.id,
@@ -92,6 +93,7 @@ fn mistakes_fixture_findings_have_places_and_hints() {
     let opts = LoadOptions {
         env: &env,
         use_env: false,
+        read_file: true,
         env_files: vec![],
         cache: &systemprompt_secrets::cache_layer::NoCache,
         project_id: &p.id,

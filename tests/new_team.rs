@@ -289,3 +289,80 @@ fn typos_get_a_did_you_mean_and_words_fit_the_project() {
     let out = sp(p.path(), &["--help"]);
     assert!(out.stdout.contains("3 cancelled"), "{}", out.stdout);
 }
+
+#[test]
+fn ci_validates_a_profile_from_its_environment_alone() {
+    // A CI checkout: the template ignores every profile, so there is none.
+    let p = project(&[]);
+    let out = sp(
+        p.path(),
+        &[
+            "validate",
+            "--env-only",
+            "--strict",
+            "--profile",
+            "production",
+        ],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        !out.stderr.contains("missing-secrets-file")
+            && out
+                .stderr
+                .contains("set the environment variable OAUTH_AT_REST_PEPPER")
+            && out
+                .stderr
+                .contains("set the environment variable DATABASE_URL"),
+        "{}",
+        out.stderr
+    );
+    let env = [
+        (
+            "OAUTH_AT_REST_PEPPER",
+            "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQZq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5",
+        ),
+        ("DATABASE_URL", "postgres://app:pw@db:5432/app"),
+        (
+            "OPENAI_API_KEY",
+            "sk-proj-abcdefghij0123456789T3BlbkFJabcdefghij0123456789",
+        ),
+        (
+            "MANIFEST_SIGNING_SECRET_SEED",
+            "q83vEjkP0nVZ7pXlS5yR2mWcT9bA4uHd6fGiKoLe1Ns=",
+        ),
+        (
+            "ENCRYPTION_MASTER_KEY",
+            "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+        ),
+    ];
+    let out = support::sp_env(
+        p.path(),
+        &[
+            "validate",
+            "--env-only",
+            "--strict",
+            "--profile",
+            "production",
+        ],
+        &env,
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+
+    // The pre-commit hooks this repository offers run as their entries say.
+    let hooks: Vec<serde_json::Value> = serde_norway::from_str(
+        &std::fs::read_to_string(support::repo().join(".pre-commit-hooks.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(hooks.len(), 2);
+    let with_profile = project(&[(&format!("{LOCAL}/secrets.json"), GOOD)]);
+    support::git(with_profile.path(), &["init", "-q"]);
+    for hook in &hooks {
+        assert_eq!(hook["language"], "rust", "{hook}");
+        let entry = hook["entry"].as_str().unwrap();
+        let mut words = entry.split_whitespace();
+        assert_eq!(words.next(), Some("cargo-systemprompt-secrets"));
+        let args: Vec<&str> = words.collect();
+        let out = sp(with_profile.path(), &args);
+        assert_eq!(out.code, 0, "{entry}: {out:?}");
+    }
+}

@@ -69,6 +69,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CacheArgs) -> Result<
     let opts = LoadOptions {
         env: &ProcessEnv,
         use_env: false,
+        read_file: true,
         env_files: vec![],
         cache: &NoCache,
         project_id: &project.id,

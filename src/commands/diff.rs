@@ -44,6 +44,7 @@ pub(crate) fn run(
     let opts = LoadOptions {
         env: &ProcessEnv,
         use_env: false,
+        read_file: true,
         env_files: Vec::new(),
         cache: &NoCache,
         project_id: &project.id,

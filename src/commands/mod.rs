@@ -205,6 +205,8 @@ pub(crate) struct Context {
     pub cache: KeyringCache,
     /// The remote every profile uses instead of its configured one (unit tests).
     store: Option<Arc<dyn RemoteStore>>,
+    /// `validate --env-only`: profiles are read from the environment and dotenv files alone.
+    pub env_only: std::cell::Cell<bool>,
 }
 
 /// One profile, loaded and checked.
@@ -283,6 +285,7 @@ impl Context {
             cache: KeyringCache::new(global.keyring),
             global,
             store: None,
+            env_only: std::cell::Cell::new(false),
         }
     }
 
@@ -483,6 +486,7 @@ impl Context {
         let opts = LoadOptions {
             env: &ProcessEnv,
             use_env: !self.global.no_env,
+            read_file: !self.env_only.get(),
             env_files: self.env_files(project),
             cache: &self.cache,
             project_id: &project.id,
@@ -536,7 +540,7 @@ impl Context {
             Ok(resolved) => {
                 let mut findings =
                     crate::validate::validate_profile(&resolved, &settings, &profile, mode);
-                if mode != Mode::Skip && !resolved.secrets_file_found {
+                if mode != Mode::Skip && !resolved.secrets_file_found && !self.env_only.get() {
                     findings.insert(0, missing_file_finding(&resolved));
                 }
                 (Some(resolved), findings)
@@ -680,6 +684,7 @@ pub(crate) fn add_custom_list(
         let opts = LoadOptions {
             env: &ProcessEnv,
             use_env: false,
+            read_file: true,
             env_files: Vec::new(),
             cache: &crate::cache_layer::NoCache,
             project_id: &project.id,
@@ -822,6 +827,7 @@ pub(crate) fn warn_shadowed(
     let opts = LoadOptions {
         env: &ProcessEnv,
         use_env: true,
+        read_file: true,
         env_files: ctx.env_files(project),
         cache: &crate::cache_layer::NoCache,
         project_id: &project.id,

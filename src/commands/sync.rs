@@ -397,6 +397,7 @@ fn collect(
     let opts = LoadOptions {
         env: &ProcessEnv,
         use_env: args.include_env,
+        read_file: true,
         env_files: if args.include_env {
             ctx.env_files(project)
         } else {

@@ -56,6 +56,7 @@ fn run(
         cache: KeyringCache::new(cli.global.keyring),
         global: cli.global,
         store: Some(shared),
+        env_only: std::cell::Cell::new(false),
     };
     let (mut shell, captured) = Shell::captured(Verbosity::Normal);
     (dispatch(&ctx, cli.command, &mut shell), captured)

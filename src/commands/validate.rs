@@ -11,7 +11,7 @@ use crate::shell::{style, Shell};
 /// `validate`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  cargo systemprompt-secrets validate\n  cargo systemprompt-secrets validate --strict --profile production\n  cargo systemprompt-secrets validate --all-profiles --format github\n\nExit codes: 0 clean (warnings allowed unless strict), 1 failing findings, 2 usage or configuration error."
+    after_help = "Examples:\n  cargo systemprompt-secrets validate\n  cargo systemprompt-secrets validate --strict --profile production\n  cargo systemprompt-secrets validate --all-profiles --format github\n  cargo systemprompt-secrets validate --env-only --strict --profile production   In CI, from its secrets\n\nExit codes: 0 clean (warnings allowed unless strict), 1 failing findings, 2 usage or configuration error."
 )]
 pub struct ValidateArgs {
     /// Output format
@@ -23,6 +23,11 @@ pub struct ValidateArgs {
     /// Validate every profile
     #[arg(long, conflicts_with = "profile")]
     pub all_profiles: bool,
+    /// Read the profile from the environment (and .env) alone, as in CI where no secrets file is
+    /// checked out: the secrets file and the keyring cache are not read, and a missing file is
+    /// no finding
+    #[arg(long)]
+    pub env_only: bool,
 }
 
 /// `--format` for `validate`.
@@ -37,7 +42,35 @@ pub enum ValidateFormat {
     Github,
 }
 
+/// The profile to check. With `--env-only`, a profile named (`--profile`, `SYSTEMPROMPT_PROFILE`,
+/// `default-profile`) need not have a folder: a CI checkout has none.
+fn select(
+    ctx: &Context,
+    shell: &mut Shell,
+    project: &crate::project::Project,
+    args: &ValidateArgs,
+) -> Result<crate::profile::Profile, Error> {
+    match ctx.select(shell, project) {
+        Err(Error::Profile(crate::profile::ProfileError::NotFound { name, .. }))
+            if args.env_only && crate::profile::is_new_profile_name(&name) =>
+        {
+            shell.verbose(format_args!(
+                "profile `{name}` has no folder here; --env-only reads it from the environment"
+            ));
+            Ok(project.profiles.open(&name)?)
+        }
+        other => other,
+    }
+}
+
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ValidateArgs) -> Result<(), Error> {
+    if args.env_only && ctx.global.no_env {
+        return Err(
+            Error::usage("--env-only reads the environment, which --no-env turns off")
+                .help("drop one of the two"),
+        );
+    }
+    ctx.env_only.set(args.env_only);
     let project = ctx.project(shell)?;
     let mut checked = Vec::new();
     if args.all_profiles {
@@ -70,7 +103,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ValidateArgs) -> Resu
             }
         }
     } else {
-        let profile = ctx.select(shell, &project)?;
+        let profile = select(ctx, shell, &project, args)?;
         checked.push(ctx.check(shell, &project, profile, args.strict));
     }
 

@@ -332,6 +332,7 @@ mod tests {
         let opts = crate::layers::LoadOptions {
             env: &crate::env::MapEnv::default(),
             use_env: false,
+            read_file: true,
             env_files: vec![],
             cache: &crate::cache_layer::NoCache,
             project_id: "p",
