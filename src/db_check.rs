@@ -2,9 +2,10 @@
 //!
 //! Connects with the `postgres` crate, runs `SELECT version()`, and reports the server and whether
 //! TLS was used — never the URL, since it holds the password. TLS goes through rustls and the OS
-//! verifier. With no `sslmode` in the URL, TLS is required (the README's promise); `sslmode=prefer`
-//! falls back to a plain connection only when the server offers no TLS, and says so;
-//! `sslmode=disable` connects without TLS.
+//! verifier. With no `sslmode` in the URL, the app's own default applies: `prefer`, as libpq and
+//! sqlx (TLS when the server offers it, else a plain connection, said out loud and warned about
+//! when the server is not on this machine); `sslmode=require` needs TLS; `sslmode=disable`
+//! connects without it.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -20,6 +21,10 @@ pub struct Connected {
     pub server: String,
     /// How the connection is protected, for the report: `over TLS`, `without TLS (…)`.
     pub transport: String,
+    /// Whether TLS was used.
+    pub tls: bool,
+    /// Whether the server is on this machine (loopback or a Unix socket).
+    pub local: bool,
 }
 
 /// Why the connection failed, as text safe to print (the password is masked).
@@ -86,27 +91,25 @@ fn connect(url: &SecretString, timeout: Duration) -> Result<Connected, ConnectEr
         strict.ssl_mode(postgres::config::SslMode::Require);
         match strict.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls)) {
             Ok(client) => (client, "over TLS".to_owned()),
-            Err(e)
-                if no_tls_offered(&e) && explicit && mode == postgres::config::SslMode::Prefer =>
-            {
-                // sslmode=prefer: a plain connection, said out loud.
+            Err(e) if no_tls_offered(&e) && mode == postgres::config::SslMode::Prefer => {
+                // prefer (said, or the default): a plain connection, said out loud.
                 let client = config
                     .connect(postgres::NoTls)
                     .map_err(|e| fail(explain(&e)))?;
+                let why = if explicit {
+                    "sslmode=prefer allows that"
+                } else {
+                    "database_url has no sslmode, so prefer applies, as in the app's client"
+                };
                 (
                     client,
-                    "without TLS: the server offers none (sslmode=prefer allows that)".to_owned(),
+                    format!("without TLS: the server offers none ({why})"),
                 )
             }
             Err(e) if no_tls_offered(&e) => {
-                let why = if explicit {
-                    "database_url says sslmode=require"
-                } else {
-                    "TLS is required when database_url has no sslmode"
-                };
-                return Err(fail(format!(
-                    "the server offers no TLS, and {why}; enable TLS on the server, or set `sslmode=disable` in database_url for a trusted local network"
-                )));
+                return Err(fail(
+                    "the server offers no TLS, and database_url says sslmode=require; enable TLS on the server, or drop `sslmode=require` for a trusted local network".to_owned(),
+                ));
             }
             Err(e) => return Err(fail(explain(&e))),
         }
@@ -121,10 +124,30 @@ fn connect(url: &SecretString, timeout: Duration) -> Result<Connected, ConnectEr
         .collect::<Vec<_>>()
         .join(" ");
     let _ = client.close();
+    let tls = transport == "over TLS";
     Ok(Connected {
         target,
         server,
         transport,
+        tls,
+        local: is_local(&config),
+    })
+}
+
+/// Whether every host of `config` is this machine: a loopback address, `localhost`, or a Unix
+/// socket.
+fn is_local(config: &postgres::Config) -> bool {
+    config.get_hosts().iter().all(|h| match h {
+        postgres::config::Host::Tcp(name) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        #[cfg(unix)]
+        postgres::config::Host::Unix(_) => true,
     })
 }
 
@@ -195,6 +218,17 @@ fn mask(text: &str, raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_loopback_and_sockets_are_local() {
+        let local = |url: &str| is_local(&postgres::Config::from_str(url).unwrap());
+        assert!(local("postgres://a:b@localhost:5432/d"));
+        assert!(local("postgres://a:b@127.0.0.1:5432/d"));
+        assert!(local("postgres://a:b@[::1]:5432/d"));
+        assert!(local("host=/var/run/postgresql dbname=d"));
+        assert!(!local("postgres://a:b@db.internal:5432/d"));
+        assert!(!local("postgres://a:b@10.0.0.5:5432/d"));
+    }
 
     #[test]
     fn describes_without_credentials() {

@@ -258,12 +258,11 @@ fn connect_uses_tls_and_says_so() {
     assert!(!line.contains("connected"), "{line}");
 }
 
-/// With no `sslmode`, TLS is required, as the README promises; `sslmode=prefer` may fall back, and
-/// the pass line says so.
+/// With no `sslmode`, the app's own default applies (`prefer`, as libpq and sqlx): this server
+/// offers no TLS, so the connection is plain, and the line says so; `sslmode=require` refuses.
 #[test]
-fn connect_without_sslmode_requires_tls() {
+fn connect_follows_the_apps_tls_default() {
     let pg = Postgres::start();
-    // No sslmode: TLS is required, as the README promises; this server offers none.
     let plain = pg.url(PASSWORD).replace("?sslmode=disable", "");
     let dir_plain = project(&[(
         ".systemprompt/profiles/local/secrets.json",
@@ -271,14 +270,13 @@ fn connect_without_sslmode_requires_tls() {
     )]);
     let out = sp(dir_plain.path(), &["doctor", "--connect"]);
     let line = database_line(&out.stdout);
-    assert!(line.starts_with("fail"), "{out:?}");
+    assert!(line.starts_with("pass"), "{out:?}");
     assert!(
         line.contains(
-            "the server offers no TLS, and TLS is required when database_url has no sslmode"
+            "connected without TLS: the server offers none (database_url has no sslmode, so prefer applies, as in the app's client)"
         ),
         "{line}"
     );
-    assert_eq!(out.code, 1, "{out:?}");
     // sslmode=prefer: connected, and the pass line says it was without TLS.
     let prefer = pg
         .url(PASSWORD)
@@ -309,5 +307,11 @@ fn connect_without_sslmode_requires_tls() {
     assert!(
         line.contains("the server offers no TLS, and database_url says sslmode=require"),
         "{line}"
+    );
+    assert!(
+        out.stdout
+            .contains("drop `sslmode=require` from database_url"),
+        "the fix fits the failure: {}",
+        out.stdout
     );
 }

@@ -41,6 +41,14 @@ pub(super) fn connect(
     };
     let timeout = Duration::from_secs(args.remote.connect_timeout.max(1));
     match crate::db_check::check(&def.value, timeout) {
+        Ok(c) if !c.tls && !c.local => report.warn(
+            "database",
+            format!(
+                "profile `{name}`: connected {} to {} ({}) with database_url from {}, over the network in the clear",
+                c.transport, c.target, c.server, def.source
+            ),
+            "enable TLS on the server (then the app's client uses it by itself), or add `sslmode=require` to database_url so that a plain connection is refused",
+        ),
         Ok(c) => report.pass(
             "database",
             format!(
@@ -48,10 +56,19 @@ pub(super) fn connect(
                 c.transport, c.target, c.server, def.source
             ),
         ),
-        Err(e) => report.fail(
-            "database",
-            format!("profile `{name}`: cannot connect to {e}"),
-            "check that the server runs and that host, port, database, user and password in database_url are right",
-        ),
+        Err(e) => {
+            let fix = if e.reason.contains("offers no TLS") {
+                "enable TLS on the server, or drop `sslmode=require` from database_url for a trusted local network"
+            } else if e.reason.contains("certificate") {
+                "give the server a certificate the OS trusts (or point SSL_CERT_FILE at its CA), or use `sslmode=disable` on a trusted local network"
+            } else {
+                "check that the server runs and that host, port, database, user and password in database_url are right"
+            };
+            report.fail(
+                "database",
+                format!("profile `{name}`: cannot connect to {e}"),
+                fix,
+            );
+        }
     }
 }
