@@ -43,7 +43,8 @@ static RULES: LazyLock<Vec<FormatRule>> = LazyLock::new(|| {
 
 /// Passwords in documentation-style URLs that are not credentials.
 const DOC_PASSWORDS: &[&str] = &[
-    "password", "pass", "passwd", "pw", "pwd", "secret", "changeme", "postgres", "user",
+    "password", "pass", "passwd", "pw", "pwd", "secret", "changeme", "postgres", "user", "demo",
+    "test", "example",
 ];
 
 /// What a finding matched.
@@ -229,11 +230,47 @@ impl Scanner {
     }
 }
 
-/// The built-in allow-list: values marked as fakes (`FAKE`, `example`), as the bundled demo's are.
+/// The built-in allow-list: values marked as fakes by a separate word (`example-FAKE-jwt…`, as the
+/// bundled demo's are; a real key that merely holds the letters `fake` is not), and values no
+/// generator makes (one character repeated, or the alphabet in order, over most of their length:
+/// `sk-ant-api03-AAAA…`, `ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789`).
 fn fake_marker(text: &[u8]) -> Option<String> {
-    let marked = |w: &[u8]| text.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w));
-    (marked(b"fake") || marked(b"example"))
-        .then(|| "marked as a made-up example value (contains \"fake\" or \"example\")".to_owned())
+    let marked = |w: &[u8]| {
+        text.windows(w.len()).enumerate().any(|(at, x)| {
+            let apart = |b: Option<&u8>| b.is_none_or(|b| !b.is_ascii_alphanumeric());
+            x.eq_ignore_ascii_case(w)
+                && apart(at.checked_sub(1).and_then(|i| text.get(i)))
+                && apart(text.get(at + w.len()))
+        })
+    };
+    if marked(b"fake") || marked(b"example") {
+        return Some(
+            "marked as a made-up example value (the word \"fake\" or \"example\")".to_owned(),
+        );
+    }
+    obvious_fake(text)
+}
+
+/// One character repeated, or characters in ascending order, over at least 80% of a value of 16
+/// bytes or more, or a run of 16 of one character: made up by hand, never by a generator.
+fn obvious_fake(text: &[u8]) -> Option<String> {
+    if text.len() < 16 {
+        return None;
+    }
+    let pairs = text.len() - 1;
+    let same = text.windows(2).filter(|w| w[0] == w[1]).count();
+    let ascending = text
+        .windows(2)
+        .filter(|w| w[1] == w[0].wrapping_add(1))
+        .count();
+    // A run of 16 of one character is as good as never drawn at random.
+    let longest_run = text
+        .chunk_by(|a, b| a == b)
+        .map(<[u8]>::len)
+        .max()
+        .unwrap_or(0);
+    (same.max(ascending) * 10 >= pairs * 8 || longest_run >= 16)
+        .then(|| "made up by hand: one character repeated or the alphabet in order".to_owned())
 }
 
 /// Documentation URLs: a placeholder password (`pw`, `<password>`, `${POSTGRES_PASSWORD}`), a
@@ -343,11 +380,25 @@ mod tests {
     }
 
     #[test]
+    fn a_fake_is_a_separate_word_or_a_value_no_generator_makes() {
+        assert!(fake_marker(b"example-FAKE-jwt-secret-not-for-real-use").is_some());
+        assert!(fake_marker(b"sk_test_fake_123").is_some());
+        // The letters inside a real-looking key are no marker.
+        assert!(fake_marker(b"sk-ant-api03-q8ZfakeR2mWexampleT9bA4uHd6fGiKoLe1Ns").is_none());
+        assert!(fake_marker(b"ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789").is_some());
+        assert!(fake_marker(format!("sk-ant-api03-{}", "A".repeat(95)).as_bytes()).is_some());
+        assert!(fake_marker(b"ghp_q83vEjkP0nVZ7pXlS5yR2mWcT9bA4uHd6fGi").is_none());
+        assert!(
+            doc_url(b"postgres://systemprompt:demo@demo-pg-postgresql:5432/systemprompt").is_some()
+        );
+    }
+
+    #[test]
     fn allows_fakes_and_documentation_urls() {
         let s = Scanner::new(Vec::new());
         let hits = s.scan(b"a: ghp_DEMOFAKEnotREAL0000000000000000000000\nb: postgres://user:password@host:5432/db\nc: postgres://app:s3cr3t-Pw@db.prod.internal/app\n");
         assert_eq!(hits.len(), 3, "{hits:?}");
-        assert!(hits[0].allowed.as_deref().unwrap().contains("fake"));
+        assert!(hits[0].allowed.as_deref().unwrap().contains("made up"));
         assert!(hits[1].allowed.as_deref().unwrap().contains("placeholder"));
         assert_eq!(hits[2].allowed, None);
     }

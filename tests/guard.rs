@@ -377,7 +377,7 @@ fn scan_finds_values_and_formats_by_file_and_line() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|a| a["allowed"].as_str().unwrap().contains("fake")),
+            .any(|a| a["allowed"].as_str().unwrap().contains("made up by hand")),
         "{v}"
     );
 

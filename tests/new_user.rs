@@ -442,7 +442,10 @@ fn rotate_reports_json_and_provider_keys_are_not_generated() {
             )),
             "{out:?}"
         );
-        assert!(out.stderr.contains("set ANTHROPIC_API_KEY --local"), "{out:?}");
+        assert!(
+            out.stderr.contains("set ANTHROPIC_API_KEY --local"),
+            "{out:?}"
+        );
         assert!(
             !out.stderr.contains("--bytes"),
             "no generator is suggested: {out:?}"

@@ -425,9 +425,25 @@ fn report(
     if args.format != ScanFormat::Human {
         return Err(Error::exit(crate::exit_code::FAILURE));
     }
+    // A first run finds test fakes most often: the allow entries for exactly these files, ready
+    // to paste (only once each file is known to hold fakes, never by default).
+    let files: BTreeSet<&str> = found.iter().map(|f| f.path.as_str()).collect();
+    let entries: Vec<String> = files
+        .iter()
+        .map(|p| {
+            format!(
+                "    {{ path = {}, reason = \"test fake\" }},",
+                serde_json::Value::from(*p)
+            )
+        })
+        .collect();
+    shell.info(format_args!(
+        "note: if these are made-up test values, allow their files in Cargo.toml (each with its reason):\n  [package.metadata.systemprompt-secrets.scan]\n  allow = [\n{}\n  ]",
+        entries.join("\n")
+    ));
     Err(
         Error::exit_with(crate::exit_code::FAILURE, "secrets found in git-tracked content")
-            .help("remove them (`git rm --cached` for whole files), rotate every value that was committed, and add the files to .gitignore; allow fakes with [package.metadata.systemprompt-secrets.scan] allow = [{ path = \"…\", reason = \"…\" }]"),
+            .help("remove them (`git rm --cached` for whole files), rotate every value that was committed, and add the files to .gitignore; allow fakes as the note above shows"),
     )
 }
 
