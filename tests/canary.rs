@@ -416,6 +416,7 @@ fn writes(w: &mut World) {
             "export",
             "--format",
             "k8s-secret",
+            "--all-keys",
             "-o",
             "k8s.yaml",
             "--force",

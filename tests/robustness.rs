@@ -298,7 +298,11 @@ fn dotenv_and_k8s_exports_mean_the_same_to_other_readers() {
         ("dotenv", "out.env"),
         ("k8s-secret", "out.yaml"),
     ] {
-        let out = tool(p.path(), &["export", "--format", format, "-o", file]);
+        let mut args = vec!["export", "--format", format, "-o", file];
+        if format == "k8s-secret" {
+            args.push("--all-keys");
+        }
+        let out = tool(p.path(), &args);
         assert_eq!(out.code, 0, "{format}: {out:?}");
     }
     let truth: serde_json::Value =

@@ -25,8 +25,8 @@ pub enum ExportFormat {
     Shell,
     /// `NAME<<DELIM` blocks for `$GITHUB_ENV`, after `::add-mask::` lines on stdout.
     GithubEnv,
-    /// A Kubernetes `Secret` manifest (`stringData`, secrets.json keys as the template's helm
-    /// chart reads them) for `kubectl apply -f -`.
+    /// A Kubernetes `Secret` manifest (`stringData`, the keys the template's helm chart reads:
+    /// anthropic, openai, gemini; --all-keys for every key) for `kubectl apply -f -`.
     K8sSecret,
     /// `NAME=value` lines for `docker run --env-file` and Compose `env_file` (no quoting: values
     /// with a line break are refused).
@@ -36,7 +36,7 @@ pub enum ExportFormat {
 /// `export`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  cargo systemprompt-secrets export -o .env.production            dotenv, the default format\n  cargo systemprompt-secrets export --format github-env >> \"$GITHUB_ENV\"\n  cargo systemprompt-secrets export --format k8s-secret --name gateway-ai-keys | kubectl apply -f -\n  cargo systemprompt-secrets export --format docker-env -o .env.docker\n  cargo systemprompt-secrets export --format shell --reveal     To a terminal, on purpose"
+    after_help = "Examples:\n  cargo systemprompt-secrets export -o .env.production            dotenv, the default format\n  cargo systemprompt-secrets export --format github-env >> \"$GITHUB_ENV\"\n  cargo systemprompt-secrets export --format k8s-secret --name gateway-ai-keys | kubectl apply -f -\n    then: helm install gw ./helm/gateway --set secrets.existingSecret=gateway-ai-keys\n  cargo systemprompt-secrets export --format docker-env -o .env.docker\n  cargo systemprompt-secrets export --format shell --reveal     To a terminal, on purpose"
 )]
 pub struct ExportArgs {
     /// Output format
@@ -57,7 +57,14 @@ pub struct ExportArgs {
     /// The `metadata.name` of the k8s-secret [default: systemprompt-PROFILE]
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+    /// k8s-secret: every key, not only those the template's helm chart gives its pod
+    #[arg(long)]
+    pub all_keys: bool,
 }
+
+/// The keys the template's helm chart (`helm/gateway`) reads from its Secret, each into the env
+/// name of the pod (`secretKeyRef`); it has no `envFrom`, and takes `DATABASE_URL` from its values.
+const CHART_KEYS: &[&str] = &["anthropic", "openai", "gemini"];
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result<(), Error> {
     if args.output.is_none() && !args.reveal && std::io::stdout().is_terminal() {
@@ -68,6 +75,12 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
     }
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
+    if args.all_keys && args.format != ExportFormat::K8sSecret {
+        return Err(Error::usage(
+            "--all-keys is for --format k8s-secret (the other formats write every key)",
+        )
+        .help("drop --all-keys, or pass --format k8s-secret"));
+    }
     if args.name.is_some() && args.format != ExportFormat::K8sSecret {
         return Err(Error::usage("--name is for --format k8s-secret")
             .help("drop --name, or pass --format k8s-secret"));
@@ -86,6 +99,11 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
         })
         .collect();
 
+    let pairs = if args.format == ExportFormat::K8sSecret && !args.all_keys {
+        chart_pairs(shell, pairs)?
+    } else {
+        pairs
+    };
     if !matches!(args.format, ExportFormat::Json | ExportFormat::K8sSecret) {
         if let Some((bad, _)) = pairs.iter().find(|(n, _)| !keys::is_env_name(n)) {
             return Err(Error::failed(format!(
@@ -136,6 +154,33 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
         None => shell.out_raw(body.expose_secret()),
     }
     Ok(())
+}
+
+/// The k8s-secret's keys: those the template's chart gives its pod. The others are named, never
+/// promised: no pod of the chart would receive them.
+fn chart_pairs(
+    shell: &mut Shell,
+    pairs: Vec<(String, SecretString)>,
+) -> Result<Vec<(String, SecretString)>, Error> {
+    let (kept, left): (Vec<_>, Vec<_>) = pairs
+        .into_iter()
+        .partition(|(k, _)| CHART_KEYS.contains(&k.as_str()));
+    if !left.is_empty() {
+        let names: Vec<&str> = left.iter().map(|(k, _)| k.as_str()).collect();
+        shell.info(format_args!(
+            "note: left out of the Secret: {} (the template's helm chart reads only {} from it, and DATABASE_URL from `externalDatabase.url`; --all-keys writes them all, for manifests of your own)",
+            names.join(", "),
+            CHART_KEYS.join(", ")
+        ));
+    }
+    if kept.is_empty() {
+        return Err(Error::failed(
+            "the profile has none of the keys the template's helm chart reads from its Secret (anthropic, openai, gemini); nothing was written",
+        )
+        .help("set one of them, or pass --all-keys for a Secret of every key"));
+    }
+    shell.info("note: give the chart this Secret with `--set secrets.existingSecret=NAME` (its own default name is `<release>-gateway-ai-keys`)");
+    Ok(kept)
 }
 
 /// A warning when the file just written is one this tool reads as a layer (the workspace `.env`,
