@@ -1060,6 +1060,62 @@ t cargo-systemprompt-secrets explain --profile pro
     );
 }
 
+/// Issue 26, point 8: the bash install the README gives works in a new shell. bash-completion
+/// loads completion files lazily by command name, so a file named for the binary is never loaded
+/// for `cargo systemprompt-secrets <TAB>`; the install also sources it from `~/.bash_completion`,
+/// which bash-completion reads at start-up.
+#[test]
+fn the_documented_bash_install_completes_in_a_new_shell() {
+    let dir = demo();
+    let home = tempfile::tempdir().unwrap();
+    let (path, _) = completion_env();
+    let readme = std::fs::read_to_string(support::repo().join("README.md")).unwrap();
+    let install = readme
+        .lines()
+        .find_map(|l| l.split("Install in bash: `").nth(1))
+        .and_then(|rest| rest.split('`').next())
+        .expect("the README's bash install line")
+        .to_owned();
+    let run = |script: &str| {
+        std::process::Command::new("bash")
+            .args(["--norc", "--noprofile", "-c", script])
+            .current_dir(dir.path())
+            .env("HOME", home.path())
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("BASH_COMPLETION_USER_FILE")
+            .env("PATH", &path)
+            .env("SYSTEMPROMPT_SECRETS_KEYRING", "none")
+            .output()
+            .expect("bash")
+    };
+    let out = run(&install);
+    assert!(out.status.success(), "{install}: {out:?}");
+    // Twice is harmless.
+    assert!(run(&install).status.success());
+    // A new shell, as an interactive one starts: bash-completion, then the user's TAB.
+    let out = run(r#"source /usr/share/bash-completion/bash_completion
+t() { COMP_WORDS=("$@"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; COMPREPLY=(); complete -p "$1" >/dev/null 2>&1 || _completion_loader "$1"; local f; f=$(complete -p "$1" | sed -n 's/.*-F \([^ ]*\).*/\1/p'); "$f" "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"; echo "[$*] => ${COMPREPLY[*]}"; }
+t cargo systemprompt-secrets val
+t cargo-systemprompt-secrets ro
+"#);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("[cargo systemprompt-secrets val] => validate"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("[cargo-systemprompt-secrets ro] => rollback rotate"),
+        "{text}"
+    );
+    let sourced = std::fs::read_to_string(home.path().join(".bash_completion")).unwrap();
+    assert_eq!(
+        sourced.matches("cargo-systemprompt-secrets").count(),
+        1,
+        "{sourced}"
+    );
+}
+
 /// The PATH with the built binary first, and the toolchain's sysroot (cargo's own completions).
 fn completion_env() -> (String, String) {
     let bin_dir = support::bin().parent().unwrap().to_path_buf();
