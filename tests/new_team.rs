@@ -366,3 +366,38 @@ fn ci_validates_a_profile_from_its_environment_alone() {
         assert_eq!(out.code, 0, "{entry}: {out:?}");
     }
 }
+
+#[test]
+fn docker_env_is_for_docker_run_and_lists_custom_keys() {
+    let secrets = GOOD.replace(
+        "\"jwt_secret\"",
+        "\"mailgun_key\": \"key-abc $HOME\",\n  \"stripe_key\": \"sk_test_plain\",\n  \"jwt_secret\"",
+    );
+    let p = project(&[(&format!("{LOCAL}/secrets.json"), &secrets)]);
+    let out = sp(
+        p.path(),
+        &["export", "--format", "docker-env", "-o", "docker.env"],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("Compose's env_file would read MAILGUN_KEY otherwise")
+            && out.stderr.contains("--format dotenv"),
+        "{}",
+        out.stderr
+    );
+    let body = std::fs::read_to_string(p.path().join("docker.env")).unwrap();
+    assert!(
+        body.lines()
+            .any(|l| l == "SYSTEMPROMPT_CUSTOM_SECRETS=MAILGUN_KEY,STRIPE_KEY"),
+        "the app reads custom keys only through the list"
+    );
+    // Nothing Compose would change: no warning.
+    let plain = project(&[(&format!("{LOCAL}/secrets.json"), GOOD)]);
+    let out = sp(
+        plain.path(),
+        &["export", "--format", "docker-env", "-o", "docker.env"],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stderr.contains("Compose"), "{}", out.stderr);
+}

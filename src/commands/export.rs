@@ -28,8 +28,8 @@ pub enum ExportFormat {
     /// A Kubernetes `Secret` manifest (`stringData`, the keys the template's helm chart reads:
     /// anthropic, openai, gemini; --all-keys for every key) for `kubectl apply -f -`.
     K8sSecret,
-    /// `NAME=value` lines for `docker run --env-file` and Compose `env_file` (no quoting: values
-    /// with a line break are refused).
+    /// `NAME=value` lines for `docker run --env-file` (no quoting: values with a line break are
+    /// refused; for Compose's `env_file`, use dotenv).
     DockerEnv,
 }
 
@@ -99,11 +99,42 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
         })
         .collect();
 
-    let pairs = if args.format == ExportFormat::K8sSecret && !args.all_keys {
+    let mut pairs = if args.format == ExportFormat::K8sSecret && !args.all_keys {
         chart_pairs(shell, pairs)?
     } else {
         pairs
     };
+    // A container's environment: the app reads custom keys there only through the list, as
+    // deploy and `run` set it.
+    let into_env = args.format == ExportFormat::DockerEnv;
+    if into_env
+        && !args.keys
+        && !pairs
+            .iter()
+            .any(|(n, _)| n == crate::remote::CUSTOM_SECRETS)
+    {
+        let own = keys::env_name(
+            ctx.settings(&project, &profile)
+                .generation
+                .release()
+                .secret_key(),
+        );
+        if let Some(list) = crate::remote::names::custom_secrets(
+            pairs.iter().map(|(n, _)| n).filter(|n| **n != own),
+        ) {
+            shell.verbose(format_args!(
+                "and {} = {list}, as deploy sets it",
+                crate::remote::CUSTOM_SECRETS
+            ));
+            pairs.push((
+                crate::remote::CUSTOM_SECRETS.to_owned(),
+                SecretString::from(list),
+            ));
+        }
+    }
+    if args.format == ExportFormat::DockerEnv {
+        warn_compose(shell, &pairs);
+    }
     if !matches!(args.format, ExportFormat::Json | ExportFormat::K8sSecret) {
         if let Some((bad, _)) = pairs.iter().find(|(n, _)| !keys::is_env_name(n)) {
             return Err(Error::failed(format!(
@@ -154,6 +185,29 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
         None => shell.out_raw(body.expose_secret()),
     }
     Ok(())
+}
+
+/// docker-env is for `docker run --env-file`, which takes each line as it is. Compose's
+/// `env_file` reads the same file otherwise: it unquotes a leading quote, drops a ` #` comment and
+/// expands `$`; the keys whose values it would change are named.
+fn warn_compose(shell: &mut Shell, pairs: &[(String, SecretString)]) {
+    let differ: Vec<&str> = pairs
+        .iter()
+        .filter(|(_, v)| {
+            let v = v.expose_secret();
+            v.starts_with(['\'', '"']) || v.contains(" #") || v.contains('$')
+        })
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !differ.is_empty() {
+        shell.warn_help(
+            format_args!(
+                "Compose's env_file would read {} otherwise than `docker run --env-file` (it unquotes, drops ` #` comments and expands `$`): this file is for `docker run --env-file`",
+                differ.join(", ")
+            ),
+            "for Compose's env_file, use --format dotenv, which Compose, dotenvy and python-dotenv read alike",
+        );
+    }
 }
 
 /// The k8s-secret's keys: those the template's chart gives its pod. The others are named, never
