@@ -104,33 +104,9 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
     } else {
         pairs
     };
-    // A container's environment: the app reads custom keys there only through the list, as
-    // deploy and `run` set it.
-    let into_env = args.format == ExportFormat::DockerEnv;
-    if into_env
-        && !args.keys
-        && !pairs
-            .iter()
-            .any(|(n, _)| n == crate::remote::CUSTOM_SECRETS)
-    {
-        let own = keys::env_name(
-            ctx.settings(&project, &profile)
-                .generation
-                .release()
-                .secret_key(),
-        );
-        if let Some(list) = crate::remote::names::custom_secrets(
-            pairs.iter().map(|(n, _)| n).filter(|n| **n != own),
-        ) {
-            shell.verbose(format_args!(
-                "and {} = {list}, as deploy sets it",
-                crate::remote::CUSTOM_SECRETS
-            ));
-            pairs.push((
-                crate::remote::CUSTOM_SECRETS.to_owned(),
-                SecretString::from(list),
-            ));
-        }
+    if args.format == ExportFormat::DockerEnv && !args.keys {
+        let release = ctx.settings(&project, &profile).generation.release();
+        list_custom(shell, &mut pairs, release);
     }
     if args.format == ExportFormat::DockerEnv {
         warn_compose(shell, &pairs);
@@ -185,6 +161,35 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
         None => shell.out_raw(body.expose_secret()),
     }
     Ok(())
+}
+
+/// A container's environment: the app reads custom keys there only through
+/// `SYSTEMPROMPT_CUSTOM_SECRETS`, as deploy and `run` set it (the service's own secret is not
+/// custom; a list the profile sets itself is kept).
+fn list_custom(
+    shell: &mut Shell,
+    pairs: &mut Vec<(String, SecretString)>,
+    release: &crate::upstream::Release,
+) {
+    if pairs
+        .iter()
+        .any(|(n, _)| n == crate::remote::CUSTOM_SECRETS)
+    {
+        return;
+    }
+    let own = keys::env_name(release.secret_key());
+    if let Some(list) =
+        crate::remote::names::custom_secrets(pairs.iter().map(|(n, _)| n).filter(|n| **n != own))
+    {
+        shell.verbose(format_args!(
+            "and {} = {list}, as deploy sets it",
+            crate::remote::CUSTOM_SECRETS
+        ));
+        pairs.push((
+            crate::remote::CUSTOM_SECRETS.to_owned(),
+            SecretString::from(list),
+        ));
+    }
 }
 
 /// docker-env is for `docker run --env-file`, which takes each line as it is. Compose's
