@@ -22,7 +22,7 @@ Examples:
   cargo systemprompt-secrets validate --all-profiles     Check every profile
   cargo systemprompt-secrets list --profile production   Keys, sources and status (never values)
   cargo systemprompt-secrets explain anthropic           Which layer defines a key, and which wins
-  cargo systemprompt-secrets init --profile local        Create a profile with freshly generated secrets
+  cargo systemprompt-secrets init --profile local        Create a profile, its secrets generated
 
 Layers, highest first: process environment, .env / --env-file, secrets.json, keyring cache.
 Exit codes: 0 ok, 1 failing findings, invalid files or a failed request, 2 usage or

@@ -11,7 +11,7 @@ use crate::shell::{style, Shell};
 /// `validate`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  cargo systemprompt-secrets validate\n  cargo systemprompt-secrets validate --strict --profile production\n  cargo systemprompt-secrets validate --all-profiles --format github\n  cargo systemprompt-secrets validate --env-only --strict --profile production   In CI, from its secrets\n\nExit codes: 0 clean (warnings allowed unless strict), 1 failing findings, 2 usage or configuration error."
+    after_help = "Examples:\n  cargo systemprompt-secrets validate\n  cargo systemprompt-secrets validate --strict --profile production\n  cargo systemprompt-secrets validate --all-profiles --format github\n  cargo systemprompt-secrets validate --env-only --strict --profile production   In CI\n\nExit codes: 0 clean (warnings allowed unless strict), 1 failing findings, 2 usage or configuration error."
 )]
 pub struct ValidateArgs {
     /// Output format
