@@ -171,15 +171,7 @@ fn list_custom(
     pairs: &mut Vec<(String, SecretString)>,
     release: &crate::upstream::Release,
 ) {
-    if pairs
-        .iter()
-        .any(|(n, _)| n == crate::remote::CUSTOM_SECRETS)
-    {
-        return;
-    }
-    let own = keys::env_name(release.secret_key());
-    if let Some(list) =
-        crate::remote::names::custom_secrets(pairs.iter().map(|(n, _)| n).filter(|n| **n != own))
+    if let Some(list) = crate::remote::names::env_custom_list(pairs.iter().map(|(n, _)| n), release)
     {
         shell.verbose(format_args!(
             "and {} = {list}, as deploy sets it",

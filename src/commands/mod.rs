@@ -774,19 +774,12 @@ pub(crate) fn make_counted(
     profiles: &crate::profile::ProfileSet,
     name: &str,
 ) -> Result<(), Error> {
-    let has_yaml = |dir: &std::path::Path| {
-        ["profile.yaml", "profile.yml"]
-            .iter()
-            .any(|f| dir.join(f).is_file())
-    };
-    let dir = profiles.dir.join(name);
-    let siblings_have_yaml = profiles
-        .names
-        .iter()
-        .any(|n| n != name && has_yaml(&profiles.dir.join(n)));
-    if has_yaml(&dir) || !siblings_have_yaml {
+    // The folder exists now: counted by the set's own rule, or not.
+    let counted = crate::profile::ProfileSet::read(&profiles.dir)?.names;
+    if counted.iter().any(|n| n == name) {
         return Ok(());
     }
+    let dir = profiles.dir.join(name);
     let mut body = format!(
         "# Written by `cargo systemprompt-secrets` so that this folder counts as a profile (a\n\
          # folder without profile.yaml does not, here or in systemprompt). Complete it for\n\

@@ -202,11 +202,7 @@ fn add_custom_list(
     env: &mut BTreeMap<String, secrecy::SecretString>,
     release: &crate::upstream::Release,
 ) {
-    let own = keys::env_name(release.secret_key());
-    if env.contains_key(crate::remote::CUSTOM_SECRETS) {
-        return;
-    }
-    if let Some(list) = crate::remote::names::custom_secrets(env.keys().filter(|n| **n != own)) {
+    if let Some(list) = crate::remote::names::env_custom_list(env.keys(), release) {
         shell.verbose(format_args!(
             "and {} = {list}, as deploy sets it",
             crate::remote::CUSTOM_SECRETS

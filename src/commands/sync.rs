@@ -219,7 +219,7 @@ fn remote_changed(
             "hold{} other values on the remote, and whose change is newer is unknown: {why}",
             if n == 1 { "s" } else { "" }
         ),
-        Since::Unversioned => String::new(),
+        Since::Unversioned | Since::Unchanged(_) => String::new(),
     };
     Error::failed(format!(
         "{}: {n} key{s} {why}: {}. Syncing would overwrite {them}; nothing was written",

@@ -59,6 +59,21 @@ pub fn custom_secrets<'a>(names: impl IntoIterator<Item = &'a String>) -> Option
     (!custom.is_empty()).then(|| custom.into_iter().collect::<Vec<_>>().join(","))
 }
 
+/// The [`CUSTOM_SECRETS`] value an environment of the app (`run`, `export --format docker-env`)
+/// needs for `names`, as deploy sets it: the service's own secret of `release` is not custom, and
+/// a list already among `names` is kept (`None` then, as when nothing is custom).
+#[must_use]
+pub fn env_custom_list<'a>(
+    names: impl IntoIterator<Item = &'a String> + Clone,
+    release: &crate::upstream::Release,
+) -> Option<String> {
+    if names.clone().into_iter().any(|n| n == CUSTOM_SECRETS) {
+        return None;
+    }
+    let own = crate::keys::env_name(release.secret_key());
+    custom_secrets(names.into_iter().filter(|n| **n != own))
+}
+
 /// Whether a tenant name belongs in [`CUSTOM_SECRETS`]: not one of the standard names, nor one
 /// the platform or deploy owns (deploy lists only the names it maps from secrets.json).
 #[must_use]

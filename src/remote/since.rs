@@ -26,6 +26,8 @@ pub enum Side {
 pub enum Since {
     /// The remote keeps no versions (the cloud): nothing is recorded or compared.
     Unversioned,
+    /// The remote is at the version recorded: only the local side can have changed.
+    Unchanged(u64),
     /// The version recorded and what it held.
     Known {
         /// The version.
@@ -42,18 +44,12 @@ impl Since {
     /// on since (one request), from `remote` itself when it did not.
     #[must_use]
     pub fn read(store: &dyn RemoteStore, remote: &Remote, recorded: Option<u64>) -> Self {
-        let (Some(now), Some(values)) = (remote.version, &remote.values) else {
+        let (Some(now), Some(_)) = (remote.version, &remote.values) else {
             return Self::Unversioned;
         };
         match recorded {
-            _ if now == 0 => Self::Known {
-                version: 0,
-                held: SecretMap::new(),
-            },
-            Some(v) if v == now => Self::Known {
-                version: v,
-                held: values.clone(),
-            },
+            _ if now == 0 => Self::Unchanged(0),
+            Some(v) if v == now => Self::Unchanged(v),
             Some(v) if v < now => match store.read_version(v) {
                 Ok(then) => Self::Known {
                     version: v,
@@ -76,20 +72,25 @@ impl Since {
     /// `None` when that cannot be known.
     #[must_use]
     pub fn sides(&self, local: &SecretMap, remote: &SecretMap) -> Option<Sides> {
-        let Self::Known { held, .. } = self else {
-            return None;
-        };
-        let moved = |to: &SecretMap| -> BTreeSet<String> {
-            held.compare(to)
+        let moved = |from: &SecretMap, to: &SecretMap| -> BTreeSet<String> {
+            from.compare(to)
                 .iter()
                 .filter(|(_, c)| *c != Compare::Equal)
                 .map(|(k, _)| k.to_owned())
                 .collect()
         };
-        Some(Sides {
-            local: moved(local),
-            remote: moved(remote),
-        })
+        match self {
+            // What the remote holds is what was recorded: every difference is local.
+            Self::Unchanged(_) => Some(Sides {
+                local: moved(remote, local),
+                remote: BTreeSet::new(),
+            }),
+            Self::Known { held, .. } => Some(Sides {
+                local: moved(held, local),
+                remote: moved(held, remote),
+            }),
+            Self::Unversioned | Self::Unknown(_) => None,
+        }
     }
 
     /// The keys a push of `local` after `plan` would overwrite although someone else changed
@@ -97,11 +98,11 @@ impl Since {
     /// remote value differs).
     #[must_use]
     pub fn conflicts(&self, local: &SecretMap, remote: &Remote, plan: &SyncPlan) -> Vec<String> {
-        if matches!(self, Self::Unversioned) {
+        if matches!(self, Self::Unversioned | Self::Unchanged(_)) {
             return Vec::new();
         }
-        let values = remote.values.clone().unwrap_or_default();
-        match self.sides(local, &values) {
+        let empty = SecretMap::new();
+        match self.sides(local, remote.values.as_ref().unwrap_or(&empty)) {
             Some(sides) => plan
                 .changed
                 .iter()
