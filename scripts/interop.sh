@@ -16,7 +16,12 @@ fixtures="$root/tests/fixtures/upstream"
 target="${INTEROP_TARGET_DIR:-$HOME/.cache/cargo-systemprompt-secrets/interop-target}"
 mkdir -p "$target"
 
-if ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 && ! ls /usr/lib/*/libclang*.so* >/dev/null 2>&1; then
+# libclang itself (libclang.so*, libclang-14.so*), not the libclang-cpp that other packages bring.
+have_libclang=false
+for pattern in '/usr/lib/llvm-*/lib/libclang.so*' '/usr/lib/llvm-*/lib/libclang-[0-9]*.so*' '/usr/lib/*/libclang.so*' '/usr/lib/*/libclang-[0-9]*.so*'; do
+  compgen -G "$pattern" >/dev/null && have_libclang=true
+done
+if ! $have_libclang; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing libclang-dev (apt-get), which pg_query's build needs"
     DEBIAN_FRONTEND=noninteractive apt-get update -q

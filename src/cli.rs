@@ -245,6 +245,39 @@ pub struct RemoteArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Where OpenBao answers, and how long to wait.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// Options of the verbs only OpenBao answers (`pull`, `versions`, `rollback`: the cloud keeps
+/// no values and no versions), so they offer no cloud flags.
+#[derive(Debug, Args, Clone)]
+pub struct BaoArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Where OpenBao answers, and how long to wait.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+impl BaoArgs {
+    /// The same options as every remote verb takes, with no cloud flag given.
+    #[must_use]
+    pub fn remote(&self) -> RemoteArgs {
+        RemoteArgs {
+            tenant: None,
+            api_url: None,
+            format: self.format,
+            connection: self.connection.clone(),
+        }
+    }
+}
+
+/// Where an OpenBao remote answers, and how long to wait for it.
+#[derive(Debug, Args, Clone)]
+pub struct ConnectionArgs {
     /// OpenBao/Vault address(es), comma-separated [default: `address` in the manifest, BAO_ADDR, VAULT_ADDR]
     #[arg(long, value_name = "URL", value_delimiter = ',')]
     pub address: Vec<String>,

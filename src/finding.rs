@@ -137,6 +137,22 @@ impl Location {
         }
     }
 
+    /// The layer this location is in, highest first (the environment, dotenv files, the
+    /// secrets file or a file named by itself, the keyring).
+    #[must_use]
+    pub fn layer_rank(&self) -> u8 {
+        match self {
+            Location::Source(
+                crate::source::Source::Env { .. } | crate::source::Source::Given { .. },
+            ) => 0,
+            Location::Source(crate::source::Source::DotEnv { .. }) => 1,
+            Location::Source(crate::source::Source::SecretsFile { .. }) | Location::File { .. } => {
+                2
+            }
+            Location::Source(crate::source::Source::Keyring { .. }) => 3,
+        }
+    }
+
     /// The 1-based column, if known.
     #[must_use]
     pub fn column(&self) -> Option<usize> {

@@ -64,7 +64,8 @@ const PLACEHOLDERS: &[&str] = &[
     "postgresql://user:password@localhost:5432/dbname",
 ];
 
-/// Validates resolved secrets against the profile's settings. Returns every finding, sorted by key.
+/// Validates resolved secrets against the profile's settings. Returns every finding in the order
+/// of the files: whole-profile ones first, then by layer, file and line.
 ///
 /// What the project's systemprompt version refuses to load or boot on is an error that fails in
 /// every mode ([`Finding::refuses_boot`]); what certainly cannot work is an error; the rest is a
@@ -79,19 +80,32 @@ pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding>
     if settings.require_ai_provider && providers.iter().all(|k| resolved.get(k).is_none()) {
         let (last, rest) = providers.split_last().unwrap_or((&"", &[]));
         let quoted: Vec<String> = rest.iter().map(|k| format!("\"{k}\"")).collect();
+        // A provider key in another case (`Anthropic`) is a custom key to upstream: say so here
+        // too, as its own finding does.
+        let other_case = resolved
+            .entries
+            .keys()
+            .find(|k| providers.contains(&keys::to_snake_case(k).as_str()))
+            .map(|k| {
+                format!(
+                    " (`{k}` is a custom key to systemprompt, not `{}`)",
+                    keys::to_snake_case(k)
+                )
+            })
+            .unwrap_or_default();
         // systemprompt boots without one; its AI features then have nothing to call.
         findings.push(
             Finding::new(
                 "missing-ai-provider",
                 Severity::Warning,
                 None,
-                format!("no AI provider key: set at least one of {}", providers.join(", ")),
+                format!("no AI provider key: set at least one of {}{other_case}", providers.join(", ")),
                 format!("add {} or \"{last}\" to the secrets file, or set `require-ai-provider = false` in the manifest", quoted.join(", ")),
             )
             .at(Some(file_location(resolved))),
         );
     }
-    findings.extend(key_name_findings(resolved, generation));
+    findings.extend(key_name_findings(resolved, release));
     findings.extend(shared_env_names(resolved));
 
     for (key, resolution) in &resolved.entries {
@@ -110,15 +124,25 @@ pub fn validate(resolved: &Resolved, settings: &ProfileSettings) -> Vec<Finding>
             f.location.clone_from(&location);
         }
     }
-    findings.sort_by(|a, b| {
-        a.key
-            .cmp(&b.key)
-            .then_with(|| b.severity.cmp(&a.severity))
-            .then_with(|| a.code.cmp(&b.code))
-    });
     findings.extend(resolved.notes.iter().cloned());
     findings.extend(file_mode_findings(&resolved.files_read));
     findings.retain(|f| !settings.allows(&f.code));
+    // The profile as a whole first (a missing key, the file's mode), then each file top to
+    // bottom, as an editor shows it; a stable sort keeps one line's findings in their order.
+    findings.sort_by_cached_key(|f| {
+        let location = f.location.as_ref();
+        let line = location.and_then(Location::line);
+        (
+            line.is_some(),
+            location.map_or(0, Location::layer_rank),
+            location.and_then(Location::path).map(Path::to_path_buf),
+            line,
+            location.and_then(Location::column),
+            std::cmp::Reverse(f.severity),
+            f.key.clone(),
+            f.code.clone(),
+        )
+    });
     findings
 }
 
@@ -345,7 +369,7 @@ enum Requirement {
 /// Whether `key` has a value, looked up as upstream looks it up: a custom key (the master key,
 /// the licence secret) also under its name in the other case.
 fn present(resolved: &Resolved, release: &crate::upstream::Release, key: &str) -> bool {
-    if release.knows(key) && !matches!(key, upstream::MASTER_KEY | upstream::LICENCE_SECRET) {
+    if release.reads_exactly(key) {
         return resolved.get(key).is_some();
     }
     upstream::custom_lookup_names(key)
@@ -961,9 +985,11 @@ fn low_variety(value: &str) -> bool {
     distinct.len() < 10 || is_repetition(value) || classes < 2
 }
 
-/// Key names: not snake_case (legal upstream; said with the snake_case spelling), a likely typo
-/// of a known key, or a key this generation does not read.
-fn key_name_findings(resolved: &Resolved, generation: Generation) -> Vec<Finding> {
+/// Key names: not snake_case (legal upstream; said with the snake_case spelling), another case of
+/// a typed key (`Anthropic`: upstream reads it as a custom key, never as `anthropic`), a likely
+/// typo of a known key, or a key this generation does not read.
+fn key_name_findings(resolved: &Resolved, release: &crate::upstream::Release) -> Vec<Finding> {
+    let generation = release.generation;
     let mut out = Vec::new();
     let keys = resolved
         .entries
@@ -979,15 +1005,20 @@ fn key_name_findings(resolved: &Resolved, generation: Generation) -> Vec<Finding
     for (key, source) in keys {
         let location = || source.map(|s| Location::Source(s.clone()));
         if !keys::is_snake_case(key) {
-            out.push(
-                Finding::new(
-                    KEY_NAME,
-                    Severity::Warning,
-                    Some(key),
-                    format!("key `{key}` is not snake_case"),
-                    format!("systemprompt accepts it, but `{}` is the usual spelling (keys match ^[a-z][a-z0-9_]*$)", keys::to_snake_case(key)),
+            let snake = keys::to_snake_case(key);
+            let (message, help) = if release.reads_exactly(&snake) {
+                (
+                    format!("key `{key}` is not `{snake}`: systemprompt reads it as a custom key, so `{snake}` is not set"),
+                    format!("rename it to `{snake}`; systemprompt reads its own keys in lower case only"),
                 )
-                .at(location()),
+            } else {
+                (
+                    format!("key `{key}` is not snake_case"),
+                    format!("systemprompt accepts it, but `{snake}` is the usual spelling (keys match ^[a-z][a-z0-9_]*$)"),
+                )
+            };
+            out.push(
+                Finding::new(KEY_NAME, Severity::Warning, Some(key), message, help).at(location()),
             );
         }
         let other = match generation {
@@ -1411,8 +1442,8 @@ mod tests {
         assert_eq!(
             codes(&f),
             [
-                "missing-ai-provider",
                 "missing-required-key",
+                "missing-ai-provider",
                 "missing-required-key"
             ]
         );
@@ -1509,10 +1540,10 @@ mod tests {
         assert_eq!(
             codes(&f),
             [
-                "gemini-shape",
-                "github-shape",
                 "agent-key-prefix",
-                "openai-prefix"
+                "openai-prefix",
+                "gemini-shape",
+                "github-shape"
             ]
         );
         let f = run(&good("").replace(ANT, "sk-ant-api03-short"));
@@ -1644,12 +1675,12 @@ mod tests {
             f[0].message
         );
         let f = run_pepper("{\"jwt_secret\": \"Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ\", \"database_url\": \"postgres://a:b@h/db\"}");
-        assert_eq!(codes(&f), ["unread-key", "missing-required-key"]);
-        assert!(f[0].is_advisory(), "a leftover jwt_secret fails no mode");
+        assert_eq!(codes(&f), ["missing-required-key", "unread-key"]);
+        assert!(f[1].is_advisory(), "a leftover jwt_secret fails no mode");
         assert!(
-            f[1].hint.contains("rotate oauth_at_rest_pepper"),
+            f[0].hint.contains("rotate oauth_at_rest_pepper"),
             "{}",
-            f[1].hint
+            f[0].hint
         );
     }
 

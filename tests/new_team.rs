@@ -288,6 +288,19 @@ fn typos_get_a_did_you_mean_and_words_fit_the_project() {
     // The top-level help lists every exit code.
     let out = sp(p.path(), &["--help"]);
     assert!(out.stdout.contains("3 cancelled"), "{}", out.stdout);
+
+    // The verbs only OpenBao answers offer no cloud flags.
+    for verb in ["pull", "versions", "rollback"] {
+        let out = sp(p.path(), &[verb, "--help"]);
+        assert!(
+            out.stdout.contains("--address") && !out.stdout.contains("--tenant"),
+            "{verb}: {}",
+            out.stdout
+        );
+        assert!(!out.stdout.contains("--api-url"), "{verb}: {}", out.stdout);
+    }
+    let out = sp(p.path(), &["sync", "--help"]);
+    assert!(out.stdout.contains("--tenant"), "{}", out.stdout);
 }
 
 #[test]
@@ -400,4 +413,55 @@ fn docker_env_is_for_docker_run_and_lists_custom_keys() {
     );
     assert_eq!(out.code, 0, "{out:?}");
     assert!(!out.stderr.contains("Compose"), "{}", out.stderr);
+}
+
+#[test]
+fn a_provider_key_in_another_case_gets_one_statement_and_findings_come_in_line_order() {
+    // `Anthropic` is a custom key to upstream (its typed field is `anthropic`): every message
+    // says so, none calls it accepted.
+    let secrets = "{\n  \"oauth_at_rest_pepper\": \"Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQZq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5\",\n  \"database_url\": \"postgres://a:b@localhost/db\",\n  \"zz_custom\": \"changeme\",\n  \"Anthropic\": \"sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789\",\n  \"aa_custom\": \"changeme\"\n}\n";
+    let p = project(&[(&format!("{LOCAL}/secrets.json"), secrets)]);
+    let out = sp(p.path(), &["validate"]);
+    assert!(!out.stderr.contains("accepts it"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("`Anthropic` is not `anthropic`: systemprompt reads it as a custom key"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("(`Anthropic` is a custom key to systemprompt, not `anthropic`)"),
+        "{}",
+        out.stderr
+    );
+    let out = sp(p.path(), &["explain", "anthropic"]);
+    assert!(
+        out.stdout.contains("systemprompt reads it as a custom key"),
+        "{}",
+        out.stdout
+    );
+    // A custom key in upper case is still simply not snake_case.
+    let upper = secrets.replace("\"aa_custom\"", "\"AA_CUSTOM\"");
+    write(p.path(), &format!("{LOCAL}/secrets.json"), &upper);
+    let out = sp(p.path(), &["validate"]);
+    assert!(
+        out.stderr.contains("key `AA_CUSTOM` is not snake_case"),
+        "{}",
+        out.stderr
+    );
+
+    // Line order: zz_custom (line 4), Anthropic (line 5), AA_CUSTOM (line 6), not by name.
+    let at = |needle: &str| {
+        out.stderr
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {}", out.stderr))
+    };
+    let lines: Vec<usize> = ["secrets.json:4", "secrets.json:5", "secrets.json:6"]
+        .iter()
+        .map(|n| at(n))
+        .collect();
+    assert!(lines.windows(2).all(|w| w[0] < w[1]), "{}", out.stderr);
+    // Findings about the profile as a whole (the missing provider) come before them.
+    assert!(at("missing-ai-provider") < lines[0], "{}", out.stderr);
 }

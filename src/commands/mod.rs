@@ -444,9 +444,9 @@ impl Context {
         RemoteFlags {
             tenant: args.tenant.clone(),
             api_url: args.api_url.clone(),
-            addresses: args.address.clone(),
-            connect_timeout: std::time::Duration::from_secs(args.connect_timeout),
-            timeout: std::time::Duration::from_secs(args.timeout),
+            addresses: args.connection.address.clone(),
+            connect_timeout: std::time::Duration::from_secs(args.connection.connect_timeout),
+            timeout: std::time::Duration::from_secs(args.connection.timeout),
             keyring: self.global.keyring,
         }
     }

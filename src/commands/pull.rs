@@ -6,7 +6,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{log_requests, plan_group, rel, Context};
-use crate::cli::{Format, RemoteArgs, WriteArgs};
+use crate::cli::{BaoArgs, Format, WriteArgs};
 use crate::error::Error;
 use crate::remote::{self, Capability, RemoteStore};
 use crate::secret_map::SecretMap;
@@ -21,7 +21,7 @@ use crate::shell::Shell;
 pub struct PullArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub target: RemoteArgs,
+    pub target: BaoArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub write: WriteArgs,
@@ -32,7 +32,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &PullArgs) -> Result<(
     let profile = ctx.select(shell, &project)?;
     remote::require(&project, &profile, Capability::Values, "pull")?;
     crate::git::guard(shell, &profile.secrets_path)?;
-    let store = ctx.remote(shell, &project, &profile, &args.target)?;
+    let store = ctx.remote(shell, &project, &profile, &args.target.remote())?;
     let read = store.read()?;
     let version = read.version.unwrap_or_default();
     // Two remote names that become one key (`ANTHROPIC` and `ANTHROPIC_API_KEY` with

@@ -5,7 +5,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{confirm, log_requests, plan_group, Context};
-use crate::cli::{Format, RemoteArgs, WriteArgs};
+use crate::cli::{BaoArgs, Format, WriteArgs};
 use crate::error::Error;
 use crate::remote::{self, Capability, Edit};
 use crate::secret_map::{Compare, SecretMap};
@@ -22,7 +22,7 @@ pub struct RollbackArgs {
     pub version: u64,
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub target: RemoteArgs,
+    pub target: BaoArgs,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub write: WriteArgs,
@@ -32,7 +32,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RollbackArgs) -> Resu
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
     remote::require(&project, &profile, Capability::Versions, "rollback")?;
-    let store = ctx.remote(shell, &project, &profile, &args.target)?;
+    let store = ctx.remote(shell, &project, &profile, &args.target.remote())?;
     let location = store.location();
     let cannot = |why: String| {
         Error::failed(format!(

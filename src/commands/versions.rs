@@ -5,7 +5,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{log_requests, Context};
-use crate::cli::{Format, RemoteArgs};
+use crate::cli::{BaoArgs, Format};
 use crate::error::Error;
 use crate::remote::{self, Capability};
 use crate::shell::Shell;
@@ -16,14 +16,14 @@ use crate::shell::Shell;
 pub struct VersionsArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
-    pub target: RemoteArgs,
+    pub target: BaoArgs,
 }
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &VersionsArgs) -> Result<(), Error> {
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
     remote::require(&project, &profile, Capability::Versions, "versions")?;
-    let store = ctx.remote(shell, &project, &profile, &args.target)?;
+    let store = ctx.remote(shell, &project, &profile, &args.target.remote())?;
     let meta = store.versions()?;
     log_requests(shell, store.as_ref());
     let Some(meta) = meta else {

@@ -303,6 +303,14 @@ impl Release {
         self.known_keys.contains(&key)
     }
 
+    /// Whether `key` is one of the secrets file's typed fields, read under this exact spelling
+    /// only: `Anthropic` is a custom key to upstream, not `anthropic`. The master key and the
+    /// licence secret are custom keys read with `Secrets::get`, so their other case counts too.
+    #[must_use]
+    pub fn reads_exactly(&self, key: &str) -> bool {
+        self.knows(key) && !matches!(key, MASTER_KEY | LICENCE_SECRET)
+    }
+
     /// Whether `deploy` drops this name.
     #[must_use]
     pub fn is_system_managed(&self, name: &str) -> bool {

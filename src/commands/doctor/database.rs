@@ -39,7 +39,7 @@ pub(super) fn connect(
         );
         return;
     };
-    let timeout = Duration::from_secs(args.remote.connect_timeout.max(1));
+    let timeout = Duration::from_secs(args.remote.connection.connect_timeout.max(1));
     match crate::db_check::check(&def.value, timeout) {
         Ok(c) if !c.tls && !c.local => report.warn(
             "database",
