@@ -77,34 +77,114 @@ pub fn state(file: &Path) -> GitState {
     }
 }
 
-/// The work tree root when git tracks `file`. Cheap outside a repository: no `.git` in any
-/// ancestor means no git run at all; inside one it is one `ls-files` run (two when tracked).
+/// For each of `files`, the work tree root when git tracks it. One `ls-files` run per repository
+/// for all of them (`validate --all-profiles` asks about every profile at once), and none at all
+/// outside a repository or while the index is unchanged: the answer is cached against the index
+/// file's identity, so a warm `validate` starts no git process.
 #[must_use]
-pub fn tracked_root(file: &Path) -> Option<PathBuf> {
-    let absolute = std::path::absolute(file).ok()?;
-    let dir = existing_ancestor(&absolute)?;
-    let repo = dir.ancestors().find(|d| d.join(".git").exists())?;
-    // The answer depends on the index alone: it is cached against the index file's identity, so
-    // a warm `validate` starts no git process.
-    let key = index_identity(repo).map(|id| format!("tracked\n{}\n{id}", absolute.display()));
+pub fn tracked_roots(files: &[&Path]) -> Vec<Option<PathBuf>> {
+    let mut answers = vec![None; files.len()];
+    // Each file by the repository that holds it (the nearest ancestor with a `.git`).
+    let mut by_repo: std::collections::BTreeMap<PathBuf, Vec<(usize, PathBuf)>> =
+        std::collections::BTreeMap::new();
+    for (i, file) in files.iter().enumerate() {
+        let Ok(absolute) = std::path::absolute(file) else {
+            continue;
+        };
+        let Some(dir) = existing_ancestor(&absolute) else {
+            continue;
+        };
+        if let Some(repo) = dir.ancestors().find(|d| d.join(".git").exists()) {
+            by_repo
+                .entry(repo.to_path_buf())
+                .or_default()
+                .push((i, absolute));
+        }
+    }
+    for (repo, asked) in by_repo {
+        for i in tracked_in(&repo, &asked) {
+            answers[i] = Some(repo.clone());
+        }
+    }
+    answers
+}
+
+/// Which of `asked` (index, absolute path) the index of the work tree `repo` holds, by index.
+fn tracked_in(repo: &Path, asked: &[(usize, PathBuf)]) -> Vec<usize> {
+    let relative: Vec<(usize, PathBuf)> = asked
+        .iter()
+        .filter_map(|(i, p)| Some((*i, p.strip_prefix(repo).ok()?.to_path_buf())))
+        .collect();
+    let mut names = String::new();
+    for (_, p) in &relative {
+        names.push_str(&p.to_string_lossy());
+        names.push('\n');
+    }
+    let key = index_identity(repo).map(|id| {
+        format!(
+            "tracked\n{}\n{id}\n{:016x}",
+            repo.display(),
+            crate::metadata_cache::fnv64(names.as_bytes())
+        )
+    });
+    // The cache holds only the asked paths that are tracked: small, whatever the folder holds.
     if let Some(answer) = key.as_deref().and_then(crate::metadata_cache::recall) {
-        return answer.strip_prefix("yes\n").map(PathBuf::from);
+        let tracked: std::collections::BTreeSet<&Path> = answer.lines().map(Path::new).collect();
+        return relative
+            .iter()
+            .filter(|(_, p)| tracked.contains(p.as_path()))
+            .map(|(i, _)| *i)
+            .collect();
     }
-    let tracked = git(&dir)
-        .args(["ls-files", "--error-unmatch", "--"])
-        .arg(&absolute)
-        .stdout(Stdio::null())
+    let Some(listed) = ls_files(repo, &relative) else {
+        return Vec::new();
+    };
+    let listed: std::collections::BTreeSet<PathBuf> = listed.into_iter().collect();
+    let tracked: Vec<&(usize, PathBuf)> = relative
+        .iter()
+        .filter(|(_, p)| listed.contains(p))
+        .collect();
+    if let Some(key) = &key {
+        let answer: Vec<std::borrow::Cow<'_, str>> =
+            tracked.iter().map(|(_, p)| p.to_string_lossy()).collect();
+        crate::metadata_cache::remember(key, &answer.join("\n"));
+    }
+    tracked.into_iter().map(|(i, _)| *i).collect()
+}
+
+/// The paths among `asked` (relative to `repo`) that git's index holds: one `ls-files` run over
+/// the folder they all share (the profiles folder, usually), however many there are. `None` when
+/// git cannot answer.
+fn ls_files(repo: &Path, asked: &[(usize, PathBuf)]) -> Option<Vec<PathBuf>> {
+    let mut common: Option<PathBuf> = None;
+    for (_, p) in asked {
+        let parent = p.parent().unwrap_or(Path::new(""));
+        common = Some(match common {
+            None => parent.to_path_buf(),
+            Some(c) => c
+                .ancestors()
+                .find(|a| parent.starts_with(a))
+                .unwrap_or(Path::new(""))
+                .to_path_buf(),
+        });
+    }
+    let common = common?;
+    let pathspec = if common.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        common.as_path()
+    };
+    let out = git(repo)
+        .env("GIT_LITERAL_PATHSPECS", "1")
+        .args(["ls-files", "-z", "--full-name", "--"])
+        .arg(pathspec)
         .stderr(Stdio::null())
-        .status()
+        .output()
         .ok()?;
-    let root = tracked.success().then(|| work_tree(&dir)).flatten();
-    if let Some(key) = key {
-        let answer = root
-            .as_ref()
-            .map_or_else(|| "no".to_owned(), |r| format!("yes\n{}", r.display()));
-        crate::metadata_cache::remember(&key, &answer);
+    if !out.status.success() {
+        return None;
     }
-    root
+    Some(split_nul(&out.stdout).map(PathBuf::from).collect())
 }
 
 /// The identity of the repository's index (`.git/index`): its length, modification time and

@@ -19,7 +19,7 @@ fn validate(root: &Path, cache: &Path) -> Out {
 }
 
 /// The programs `validate` executes, as `strace` sees them (the first is the binary itself).
-fn executed(root: &Path, cache: &Path) -> Vec<String> {
+fn executed(root: &Path, cache: &Path, args: &[&str]) -> Vec<String> {
     let trace = tempfile::NamedTempFile::new().unwrap();
     let log = trace.path().to_string_lossy().into_owned();
     let mut c = support::through(
@@ -28,6 +28,7 @@ fn executed(root: &Path, cache: &Path) -> Vec<String> {
         &["-f", "-qq", "-e", "trace=execve", "-o", &log],
     );
     c.arg("validate")
+        .args(args)
         .env("SYSTEMPROMPT_SECRETS_CACHE_DIR", cache);
     let out = c.output().expect("strace (scripts/test.sh installs it)");
     assert!(
@@ -53,7 +54,7 @@ fn a_warm_validate_starts_no_process_and_follows_the_index() {
     // The index must be older than git's racy window before its answer is cached.
     std::thread::sleep(std::time::Duration::from_millis(2100));
     assert_eq!(validate(p.path(), cache.path()).code, 0);
-    let execs = executed(p.path(), cache.path());
+    let execs = executed(p.path(), cache.path(), &[]);
     assert_eq!(execs.len(), 1, "only the binary itself: {execs:#?}");
 
     // Tracking the file rewrites the index: the next run asks git again and warns.
@@ -63,4 +64,60 @@ fn a_warm_validate_starts_no_process_and_follows_the_index() {
     git(p.path(), &["rm", "-q", "--cached", SECRETS]);
     let out = validate(p.path(), cache.path());
     assert!(!out.all().contains("is tracked by git"), "{out:?}");
+}
+
+#[test]
+fn all_profiles_ask_git_once_for_every_profile() {
+    let mut files = vec![(
+        ".gitignore".to_owned(),
+        "/target\nsecrets.json\n".to_owned(),
+    )];
+    for i in 0..40 {
+        files.push((
+            format!(".systemprompt/profiles/p{i:02}/secrets.json"),
+            GOOD.to_owned(),
+        ));
+    }
+    // One profile's file is tracked; a name with a pathspec character is taken literally.
+    files.push((
+        ".systemprompt/profiles/st*r/secrets.json".to_owned(),
+        GOOD.to_owned(),
+    ));
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let p = project(&refs);
+    git(p.path(), &["init", "-q"]);
+    git(p.path(), &["add", ".gitignore", "Cargo.toml", "src"]);
+    git(
+        p.path(),
+        &["add", "-f", ".systemprompt/profiles/p07/secrets.json"],
+    );
+    git(p.path(), &["commit", "-qm", "init"]);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let cache = tempfile::tempdir().unwrap();
+
+    // Cold: one git process for all 41 profiles (before: one or two per profile).
+    let execs = executed(p.path(), cache.path(), &["--all-profiles"]);
+    let gits: Vec<&String> = execs.iter().filter(|l| l.contains("git")).collect();
+    assert_eq!(gits.len(), 1, "{execs:#?}");
+    // Warm: none.
+    let execs = executed(p.path(), cache.path(), &["--all-profiles"]);
+    assert_eq!(execs.len(), 1, "only the binary itself: {execs:#?}");
+
+    let mut c = cmd(p.path());
+    c.args(["validate", "--all-profiles"])
+        .env("SYSTEMPROMPT_SECRETS_CACHE_DIR", cache.path());
+    let out = run(c);
+    let all = out.all();
+    let tracked: Vec<&str> = all
+        .lines()
+        .filter(|l| l.contains("is tracked by git"))
+        .collect();
+    assert_eq!(tracked.len(), 1, "{out:?}");
+    assert!(
+        all.contains("git rm --cached -- .systemprompt/profiles/p07/secrets.json"),
+        "{out:?}"
+    );
 }

@@ -1,5 +1,7 @@
 //! `validate` (alias `check`): every finding at once, as diagnostics, JSON or GitHub annotations.
 
+use std::path::{Path, PathBuf};
+
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
@@ -107,11 +109,18 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ValidateArgs) -> Resu
         checked.push(ctx.check(shell, &project, profile, args.strict));
     }
 
-    for c in &mut checked {
-        if c.mode == Mode::Skip || c.settings.allows(crate::finding::SECRETS_TRACKED) {
-            continue;
-        }
-        if let Some(root) = crate::git::tracked_root(&c.profile.secrets_path) {
+    // One question to git for every profile at once.
+    let asked: Vec<&mut Checked> = checked
+        .iter_mut()
+        .filter(|c| c.mode != Mode::Skip && !c.settings.allows(crate::finding::SECRETS_TRACKED))
+        .collect();
+    let files: Vec<PathBuf> = asked
+        .iter()
+        .map(|c| c.profile.secrets_path.clone())
+        .collect();
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    for (c, root) in asked.into_iter().zip(crate::git::tracked_roots(&paths)) {
+        if let Some(root) = root {
             c.findings
                 .push(crate::git::tracked_finding(&c.profile.secrets_path, &root));
         }
