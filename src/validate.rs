@@ -1129,8 +1129,27 @@ fn misspelling_of(key: &str, generation: Generation) -> Option<&'static str> {
         let extends = lower
             .strip_prefix(k)
             .is_some_and(|rest| rest.starts_with('_') || rest.bytes().all(|b| b.is_ascii_digit()));
-        !extends && strsim::damerau_levenshtein(&lower, k) <= if lower.len() >= 9 { 2 } else { 1 }
+        let limit = if lower.len() >= 9 { 2 } else { 1 };
+        // Adjacent transpositions count as one edit (optimal string alignment): the typos people
+        // make. The bag distance, a lower bound of it, rules out most keys without the table.
+        !extends && bag_distance(&lower, k) <= limit && strsim::osa_distance(&lower, k) <= limit
     })
+}
+
+/// A lower bound of the edit distance of `a` and `b`: max(|a − b|, |b − a|) over the multisets of
+/// their bytes, counted in 64 classes (bytes that share a class only lower the bound). An
+/// insertion, deletion or substitution changes each side by at most one; a transposition, neither.
+fn bag_distance(a: &str, b: &str) -> usize {
+    let mut count = [0i16; 64];
+    for &x in a.as_bytes() {
+        count[usize::from(x & 63)] += 1;
+    }
+    for &x in b.as_bytes() {
+        count[usize::from(x & 63)] -= 1;
+    }
+    let total: usize = count.iter().map(|c| usize::from(c.unsigned_abs())).sum();
+    // extra + missing = total and extra − missing = |a| − |b|.
+    usize::midpoint(total, a.len().abs_diff(b.len()))
 }
 
 fn check_jwt(what: &str, value: &str, push: &mut impl FnMut(&str, Severity, String, String)) {
@@ -1909,6 +1928,34 @@ mod tests {
                     let text = format!("{f:?}");
                     assert!(!text.contains(canary), "{key}: {text}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn the_bag_distance_never_exceeds_the_edit_distance() {
+        let words = [
+            "anthropic",
+            "antropic",
+            "anthorpic",
+            "openai",
+            "opena1",
+            "k00001",
+            "database_url",
+            "databse_url",
+            "github",
+            "gihtub",
+            "",
+            "a",
+            "zz",
+            "oauth_at_rest_pepper",
+        ];
+        for a in words {
+            for b in words {
+                assert!(
+                    super::bag_distance(a, b) <= strsim::osa_distance(a, b),
+                    "{a} {b}"
+                );
             }
         }
     }

@@ -121,3 +121,37 @@ fn all_profiles_ask_git_once_for_every_profile() {
         "{out:?}"
     );
 }
+
+#[test]
+fn run_execs_its_command_once_not_once_per_path_entry() {
+    // The kernel copies the whole environment on each exec attempt: a search along PATH by
+    // exec made `run` cost (PATH entries) × (secrets). The command is found first, then run.
+    let p = project(&[(SECRETS, GOOD)]);
+    let trace = tempfile::NamedTempFile::new().unwrap();
+    let log = trace.path().to_string_lossy().into_owned();
+    let mut c = support::through(
+        p.path(),
+        "strace",
+        &["-f", "-qq", "-e", "trace=execve", "-o", &log],
+    );
+    let path = format!(
+        "/nonexistent/a:/nonexistent/b:/nonexistent/c:{}",
+        std::env::var("PATH").unwrap_or_default()
+    );
+    c.args(["run", "--", "true"]).env("PATH", &path);
+    let out = c.output().expect("strace");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(trace.path()).unwrap();
+    let attempts: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("execve(") && l.contains("/true\", ["))
+        .collect();
+    assert_eq!(attempts.len(), 1, "{attempts:#?}");
+    assert!(!attempts[0].contains("= -1"), "{attempts:#?}");
+    // The command still sees the name it was given as argv[0] (multi-call programs need it).
+    assert!(attempts[0].contains("[\"true\"]"), "{attempts:#?}");
+}

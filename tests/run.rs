@@ -159,6 +159,24 @@ fn validation_first_and_missing_commands() {
         &[],
     );
     assert_eq!(out.code, 127, "{out:?}");
+
+    // An environment the kernel refuses (one variable over 128 KiB) gets a clear error.
+    let big = GOOD.replace(
+        "\"database_url\"",
+        &format!(
+            "\"huge_blob\": \"{}\",\n  \"database_url\"",
+            "x".repeat(140 * 1024)
+        ),
+    );
+    let huge = project(&[(SECRETS, &big)]);
+    let out = sp_run(&huge, &["--no-validate", "--", "true"], &[]);
+    assert_eq!(out.code, 126, "{out:?}");
+    assert!(
+        out.stderr.contains("larger than the system accepts") && out.stderr.contains("--only"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("xxxxxxxx"), "{}", out.stderr);
 }
 
 #[cfg(unix)]

@@ -125,12 +125,18 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &RunArgs) -> Result<()
     add_custom_list(shell, &mut env, checked.settings.generation.release());
 
     let program = &args.command[0];
-    let resolved_program = if args.no_inherit_env {
-        find_in_path(program)
-    } else {
-        PathBuf::from(program)
-    };
+    // Found here, once: the kernel copies the whole environment on every exec attempt, so a
+    // search by exec along PATH costs (PATH entries) × (environment size). A secret named PATH
+    // is the child's PATH.
+    let search_path = env
+        .get("PATH")
+        .map(|p| OsString::from(p.expose_secret()))
+        .or_else(|| std::env::var_os("PATH"));
+    let resolved_program = find_in_path(program, search_path.as_deref());
     let mut cmd = Command::new(&resolved_program);
+    // argv[0] stays the name as given (multi-call programs such as busybox read it).
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::arg0(&mut cmd, program);
     cmd.args(&args.command[1..]);
     if args.no_inherit_env {
         cmd.env_clear();
@@ -214,15 +220,17 @@ fn add_custom_list(
     }
 }
 
-/// `program` as found on this process's PATH (for `--no-inherit-env`, where the child has none).
-fn find_in_path(program: &OsString) -> PathBuf {
+/// `program` as found on `search` (this process's PATH, also for `--no-inherit-env`, where the
+/// child has none), or as given when it names a path or is found nowhere (exec then reports it).
+fn find_in_path(program: &OsString, search: Option<&std::ffi::OsStr>) -> PathBuf {
     let path = PathBuf::from(program);
-    if path.components().count() > 1 {
+    if path.components().count() > 1 || program.is_empty() {
         return path;
     }
-    std::env::var_os("PATH")
+    search
         .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .flat_map(|p| std::env::split_paths(p).collect::<Vec<_>>())
+        .filter(|dir| !dir.as_os_str().is_empty())
         .map(|dir| dir.join(program))
         .find(|candidate| is_executable(candidate))
         .unwrap_or(path)
@@ -248,6 +256,11 @@ fn launch_error(program: &OsString, e: &std::io::Error) -> Error {
             format!("command not found: `{name}`"),
         )
         .help("check the name and your PATH"),
+        std::io::ErrorKind::ArgumentListTooLong => Error::exit_with(
+            crate::exit_code::NOT_EXECUTABLE,
+            format!("cannot run `{name}`: its arguments and environment are larger than the system accepts"),
+        )
+        .help("one variable may hold at most 128 KiB and all of them together about a quarter of the stack limit (`ulimit -s`); pass fewer secrets with `--only NAME,…`, or start from an empty environment with `--no-inherit-env`"),
         std::io::ErrorKind::PermissionDenied => Error::exit_with(
             crate::exit_code::NOT_EXECUTABLE,
             format!("`{name}` cannot be executed (permission denied)"),
