@@ -7,7 +7,6 @@
 use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
-use regex::bytes::Regex;
 use secrecy::{ExposeSecret, SecretString};
 
 /// Values shorter than this are not looked for: `true`, `8080`, `local` would match everywhere.
@@ -23,28 +22,44 @@ pub struct Needle {
     pub origin: String,
 }
 
-/// A key format of [`crate::key_formats`], compiled to look inside file contents.
-struct FormatRule {
-    id: &'static str,
-    what: &'static str,
-    pattern: Regex,
+/// Every key format of [`crate::key_formats`], compiled to look inside file contents. Those that
+/// start with a fixed prefix share one multi-pattern regex (one pass over a file finds them all,
+/// each match saying which format it is); the others (a keyword in any case, digits before the
+/// fixed part) each keep their own, whose search starts from the fixed part they hold.
+struct FormatRules {
+    prefixed: regex_automata::meta::Regex,
+    prefixed_formats: Vec<&'static crate::key_formats::KeyFormat>,
+    others: Vec<(
+        &'static crate::key_formats::KeyFormat,
+        regex_automata::meta::Regex,
+    )>,
 }
 
-static RULES: LazyLock<Vec<FormatRule>> = LazyLock::new(|| {
-    crate::key_formats::ALL
-        .iter()
-        .map(|f| FormatRule {
-            id: f.id,
-            what: f.what,
-            pattern: Regex::new(&f.alternation()).expect("built-in key format"),
-        })
-        .collect()
+static RULES: LazyLock<FormatRules> = LazyLock::new(|| {
+    let build = |patterns: &[String]| {
+        regex_automata::meta::Regex::builder()
+            .syntax(regex_automata::util::syntax::Config::new().utf8(false))
+            .configure(regex_automata::meta::Config::new().utf8_empty(false))
+            .build_many(patterns)
+            .expect("built-in key formats")
+    };
+    let (prefixed_formats, others): (Vec<_>, Vec<_>) =
+        crate::key_formats::every().partition(|f| !f.prefixes.is_empty());
+    let patterns: Vec<String> = prefixed_formats.iter().map(|f| f.alternation()).collect();
+    FormatRules {
+        prefixed: build(&patterns),
+        prefixed_formats,
+        others: others
+            .into_iter()
+            .map(|f| (f, build(&[f.alternation()])))
+            .collect(),
+    }
 });
 
 /// Passwords in documentation-style URLs that are not credentials.
 const DOC_PASSWORDS: &[&str] = &[
     "password", "pass", "passwd", "pw", "pwd", "secret", "changeme", "postgres", "user", "demo",
-    "test", "example",
+    "test", "example", "hunter2",
 ];
 
 /// What a finding matched.
@@ -203,26 +218,34 @@ impl Scanner {
                 });
             }
         }
-        for rule in RULES.iter() {
-            for m in rule.pattern.find_iter(content) {
-                let text = m.as_bytes();
-                if preceded_by_word(content, m.start()) {
-                    continue;
-                }
-                let allowed = fake_marker(text).or_else(|| {
+        let prefixed = RULES
+            .prefixed
+            .find_iter(content)
+            .map(|m| (RULES.prefixed_formats[m.pattern().as_usize()], m));
+        let others = RULES
+            .others
+            .iter()
+            .flat_map(|(f, re)| re.find_iter(content).map(move |m| (*f, m)));
+        for (rule, m) in prefixed.chain(others) {
+            let text = &content[m.range()];
+            if preceded_by_word(content, m.start()) || !(rule.verify)(text) {
+                continue;
+            }
+            let allowed = fake_marker(text)
+                .or_else(|| crate::key_formats::documented_example(text).map(str::to_owned))
+                .or_else(|| {
                     (rule.id == "postgres-password")
                         .then(|| doc_url(text))
                         .flatten()
                 });
-                hits.push(Hit {
-                    line: lines.line_of(m.start()),
-                    matched: Matched::Format {
-                        rule: rule.id.to_owned(),
-                        what: rule.what.to_owned(),
-                    },
-                    allowed,
-                });
-            }
+            hits.push(Hit {
+                line: lines.line_of(m.start()),
+                matched: Matched::Format {
+                    rule: rule.id.to_owned(),
+                    what: rule.what.to_owned(),
+                },
+                allowed,
+            });
         }
         hits.sort_by(|a, b| (a.line, &a.matched).cmp(&(b.line, &b.matched)));
         hits.dedup_by(|a, b| a.line == b.line && a.matched == b.matched);
@@ -259,9 +282,10 @@ fn obvious_fake(text: &[u8]) -> Option<String> {
     }
     let pairs = text.len() - 1;
     let same = text.windows(2).filter(|w| w[0] == w[1]).count();
+    // The alphabet in order, in either case (`ghp_AbCdEf…` too).
     let ascending = text
         .windows(2)
-        .filter(|w| w[1] == w[0].wrapping_add(1))
+        .filter(|w| w[1].to_ascii_lowercase() == w[0].to_ascii_lowercase().wrapping_add(1))
         .count();
     // A run of 16 of one character is as good as never drawn at random.
     let longest_run = text
@@ -273,8 +297,9 @@ fn obvious_fake(text: &[u8]) -> Option<String> {
         .then(|| "made up by hand: one character repeated or the alphabet in order".to_owned())
 }
 
-/// Documentation URLs: a placeholder password (`pw`, `<password>`, `${POSTGRES_PASSWORD}`), a
-/// placeholder port (`host:port`), or a server on this machine.
+/// Documentation URLs: a placeholder or masked password (`pw`, `<password>`,
+/// `${POSTGRES_PASSWORD}`, `***`), the placeholder role `user`, a placeholder port (`host:port`),
+/// a server on this machine, a documentation host, or a one-character test password.
 fn doc_url(text: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(text);
     // The password as written: between the first `:` after the scheme and the last `@`.
@@ -290,6 +315,19 @@ fn doc_url(text: &[u8]) -> Option<String> {
     {
         return Some("a documentation placeholder password".to_owned());
     }
+    if !written.is_empty() && written.chars().all(|c| matches!(c, '*' | 'x' | '•' | '.')) {
+        return Some("a masked password (`***`)".to_owned());
+    }
+    // PostgreSQL reserves `user`: a role of that name must be quoted everywhere, so a URL that
+    // logs in as `user` is the documentation's placeholder.
+    let user = text
+        .split_once("://")
+        .and_then(|(_, rest)| rest.rsplit_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(user, _)| user);
+    if user.is_some_and(|u| u.eq_ignore_ascii_case("user")) {
+        return Some("a documentation URL (PostgreSQL reserves the role name `user`)".to_owned());
+    }
     let Ok(url) = url::Url::parse(&text) else {
         let port = text
             .rsplit_once('@')
@@ -304,8 +342,30 @@ fn doc_url(text: &[u8]) -> Option<String> {
         Some("localhost" | "127.0.0.1" | "[::1]" | "db" | "postgres") => {
             Some("a local development database".to_owned())
         }
+        Some(host) if documentation_host(host) => {
+            Some("a documentation host (RFC 2606 or RFC 5737)".to_owned())
+        }
+        _ if written.chars().count() == 1 => {
+            Some("a one-character password, as tests write them".to_owned())
+        }
         _ => None,
     }
+}
+
+/// A host reserved for documentation: the `.example`, `.test`, `.invalid` and `.localhost` names
+/// and `example.com/net/org` (RFC 2606), the TEST-NET addresses (RFC 5737), and the words `host`
+/// and `hostname` that stand for one.
+fn documentation_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    let tld = host.rsplit('.').next().unwrap_or_default();
+    matches!(host.as_str(), "host" | "hostname")
+        || matches!(tld, "example" | "test" | "invalid" | "localhost")
+        || ["example.com", "example.net", "example.org"]
+            .iter()
+            .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+        || ["192.0.2.", "198.51.100.", "203.0.113."]
+            .iter()
+            .any(|net| host.starts_with(net))
 }
 
 fn preceded_by_word(content: &[u8], start: usize) -> bool {
@@ -377,6 +437,152 @@ mod tests {
             !text.contains("Zq3vN8") && !text.contains("AIzaSy"),
             "{text}"
         );
+    }
+
+    /// `n` characters from `alphabet`, drawn by a fixed generator: shaped like a real key, with
+    /// no run or order that the obvious-fake rule allows.
+    fn drawn(alphabet: &str, n: usize, seed: u64) -> String {
+        let chars: Vec<char> = alphabet.chars().collect();
+        let mut x = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (0..n)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                chars[usize::try_from(x >> 33).unwrap() % chars.len()]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn well_known_credential_formats_are_found_by_their_own_rule() {
+        const ALNUM: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        const UPPER32: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        const HEX: &str = "0123456789abcdef";
+        const B64: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let pem_body: Vec<String> = (0..6).map(|i| drawn(B64, 64, 100 + i)).collect();
+        let cases = [
+            ("aws-access-key-id", format!("AKIA{}", drawn(UPPER32, 16, 1))),
+            (
+                "aws-secret-access-key",
+                format!("aws_secret_access_key = {}", drawn(B64, 40, 2)),
+            ),
+            (
+                "private-key",
+                format!(
+                    "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----",
+                    pem_body.join("\n")
+                ),
+            ),
+            (
+                // As a JSON string: a service account's key, lines joined by `\n` escapes.
+                "private-key",
+                format!(
+                    "\"private_key\": \"-----BEGIN PRIVATE KEY-----\\n{}\\n-----END PRIVATE KEY-----\\n\"",
+                    pem_body.join("\\n")
+                ),
+            ),
+            ("azure-storage-key", format!("AccountKey={}==", drawn(B64, 86, 3))),
+            ("google-oauth-client-secret", format!("GOCSPX-{}", drawn(ALNUM, 28, 4))),
+            ("digitalocean-token", format!("dop_v1_{}", drawn(HEX, 64, 5))),
+            ("gitlab-token", format!("glpat-{}", drawn(ALNUM, 20, 6))),
+            (
+                "slack-token",
+                format!("xoxb-{}-{}-{}", drawn("0123456789", 12, 7), drawn("0123456789", 13, 8), drawn(ALNUM, 24, 9)),
+            ),
+            (
+                "slack-webhook-url",
+                format!("https://hooks.slack.com/services/T{}/B{}/{}", drawn(UPPER32, 8, 10), drawn(UPPER32, 10, 11), drawn(ALNUM, 24, 12)),
+            ),
+            ("stripe-key", format!("sk_live_{}", drawn(ALNUM, 24, 13))),
+            ("stripe-webhook-secret", format!("whsec_{}", drawn(ALNUM, 32, 14))),
+            (
+                "sendgrid-api-key",
+                format!("SG.{}.{}", drawn(ALNUM, 22, 15), drawn(ALNUM, 43, 16)),
+            ),
+            ("npm-token", format!("npm_{}", drawn(ALNUM, 36, 17))),
+            ("pypi-token", format!("pypi-AgEIcHlwaS5vcmc{}", drawn(ALNUM, 60, 18))),
+            ("huggingface-token", format!("hf_{}", drawn("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", 34, 19))),
+            ("groq-api-key", format!("gsk_{}", drawn(ALNUM, 52, 20))),
+            ("shopify-token", format!("shpat_{}", drawn(HEX, 32, 21))),
+            ("vault-token", format!("hvs.{}", drawn(ALNUM, 95, 22))),
+            ("doppler-token", format!("dp.st.{}", drawn(ALNUM, 43, 23))),
+            ("linear-api-key", format!("lin_api_{}", drawn(ALNUM, 40, 24))),
+            (
+                "notion-token",
+                format!("ntn_{}{}", drawn("0123456789", 11, 25), drawn(ALNUM, 35, 26)),
+            ),
+            ("sentry-auth-token", format!("sntryu_{}", drawn(HEX, 64, 27))),
+            (
+                "telegram-bot-token",
+                format!("{}:AA{}", drawn("0123456789", 10, 28), drawn(ALNUM, 33, 29)),
+            ),
+            (
+                "age-secret-key",
+                format!("AGE-SECRET-KEY-1{}", drawn("QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L", 58, 30)),
+            ),
+        ];
+        let s = Scanner::new(Vec::new());
+        for (rule, text) in &cases {
+            let content = format!("first line\nconfig = \"{text}\"\n");
+            let hits = s.scan(content.as_bytes());
+            assert!(
+                hits.iter()
+                    .any(|h| h.matched.rule_id() == *rule && h.line == 2 && h.allowed.is_none()),
+                "{rule}: {hits:?}"
+            );
+        }
+        // Every rule of the table has a case here.
+        for f in &crate::key_formats::CREDENTIALS {
+            assert!(
+                cases.iter().any(|(r, _)| *r == f.id),
+                "{} has no case",
+                f.id
+            );
+        }
+    }
+
+    #[test]
+    fn credential_look_alikes_are_not_findings() {
+        let s = Scanner::new(Vec::new());
+        let quiet = |content: &str| {
+            let hits = s.scan(content.as_bytes());
+            assert!(
+                hits.iter().all(|h| h.allowed.is_some()),
+                "{content}: {hits:?}"
+            );
+        };
+        // A PEM header alone (code that looks for keys), or a body too short to be a key.
+        quiet("expr: r\"-----BEGIN RSA PRIVATE KEY-----\",\n    },\n    Pattern { expr: r\"-----BEGIN EC PRIVATE KEY-----\" }");
+        quiet("let pem = \"-----BEGIN PRIVATE KEY-----\\nabc\\n-----END PRIVATE KEY-----\\n\";");
+        // Not base32 after the prefix (`1`, `8`, `9`, `0`), or part of a longer word.
+        quiet("{\"content\":\"AKIA1234567890ABCDEF\"}");
+        quiet(&format!(
+            "XAKIA{}",
+            drawn("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16, 40)
+        ));
+        // AWS's own documented examples are allowed, with the reason.
+        let hits = s.scan(b"key AKIAIOSFODNN7EXAMPLE and\naws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n");
+        assert_eq!(hits.len(), 2, "{hits:?}");
+        assert!(
+            hits.iter().all(|h| h
+                .allowed
+                .as_deref()
+                .is_some_and(|w| w.contains("AWS's documented example"))),
+            "{hits:?}"
+        );
+        // The alphabet in alternating case is as made up as in one case.
+        quiet("\"ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789\"");
+        // Masked passwords, documentation hosts, one-character test passwords.
+        quiet("postgres://user:***@db.internal.company.net/app");
+        quiet("postgres://app:s3cr3tLongPassw0rd@db.example.com/app");
+        quiet("postgres://app:s3cr3tLongPassw0rd@192.0.2.10:5432/app");
+        quiet("postgres://u:p@edited:5432/db");
+        quiet("postgres://user:realpass@host/db");
+        quiet("postgres://user:realpw@internal:5432/app");
+        // A real-looking password on a real-looking host is still found.
+        let hits = s.scan(b"postgres://app:s3cr3tLongPassw0rd@db.internal.company.net/app");
+        assert!(hits.iter().any(|h| h.allowed.is_none()), "{hits:?}");
     }
 
     #[test]
