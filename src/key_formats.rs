@@ -141,9 +141,9 @@ pub static ALL: [&KeyFormat; 6] = [
 ];
 
 /// Well-known credential formats beyond the profile's own keys, for `scan`: cloud providers,
-/// private keys and the tokens of common hosted services. Each is a precise pattern (a fixed prefix or a fixed
-/// structure, after gitleaks' rule of the same name where it has one); nothing is guessed from
-/// entropy, so a match is a credential-shaped value.
+/// private keys and the tokens of common hosted services. Each is a precise pattern (a fixed
+/// prefix or a fixed structure, after gitleaks' rule of the same name where it has one); nothing
+/// is guessed from entropy, so a match is a credential-shaped value.
 pub static CREDENTIALS: [KeyFormat; 24] = [
     KeyFormat::new(
         "aws-access-key-id",
