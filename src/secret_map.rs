@@ -290,7 +290,9 @@ impl serde::Serialize for Exposed<'_> {
 /// HMAC-SHA256 under a key drawn for this run, so values are compared without being compared
 /// (or kept) in the clear.
 struct Hasher {
-    key: [u8; 32],
+    /// HMAC-SHA256 already keyed: each digest starts from a copy, so the key's two blocks are
+    /// hashed once per run rather than once per value.
+    keyed: Hmac<Sha256>,
 }
 
 impl Hasher {
@@ -298,12 +300,12 @@ impl Hasher {
         let mut key = [0u8; 32];
         // A failing OS generator leaves a zero key: comparisons stay correct, only unkeyed.
         let _ = getrandom::fill(&mut key);
-        Self { key }
+        let keyed = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes any key length");
+        Self { keyed }
     }
 
     fn digest(&self, value: &SecretString) -> [u8; 32] {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac = self.keyed.clone();
         mac.update(value.expose_secret().as_bytes());
         mac.finalize().into_bytes().into()
     }
