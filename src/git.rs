@@ -385,7 +385,9 @@ pub fn staged_additions(dir: &Path) -> std::io::Result<Vec<StagedFile>> {
 }
 
 /// The commit that introduced each of `ids` (blob ids), oldest first along HEAD: one `git log`
-/// run whatever the number of ids; an id only a merge introduced is looked up on its own.
+/// run whatever the number of ids. Merges are diffed against each parent in the same pass (`-m`),
+/// so a blob that only a merge brought is found there too; an id still not found (none, in
+/// practice) is looked up on its own.
 #[must_use]
 pub fn introducing_commits(
     dir: &Path,
@@ -404,6 +406,7 @@ pub fn introducing_commits(
             "--raw",
             "--no-abbrev",
             "--no-renames",
+            "-m",
             "--format=%x01%H",
             "HEAD",
         ],
@@ -451,8 +454,14 @@ pub fn history_blobs(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
         .collect())
 }
 
-/// Reads blobs by id with one `git cat-file --batch`; `None` for ids that are not blobs.
-pub fn read_blobs(dir: &Path, ids: &[String]) -> std::io::Result<Vec<Option<Vec<u8>>>> {
+/// Reads blobs by id with one `git cat-file --batch`, handing each to `each` in order (`None`
+/// for an id that is not a blob) as it arrives: one buffer, reused, so memory is bounded by the
+/// largest blob rather than the history.
+pub fn each_blob(
+    dir: &Path,
+    ids: &[String],
+    mut each: impl FnMut(usize, Option<&[u8]>),
+) -> std::io::Result<()> {
     use std::io::{BufRead, BufReader, Read, Write};
     let mut child = git(dir)
         .args(["cat-file", "--batch"])
@@ -463,13 +472,15 @@ pub fn read_blobs(dir: &Path, ids: &[String]) -> std::io::Result<Vec<Option<Vec<
     let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
         return Err(std::io::Error::other("`git cat-file --batch` has no pipes"));
     };
-    let mut request = ids.join("\n");
-    request.push('\n');
-    let writer = std::thread::spawn(move || stdin.write_all(request.as_bytes()));
-    let mut reader = BufReader::new(stdout);
-    let mut blobs = Vec::with_capacity(ids.len());
+    let request: Vec<u8> = ids
+        .iter()
+        .flat_map(|id| id.bytes().chain([b'\n']))
+        .collect();
+    let writer = std::thread::spawn(move || stdin.write_all(&request));
+    let mut reader = BufReader::with_capacity(1 << 16, stdout);
     let mut header = String::new();
-    for _ in ids {
+    let mut content = Vec::new();
+    for index in 0..ids.len() {
         header.clear();
         if reader.read_line(&mut header)? == 0 {
             return Err(std::io::Error::other(
@@ -477,24 +488,27 @@ pub fn read_blobs(dir: &Path, ids: &[String]) -> std::io::Result<Vec<Option<Vec<
             ));
         }
         // `<id> <type> <size>` or `<id> missing`.
-        let parts: Vec<&str> = header.split_whitespace().collect();
-        let [_, kind, size] = parts[..] else {
-            blobs.push(None);
+        let mut parts = header.split_whitespace();
+        let (Some(_), Some(kind), Some(size), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            each(index, None);
             continue;
         };
         let size: usize = size
             .parse()
             .map_err(|_| std::io::Error::other("`git cat-file --batch` gave a bad size"))?;
-        let mut content = vec![0; size + 1];
+        content.clear();
+        content.resize(size + 1, 0);
         reader.read_exact(&mut content)?;
         content.pop();
-        blobs.push((kind == "blob").then_some(content));
+        each(index, (kind == "blob").then_some(content.as_slice()));
     }
     writer
         .join()
         .map_err(|_| std::io::Error::other("writer thread panicked"))??;
     child.wait()?;
-    Ok(blobs)
+    Ok(())
 }
 
 /// The oldest commit reachable from HEAD that added blob `id`.

@@ -155,3 +155,65 @@ fn run_execs_its_command_once_not_once_per_path_entry() {
     // The command still sees the name it was given as argv[0] (multi-call programs need it).
     assert!(attempts[0].contains("[\"true\"]"), "{attempts:#?}");
 }
+
+#[test]
+fn scan_history_finds_a_secret_only_a_merge_brought_in_one_git_log() {
+    // A value that no branch commit holds, only the merge commit (a conflict resolved by
+    // hand): its introducing commit is the merge, found in the same single `git log` pass.
+    let p = project(&[(SECRETS, GOOD), (".gitignore", "/target\nsecrets.json\n")]);
+    let root = p.path();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "init"]);
+    git(root, &["checkout", "-q", "-b", "side"]);
+    support::write(root, "side.txt", "side\n");
+    git(root, &["add", "side.txt"]);
+    git(root, &["commit", "-qm", "side"]);
+    git(root, &["checkout", "-q", "main"]);
+    support::write(root, "main.txt", "main\n");
+    git(root, &["add", "main.txt"]);
+    git(root, &["commit", "-qm", "main"]);
+    git(root, &["merge", "-q", "--no-commit", "side"]);
+    let jwt = GOOD
+        .split('"')
+        .nth(3)
+        .expect("GOOD's first value is jwt_secret's")
+        .to_owned();
+    support::write(root, "merged.txt", &format!("token {jwt}\n"));
+    git(root, &["add", "merged.txt"]);
+    git(root, &["commit", "-qm", "merge side"]);
+    let merge = git(root, &["rev-parse", "HEAD"]).trim().to_owned();
+    git(root, &["rm", "-q", "merged.txt"]);
+    git(root, &["commit", "-qm", "remove"]);
+
+    let trace = tempfile::NamedTempFile::new().unwrap();
+    let log = trace.path().to_string_lossy().into_owned();
+    let mut c = support::through(
+        root,
+        "strace",
+        &["-f", "-qq", "-e", "trace=execve", "-o", &log],
+    );
+    c.args(["scan", "--history", "--format", "json"]);
+    let out = c.output().expect("strace");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["path"] == "merged.txt")
+        .collect();
+    assert_eq!(found.len(), 1, "{v}");
+    assert_eq!(found[0]["commit"], merge.as_str(), "{v}");
+    let text = std::fs::read_to_string(trace.path()).unwrap();
+    let logs = text
+        .lines()
+        .filter(|l| l.contains("execve(") && !l.contains("= -1") && l.contains("\"log\""))
+        .count();
+    assert_eq!(logs, 1, "one `git log` for every finding: {text}");
+}

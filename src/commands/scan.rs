@@ -255,13 +255,16 @@ impl Scan {
     fn history(&mut self, dir: &Path) -> Result<Vec<Finding>, Error> {
         let blobs = git::history_blobs(dir).map_err(git_error)?;
         let ids: Vec<String> = blobs.iter().map(|(id, _)| id.clone()).collect();
-        let contents = git::read_blobs(dir, &ids).map_err(git_error)?;
         let mut findings = Vec::new();
-        for ((id, path), blob) in blobs.iter().zip(contents) {
+        // Each blob is scanned as it arrives and dropped: memory is the largest blob, not the
+        // history.
+        git::each_blob(dir, &ids, |i, blob| {
             if let Some(content) = blob {
-                findings.extend(self.content(path, Some(id), &content));
+                let (id, path) = &blobs[i];
+                findings.extend(self.content(path, Some(id), content));
             }
-        }
+        })
+        .map_err(git_error)?;
         // One `git log` for every blob with a finding, however many findings there are.
         let ids: BTreeSet<String> = findings.iter().filter_map(|f| f.commit.clone()).collect();
         let commits: BTreeMap<String, String> = git::introducing_commits(dir, &ids);
