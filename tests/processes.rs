@@ -1,7 +1,8 @@
-//! A warm `validate` starts no process (issue 27): the manifest cache answers for `cargo
-//! metadata`, and whether git tracks the secrets file is cached against the index file's
-//! identity. Checked with `strace -f -e trace=execve`; the cache follows the index when it
-//! changes. (Speed itself is measured by the benchmarks, not here.)
+//! Which processes the tool starts (issue 27), seen with `strace -f -e trace=execve`. A warm
+//! `validate` starts none: the manifest cache answers for `cargo metadata`, and whether git
+//! tracks the secrets file is cached against the index file's identity, which the cache follows
+//! when it changes. `--all-profiles` asks git once; `run` execs its command once; `scan
+//! --history` runs one `git log` for every finding. (Speed itself is measured by the benchmarks.)
 
 mod support;
 
@@ -18,8 +19,9 @@ fn validate(root: &Path, cache: &Path) -> Out {
     run(c)
 }
 
-/// The programs `validate` executes, as `strace` sees them (the first is the binary itself).
-fn executed(root: &Path, cache: &Path, args: &[&str]) -> Vec<String> {
+/// Runs the binary with `args` and `env` under `strace -f -e trace=execve`: its output, and
+/// every exec the process tree attempted (strace's lines).
+fn traced(root: &Path, args: &[&str], env: &[(&str, &str)]) -> (std::process::Output, String) {
     let trace = tempfile::NamedTempFile::new().unwrap();
     let log = trace.path().to_string_lossy().into_owned();
     let mut c = support::through(
@@ -27,17 +29,23 @@ fn executed(root: &Path, cache: &Path, args: &[&str]) -> Vec<String> {
         "strace",
         &["-f", "-qq", "-e", "trace=execve", "-o", &log],
     );
-    c.arg("validate")
-        .args(args)
-        .env("SYSTEMPROMPT_SECRETS_CACHE_DIR", cache);
+    c.args(args).envs(env.iter().copied());
     let out = c.output().expect("strace (scripts/test.sh installs it)");
+    (out, std::fs::read_to_string(trace.path()).unwrap())
+}
+
+/// The programs `validate` executes, as `strace` sees them (the first is the binary itself).
+fn executed(root: &Path, cache: &Path, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["validate"];
+    all.extend_from_slice(args);
+    let cache = cache.to_string_lossy();
+    let (out, trace) = traced(root, &all, &[("SYSTEMPROMPT_SECRETS_CACHE_DIR", &cache)]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    std::fs::read_to_string(trace.path())
-        .unwrap()
+    trace
         .lines()
         .filter(|l| l.contains("execve(") && !l.contains("= -1"))
         .map(str::to_owned)
@@ -127,25 +135,16 @@ fn run_execs_its_command_once_not_once_per_path_entry() {
     // The kernel copies the whole environment on each exec attempt: a search along PATH by
     // exec made `run` cost (PATH entries) × (secrets). The command is found first, then run.
     let p = project(&[(SECRETS, GOOD)]);
-    let trace = tempfile::NamedTempFile::new().unwrap();
-    let log = trace.path().to_string_lossy().into_owned();
-    let mut c = support::through(
-        p.path(),
-        "strace",
-        &["-f", "-qq", "-e", "trace=execve", "-o", &log],
-    );
     let path = format!(
         "/nonexistent/a:/nonexistent/b:/nonexistent/c:{}",
         std::env::var("PATH").unwrap_or_default()
     );
-    c.args(["run", "--", "true"]).env("PATH", &path);
-    let out = c.output().expect("strace");
+    let (out, text) = traced(p.path(), &["run", "--", "true"], &[("PATH", &path)]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = std::fs::read_to_string(trace.path()).unwrap();
     let attempts: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("execve(") && l.contains("/true\", ["))
@@ -186,15 +185,7 @@ fn scan_history_finds_a_secret_only_a_merge_brought_in_one_git_log() {
     git(root, &["rm", "-q", "merged.txt"]);
     git(root, &["commit", "-qm", "remove"]);
 
-    let trace = tempfile::NamedTempFile::new().unwrap();
-    let log = trace.path().to_string_lossy().into_owned();
-    let mut c = support::through(
-        root,
-        "strace",
-        &["-f", "-qq", "-e", "trace=execve", "-o", &log],
-    );
-    c.args(["scan", "--history", "--format", "json"]);
-    let out = c.output().expect("strace");
+    let (out, text) = traced(root, &["scan", "--history", "--format", "json"], &[]);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -210,7 +201,6 @@ fn scan_history_finds_a_secret_only_a_merge_brought_in_one_git_log() {
         .collect();
     assert_eq!(found.len(), 1, "{v}");
     assert_eq!(found[0]["commit"], merge.as_str(), "{v}");
-    let text = std::fs::read_to_string(trace.path()).unwrap();
     let logs = text
         .lines()
         .filter(|l| l.contains("execve(") && !l.contains("= -1") && l.contains("\"log\""))
