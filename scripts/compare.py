@@ -234,7 +234,6 @@ def main():
     print("## Beside the peers (issue 27)\n")
     print(f"Each pair timed together by hyperfine, {REPS} repetitions; the ratio is the median of the three,")
     print("with their min–max, and the load average (1 min) while they ran.\n")
-    print("### `validate`\n")
     only = os.environ.get("BENCH_ONLY", "validate,run,bao,scan,history").split(",")
     sections = [("validate", "`validate`", validate_section), ("run", "`run -- true` per key", run_section),
                 ("bao", "OpenBao", bao_section),
