@@ -65,7 +65,7 @@ pub(crate) fn run(
     let sides = remote
         .values
         .as_ref()
-        .and_then(|values| since.sides(&local, values));
+        .and_then(|values| since.sides(&local, values, Some(&cmp)));
     let side = |key: &str| sides.as_ref().and_then(|s| s.side(key));
     let rows: &[(&str, Compare)] = if values_compared {
         &[

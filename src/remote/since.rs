@@ -69,9 +69,15 @@ impl Since {
     }
 
     /// Which side changed each key that differs between `local` and `remote` (remote names);
-    /// `None` when that cannot be known.
+    /// `None` when that cannot be known. `compared`, when the caller has it, is `local` compared
+    /// with `remote`: it is not compared again.
     #[must_use]
-    pub fn sides(&self, local: &SecretMap, remote: &SecretMap) -> Option<Sides> {
+    pub fn sides(
+        &self,
+        local: &SecretMap,
+        remote: &SecretMap,
+        compared: Option<&crate::secret_map::Comparison>,
+    ) -> Option<Sides> {
         let moved = |from: &SecretMap, to: &SecretMap| -> BTreeSet<String> {
             from.compare(to)
                 .iter()
@@ -82,7 +88,15 @@ impl Since {
         match self {
             // What the remote holds is what was recorded: every difference is local.
             Self::Unchanged(_) => Some(Sides {
-                local: moved(remote, local),
+                local: compared.map_or_else(
+                    || moved(remote, local),
+                    |c| {
+                        c.iter()
+                            .filter(|(_, c)| *c != Compare::Equal)
+                            .map(|(k, _)| k.to_owned())
+                            .collect()
+                    },
+                ),
                 remote: BTreeSet::new(),
             }),
             Self::Known { held, .. } => Some(Sides {
@@ -102,7 +116,7 @@ impl Since {
             return Vec::new();
         }
         let empty = SecretMap::new();
-        match self.sides(local, remote.values.as_ref().unwrap_or(&empty)) {
+        match self.sides(local, remote.values.as_ref().unwrap_or(&empty), None) {
             Some(sides) => plan
                 .changed
                 .iter()
@@ -157,7 +171,7 @@ mod tests {
         let local = SecretMap::of(&[("a", "1"), ("b", "2"), ("c", "1")]);
         let since = Since::read(&store, &remote, synced);
         let sides = since
-            .sides(&local, remote.values.as_ref().unwrap())
+            .sides(&local, remote.values.as_ref().unwrap(), None)
             .unwrap();
         assert_eq!(sides.side("a"), Some(Side::Remote));
         assert_eq!(sides.side("b"), Some(Side::Local));
@@ -168,7 +182,7 @@ mod tests {
 
         // Nothing recorded: every differing value is a conflict, direction unknown.
         let unknown = Since::read(&store, &remote, None);
-        assert!(unknown.sides(&local, &local).is_none());
+        assert!(unknown.sides(&local, &local, None).is_none());
         assert_eq!(unknown.conflicts(&local, &remote, &plan), ["a", "b"]);
 
         // Recorded at the current version: only local changes.

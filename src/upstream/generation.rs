@@ -285,11 +285,14 @@ pub fn locked_crate(lock: &str) -> Option<LockedCrate> {
 }
 
 /// The keys of a secrets file, for [`detect`]; nothing when it cannot be read (the real load
-/// reports why).
+/// reports why). Only the names are read: the values are skipped unparsed and never held.
 #[must_use]
 pub fn file_keys(path: &std::path::Path) -> Vec<String> {
-    crate::secrets_file::read(path)
-        .map(|f| f.entries.into_iter().map(|e| e.key).collect())
+    let Ok(bytes) = crate::regular_file::read(path, crate::secrets_file::MAX_SIZE) else {
+        return Vec::new();
+    };
+    serde_json::from_slice::<std::collections::HashMap<String, serde::de::IgnoredAny>>(&bytes)
+        .map(|keys| keys.into_keys().collect())
         .unwrap_or_default()
 }
 
