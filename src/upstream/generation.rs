@@ -287,6 +287,8 @@ pub fn locked_crate(lock: &str) -> Option<LockedCrate> {
 /// The keys of a secrets file, for [`detect`]; nothing when it cannot be read (the real load
 /// reports why). Only the names are read: the values are skipped unparsed and never held.
 #[must_use]
+// A map of ignored values is how serde reads an object's keys alone.
+#[allow(clippy::zero_sized_map_values)]
 pub fn file_keys(path: &std::path::Path) -> Vec<String> {
     let Ok(bytes) = crate::regular_file::read(path, crate::secrets_file::MAX_SIZE) else {
         return Vec::new();
