@@ -20,13 +20,14 @@
 //! let resolved = load(&path, &settings, "local", &opts)?;
 //! assert_eq!(resolved.get("openai").unwrap().source.layer(), "env");
 //!
-//! // Problems with values, plus advice about the file when others can read it.
+//! // Problems with values, plus advice about the file when others can read it, in the order of
+//! // the layers: the environment's first, then the file's, line by line.
 //! let codes: Vec<_> = validate(&resolved, &settings)
 //!     .into_iter()
 //!     .filter(|f| !f.is_advisory())
 //!     .map(|f| f.code)
 //!     .collect();
-//! assert_eq!(codes, ["jwt-secret-too-short", "openai-prefix"]);
+//! assert_eq!(codes, ["openai-prefix", "jwt-secret-too-short"]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![warn(missing_docs)]
