@@ -238,6 +238,12 @@ pub struct YamlVault {
     pub mount: Option<String>,
     /// The document's path under the mount.
     pub path: Option<String>,
+    /// The Vault Enterprise / OpenBao namespace (`X-Vault-Namespace`), if any.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// A CA certificate (PEM) for the server, relative to the profile's folder when not absolute.
+    #[serde(default)]
+    pub ca_cert_path: Option<PathBuf>,
     /// `auth:`: how the app logs in.
     #[serde(default)]
     pub auth: Option<YamlVaultAuth>,
@@ -251,6 +257,9 @@ pub struct YamlVaultAuth {
     pub method: Option<String>,
     /// `token`: the variable holding the token (default `VAULT_TOKEN`).
     pub token_env: Option<String>,
+    /// `token`: a file holding the token, read when the variable is not set.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
     /// `approle`: the variable holding the role id (default `VAULT_ROLE_ID`).
     pub role_id_env: Option<String>,
     /// `approle`: the variable holding the secret id (default `VAULT_SECRET_ID`).

@@ -56,7 +56,19 @@ impl Project {
             .config
             .for_profile(&profile.name, self.generation(profile));
         settings.boot = profile.yaml.boot_conditions();
+        settings.backend = self.backend(profile);
         settings
+    }
+
+    /// The remote `profile` syncs to: OpenBao for a profile that boots from Vault (`secrets.source:
+    /// vault`, its own address and path), else what the manifest says.
+    #[must_use]
+    pub fn backend(&self, profile: &Profile) -> crate::config::RemoteBackend {
+        if profile.yaml.source() == crate::profile::SecretSource::Vault {
+            crate::config::RemoteBackend::Openbao
+        } else {
+            self.config.backend_of(&profile.name)
+        }
     }
 }
 

@@ -310,6 +310,32 @@ pub fn resolve(
     })
 }
 
+/// The token a `source: vault` profile names for the app: its `token_env` variable, else its
+/// `token_file`. `None` when neither holds one (the usual OpenBao token chain follows).
+#[must_use]
+pub fn from_profile(token_env: &str, token_file: Option<&Path>, env: &dyn Env) -> Option<Token> {
+    if let Some(v) = env.var(token_env).filter(|v| !v.trim().is_empty()) {
+        return Some(Token {
+            value: SecretString::from(v.trim().to_owned()),
+            source: TokenSource::EnvVar {
+                name: token_env.to_owned(),
+            },
+            expires_at: None,
+        });
+    }
+    let path = token_file?;
+    let text = crate::regular_file::read(path, 64 * 1024)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())?;
+    (!text.trim().is_empty()).then(|| Token {
+        value: SecretString::from(text.trim().to_owned()),
+        source: TokenSource::VaultTokenFile {
+            path: path.to_path_buf(),
+        },
+        expires_at: None,
+    })
+}
+
 /// Finds the OpenBao/Vault token for `address`: `BAO_TOKEN`, `VAULT_TOKEN`, the keyring, then the
 /// plaintext `~/.vault-token` (with a warning).
 pub fn resolve_openbao(

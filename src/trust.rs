@@ -398,7 +398,7 @@ pub fn require_remote(
     profile: &Profile,
     flags: &crate::remote::RemoteFlags,
 ) -> Result<(), Error> {
-    let openbao = project.config.backend_of(&profile.name) == crate::config::RemoteBackend::Openbao;
+    let openbao = project.backend(profile) == crate::config::RemoteBackend::Openbao;
     let own = format!("profile {}: ", profile.name);
     let own_table = format!("profiles.{}.", profile.name);
     let env_api_url = std::env::var(crate::token::API_URL_ENV).is_ok_and(|v| !v.trim().is_empty());

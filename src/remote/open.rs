@@ -54,7 +54,7 @@ pub struct Opened {
 
 /// Opens the remote that `profile` syncs to.
 pub fn open(project: &Project, profile: &Profile, flags: &RemoteFlags) -> Result<Opened, Error> {
-    match project.config.backend_of(&profile.name) {
+    match project.backend(profile) {
         RemoteBackend::Systemprompt => open_cloud(project, profile, flags),
         RemoteBackend::Openbao => open_openbao(project, profile, flags),
     }
@@ -68,7 +68,7 @@ pub fn require(
     capability: Capability,
     verb: &str,
 ) -> Result<(), Error> {
-    if project.config.backend_of(&profile.name) == RemoteBackend::Openbao {
+    if project.backend(profile) == RemoteBackend::Openbao {
         return Ok(());
     }
     let message = match capability {
@@ -103,7 +103,7 @@ pub fn tenant(project: &Project, profile: &Profile, flag: Option<&str>) -> Resul
 /// profile with a tenant (`set --local` without one writes only secrets.json).
 #[must_use]
 pub fn has_remote(project: &Project, profile: &Profile, tenant_flag: Option<&str>) -> bool {
-    match project.config.backend_of(&profile.name) {
+    match project.backend(profile) {
         RemoteBackend::Openbao => true,
         RemoteBackend::Systemprompt => {
             not_deployed(project, profile).is_none()
@@ -343,13 +343,134 @@ fn open_cloud(project: &Project, profile: &Profile, flags: &RemoteFlags) -> Resu
     })
 }
 
+/// Where a `secrets.source: vault` profile boots from, as its `secrets.vault` block says: the
+/// remote is exactly that document, under the secrets.json names.
+struct VaultSource {
+    address: String,
+    mount: String,
+    path: String,
+    namespace: Option<String>,
+    ca_cert: Option<PathBuf>,
+    token_env: String,
+    token_file: Option<PathBuf>,
+}
+
+/// The profile's own Vault settings, when it boots from Vault. A manifest or command-line setting
+/// that says otherwise is an error naming both: the tool writes where the app reads, or nowhere.
+fn vault_source(
+    project: &Project,
+    profile: &Profile,
+    flags: &RemoteFlags,
+) -> Result<Option<VaultSource>, Error> {
+    if profile.yaml.source() != crate::profile::SecretSource::Vault {
+        return Ok(None);
+    }
+    let yaml = rel(&profile.dir.join("profile.yaml"));
+    let vault = profile
+        .yaml
+        .secrets
+        .as_ref()
+        .and_then(|s| s.vault.clone())
+        .unwrap_or_default();
+    let missing = |field: &str| {
+        Error::usage(format!(
+            "profile `{}` boots from Vault (`secrets.source: vault`) but {yaml} has no `secrets.vault.{field}`",
+            profile.name
+        ))
+        .help(format!("add `{field}` under `secrets.vault` in {yaml}, as systemprompt needs it too"))
+    };
+    let address = vault
+        .address
+        .filter(|a| !a.trim().is_empty())
+        .ok_or_else(|| missing("address"))?;
+    let path = vault
+        .path
+        .filter(|p| !p.trim().is_empty())
+        .ok_or_else(|| missing("path"))?;
+    let mount = vault.mount.unwrap_or_else(|| DEFAULT_MOUNT.to_owned());
+    let ca_cert = vault.ca_cert_path.map(|c| profile.dir.join(c));
+    let table = &project.config.openbao;
+    let conflict = |what: &str, theirs: &str, place: &str, ours: &str| {
+        Error::usage(format!(
+            "{place} sets the OpenBao {what} to `{theirs}`, but profile `{}` boots from `{ours}` ({yaml}, `secrets.vault`)",
+            profile.name
+        ))
+        .help(format!(
+            "remove the {what} from {place}: for a `source: vault` profile the tool writes where the app reads"
+        ))
+    };
+    let manifest = "[…systemprompt-secrets.openbao] in the Cargo manifest";
+    let trimmed = |a: &str| a.trim_end_matches('/').to_owned();
+    if let Some(flag) = flags
+        .addresses
+        .iter()
+        .find(|a| trimmed(a) != trimmed(&address))
+    {
+        return Err(conflict("address", flag, "--address", &address));
+    }
+    let manifest_addresses: Vec<String> = table
+        .address
+        .as_ref()
+        .map(crate::config::Addresses::to_vec)
+        .unwrap_or_default();
+    if let Some(other) = manifest_addresses
+        .iter()
+        .find(|a| trimmed(a) != trimmed(&address))
+    {
+        return Err(conflict("address", other, manifest, &address));
+    }
+    if let Some(other) = table.mount.as_ref().filter(|m| **m != mount) {
+        return Err(conflict("mount", other, manifest, &mount));
+    }
+    if let Some(other) = table.path.as_ref().filter(|p| **p != path) {
+        return Err(conflict("path", other, manifest, &path));
+    }
+    if let Some(other) = table
+        .namespace
+        .as_ref()
+        .filter(|n| Some(*n) != vault.namespace.as_ref())
+    {
+        let ours = vault.namespace.as_deref().unwrap_or("no namespace");
+        return Err(conflict("namespace", other, manifest, ours));
+    }
+    if table.remote_names == Some(crate::config::RemoteNames::Env) {
+        return Err(conflict("names", "env", manifest, "the secrets.json names"));
+    }
+    let auth = vault.auth.unwrap_or_default();
+    match auth.method.as_deref().unwrap_or("token") {
+        "token" => {}
+        method => {
+            return Err(Error::usage(format!(
+                "profile `{}` logs in to Vault with `{method}`, which this tool cannot do yet",
+                profile.name
+            ))
+            .help(format!(
+                "give the tool a token for {address}: set BAO_TOKEN or VAULT_TOKEN, or run `cargo systemprompt-secrets login --backend openbao --address {address}`; the app keeps its own `{method}` login"
+            )));
+        }
+    }
+    Ok(Some(VaultSource {
+        address,
+        mount,
+        path,
+        namespace: vault.namespace,
+        ca_cert,
+        token_env: auth.token_env.unwrap_or_else(|| "VAULT_TOKEN".to_owned()),
+        token_file: auth.token_file.map(|f| profile.dir.join(f)),
+    }))
+}
+
 fn open_openbao(
     project: &Project,
     profile: &Profile,
     flags: &RemoteFlags,
 ) -> Result<Opened, Error> {
     let table = &project.config.openbao;
-    let addresses = openbao_addresses(&flags.addresses, Some(table), &ProcessEnv);
+    let source = vault_source(project, profile, flags)?;
+    let addresses = match &source {
+        Some(v) => vec![v.address.clone()],
+        None => openbao_addresses(&flags.addresses, Some(table), &ProcessEnv),
+    };
     let Some(first) = addresses.first() else {
         return Err(no_address());
     };
@@ -359,26 +480,49 @@ fn open_openbao(
         .collect::<Result<Vec<_>, _>>()?;
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let mut warnings = Vec::new();
-    let token = token::resolve_openbao(
-        first,
-        &ProcessEnv,
-        store_opener(flags.keyring),
-        home.as_deref(),
-        &mut warnings,
-    )?;
-    let mount = table.mount.as_deref().unwrap_or(DEFAULT_MOUNT);
-    let path = expand_path(
-        table.path.as_deref().unwrap_or(DEFAULT_PATH),
-        &project.name,
-        &profile.name,
-    );
+    // A vault profile's own variable and file come first: the token the app itself would use.
+    let own = source
+        .as_ref()
+        .and_then(|v| token::from_profile(&v.token_env, v.token_file.as_deref(), &ProcessEnv));
+    let token = match own {
+        Some(t) => t,
+        None => token::resolve_openbao(
+            first,
+            &ProcessEnv,
+            store_opener(flags.keyring),
+            home.as_deref(),
+            &mut warnings,
+        )?,
+    };
+    let (mount, path) = match &source {
+        Some(v) => (v.mount.clone(), v.path.clone()),
+        None => (
+            table
+                .mount
+                .clone()
+                .unwrap_or_else(|| DEFAULT_MOUNT.to_owned()),
+            expand_path(
+                table.path.as_deref().unwrap_or(DEFAULT_PATH),
+                &project.name,
+                &profile.name,
+            ),
+        ),
+    };
     let mut notes = vec![format!(
-        "OpenBao {} at {mount}/{path}, token from {}",
+        "OpenBao {} at {mount}/{path}{}, token from {}",
         addresses.join(", "),
+        if source.is_some() {
+            " (the profile's own `secrets.vault`)"
+        } else {
+            ""
+        },
         token.source
     )];
     let mut config = http_config(flags);
-    config.ca_cert.clone_from(&table.ca_cert);
+    config.ca_cert = match &source {
+        Some(v) => v.ca_cert.clone(),
+        None => table.ca_cert.clone(),
+    };
     config.tls = urls.iter().any(|u| u.scheme() == "https");
     config.redirect_origins = urls
         .iter()
@@ -386,16 +530,17 @@ fn open_openbao(
         .collect();
     let http = Http::new(config)?;
     notes.extend(proxy_note(&http));
-    let client = BaoClient::new(
-        http,
-        urls,
-        mount,
-        &path,
-        table.namespace.clone(),
-        token.value,
-    )
-    .with_token_source(token.source.to_string())
-    .with_remote_names(table.remote_names.unwrap_or_default());
+    let namespace = match &source {
+        Some(v) => v.namespace.clone(),
+        None => table.namespace.clone(),
+    };
+    let names = match &source {
+        Some(_) => crate::config::RemoteNames::Keys,
+        None => table.remote_names.unwrap_or_default(),
+    };
+    let client = BaoClient::new(http, urls, &mount, &path, namespace, token.value)
+        .with_token_source(token.source.to_string())
+        .with_remote_names(names);
     Ok(Opened {
         store: Box::new(client),
         notes,

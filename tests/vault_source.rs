@@ -1,0 +1,152 @@
+//! A profile that boots from Vault (`secrets.source: vault`, systemprompt 0.50+) is an OpenBao
+//! remote by itself (issue 23, first part): no manifest setting, the profile's own address,
+//! mount, path and token variable, and the document under the secrets.json names, exactly where
+//! the app reads it. Against a real `bao server -dev` with KV v2 at a non-default mount.
+
+mod support;
+
+use support::openbao::DevServer;
+use support::Out;
+
+const LOCAL: &str = ".systemprompt/profiles/local";
+const SECRETS: &str = r#"{
+  "jwt_secret": "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ-CANARY",
+  "database_url": "postgres://app:pw-CANARY@db:5432/app",
+  "anthropic": "sk-ant-api03-CANARY"
+}
+"#;
+
+fn profile_yaml(addr: &str, extra_auth: &str) -> String {
+    format!(
+        "name: local\nsecrets:\n  source: vault\n  vault:\n    address: {addr}\n    mount: apps\n    path: team/app/local\n    auth:\n      method: token\n      token_env: APP_VAULT_TOKEN\n{extra_auth}"
+    )
+}
+
+fn project(addr: &str) -> tempfile::TempDir {
+    support::project(&[
+        (&format!("{LOCAL}/secrets.json"), SECRETS),
+        (&format!("{LOCAL}/profile.yaml"), &profile_yaml(addr, "")),
+    ])
+}
+
+fn sp(dir: &std::path::Path, args: &[&str]) -> Out {
+    let home = dir.to_string_lossy();
+    // The profile's own variable only: no BAO_TOKEN or VAULT_TOKEN.
+    support::sp_env(
+        dir,
+        args,
+        &[
+            ("HOME", home.as_ref()),
+            ("APP_VAULT_TOKEN", "root"),
+            ("BAO_TOKEN", ""),
+            ("VAULT_TOKEN", ""),
+        ],
+    )
+}
+
+fn kv_get(server: &DevServer) -> serde_json::Map<String, serde_json::Value> {
+    let o = server.bao(&["kv", "get", "-format=json", "-mount=apps", "team/app/local"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["data"]["data"].as_object().cloned().unwrap_or_default()
+}
+
+fn append_manifest(dir: &std::path::Path, text: &str) {
+    let path = dir.join("Cargo.toml");
+    let mut manifest = std::fs::read_to_string(&path).unwrap();
+    manifest.push_str(text);
+    std::fs::write(path, manifest).unwrap();
+}
+
+#[test]
+fn sync_diff_and_pull_use_the_profiles_own_vault_document() {
+    let server = DevServer::start();
+    let o = server.bao(&["secrets", "enable", "-path=apps", "kv-v2"]);
+    assert!(o.status.success(), "{o:?}");
+    let p = project(&server.addr);
+
+    let out = sp(p.path(), &["sync", "-v"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("apps/team/app/local (the profile's own `secrets.vault`)")
+            && out.stderr.contains("token from env $APP_VAULT_TOKEN"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.all().contains("CANARY"), "{out:?}");
+    // Exactly the secrets.json names and values, where the app reads them.
+    let remote = kv_get(&server);
+    let mut names: Vec<&str> = remote.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["anthropic", "database_url", "jwt_secret"]);
+    assert_eq!(remote["anthropic"], "sk-ant-api03-CANARY");
+
+    let out = sp(p.path(), &["diff", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        v["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["status"] == "equal"),
+        "{v}"
+    );
+
+    // A teammate changes a value in Vault; pull brings it into secrets.json.
+    let o = server.bao(&[
+        "kv",
+        "patch",
+        "-mount=apps",
+        "team/app/local",
+        "anthropic=sk-ant-api03-ROTATED-CANARY",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let out = sp(p.path(), &["pull", "--yes"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let file = std::fs::read_to_string(p.path().join(LOCAL).join("secrets.json")).unwrap();
+    assert!(file.contains("sk-ant-api03-ROTATED-CANARY"), "{file}");
+}
+
+#[test]
+fn settings_that_would_send_the_secrets_elsewhere_are_errors_naming_both() {
+    let server = DevServer::start();
+    let p = project(&server.addr);
+    append_manifest(
+        p.path(),
+        "\n[package.metadata.systemprompt-secrets.openbao]\npath = \"systemprompt/{project}/{profile}\"\n",
+    );
+    let out = sp(p.path(), &["sync", "--dry-run"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("systemprompt/{project}/{profile}")
+            && out.stderr.contains("team/app/local")
+            && out.stderr.contains("profile.yaml"),
+        "{}",
+        out.stderr
+    );
+
+    let p = project(&server.addr);
+    let out = sp(
+        p.path(),
+        &["sync", "--dry-run", "--address", "http://127.0.0.1:9"],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("--address") && out.stderr.contains(&server.addr),
+        "{}",
+        out.stderr
+    );
+
+    // A login the tool cannot do yet says what to do instead.
+    let yaml = profile_yaml(&server.addr, "").replace("method: token", "method: approle");
+    support::write(p.path(), &format!("{LOCAL}/profile.yaml"), &yaml);
+    let out = sp(p.path(), &["sync", "--dry-run"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("`approle`") && out.stderr.contains("BAO_TOKEN"),
+        "{}",
+        out.stderr
+    );
+}
