@@ -264,6 +264,9 @@ pub struct YamlVaultAuth {
     pub role_id_env: Option<String>,
     /// `approle`: the variable holding the secret id (default `VAULT_SECRET_ID`).
     pub secret_id_env: Option<String>,
+    /// `approle`, `kubernetes`: the auth mount (defaults `approle`, `kubernetes`).
+    #[serde(default)]
+    pub mount: Option<String>,
 }
 
 impl YamlVaultAuth {

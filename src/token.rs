@@ -60,6 +60,11 @@ pub enum TokenSource {
         /// The file.
         path: PathBuf,
     },
+    /// An `AppRole` login for this run, with the role id from this variable.
+    AppRole {
+        /// The variable holding the role id.
+        role_id_env: String,
+    },
     /// Upstream's plaintext `.systemprompt/credentials.json`.
     CredentialsFile {
         /// The file.
@@ -76,6 +81,9 @@ impl std::fmt::Display for TokenSource {
                 write!(f, "{} (plaintext)", path.display())
             }
             TokenSource::EnvVar { name } => write!(f, "env ${name}"),
+            TokenSource::AppRole { role_id_env } => {
+                write!(f, "an AppRole login (role id from ${role_id_env})")
+            }
         }
     }
 }

@@ -139,14 +139,113 @@ fn settings_that_would_send_the_secrets_elsewhere_are_errors_naming_both() {
         out.stderr
     );
 
-    // A login the tool cannot do yet says what to do instead.
+    // A login the tool cannot do outside a pod says what to do instead.
+    let yaml = profile_yaml(&server.addr, "").replace("method: token", "method: kubernetes");
+    support::write(p.path(), &format!("{LOCAL}/profile.yaml"), &yaml);
+    let out = sp(p.path(), &["sync", "--dry-run"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("`kubernetes`") && out.stderr.contains("BAO_TOKEN"),
+        "{}",
+        out.stderr
+    );
+
+    // AppRole without its variables names them.
     let yaml = profile_yaml(&server.addr, "").replace("method: token", "method: approle");
     support::write(p.path(), &format!("{LOCAL}/profile.yaml"), &yaml);
     let out = sp(p.path(), &["sync", "--dry-run"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
-        out.stderr.contains("`approle`") && out.stderr.contains("BAO_TOKEN"),
+        out.stderr.contains("$VAULT_ROLE_ID is not set") && out.stderr.contains("$VAULT_SECRET_ID"),
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn an_approle_profile_logs_in_as_the_app_does_with_a_policy_limited_to_its_path() {
+    let server = DevServer::start();
+    let ok = |args: &[&str]| {
+        let o = server.bao(args);
+        assert!(
+            o.status.success(),
+            "bao {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_owned()
+    };
+    ok(&["secrets", "enable", "-path=apps", "kv-v2"]);
+    ok(&["auth", "enable", "approle"]);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("app.hcl");
+    std::fs::write(
+        &policy,
+        "path \"apps/data/team/app/local\" { capabilities = [\"create\", \"read\", \"update\"] }\n\
+         path \"apps/metadata/team/app/local\" { capabilities = [\"read\"] }\n",
+    )
+    .unwrap();
+    ok(&["policy", "write", "app", &policy.to_string_lossy()]);
+    ok(&[
+        "write",
+        "auth/approle/role/app",
+        "token_policies=app",
+        "token_ttl=5m",
+    ]);
+    let role_id = ok(&["read", "-field=role_id", "auth/approle/role/app/role-id"]);
+    let secret_id = ok(&[
+        "write",
+        "-f",
+        "-field=secret_id",
+        "auth/approle/role/app/secret-id",
+    ]);
+
+    let p = project(&server.addr);
+    let yaml = profile_yaml(&server.addr, "").replace(
+        "      method: token\n      token_env: APP_VAULT_TOKEN\n",
+        "      method: approle\n",
+    );
+    support::write(p.path(), &format!("{LOCAL}/profile.yaml"), &yaml);
+    let home = p.path().to_string_lossy().into_owned();
+    let run = |secret: &str| {
+        support::sp_env(
+            p.path(),
+            &["sync", "-v"],
+            &[
+                ("HOME", home.as_str()),
+                ("VAULT_ROLE_ID", role_id.as_str()),
+                ("VAULT_SECRET_ID", secret),
+                ("BAO_TOKEN", ""),
+                ("VAULT_TOKEN", ""),
+            ],
+        )
+    };
+    let out = run(&secret_id);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("token from an AppRole login (role id from $VAULT_ROLE_ID)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.all().contains(&secret_id) && !out.all().contains("CANARY"),
+        "{out:?}"
+    );
+    assert_eq!(
+        kv_get(&server)["jwt_secret"],
+        "Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ-CANARY"
+    );
+
+    // A wrong secret id: a clear refusal that never shows it.
+    let wrong = "00000000-1111-2222-3333-444444444444";
+    let out = run(wrong);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("AppRole login at auth/approle was refused")
+            && out.stderr.contains("$VAULT_SECRET_ID"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.all().contains(wrong), "{out:?}");
 }

@@ -18,7 +18,7 @@ use crate::profile::Profile;
 use crate::project::Project;
 use crate::source::rel;
 use crate::token::{self, format_time, TokenError};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 /// The default KV v2 mount.
 pub const DEFAULT_MOUNT: &str = "secret";
@@ -351,8 +351,19 @@ struct VaultSource {
     path: String,
     namespace: Option<String>,
     ca_cert: Option<PathBuf>,
-    token_env: String,
-    token_file: Option<PathBuf>,
+    login: VaultLogin,
+}
+
+/// How the app logs in, as the profile says (`secrets.vault.auth`); the tool logs in the same way.
+enum VaultLogin {
+    /// `token`: the token in a variable, else in a file.
+    Token { env: String, file: Option<PathBuf> },
+    /// `approle`: a role id and a secret id in two variables, exchanged at `auth/<mount>/login`.
+    AppRole {
+        role_id_env: String,
+        secret_id_env: String,
+        mount: String,
+    },
 }
 
 /// The profile's own Vault settings, when it boots from Vault. A manifest or command-line setting
@@ -388,7 +399,6 @@ fn vault_source(
         .filter(|p| !p.trim().is_empty())
         .ok_or_else(|| missing("path"))?;
     let mount = vault.mount.unwrap_or_else(|| DEFAULT_MOUNT.to_owned());
-    let ca_cert = vault.ca_cert_path.map(|c| profile.dir.join(c));
     let table = &project.config.openbao;
     let conflict = |what: &str, theirs: &str, place: &str, ours: &str| {
         Error::usage(format!(
@@ -436,28 +446,157 @@ fn vault_source(
     if table.remote_names == Some(crate::config::RemoteNames::Env) {
         return Err(conflict("names", "env", manifest, "the secrets.json names"));
     }
-    let auth = vault.auth.unwrap_or_default();
-    match auth.method.as_deref().unwrap_or("token") {
-        "token" => {}
-        method => {
-            return Err(Error::usage(format!(
-                "profile `{}` logs in to Vault with `{method}`, which this tool cannot do yet",
-                profile.name
-            ))
-            .help(format!(
-                "give the tool a token for {address}: set BAO_TOKEN or VAULT_TOKEN, or run `cargo systemprompt-secrets login --backend openbao --address {address}`; the app keeps its own `{method}` login"
-            )));
-        }
-    }
+    let login = vault_login(project, profile, vault.auth.unwrap_or_default(), &address)?;
     Ok(Some(VaultSource {
         address,
         mount,
         path,
         namespace: vault.namespace,
-        ca_cert,
-        token_env: auth.token_env.unwrap_or_else(|| "VAULT_TOKEN".to_owned()),
-        token_file: auth.token_file.map(|f| profile.dir.join(f)),
+        ca_cert: vault.ca_cert_path.map(|c| project.workspace_root.join(c)),
+        login,
     }))
+}
+
+/// How the tool logs in for a vault profile: as its `secrets.vault.auth` says the app does.
+fn vault_login(
+    project: &Project,
+    profile: &Profile,
+    auth: crate::profile::YamlVaultAuth,
+    address: &str,
+) -> Result<VaultLogin, Error> {
+    // Upstream reads `token_file` and `ca_cert_path` as given, from the directory the app runs
+    // in: the workspace root, as the template runs it.
+    Ok(match auth.method.as_deref().unwrap_or("token") {
+        "token" => VaultLogin::Token {
+            env: auth.token_env.unwrap_or_else(|| "VAULT_TOKEN".to_owned()),
+            file: auth.token_file.map(|f| project.workspace_root.join(f)),
+        },
+        "approle" => VaultLogin::AppRole {
+            role_id_env: auth
+                .role_id_env
+                .unwrap_or_else(|| "VAULT_ROLE_ID".to_owned()),
+            secret_id_env: auth
+                .secret_id_env
+                .unwrap_or_else(|| "VAULT_SECRET_ID".to_owned()),
+            mount: auth.mount.unwrap_or_else(|| "approle".to_owned()),
+        },
+        "kubernetes" => {
+            return Err(Error::usage(format!(
+                "profile `{}` logs in to Vault with `kubernetes`, which works only inside its pod",
+                profile.name
+            ))
+            .help(format!(
+                "give the tool a token for {address}: set BAO_TOKEN or VAULT_TOKEN, or run `cargo systemprompt-secrets login --backend openbao --address {address}`; the app keeps its own `kubernetes` login"
+            )));
+        }
+        method => {
+            return Err(Error::usage(format!(
+                "profile `{}` names the Vault login method `{method}`, which systemprompt does not know",
+                profile.name
+            ))
+            .help(format!(
+                "set `secrets.vault.auth.method` in {} to `token`, `approle` or `kubernetes`",
+                rel(&profile.dir.join("profile.yaml"))
+            )));
+        }
+    })
+}
+
+/// Logs in with `AppRole` as the app would (`POST /v1/auth/<mount>/login` with the role id and
+/// secret id from their variables) and returns the client token, for this run only. The secret
+/// id and the token join the values scrubbed from every message.
+fn approle_login(
+    http: &Http,
+    base: &url::Url,
+    namespace: Option<&str>,
+    role_id_env: &str,
+    secret_id_env: &str,
+    mount: &str,
+) -> Result<token::Token, Error> {
+    #[derive(serde::Deserialize)]
+    struct Login {
+        auth: Option<Auth>,
+        #[serde(default)]
+        errors: Vec<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Auth {
+        client_token: String,
+    }
+    let var = |name: &str| {
+        ProcessEnv
+            .var(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .map(SecretString::from)
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "the profile logs in to Vault with AppRole, and ${name} is not set"
+                ))
+                .help(format!(
+                    "set ${role_id_env} and ${secret_id_env} as the app has them, or set BAO_TOKEN to a token for this run"
+                ))
+            })
+    };
+    let role_id = var(role_id_env)?;
+    let secret_id = var(secret_id_env)?;
+    crate::scrub::global().know(&secret_id);
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .map_err(|()| Error::usage("the OpenBao address cannot carry a path"))?
+        .pop_if_empty()
+        .extend(["v1", "auth"])
+        .extend(mount.split('/').filter(|s| !s.is_empty()))
+        .push("login");
+    let body = secrecy::zeroize::Zeroizing::new(
+        serde_json::json!({
+            "role_id": role_id.expose_secret(),
+            "secret_id": secret_id.expose_secret(),
+        })
+        .to_string(),
+    );
+    let r = http.send("POST", &url, |client| {
+        let mut rb = client
+            .post(url.clone())
+            .header("X-Vault-Request", "true")
+            .header("Content-Type", "application/json")
+            .body(body.to_string());
+        if let Some(ns) = namespace {
+            rb = rb.header("X-Vault-Namespace", ns);
+        }
+        rb
+    })?;
+    let answer: Option<Login> = serde_json::from_str(&r.body).ok();
+    let client_token = answer
+        .as_ref()
+        .and_then(|a| a.auth.as_ref())
+        .filter(|_| (200..300).contains(&r.status))
+        .map(|a| SecretString::from(a.client_token.clone()));
+    let Some(value) = client_token else {
+        let errors = answer
+            .map(|a| crate::scrub::global().clean(&a.errors.join("; ")))
+            .unwrap_or_default();
+        let said = if errors.is_empty() {
+            String::new()
+        } else {
+            format!(": {errors}")
+        };
+        return Err(Error::failed(format!(
+            "the AppRole login at auth/{mount} was refused ({}{said})",
+            r.status
+        ))
+        .help(format!(
+            "check ${role_id_env} and ${secret_id_env} (a secret id may be used up or expired), and that AppRole is enabled at auth/{mount}"
+        )));
+    };
+    crate::scrub::global().know(&value);
+    Ok(token::Token {
+        value,
+        source: token::TokenSource::AppRole {
+            role_id_env: role_id_env.to_owned(),
+        },
+        expires_at: None,
+    })
 }
 
 fn open_openbao(
@@ -480,10 +619,39 @@ fn open_openbao(
         .collect::<Result<Vec<_>, _>>()?;
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let mut warnings = Vec::new();
-    // A vault profile's own variable and file come first: the token the app itself would use.
-    let own = source
-        .as_ref()
-        .and_then(|v| token::from_profile(&v.token_env, v.token_file.as_deref(), &ProcessEnv));
+    let mut config = http_config(flags);
+    config.ca_cert = match &source {
+        Some(v) => v.ca_cert.clone(),
+        None => table.ca_cert.clone(),
+    };
+    config.tls = urls.iter().any(|u| u.scheme() == "https");
+    config.redirect_origins = urls
+        .iter()
+        .map(|u| u.origin().ascii_serialization())
+        .collect();
+    let http = Http::new(config)?;
+    // A vault profile's own login comes first: the token the app itself would use.
+    let own = match source.as_ref().map(|v| (&v.login, v.namespace.as_deref())) {
+        Some((VaultLogin::Token { env, file }, _)) => {
+            token::from_profile(env, file.as_deref(), &ProcessEnv)
+        }
+        Some((
+            VaultLogin::AppRole {
+                role_id_env,
+                secret_id_env,
+                mount,
+            },
+            namespace,
+        )) => Some(approle_login(
+            &http,
+            &urls[0],
+            namespace,
+            role_id_env,
+            secret_id_env,
+            mount,
+        )?),
+        None => None,
+    };
     let token = match own {
         Some(t) => t,
         None => token::resolve_openbao(
@@ -518,17 +686,6 @@ fn open_openbao(
         },
         token.source
     )];
-    let mut config = http_config(flags);
-    config.ca_cert = match &source {
-        Some(v) => v.ca_cert.clone(),
-        None => table.ca_cert.clone(),
-    };
-    config.tls = urls.iter().any(|u| u.scheme() == "https");
-    config.redirect_origins = urls
-        .iter()
-        .map(|u| u.origin().ascii_serialization())
-        .collect();
-    let http = Http::new(config)?;
     notes.extend(proxy_note(&http));
     let namespace = match &source {
         Some(v) => v.namespace.clone(),
