@@ -149,7 +149,9 @@ impl Location {
             Location::Source(crate::source::Source::SecretsFile { .. }) | Location::File { .. } => {
                 2
             }
-            Location::Source(crate::source::Source::Keyring { .. }) => 3,
+            Location::Source(
+                crate::source::Source::Keyring { .. } | crate::source::Source::Remote { .. },
+            ) => 3,
         }
     }
 

@@ -36,6 +36,11 @@ pub enum Source {
         /// A description of the entry (service and account), never its content.
         entry: String,
     },
+    /// A remote document the app reads (a `source: vault` profile's `secrets.vault` path).
+    Remote {
+        /// Where, for people (`OpenBao apps/team/app/local`).
+        place: String,
+    },
     /// A value given to a command (`set NAME --stdin`, a prompt, `NAME=VALUE`), for its name.
     Given {
         /// The name it was given for.
@@ -55,6 +60,7 @@ impl Source {
             Source::SecretsFile { .. } => "secrets.json",
             Source::Keyring { .. } => "keyring",
             Source::Given { .. } => "given",
+            Source::Remote { .. } => "remote",
         }
     }
 
@@ -97,6 +103,7 @@ impl fmt::Display for Source {
             }
             Source::Keyring { entry } => write!(f, "keyring ({entry})"),
             Source::Given { var, how } => write!(f, "{var} from {how}"),
+            Source::Remote { place } => write!(f, "{place}"),
         }
     }
 }

@@ -450,8 +450,23 @@ fn a_vault_profile_says_where_the_app_reads_and_writers_of_the_file_ask() {
         ".systemprompt/profiles/local/profile.yaml",
         "secrets:\n  source: vault\n  vault:\n    address: ${BAO_ADDR_FOR_THIS_TEST:-https://bao.example:8200}\n    path: app/local\n",
     );
-    let out = tool(p.path(), &["validate"]);
-    assert_eq!(out.code, 0, "{out:?}");
+    // validate reads what the app reads, the Vault document; with no token it says so, before
+    // any request (tests/vault_source.rs checks a real document).
+    let mut c = cmd(p.path());
+    c.args(["systemprompt-secrets", "validate"])
+        .env("HOME", p.path())
+        .env("BAO_TOKEN", "")
+        .env("VAULT_TOKEN", "");
+    let out = run(c);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("boots from Vault at https://bao.example:8200")
+            && out.stderr.contains("$VAULT_TOKEN"),
+        "{out:?}"
+    );
+    // `--env-only` checks the environment, and says the app reads Vault, not the file.
+    let out = tool(p.path(), &["validate", "--env-only"]);
     assert!(
         out.stderr.contains("warning[secrets-source]")
             && out.stderr.contains(

@@ -249,3 +249,78 @@ fn an_approle_profile_logs_in_as_the_app_does_with_a_policy_limited_to_its_path(
     );
     assert!(!out.all().contains(wrong), "{out:?}");
 }
+
+#[test]
+fn validate_checks_the_vault_document_the_app_boots_from() {
+    let server = DevServer::start();
+    let o = server.bao(&["secrets", "enable", "-path=apps", "kv-v2"]);
+    assert!(o.status.success(), "{o:?}");
+    let p = project(&server.addr);
+    assert_eq!(sp(p.path(), &["sync"]).code, 0);
+    let out = sp(p.path(), &["validate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("OpenBao apps/team/app/local (version 1)")
+            && out.stderr.contains("is not read by the app"),
+        "{}",
+        out.stderr
+    );
+
+    // The document loses `database_url` and gets a short secret: validate says so, naming
+    // where, and never a value. The local file is fine and untouched.
+    let o = server.bao(&[
+        "kv",
+        "put",
+        "-mount=apps",
+        "team/app/local",
+        "jwt_secret=short-CANARY",
+        "anthropic=sk-ant-api03-CANARY",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let before = std::fs::read(p.path().join(LOCAL).join("secrets.json")).unwrap();
+    let out = sp(p.path(), &["validate", "--format", "json"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(!out.all().contains("CANARY"), "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let codes: Vec<String> = v["profiles"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        codes.iter().any(|c| c == "missing-required-key")
+            && codes.iter().any(|c| c == "jwt-secret-too-short"),
+        "{v}"
+    );
+    assert_eq!(
+        std::fs::read(p.path().join(LOCAL).join("secrets.json")).unwrap(),
+        before
+    );
+
+    // An untrusted checkout's profile does not get the token sent to its address.
+    let mut c = support::cmd(p.path());
+    c.arg("validate")
+        .env("HOME", p.path())
+        .env("APP_VAULT_TOKEN", "root")
+        .env_remove("SYSTEMPROMPT_SECRETS_TRUST_PROJECT");
+    let out = support::run(c);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("trust"), "{}", out.stderr);
+
+    // Without a token it says what is missing.
+    let home = p.path().to_string_lossy().into_owned();
+    let out = support::sp_env(
+        p.path(),
+        &["validate"],
+        &[
+            ("HOME", home.as_str()),
+            ("BAO_TOKEN", ""),
+            ("VAULT_TOKEN", ""),
+            ("APP_VAULT_TOKEN", ""),
+        ],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("$APP_VAULT_TOKEN"), "{}", out.stderr);
+}

@@ -108,6 +108,16 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ValidateArgs) -> Resu
         let profile = select(ctx, shell, &project, args)?;
         checked.push(ctx.check(shell, &project, profile, args.strict));
     }
+    // A profile that boots from Vault is checked where the app reads it: the remote document.
+    if !args.env_only {
+        for c in &mut checked {
+            if c.profile.yaml.source() == crate::profile::SecretSource::Vault
+                && c.mode != Mode::Skip
+            {
+                check_vault_document(ctx, shell, &project, c)?;
+            }
+        }
+    }
 
     // One question to git for every profile at once.
     let asked: Vec<&mut Checked> = checked
@@ -295,4 +305,108 @@ pub(crate) fn escape_data(s: &str) -> String {
 
 fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Validates what a `source: vault` profile's app reads: the document at its `secrets.vault`
+/// path, read once and never written, with every rule of the local check. The local
+/// secrets.json is not what the app reads, and is said to be so.
+fn check_vault_document(
+    ctx: &Context,
+    shell: &mut Shell,
+    project: &crate::project::Project,
+    checked: &mut Checked,
+) -> Result<(), Error> {
+    let args = crate::cli::RemoteArgs {
+        tenant: None,
+        api_url: None,
+        format: crate::cli::Format::Human,
+        connection: crate::cli::ConnectionArgs {
+            address: Vec::new(),
+            connect_timeout: 10,
+            timeout: 30,
+        },
+    };
+    let store = match ctx.remote(shell, project, &checked.profile, &args) {
+        Err(Error::Token(crate::token::TokenError::NoOpenBaoToken { address })) => {
+            let own = checked
+                .profile
+                .yaml
+                .secrets
+                .as_ref()
+                .and_then(|s| s.vault.as_ref())
+                .and_then(|v| v.auth.as_ref())
+                .map_or_else(
+                    || vec!["VAULT_TOKEN".to_owned()],
+                    crate::profile::YamlVaultAuth::env_names,
+                );
+            let own: Vec<String> = own.iter().map(|n| format!("${n}")).collect();
+            return Err(Error::usage(format!(
+                "profile `{}` boots from Vault at {address}, and validate reads what the app reads there, but no token is at hand",
+                checked.profile.name
+            ))
+            .help(format!(
+                "set {} as the app has it (or BAO_TOKEN), or run `cargo systemprompt-secrets login --backend openbao --address {address}`; `validate --env-only` checks the environment instead",
+                own.join(" and ")
+            )));
+        }
+        other => other?,
+    };
+    let remote = store.read()?;
+    let place = format!("OpenBao {}", store.location());
+    let source = crate::source::Source::Remote {
+        place: place.clone(),
+    };
+    let mut resolved = crate::layers::Resolved {
+        secrets_path: checked.profile.secrets_path.clone(),
+        secrets_file_found: true,
+        ..Default::default()
+    };
+    for (key, value) in remote
+        .values
+        .iter()
+        .flat_map(crate::secret_map::SecretMap::iter)
+    {
+        let key = store.local_key(key);
+        if secrecy::ExposeSecret::expose_secret(value)
+            .trim()
+            .is_empty()
+        {
+            resolved.blanks.insert(key, source.clone());
+        } else {
+            resolved.entries.insert(
+                key.clone(),
+                crate::layers::Resolution::single(
+                    key,
+                    crate::layers::Definition {
+                        source: source.clone(),
+                        value: value.clone(),
+                    },
+                ),
+            );
+        }
+    }
+    let version = remote
+        .version
+        .filter(|v| *v > 0)
+        .map_or_else(|| "no version yet".to_owned(), |v| format!("version {v}"));
+    shell.status(
+        "Checking",
+        format_args!(
+            "{place} ({version}): what profile `{}` boots from; {} is not read by the app",
+            checked.profile.name,
+            crate::source::rel(&checked.profile.secrets_path)
+        ),
+    );
+    // The local file's own findings do not apply: the app reads the document.
+    checked.findings = crate::validate::validate_profile(
+        &resolved,
+        &checked.settings,
+        &checked.profile,
+        checked.mode,
+    )
+    .into_iter()
+    .filter(|f| f.code != crate::finding::SECRETS_SOURCE)
+    .collect();
+    checked.resolved = Some(resolved);
+    Ok(())
 }
