@@ -324,3 +324,34 @@ fn validate_checks_the_vault_document_the_app_boots_from() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("$APP_VAULT_TOKEN"), "{}", out.stderr);
 }
+
+#[test]
+fn doctor_online_says_whether_the_app_can_boot_from_the_vault_document() {
+    let server = DevServer::start();
+    let o = server.bao(&["secrets", "enable", "-path=apps", "kv-v2"]);
+    assert!(o.status.success(), "{o:?}");
+    let p = project(&server.addr);
+    assert_eq!(sp(p.path(), &["sync"]).code, 0);
+    let out = sp(p.path(), &["doctor", "--online"]);
+    assert!(
+        out.all()
+            .contains("the document at apps/team/app/local has everything the app boots with"),
+        "{out:?}"
+    );
+    let o = server.bao(&[
+        "kv",
+        "put",
+        "-mount=apps",
+        "team/app/local",
+        "jwt_secret=Zq3vN8pR1tY6wB0eK4mJ7hL2sD9fG5cXaQ-CANARY",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let out = sp(p.path(), &["doctor", "--online"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.all()
+            .contains("the app would refuse to boot from apps/team/app/local: database_url"),
+        "{out:?}"
+    );
+    assert!(!out.all().contains("CANARY"), "{out:?}");
+}

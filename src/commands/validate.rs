@@ -353,11 +353,45 @@ fn check_vault_document(
     };
     let remote = store.read()?;
     let place = format!("OpenBao {}", store.location());
+    let resolved = remote_resolved(store.as_ref(), &remote, &checked.profile.secrets_path);
+    let version = remote
+        .version
+        .filter(|v| *v > 0)
+        .map_or_else(|| "no version yet".to_owned(), |v| format!("version {v}"));
+    shell.status(
+        "Checking",
+        format_args!(
+            "{place} ({version}): what profile `{}` boots from; {} is not read by the app",
+            checked.profile.name,
+            crate::source::rel(&checked.profile.secrets_path)
+        ),
+    );
+    // The local file's own findings do not apply: the app reads the document.
+    checked.findings = crate::validate::validate_profile(
+        &resolved,
+        &checked.settings,
+        &checked.profile,
+        checked.mode,
+    )
+    .into_iter()
+    .filter(|f| f.code != crate::finding::SECRETS_SOURCE)
+    .collect();
+    checked.resolved = Some(resolved);
+    Ok(())
+}
+
+/// A remote document as the layers would resolve it, each key defined by the remote
+/// ([`crate::source::Source::Remote`]), for the rules of the local check (`validate`, `doctor`).
+pub(crate) fn remote_resolved(
+    store: &dyn crate::remote::RemoteStore,
+    remote: &crate::remote::Remote,
+    secrets_path: &Path,
+) -> crate::layers::Resolved {
     let source = crate::source::Source::Remote {
-        place: place.clone(),
+        place: format!("OpenBao {}", store.location()),
     };
     let mut resolved = crate::layers::Resolved {
-        secrets_path: checked.profile.secrets_path.clone(),
+        secrets_path: secrets_path.to_path_buf(),
         secrets_file_found: true,
         ..Default::default()
     };
@@ -385,28 +419,5 @@ fn check_vault_document(
             );
         }
     }
-    let version = remote
-        .version
-        .filter(|v| *v > 0)
-        .map_or_else(|| "no version yet".to_owned(), |v| format!("version {v}"));
-    shell.status(
-        "Checking",
-        format_args!(
-            "{place} ({version}): what profile `{}` boots from; {} is not read by the app",
-            checked.profile.name,
-            crate::source::rel(&checked.profile.secrets_path)
-        ),
-    );
-    // The local file's own findings do not apply: the app reads the document.
-    checked.findings = crate::validate::validate_profile(
-        &resolved,
-        &checked.settings,
-        &checked.profile,
-        checked.mode,
-    )
-    .into_iter()
-    .filter(|f| f.code != crate::finding::SECRETS_SOURCE)
-    .collect();
-    checked.resolved = Some(resolved);
-    Ok(())
+    resolved
 }

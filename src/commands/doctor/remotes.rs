@@ -85,15 +85,74 @@ pub(super) fn online(
         }
         let started = Instant::now();
         match store.probe() {
-            Ok(answer) => report.pass(
-                "online",
-                format!(
-                    "{what}: answered in {} ms ({answer})",
-                    started.elapsed().as_millis()
-                ),
-            ),
+            Ok(answer) => {
+                report.pass(
+                    "online",
+                    format!(
+                        "{what}: answered in {} ms ({answer})",
+                        started.elapsed().as_millis()
+                    ),
+                );
+                if profile.yaml.source() == crate::profile::SecretSource::Vault {
+                    boot_document(project, &profile, store.as_ref(), report);
+                }
+            }
             Err(e) => remote_failure(report, &what, &e),
         }
+    }
+}
+
+/// For a profile that boots from Vault: whether the document there has what the app refuses to
+/// boot without (names only; values are never shown).
+fn boot_document(
+    project: &Project,
+    profile: &crate::profile::Profile,
+    store: &dyn crate::remote::RemoteStore,
+    report: &mut Report,
+) {
+    let remote = match store.read() {
+        Ok(r) => r,
+        Err(e) => {
+            remote_failure(report, &format!("profile `{}`", profile.name), &e);
+            return;
+        }
+    };
+    let resolved =
+        crate::commands::validate::remote_resolved(store, &remote, &profile.secrets_path);
+    let settings = project.settings(profile);
+    let refusals: Vec<String> = crate::validate::validate_profile(
+        &resolved,
+        &settings,
+        profile,
+        crate::finding::Mode::Strict,
+    )
+    .into_iter()
+    .filter(|f| f.refuses_boot)
+    .map(|f| f.key.unwrap_or(f.code))
+    .collect();
+    if refusals.is_empty() {
+        report.pass(
+            "online",
+            format!(
+                "profile `{}`: the document at {} has everything the app boots with",
+                profile.name,
+                store.location()
+            ),
+        );
+    } else {
+        report.fail(
+            "online",
+            format!(
+                "profile `{}`: the app would refuse to boot from {}: {}",
+                profile.name,
+                store.location(),
+                refusals.join(", ")
+            ),
+            format!(
+                "run `cargo systemprompt-secrets validate --profile {}` for each finding, then `sync`",
+                crate::git::shell_quote(&profile.name)
+            ),
+        );
     }
 }
 
