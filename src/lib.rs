@@ -67,6 +67,8 @@ pub mod db_check;
 #[cfg(feature = "cli")]
 pub mod error;
 #[cfg(feature = "cli")]
+pub mod external_secret;
+#[cfg(feature = "cli")]
 pub mod git;
 #[cfg(feature = "cli")]
 pub mod harden;

@@ -267,6 +267,9 @@ pub struct YamlVaultAuth {
     /// `approle`, `kubernetes`: the auth mount (defaults `approle`, `kubernetes`).
     #[serde(default)]
     pub mount: Option<String>,
+    /// `kubernetes`: the Vault role.
+    #[serde(default)]
+    pub role: Option<String>,
 }
 
 impl YamlVaultAuth {

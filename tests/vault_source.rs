@@ -355,3 +355,153 @@ fn doctor_online_says_whether_the_app_can_boot_from_the_vault_document() {
     );
     assert!(!out.all().contains("CANARY"), "{out:?}");
 }
+
+/// Checks `value` against an `OpenAPI` v3 schema as Kubernetes applies a CRD's: every field is
+/// declared (unless the schema keeps unknown fields), with its type, enum and required fields.
+fn conforms(value: &serde_json::Value, schema: &serde_json::Value, at: &str) -> Result<(), String> {
+    use serde_json::Value;
+    let kind = schema["type"].as_str().unwrap_or("");
+    match value {
+        Value::Object(map) => {
+            if !kind.is_empty() && kind != "object" {
+                return Err(format!("{at}: an object where the schema has {kind}"));
+            }
+            let props = schema["properties"].as_object();
+            let open = schema["x-kubernetes-preserve-unknown-fields"] == true
+                || schema.get("additionalProperties").is_some()
+                || props.is_none();
+            for (k, v) in map {
+                match props.and_then(|p| p.get(k)) {
+                    Some(s) => conforms(v, s, &format!("{at}.{k}"))?,
+                    None if open => {}
+                    None => return Err(format!("{at}.{k}: not in the schema")),
+                }
+            }
+            for r in schema["required"].as_array().into_iter().flatten() {
+                let r = r.as_str().unwrap();
+                if !map.contains_key(r) {
+                    return Err(format!("{at}.{r}: required and missing"));
+                }
+            }
+        }
+        Value::Array(items) => {
+            if kind != "array" {
+                return Err(format!("{at}: an array where the schema has {kind}"));
+            }
+            for (i, item) in items.iter().enumerate() {
+                conforms(item, &schema["items"], &format!("{at}[{i}]"))?;
+            }
+        }
+        Value::String(s) => {
+            if kind != "string" {
+                return Err(format!("{at}: a string where the schema has {kind}"));
+            }
+            if let Some(allowed) = schema["enum"].as_array() {
+                if !allowed.iter().any(|a| a == s) {
+                    return Err(format!("{at}: `{s}` is not one of {allowed:?}"));
+                }
+            }
+        }
+        other => return Err(format!("{at}: unexpected {other}")),
+    }
+    Ok(())
+}
+
+#[test]
+fn a_kubernetes_profile_exports_an_external_secret_the_operator_accepts() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            support::repo().join("tests/fixtures/external-secrets/schema-v1.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    // The checker itself refuses what the operator would: an unknown field, a wrong enum.
+    assert!(conforms(
+        &serde_json::json!({"spec": {"secretStoreRef": {"name": "s", "kind": "Nope"}}}),
+        &schema["ExternalSecret"],
+        "x"
+    )
+    .is_err());
+    assert!(conforms(
+        &serde_json::json!({"spec": {"refreshEvery": "1h"}}),
+        &schema["ExternalSecret"],
+        "x"
+    )
+    .is_err());
+    let p = project("https://bao.example.test:8200");
+    for (method, auth) in [
+        ("token", "tokenSecretRef"),
+        ("approle", "appRole"),
+        ("kubernetes", "kubernetes"),
+    ] {
+        let yaml = format!(
+            "{}cloud:\n  provider: kubernetes\n",
+            profile_yaml("https://bao.example.test:8200", "")
+                .replace("method: token", &format!("method: {method}"))
+        );
+        support::write(p.path(), &format!("{LOCAL}/profile.yaml"), &yaml);
+        let out = sp(
+            p.path(),
+            &[
+                "export",
+                "--format",
+                "external-secret",
+                "--store",
+                "vault-backend",
+            ],
+        );
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(!out.all().contains("CANARY"), "names only: {out:?}");
+        let docs: Vec<serde_json::Value> = out
+            .stdout
+            .split("---\n")
+            .map(|d| serde_norway::from_str(d).expect("YAML"))
+            .collect();
+        assert_eq!(docs.len(), 2, "{}", out.stdout);
+        let store = &docs[0];
+        assert_eq!(store["kind"], "SecretStore");
+        conforms(store, &schema["SecretStore"], "SecretStore").unwrap();
+        let vault = &store["spec"]["provider"]["vault"];
+        assert_eq!(vault["server"], "https://bao.example.test:8200");
+        assert_eq!(vault["path"], "apps");
+        assert_eq!(vault["version"], "v2");
+        assert!(vault["auth"][auth].is_object(), "{method}: {store}");
+        let es = &docs[1];
+        conforms(es, &schema["ExternalSecret"], "ExternalSecret").unwrap();
+        assert_eq!(es["spec"]["secretStoreRef"]["name"], "vault-backend");
+        let data = es["spec"]["data"].as_array().unwrap();
+        let pairs: Vec<(String, String, String)> = data
+            .iter()
+            .map(|d| {
+                (
+                    d["secretKey"].as_str().unwrap().to_owned(),
+                    d["remoteRef"]["key"].as_str().unwrap().to_owned(),
+                    d["remoteRef"]["property"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert!(
+            pairs.contains(&(
+                "ANTHROPIC_API_KEY".into(),
+                "team/app/local".into(),
+                "anthropic".into()
+            )) && pairs.contains(&(
+                "DATABASE_URL".into(),
+                "team/app/local".into(),
+                "database_url".into()
+            )),
+            "{pairs:?}"
+        );
+    }
+
+    // Not for a profile whose pods are not fed by a Kubernetes Secret.
+    support::write(
+        p.path(),
+        &format!("{LOCAL}/profile.yaml"),
+        &profile_yaml("https://bao.example.test:8200", ""),
+    );
+    let out = sp(p.path(), &["export", "--format", "external-secret"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("cloud.provider"), "{}", out.stderr);
+}

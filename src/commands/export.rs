@@ -31,6 +31,9 @@ pub enum ExportFormat {
     /// `NAME=value` lines for `docker run --env-file` (no quoting: values with a line break are
     /// refused; for Compose's `env_file`, use dotenv).
     DockerEnv,
+    /// An External Secrets Operator `ExternalSecret` (and, with --store, its `SecretStore`) that
+    /// maps each environment name to its property at the profile's OpenBao path: names only.
+    ExternalSecret,
 }
 
 /// `export`.
@@ -60,6 +63,9 @@ pub struct ExportArgs {
     /// k8s-secret: every key, not only those the template's helm chart gives its pod
     #[arg(long)]
     pub all_keys: bool,
+    /// external-secret: also write the `SecretStore` it refers to, under this name
+    #[arg(long, value_name = "NAME")]
+    pub store: Option<String>,
 }
 
 /// The keys the template's helm chart (`helm/gateway`) reads from its Secret, each into the env
@@ -67,6 +73,13 @@ pub struct ExportArgs {
 const CHART_KEYS: &[&str] = &["anthropic", "openai", "gemini"];
 
 pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result<(), Error> {
+    if args.format == ExportFormat::ExternalSecret {
+        return external_secret(ctx, shell, args);
+    }
+    if args.store.is_some() {
+        return Err(Error::usage("--store is for --format external-secret")
+            .help("drop --store, or pass --format external-secret"));
+    }
     if args.output.is_none() && !args.reveal && std::io::stdout().is_terminal() {
         return Err(
             Error::usage("refusing to print secret values to a terminal")
@@ -82,8 +95,10 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
         .help("drop --all-keys, or pass --format k8s-secret"));
     }
     if args.name.is_some() && args.format != ExportFormat::K8sSecret {
-        return Err(Error::usage("--name is for --format k8s-secret")
-            .help("drop --name, or pass --format k8s-secret"));
+        return Err(
+            Error::usage("--name is for --format k8s-secret or external-secret")
+                .help("drop --name, or pass --format k8s-secret"),
+        );
     }
     let resolved = ctx.load(shell, &project, &profile)?;
     // The helm chart reads secrets.json keys (`anthropic`); the other formats env names.
@@ -338,6 +353,10 @@ fn render(
     match format {
         ExportFormat::K8sSecret => return Ok((masks.into(), k8s_secret(secret_name, pairs)?)),
         ExportFormat::DockerEnv => return Ok((masks.into(), docker_env(pairs)?)),
+        // Written by `external_secret`, which `run` hands this format to first.
+        ExportFormat::ExternalSecret => {
+            return Err(Error::usage("external-secret holds names only"))
+        }
         ExportFormat::Dotenv => {
             for (name, value) in pairs {
                 let _ = writeln!(out, "{name}={}", dotenv_value(name, value.expose_secret())?);
@@ -467,6 +486,108 @@ fn delimiter_for(value: &str) -> String {
         d.push('_');
     }
     d
+}
+
+/// `--format external-secret`: the manifests that make a Kubernetes Secret from the profile's
+/// OpenBao document, for `cloud.provider: kubernetes | gke` (deploy pushes nothing there: the
+/// cluster's External Secrets provide the names). Names only, so a terminal may see it.
+fn external_secret(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result<(), Error> {
+    use crate::external_secret::{Manifests, StoreAuth};
+    let project = ctx.project(shell)?;
+    let profile = ctx.select(shell, &project)?;
+    let provider = profile.yaml.cloud_provider().unwrap_or("systemprompt");
+    if !matches!(provider, "kubernetes" | "gke") {
+        return Err(Error::usage(format!(
+            "--format external-secret is for pods that read a Kubernetes Secret, and profile `{}` has `cloud.provider: {provider}`",
+            profile.name
+        ))
+        .help("set `cloud.provider: kubernetes` (or `gke`) in profile.yaml, or export --format k8s-secret"));
+    }
+    if args.all_keys || args.keys {
+        return Err(Error::usage(
+            "--all-keys and --keys are not for --format external-secret (it maps every name deploy reports)",
+        )
+        .help("drop them"));
+    }
+    // The trust gate: the manifests carry the repository's address and path to the cluster.
+    let flags = ctx.remote_flags(&crate::cli::RemoteArgs {
+        tenant: None,
+        api_url: None,
+        format: crate::cli::Format::Human,
+        connection: crate::cli::ConnectionArgs {
+            address: Vec::new(),
+            connect_timeout: 10,
+            timeout: 30,
+        },
+    });
+    crate::trust::require_remote(&project, &profile, &flags)?;
+    let location = crate::remote::kv_location(&project, &profile)?;
+    let resolved = ctx.load(shell, &project, &profile)?;
+    let names: Vec<(String, String)> = resolved
+        .by_env_name()
+        .into_iter()
+        .map(|(env, (key, _))| {
+            let property = match location.names {
+                crate::config::RemoteNames::Keys => key.to_owned(),
+                crate::config::RemoteNames::Env => env.clone(),
+            };
+            (env, property)
+        })
+        .collect();
+    let auth = profile
+        .yaml
+        .secrets
+        .as_ref()
+        .and_then(|s| s.vault.as_ref())
+        .and_then(|v| v.auth.clone())
+        .unwrap_or_default();
+    let auth = match auth.method.as_deref() {
+        Some("approle") => StoreAuth::AppRole {
+            mount: auth.mount.unwrap_or_else(|| "approle".to_owned()),
+        },
+        Some("kubernetes") => StoreAuth::Kubernetes {
+            mount: auth.mount.unwrap_or_else(|| "kubernetes".to_owned()),
+            role: auth.role.unwrap_or_else(|| profile.name.clone()),
+        },
+        _ => StoreAuth::Token,
+    };
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| default_secret_name(&profile.name));
+    let store = args
+        .store
+        .clone()
+        .unwrap_or_else(|| "systemprompt-openbao".to_owned());
+    let body = Manifests {
+        name: &name,
+        store: &store,
+        with_store: args.store.is_some(),
+        location: &location,
+        auth,
+        names,
+    }
+    .render();
+    if args.store.is_none() {
+        shell.info(format_args!(
+            "note: the ExternalSecret refers to the SecretStore `{store}`; pass --store NAME to write one too"
+        ));
+    }
+    match &args.output {
+        Some(path) => {
+            crate::atomic::write_private(path, body.as_bytes(), args.force).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    Error::failed(format!("{} already exists; nothing was written", rel(path)))
+                        .help("pass --force to replace it")
+                } else {
+                    Error::io(format!("cannot write {}", rel(path)), e)
+                }
+            })?;
+            shell.status("Exported", format_args!("the manifests to {}", rel(path)));
+        }
+        None => shell.out_raw(&body),
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub use open::{
     check_openbao_token, check_url, has_remote, openbao_addresses, require, tenant, token_account,
     token_checks, Health, Level, RemoteFlags, TokenAccount,
 };
-pub use open::{open, Opened};
+pub use open::{kv_location, open, KvLocation, Opened};
 pub use openbao::{Metadata, VersionInfo};
 
 use crate::error::Error;

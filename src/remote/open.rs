@@ -351,7 +351,8 @@ struct VaultSource {
     path: String,
     namespace: Option<String>,
     ca_cert: Option<PathBuf>,
-    login: VaultLogin,
+    /// `secrets.vault.auth`, for [`vault_login`] (only a verb that logs in needs it understood).
+    auth: crate::profile::YamlVaultAuth,
 }
 
 /// How the app logs in, as the profile says (`secrets.vault.auth`); the tool logs in the same way.
@@ -446,14 +447,13 @@ fn vault_source(
     if table.remote_names == Some(crate::config::RemoteNames::Env) {
         return Err(conflict("names", "env", manifest, "the secrets.json names"));
     }
-    let login = vault_login(project, profile, vault.auth.unwrap_or_default(), &address)?;
     Ok(Some(VaultSource {
         address,
         mount,
         path,
         namespace: vault.namespace,
         ca_cert: vault.ca_cert_path.map(|c| project.workspace_root.join(c)),
-        login,
+        auth: vault.auth.unwrap_or_default(),
     }))
 }
 
@@ -461,9 +461,10 @@ fn vault_source(
 fn vault_login(
     project: &Project,
     profile: &Profile,
-    auth: crate::profile::YamlVaultAuth,
+    auth: &crate::profile::YamlVaultAuth,
     address: &str,
 ) -> Result<VaultLogin, Error> {
+    let auth = auth.clone();
     // Upstream reads `token_file` and `ca_cert_path` as given, from the directory the app runs
     // in: the workspace root, as the template runs it.
     Ok(match auth.method.as_deref().unwrap_or("token") {
@@ -499,6 +500,54 @@ fn vault_login(
                 rel(&profile.dir.join("profile.yaml"))
             )));
         }
+    })
+}
+
+/// Where a profile's KV v2 document lives, without opening it (no token): for a `source: vault`
+/// profile its own `secrets.vault`, else the manifest's OpenBao settings.
+#[derive(Debug, Clone)]
+pub struct KvLocation {
+    /// The server.
+    pub address: String,
+    /// The KV v2 mount.
+    pub mount: String,
+    /// The document's path under the mount.
+    pub path: String,
+    /// The namespace, if any.
+    pub namespace: Option<String>,
+    /// How the document names its keys.
+    pub names: crate::config::RemoteNames,
+}
+
+/// The KV v2 document `profile` syncs to, as [`KvLocation`]; an error naming what is missing.
+pub fn kv_location(project: &Project, profile: &Profile) -> Result<KvLocation, Error> {
+    if let Some(v) = vault_source(project, profile, &RemoteFlags::default())? {
+        return Ok(KvLocation {
+            address: v.address,
+            mount: v.mount,
+            path: v.path,
+            namespace: v.namespace,
+            names: crate::config::RemoteNames::Keys,
+        });
+    }
+    let table = &project.config.openbao;
+    let address = openbao_addresses(&[], Some(table), &ProcessEnv)
+        .into_iter()
+        .next()
+        .ok_or_else(no_address)?;
+    Ok(KvLocation {
+        address,
+        mount: table
+            .mount
+            .clone()
+            .unwrap_or_else(|| DEFAULT_MOUNT.to_owned()),
+        path: expand_path(
+            table.path.as_deref().unwrap_or(DEFAULT_PATH),
+            &project.name,
+            &profile.name,
+        ),
+        namespace: table.namespace.clone(),
+        names: table.remote_names.unwrap_or_default(),
     })
 }
 
@@ -599,6 +648,59 @@ fn approle_login(
     })
 }
 
+/// The token for an OpenBao run: a vault profile's own login first (its token variable or
+/// file, or an `AppRole` login), else the usual chain for `address` (as configured: it keys the
+/// keyring entry).
+#[allow(clippy::too_many_arguments)]
+fn token_for_openbao(
+    project: &Project,
+    profile: &Profile,
+    source: Option<&VaultSource>,
+    http: &Http,
+    base: &url::Url,
+    address: &str,
+    flags: &RemoteFlags,
+    warnings: &mut Vec<String>,
+) -> Result<token::Token, Error> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let login = match source {
+        Some(v) => Some(vault_login(project, profile, &v.auth, &v.address)?),
+        None => None,
+    };
+    let namespace_of_source = source.and_then(|v| v.namespace.as_deref());
+    let own = match login.as_ref().map(|l| (l, namespace_of_source)) {
+        Some((VaultLogin::Token { env, file }, _)) => {
+            token::from_profile(env, file.as_deref(), &ProcessEnv)
+        }
+        Some((
+            VaultLogin::AppRole {
+                role_id_env,
+                secret_id_env,
+                mount,
+            },
+            namespace,
+        )) => Some(approle_login(
+            http,
+            base,
+            namespace,
+            role_id_env,
+            secret_id_env,
+            mount,
+        )?),
+        None => None,
+    };
+    Ok(match own {
+        Some(t) => t,
+        None => token::resolve_openbao(
+            address,
+            &ProcessEnv,
+            store_opener(flags.keyring),
+            home.as_deref(),
+            warnings,
+        )?,
+    })
+}
+
 fn open_openbao(
     project: &Project,
     profile: &Profile,
@@ -617,7 +719,6 @@ fn open_openbao(
         .iter()
         .map(|a| http::parse_base_url(a))
         .collect::<Result<Vec<_>, _>>()?;
-    let home = std::env::var_os("HOME").map(PathBuf::from);
     let mut warnings = Vec::new();
     let mut config = http_config(flags);
     config.ca_cert = match &source {
@@ -631,37 +732,16 @@ fn open_openbao(
         .collect();
     let http = Http::new(config)?;
     // A vault profile's own login comes first: the token the app itself would use.
-    let own = match source.as_ref().map(|v| (&v.login, v.namespace.as_deref())) {
-        Some((VaultLogin::Token { env, file }, _)) => {
-            token::from_profile(env, file.as_deref(), &ProcessEnv)
-        }
-        Some((
-            VaultLogin::AppRole {
-                role_id_env,
-                secret_id_env,
-                mount,
-            },
-            namespace,
-        )) => Some(approle_login(
-            &http,
-            &urls[0],
-            namespace,
-            role_id_env,
-            secret_id_env,
-            mount,
-        )?),
-        None => None,
-    };
-    let token = match own {
-        Some(t) => t,
-        None => token::resolve_openbao(
-            first,
-            &ProcessEnv,
-            store_opener(flags.keyring),
-            home.as_deref(),
-            &mut warnings,
-        )?,
-    };
+    let token = token_for_openbao(
+        project,
+        profile,
+        source.as_ref(),
+        &http,
+        &urls[0],
+        first,
+        flags,
+        &mut warnings,
+    )?;
     let (mount, path) = match &source {
         Some(v) => (v.mount.clone(), v.path.clone()),
         None => (
