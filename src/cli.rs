@@ -262,6 +262,29 @@ pub struct BaoArgs {
     pub connection: ConnectionArgs,
 }
 
+impl ConnectionArgs {
+    /// `--connect-timeout`'s default, in seconds.
+    pub const CONNECT_TIMEOUT: u64 = 10;
+    /// `--timeout`'s default, in seconds.
+    pub const TIMEOUT: u64 = 30;
+}
+
+impl Default for RemoteArgs {
+    /// What a verb without remote flags uses: no flag given, every default as on the command line.
+    fn default() -> Self {
+        Self {
+            tenant: None,
+            api_url: None,
+            format: Format::default(),
+            connection: ConnectionArgs {
+                address: Vec::new(),
+                connect_timeout: ConnectionArgs::CONNECT_TIMEOUT,
+                timeout: ConnectionArgs::TIMEOUT,
+            },
+        }
+    }
+}
+
 impl BaoArgs {
     /// The same options as every remote verb takes, with no cloud flag given.
     #[must_use]
@@ -282,10 +305,10 @@ pub struct ConnectionArgs {
     #[arg(long, value_name = "URL", value_delimiter = ',')]
     pub address: Vec<String>,
     /// Seconds to wait for a connection
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    #[arg(long, value_name = "SECS", default_value_t = ConnectionArgs::CONNECT_TIMEOUT)]
     pub connect_timeout: u64,
     /// Seconds to wait for each request
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    #[arg(long, value_name = "SECS", default_value_t = ConnectionArgs::TIMEOUT)]
     pub timeout: u64,
 }
 

@@ -44,6 +44,25 @@ fn sp(dir: &std::path::Path, args: &[&str]) -> Out {
     )
 }
 
+/// A dev server with KV v2 at the non-default mount `apps`.
+fn apps_server() -> DevServer {
+    let server = DevServer::start();
+    let o = server.bao(&["secrets", "enable", "-path=apps", "kv-v2"]);
+    assert!(o.status.success(), "{o:?}");
+    server
+}
+
+/// `args` stop with exit 2 and a message holding every one of `needles`.
+fn refused(dir: &std::path::Path, args: &[&str], needles: &[&str]) {
+    let out = sp(dir, args);
+    assert_eq!(out.code, 2, "{args:?}: {out:?}");
+    assert!(
+        needles.iter().all(|n| out.stderr.contains(n)),
+        "{args:?}: {}",
+        out.stderr
+    );
+}
+
 fn kv_get(server: &DevServer) -> serde_json::Map<String, serde_json::Value> {
     let o = server.bao(&["kv", "get", "-format=json", "-mount=apps", "team/app/local"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -60,9 +79,7 @@ fn append_manifest(dir: &std::path::Path, text: &str) {
 
 #[test]
 fn sync_diff_and_pull_use_the_profiles_own_vault_document() {
-    let server = DevServer::start();
-    let o = server.bao(&["secrets", "enable", "-path=apps", "kv-v2"]);
-    assert!(o.status.success(), "{o:?}");
+    let server = apps_server();
     let p = project(&server.addr);
 
     let out = sp(p.path(), &["sync", "-v"]);
@@ -117,54 +134,42 @@ fn settings_that_would_send_the_secrets_elsewhere_are_errors_naming_both() {
         p.path(),
         "\n[package.metadata.systemprompt-secrets.openbao]\npath = \"systemprompt/{project}/{profile}\"\n",
     );
-    let out = sp(p.path(), &["sync", "--dry-run"]);
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("systemprompt/{project}/{profile}")
-            && out.stderr.contains("team/app/local")
-            && out.stderr.contains("profile.yaml"),
-        "{}",
-        out.stderr
+    refused(
+        p.path(),
+        &["sync", "--dry-run"],
+        &[
+            "systemprompt/{project}/{profile}",
+            "team/app/local",
+            "profile.yaml",
+        ],
     );
 
     let p = project(&server.addr);
-    let out = sp(
+    refused(
         p.path(),
         &["sync", "--dry-run", "--address", "http://127.0.0.1:9"],
-    );
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("--address") && out.stderr.contains(&server.addr),
-        "{}",
-        out.stderr
+        &["--address", &server.addr],
     );
 
     // A login the tool cannot do outside a pod says what to do instead.
-    let yaml = profile_yaml(&server.addr, "").replace("method: token", "method: kubernetes");
-    support::write(p.path(), &format!("{LOCAL}/profile.yaml"), &yaml);
-    let out = sp(p.path(), &["sync", "--dry-run"]);
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("`kubernetes`") && out.stderr.contains("BAO_TOKEN"),
-        "{}",
-        out.stderr
-    );
-
-    // AppRole without its variables names them.
-    let yaml = profile_yaml(&server.addr, "").replace("method: token", "method: approle");
-    support::write(p.path(), &format!("{LOCAL}/profile.yaml"), &yaml);
-    let out = sp(p.path(), &["sync", "--dry-run"]);
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stderr.contains("$VAULT_ROLE_ID is not set") && out.stderr.contains("$VAULT_SECRET_ID"),
-        "{}",
-        out.stderr
-    );
+    for (method, needles) in [
+        ("kubernetes", &["`kubernetes`", "BAO_TOKEN"][..]),
+        // AppRole without its variables names them.
+        (
+            "approle",
+            &["$VAULT_ROLE_ID is not set", "$VAULT_SECRET_ID"],
+        ),
+    ] {
+        let yaml =
+            profile_yaml(&server.addr, "").replace("method: token", &format!("method: {method}"));
+        support::write(p.path(), &format!("{LOCAL}/profile.yaml"), &yaml);
+        refused(p.path(), &["sync", "--dry-run"], needles);
+    }
 }
 
 #[test]
 fn an_approle_profile_logs_in_as_the_app_does_with_a_policy_limited_to_its_path() {
-    let server = DevServer::start();
+    let server = apps_server();
     let ok = |args: &[&str]| {
         let o = server.bao(args);
         assert!(
@@ -174,7 +179,6 @@ fn an_approle_profile_logs_in_as_the_app_does_with_a_policy_limited_to_its_path(
         );
         String::from_utf8_lossy(&o.stdout).trim().to_owned()
     };
-    ok(&["secrets", "enable", "-path=apps", "kv-v2"]);
     ok(&["auth", "enable", "approle"]);
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("app.hcl");
@@ -252,9 +256,7 @@ fn an_approle_profile_logs_in_as_the_app_does_with_a_policy_limited_to_its_path(
 
 #[test]
 fn validate_checks_the_vault_document_the_app_boots_from() {
-    let server = DevServer::start();
-    let o = server.bao(&["secrets", "enable", "-path=apps", "kv-v2"]);
-    assert!(o.status.success(), "{o:?}");
+    let server = apps_server();
     let p = project(&server.addr);
     assert_eq!(sp(p.path(), &["sync"]).code, 0);
     let out = sp(p.path(), &["validate"]);
@@ -327,9 +329,7 @@ fn validate_checks_the_vault_document_the_app_boots_from() {
 
 #[test]
 fn doctor_online_says_whether_the_app_can_boot_from_the_vault_document() {
-    let server = DevServer::start();
-    let o = server.bao(&["secrets", "enable", "-path=apps", "kv-v2"]);
-    assert!(o.status.success(), "{o:?}");
+    let server = apps_server();
     let p = project(&server.addr);
     assert_eq!(sp(p.path(), &["sync"]).code, 0);
     let out = sp(p.path(), &["doctor", "--online"]);

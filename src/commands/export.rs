@@ -158,15 +158,7 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result
     }
     match &args.output {
         Some(path) => {
-            crate::atomic::write_private(path, body.expose_secret().as_bytes(), args.force)
-                .map_err(|e| {
-                    if e.kind() == std::io::ErrorKind::AlreadyExists {
-                        Error::failed(format!("{} already exists; nothing was written", rel(path)))
-                            .help("pass --force to replace it")
-                    } else {
-                        Error::io(format!("cannot write {}", rel(path)), e)
-                    }
-                })?;
+            write_output(path, body.expose_secret().as_bytes(), args.force)?;
             shell.status(
                 "Exported",
                 format_args!("{} secret(s) to {} (mode 0600)", pairs.len(), rel(path)),
@@ -488,6 +480,18 @@ fn delimiter_for(value: &str) -> String {
     d
 }
 
+/// Writes `-o FILE` (0600, atomically); an existing file only with `--force`.
+fn write_output(path: &std::path::Path, bytes: &[u8], force: bool) -> Result<(), Error> {
+    crate::atomic::write_private(path, bytes, force).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::failed(format!("{} already exists; nothing was written", rel(path)))
+                .help("pass --force to replace it")
+        } else {
+            Error::io(format!("cannot write {}", rel(path)), e)
+        }
+    })
+}
+
 /// `--format external-secret`: the manifests that make a Kubernetes Secret from the profile's
 /// OpenBao document, for `cloud.provider: kubernetes | gke` (deploy pushes nothing there: the
 /// cluster's External Secrets provide the names). Names only, so a terminal may see it.
@@ -510,16 +514,7 @@ fn external_secret(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Resul
         .help("drop them"));
     }
     // The trust gate: the manifests carry the repository's address and path to the cluster.
-    let flags = ctx.remote_flags(&crate::cli::RemoteArgs {
-        tenant: None,
-        api_url: None,
-        format: crate::cli::Format::Human,
-        connection: crate::cli::ConnectionArgs {
-            address: Vec::new(),
-            connect_timeout: 10,
-            timeout: 30,
-        },
-    });
+    let flags = ctx.remote_flags(&crate::cli::RemoteArgs::default());
     crate::trust::require_remote(&project, &profile, &flags)?;
     let location = crate::remote::kv_location(&project, &profile)?;
     let resolved = ctx.load(shell, &project, &profile)?;
@@ -575,14 +570,7 @@ fn external_secret(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Resul
     }
     match &args.output {
         Some(path) => {
-            crate::atomic::write_private(path, body.as_bytes(), args.force).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    Error::failed(format!("{} already exists; nothing was written", rel(path)))
-                        .help("pass --force to replace it")
-                } else {
-                    Error::io(format!("cannot write {}", rel(path)), e)
-                }
-            })?;
+            write_output(path, body.as_bytes(), args.force)?;
             shell.status("Exported", format_args!("the manifests to {}", rel(path)));
         }
         None => shell.out_raw(&body),

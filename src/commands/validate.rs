@@ -316,16 +316,7 @@ fn check_vault_document(
     project: &crate::project::Project,
     checked: &mut Checked,
 ) -> Result<(), Error> {
-    let args = crate::cli::RemoteArgs {
-        tenant: None,
-        api_url: None,
-        format: crate::cli::Format::Human,
-        connection: crate::cli::ConnectionArgs {
-            address: Vec::new(),
-            connect_timeout: 10,
-            timeout: 30,
-        },
-    };
+    let args = crate::cli::RemoteArgs::default();
     let store = match ctx.remote(shell, project, &checked.profile, &args) {
         Err(Error::Token(crate::token::TokenError::NoOpenBaoToken { address })) => {
             let own = checked

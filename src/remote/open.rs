@@ -663,31 +663,26 @@ fn token_for_openbao(
     warnings: &mut Vec<String>,
 ) -> Result<token::Token, Error> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let login = match source {
-        Some(v) => Some(vault_login(project, profile, &v.auth, &v.address)?),
+    // A vault profile's own login comes first: the token the app itself would use.
+    let own = match source {
         None => None,
-    };
-    let namespace_of_source = source.and_then(|v| v.namespace.as_deref());
-    let own = match login.as_ref().map(|l| (l, namespace_of_source)) {
-        Some((VaultLogin::Token { env, file }, _)) => {
-            token::from_profile(env, file.as_deref(), &ProcessEnv)
-        }
-        Some((
+        Some(v) => match vault_login(project, profile, &v.auth, &v.address)? {
+            VaultLogin::Token { env, file } => {
+                token::from_profile(&env, file.as_deref(), &ProcessEnv)
+            }
             VaultLogin::AppRole {
                 role_id_env,
                 secret_id_env,
                 mount,
-            },
-            namespace,
-        )) => Some(approle_login(
-            http,
-            base,
-            namespace,
-            role_id_env,
-            secret_id_env,
-            mount,
-        )?),
-        None => None,
+            } => Some(approle_login(
+                http,
+                base,
+                v.namespace.as_deref(),
+                &role_id_env,
+                &secret_id_env,
+                &mount,
+            )?),
+        },
     };
     Ok(match own {
         Some(t) => t,
@@ -731,7 +726,6 @@ fn open_openbao(
         .map(|u| u.origin().ascii_serialization())
         .collect();
     let http = Http::new(config)?;
-    // A vault profile's own login comes first: the token the app itself would use.
     let token = token_for_openbao(
         project,
         profile,
