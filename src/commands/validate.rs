@@ -366,9 +366,35 @@ fn check_vault_document(
     )
     .into_iter()
     .filter(|f| f.code != crate::finding::SECRETS_SOURCE)
+    .chain(unserved_findings(&remote, &place))
     .collect();
     checked.resolved = Some(resolved);
     Ok(())
+}
+
+/// One error for each key the app reads from a field of another document (`secrets.vault.keys`)
+/// that is not there: upstream stops the boot on it.
+pub(crate) fn unserved_findings(
+    remote: &crate::remote::Remote,
+    place: &str,
+) -> Vec<crate::finding::Finding> {
+    remote
+        .unserved
+        .iter()
+        .map(|(key, why)| {
+            crate::finding::Finding::new(
+                crate::finding::VAULT_KEY_UNSERVED,
+                crate::finding::Severity::Error,
+                Some(key),
+                format!("the app reads `{key}` from another document (`secrets.vault.keys`), and {why}: it would not boot"),
+                "run `cargo systemprompt-secrets sync` to write it there, or remove the key's `secrets.vault.keys` entry",
+            )
+            .boot_refusal()
+            .at(Some(crate::finding::Location::Source(crate::source::Source::Remote {
+                place: place.to_owned(),
+            })))
+        })
+        .collect()
 }
 
 /// A remote document as the layers would resolve it, each key defined by the remote

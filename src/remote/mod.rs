@@ -7,8 +7,10 @@ pub mod names;
 mod open;
 pub mod openbao;
 pub mod plan;
+mod redirect;
 pub mod since;
 pub mod systemprompt;
+mod vault_login;
 
 use std::collections::BTreeSet;
 
@@ -49,6 +51,9 @@ pub struct Remote {
     /// Why the names are unknown, when the server does not list them (a 404 or 405 to the list
     /// call of systemprompt 0.32 and later); `names` is then empty.
     pub unlisted: Option<String>,
+    /// Keys the app reads from a field of another document (`secrets.vault.keys`) that is not
+    /// there, with why: upstream stops the boot on each.
+    pub unserved: Vec<(String, String)>,
 }
 
 impl Remote {
@@ -89,6 +94,7 @@ impl Remote {
             values: Some(values),
             version: Some(version),
             unlisted: None,
+            unserved: Vec::new(),
         }
     }
 }

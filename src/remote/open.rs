@@ -18,7 +18,7 @@ use crate::profile::Profile;
 use crate::project::Project;
 use crate::source::rel;
 use crate::token::{self, format_time, TokenError};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 /// The default KV v2 mount.
 pub const DEFAULT_MOUNT: &str = "secret";
@@ -353,18 +353,8 @@ struct VaultSource {
     ca_cert: Option<PathBuf>,
     /// `secrets.vault.auth`, for [`vault_login`] (only a verb that logs in needs it understood).
     auth: crate::profile::YamlVaultAuth,
-}
-
-/// How the app logs in, as the profile says (`secrets.vault.auth`); the tool logs in the same way.
-enum VaultLogin {
-    /// `token`: the token in a variable, else in a file.
-    Token { env: String, file: Option<PathBuf> },
-    /// `approle`: a role id and a secret id in two variables, exchanged at `auth/<mount>/login`.
-    AppRole {
-        role_id_env: String,
-        secret_id_env: String,
-        mount: String,
-    },
+    /// `secrets.vault.keys`.
+    redirects: Vec<super::openbao::Redirect>,
 }
 
 /// The profile's own Vault settings, when it boots from Vault. A manifest or command-line setting
@@ -447,6 +437,18 @@ fn vault_source(
     if table.remote_names == Some(crate::config::RemoteNames::Env) {
         return Err(conflict("names", "env", manifest, "the secrets.json names"));
     }
+    let mut redirects = Vec::new();
+    for (key, place) in vault.keys {
+        let (Some(path), Some(field)) = (
+            place
+                .path
+                .filter(|p| !p.trim_matches('/').trim().is_empty()),
+            place.field.filter(|f| !f.trim().is_empty()),
+        ) else {
+            return Err(missing(&format!("keys.{key}.path` and `field")));
+        };
+        redirects.push(super::openbao::Redirect { key, path, field });
+    }
     Ok(Some(VaultSource {
         address,
         mount,
@@ -454,53 +456,8 @@ fn vault_source(
         namespace: vault.namespace,
         ca_cert: vault.ca_cert_path.map(|c| project.workspace_root.join(c)),
         auth: vault.auth.unwrap_or_default(),
+        redirects,
     }))
-}
-
-/// How the tool logs in for a vault profile: as its `secrets.vault.auth` says the app does.
-fn vault_login(
-    project: &Project,
-    profile: &Profile,
-    auth: &crate::profile::YamlVaultAuth,
-    address: &str,
-) -> Result<VaultLogin, Error> {
-    let auth = auth.clone();
-    // Upstream reads `token_file` and `ca_cert_path` as given, from the directory the app runs
-    // in: the workspace root, as the template runs it.
-    Ok(match auth.method.as_deref().unwrap_or("token") {
-        "token" => VaultLogin::Token {
-            env: auth.token_env.unwrap_or_else(|| "VAULT_TOKEN".to_owned()),
-            file: auth.token_file.map(|f| project.workspace_root.join(f)),
-        },
-        "approle" => VaultLogin::AppRole {
-            role_id_env: auth
-                .role_id_env
-                .unwrap_or_else(|| "VAULT_ROLE_ID".to_owned()),
-            secret_id_env: auth
-                .secret_id_env
-                .unwrap_or_else(|| "VAULT_SECRET_ID".to_owned()),
-            mount: auth.mount.unwrap_or_else(|| "approle".to_owned()),
-        },
-        "kubernetes" => {
-            return Err(Error::usage(format!(
-                "profile `{}` logs in to Vault with `kubernetes`, which works only inside its pod",
-                profile.name
-            ))
-            .help(format!(
-                "give the tool a token for {address}: set BAO_TOKEN or VAULT_TOKEN, or run `cargo systemprompt-secrets login --backend openbao --address {address}`; the app keeps its own `kubernetes` login"
-            )));
-        }
-        method => {
-            return Err(Error::usage(format!(
-                "profile `{}` names the Vault login method `{method}`, which systemprompt does not know",
-                profile.name
-            ))
-            .help(format!(
-                "set `secrets.vault.auth.method` in {} to `token`, `approle` or `kubernetes`",
-                rel(&profile.dir.join("profile.yaml"))
-            )));
-        }
-    })
 }
 
 /// Where a profile's KV v2 document lives, without opening it (no token): for a `source: vault`
@@ -551,149 +508,35 @@ pub fn kv_location(project: &Project, profile: &Profile) -> Result<KvLocation, E
     })
 }
 
-/// Logs in with `AppRole` as the app would (`POST /v1/auth/<mount>/login` with the role id and
-/// secret id from their variables) and returns the client token, for this run only. The secret
-/// id and the token join the values scrubbed from every message.
-fn approle_login(
-    http: &Http,
-    base: &url::Url,
-    namespace: Option<&str>,
-    role_id_env: &str,
-    secret_id_env: &str,
-    mount: &str,
-) -> Result<token::Token, Error> {
-    #[derive(serde::Deserialize)]
-    struct Login {
-        auth: Option<Auth>,
-        #[serde(default)]
-        errors: Vec<String>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Auth {
-        client_token: String,
-    }
-    let var = |name: &str| {
-        ProcessEnv
-            .var(name)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-            .map(SecretString::from)
-            .ok_or_else(|| {
-                Error::usage(format!(
-                    "the profile logs in to Vault with AppRole, and ${name} is not set"
-                ))
-                .help(format!(
-                    "set ${role_id_env} and ${secret_id_env} as the app has them, or set BAO_TOKEN to a token for this run"
-                ))
-            })
-    };
-    let role_id = var(role_id_env)?;
-    let secret_id = var(secret_id_env)?;
-    crate::scrub::global().know(&secret_id);
-    let mut url = base.clone();
-    url.path_segments_mut()
-        .map_err(|()| Error::usage("the OpenBao address cannot carry a path"))?
-        .pop_if_empty()
-        .extend(["v1", "auth"])
-        .extend(mount.split('/').filter(|s| !s.is_empty()))
-        .push("login");
-    let body = secrecy::zeroize::Zeroizing::new(
-        serde_json::json!({
-            "role_id": role_id.expose_secret(),
-            "secret_id": secret_id.expose_secret(),
-        })
-        .to_string(),
-    );
-    let r = http.send("POST", &url, |client| {
-        let mut rb = client
-            .post(url.clone())
-            .header("X-Vault-Request", "true")
-            .header("Content-Type", "application/json")
-            .body(body.to_string());
-        if let Some(ns) = namespace {
-            rb = rb.header("X-Vault-Namespace", ns);
-        }
-        rb
-    })?;
-    let answer: Option<Login> = serde_json::from_str(&r.body).ok();
-    let client_token = answer
-        .as_ref()
-        .and_then(|a| a.auth.as_ref())
-        .filter(|_| (200..300).contains(&r.status))
-        .map(|a| SecretString::from(a.client_token.clone()));
-    let Some(value) = client_token else {
-        let errors = answer
-            .map(|a| crate::scrub::global().clean(&a.errors.join("; ")))
-            .unwrap_or_default();
-        let said = if errors.is_empty() {
-            String::new()
-        } else {
-            format!(": {errors}")
-        };
-        return Err(Error::failed(format!(
-            "the AppRole login at auth/{mount} was refused ({}{said})",
-            r.status
-        ))
-        .help(format!(
-            "check ${role_id_env} and ${secret_id_env} (a secret id may be used up or expired), and that AppRole is enabled at auth/{mount}"
-        )));
-    };
-    crate::scrub::global().know(&value);
-    Ok(token::Token {
-        value,
-        source: token::TokenSource::AppRole {
-            role_id_env: role_id_env.to_owned(),
-        },
-        expires_at: None,
-    })
-}
-
 /// The token for an OpenBao run: a vault profile's own login first (its token variable or
-/// file, or an `AppRole` login), else the usual chain for `address` (as configured: it keys the
-/// keyring entry).
-#[allow(clippy::too_many_arguments)]
+/// file, an `AppRole` or a Kubernetes login), else the usual chain for `address` (as configured:
+/// it keys the keyring entry).
 fn token_for_openbao(
     project: &Project,
     profile: &Profile,
     source: Option<&VaultSource>,
-    http: &Http,
-    base: &url::Url,
-    address: &str,
+    server: &super::vault_login::Server<'_>,
     flags: &RemoteFlags,
     warnings: &mut Vec<String>,
 ) -> Result<token::Token, Error> {
+    use super::vault_login::Own;
     let home = std::env::var_os("HOME").map(PathBuf::from);
     // A vault profile's own login comes first: the token the app itself would use.
-    let own = match source {
+    let instead = match source {
         None => None,
-        Some(v) => match vault_login(project, profile, &v.auth, &v.address)? {
-            VaultLogin::Token { env, file } => {
-                token::from_profile(&env, file.as_deref(), &ProcessEnv)
-            }
-            VaultLogin::AppRole {
-                role_id_env,
-                secret_id_env,
-                mount,
-            } => Some(approle_login(
-                http,
-                base,
-                v.namespace.as_deref(),
-                &role_id_env,
-                &secret_id_env,
-                &mount,
-            )?),
+        Some(v) => match super::vault_login::own_token(project, profile, &v.auth, server)? {
+            Own::Token(t) => return Ok(t),
+            Own::Chain { instead } => instead,
         },
     };
-    Ok(match own {
-        Some(t) => t,
-        None => token::resolve_openbao(
-            address,
-            &ProcessEnv,
-            store_opener(flags.keyring),
-            home.as_deref(),
-            warnings,
-        )?,
-    })
+    token::resolve_openbao(
+        server.address,
+        &ProcessEnv,
+        store_opener(flags.keyring),
+        home.as_deref(),
+        warnings,
+    )
+    .map_err(|e| instead.unwrap_or_else(|| e.into()))
 }
 
 fn open_openbao(
@@ -726,13 +569,17 @@ fn open_openbao(
         .map(|u| u.origin().ascii_serialization())
         .collect();
     let http = Http::new(config)?;
+    let server = super::vault_login::Server {
+        http: &http,
+        base: &urls[0],
+        namespace: source.as_ref().and_then(|v| v.namespace.as_deref()),
+        address: first,
+    };
     let token = token_for_openbao(
         project,
         profile,
         source.as_ref(),
-        &http,
-        &urls[0],
-        first,
+        &server,
         flags,
         &mut warnings,
     )?;
@@ -769,9 +616,19 @@ fn open_openbao(
         Some(_) => crate::config::RemoteNames::Keys,
         None => table.remote_names.unwrap_or_default(),
     };
+    let redirects = source.map(|v| v.redirects).unwrap_or_default();
+    for r in &redirects {
+        notes.push(format!(
+            "`{}` is read and written at {mount}/{} (field `{}`), as `secrets.vault.keys` says",
+            r.key,
+            r.path.trim_matches('/'),
+            r.field
+        ));
+    }
     let client = BaoClient::new(http, urls, &mount, &path, namespace, token.value)
         .with_token_source(token.source.to_string())
-        .with_remote_names(names);
+        .with_remote_names(names)
+        .with_redirects(redirects);
     Ok(Opened {
         store: Box::new(client),
         notes,

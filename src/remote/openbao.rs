@@ -16,6 +16,8 @@ use crate::http::{Failover, Http, HttpError, HttpResponse, RequestLog, RequestRe
 use crate::keys;
 use crate::secret_map::{Exposed, SecretMap};
 
+pub use super::redirect::Redirect;
+
 /// How many times a read-modify-write is retried after a CAS conflict.
 pub const CAS_RETRIES: usize = 12;
 
@@ -200,7 +202,9 @@ pub struct BaoClient {
     token: SecretString,
     token_source: String,
     names: RemoteNames,
-    log: RequestLog,
+    log: std::sync::Arc<RequestLog>,
+    /// `secrets.vault.keys`: keys the app reads from a field of another document.
+    redirects: Vec<Redirect>,
 }
 
 #[derive(Deserialize)]
@@ -230,8 +234,46 @@ impl BaoClient {
             token,
             token_source: "the command line".to_owned(),
             names: RemoteNames::default(),
-            log: RequestLog::default(),
+            log: std::sync::Arc::default(),
+            redirects: Vec::new(),
         }
+    }
+
+    /// The same client, reading and writing `redirects` where the app reads them.
+    #[must_use]
+    pub fn with_redirects(mut self, redirects: Vec<Redirect>) -> Self {
+        self.redirects = redirects;
+        self
+    }
+
+    /// The keys served from other documents.
+    #[must_use]
+    pub fn redirects(&self) -> &[Redirect] {
+        &self.redirects
+    }
+
+    /// A client for another document under the same mount, with the same server, token and
+    /// request log (and no redirects of its own).
+    #[must_use]
+    pub fn sibling(&self, path: &str) -> Self {
+        Self {
+            http: self.http.clone(),
+            addresses: self.addresses.clone(),
+            mount: self.mount.clone(),
+            path: path.trim_matches('/').to_owned(),
+            namespace: self.namespace.clone(),
+            token: self.token.clone(),
+            token_source: self.token_source.clone(),
+            names: self.names,
+            log: std::sync::Arc::clone(&self.log),
+            redirects: Vec::new(),
+        }
+    }
+
+    /// The document's path under the mount.
+    #[must_use]
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     /// The same client, naming where its token came from in errors.
@@ -687,7 +729,9 @@ impl RemoteStore for BaoClient {
 
     fn read(&self) -> Result<Remote, Error> {
         let s = BaoClient::read(self, None)?;
-        Ok(Remote::values(s.data, s.version))
+        let mut remote = Remote::values(s.data, s.version);
+        super::redirect::serve(self, &mut remote)?;
+        Ok(remote)
     }
 
     /// One check-and-set write of the whole map: against `base` (a conflict is an error), or
@@ -698,6 +742,9 @@ impl RemoteStore for BaoClient {
         base: Option<&Remote>,
         _: &(dyn Fn() + Sync),
     ) -> Result<Applied, Error> {
+        // Redirected keys (`secrets.vault.keys`) go to their own fields, never into this document.
+        let routed = super::redirect::route(self, edit, base)?;
+        let edit = &routed.main;
         let mut applied = Applied::default();
         let mut change = |map: &mut SecretMap| {
             applied.removed = edit
@@ -711,7 +758,11 @@ impl RemoteStore for BaoClient {
         };
         let version = match base {
             Some(base) => {
-                let mut map = base.values.clone().unwrap_or_default();
+                let mut map = if self.redirects.is_empty() {
+                    base.values.clone().unwrap_or_default()
+                } else {
+                    super::redirect::own_document(self, base)?
+                };
                 if change(&mut map) {
                     let cas = base.version.unwrap_or_default();
                     Some(self.write(&map, cas).map_err(|e| match e {
@@ -733,7 +784,8 @@ impl RemoteStore for BaoClient {
             .filter(|n| !applied.removed.contains(n))
             .cloned()
             .collect();
-        applied.wrote = version.is_some();
+        let fields = super::redirect::write_fields(self, &routed.fields)?;
+        applied.wrote = version.is_some() || fields;
         applied.version = version;
         Ok(applied)
     }
@@ -749,9 +801,13 @@ impl RemoteStore for BaoClient {
         Ok(self.metadata()?)
     }
 
+    /// An earlier version of this document; redirected keys as their documents hold them now
+    /// (a rollback of this document leaves them as they are).
     fn read_version(&self, version: u64) -> Result<Remote, Error> {
         let s = BaoClient::read(self, Some(version))?;
-        Ok(Remote::values(s.data, s.version))
+        let mut remote = Remote::values(s.data, s.version);
+        super::redirect::serve(self, &mut remote)?;
+        Ok(remote)
     }
 
     fn requests(&self) -> Vec<RequestRecord> {

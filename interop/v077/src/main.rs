@@ -66,6 +66,51 @@ fn deploy(case: &Case, mut verdict: Verdict) -> Verdict {
     verdict
 }
 
+/// `interop-v077 boot PROFILE.yaml NAME...`: upstream's own boot path on a real profile
+/// (`LoadedProfile::from_path`, then `SecretsService::load`, which for `secrets.source: vault`
+/// logs in and reads the KV v2 document). Prints `{"loads": …, "error": …, "values": {NAME:
+/// sha256 | null}}`: what each named key holds after the load, hashed.
+fn boot(profile: &std::path::Path, names: &[String]) {
+    use std::collections::BTreeMap;
+    // As the app does at start: reqwest is built without a default crypto provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = runtime.block_on(async {
+        let loaded = systemprompt_config::LoadedProfile::from_path(profile)?;
+        SecretsService::load(loaded).await
+    });
+    let out = match result {
+        Ok(service) => {
+            let secrets = service.get();
+            let values: BTreeMap<&str, Option<String>> = names
+                .iter()
+                .map(|n| (n.as_str(), loaded_value(&secrets, n).map(harness::hash)))
+                .collect();
+            serde_json::json!({"loads": true, "values": values})
+        }
+        Err(error) => serde_json::json!({"loads": false, "error": error.to_string()}),
+    };
+    println!("{out}");
+}
+
+/// What the loaded secrets hold for `name`: the typed field where `Secrets::get` has no arm
+/// for it (the signing seed), else `get`.
+fn loaded_value<'a>(secrets: &'a Secrets, name: &str) -> Option<&'a str> {
+    match name {
+        "manifest_signing_secret_seed" => secrets.manifest_signing_secret_seed.as_deref(),
+        _ => secrets.get(name).map(String::as_str),
+    }
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("boot") {
+        let profile = args.get(1).expect("usage: interop-v077 boot PROFILE.yaml NAME...");
+        boot(std::path::Path::new(profile), &args[2..]);
+        return;
+    }
     harness::run("0.77.0", judge);
 }

@@ -127,6 +127,10 @@ fn boot_document(
         crate::finding::Mode::Strict,
     )
     .into_iter()
+    .chain(crate::commands::validate::unserved_findings(
+        &remote,
+        &store.location(),
+    ))
     .filter(|f| f.refuses_boot)
     .map(|f| f.key.unwrap_or(f.code))
     .collect();
