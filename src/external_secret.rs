@@ -38,8 +38,22 @@ pub struct Manifests<'a> {
     pub location: &'a crate::remote::KvLocation,
     /// How the store logs in.
     pub auth: StoreAuth,
-    /// (environment name in the pod, property in the document), sorted by name.
-    pub names: Vec<(String, String)>,
+    /// Each environment name in the pod, with where it lives, sorted by name.
+    pub names: Vec<Mapping>,
+    /// `SYSTEMPROMPT_CUSTOM_SECRETS`, as deploy sets it: the custom names (a list of names, no
+    /// value), written into the Secret by the template.
+    pub custom_list: Option<String>,
+}
+
+/// One environment name and the property that feeds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    /// The name in the pod's environment.
+    pub env: String,
+    /// The document's path under the mount (the profile's own, or a `secrets.vault.keys` one).
+    pub path: String,
+    /// The property (field) of that document.
+    pub property: String,
 }
 
 impl Manifests<'_> {
@@ -61,13 +75,21 @@ impl Manifests<'_> {
         let data: Vec<Value> = self
             .names
             .iter()
-            .map(|(env, property)| {
+            .map(|m| {
                 json!({
-                    "secretKey": env,
-                    "remoteRef": {"key": self.location.path, "property": property},
+                    "secretKey": m.env,
+                    "remoteRef": {"key": m.path, "property": m.property},
                 })
             })
             .collect();
+        let mut target = json!({"name": self.name, "creationPolicy": "Owner"});
+        if let Some(list) = &self.custom_list {
+            // Merge: the template adds this one name list to the fetched data.
+            target["template"] = json!({
+                "mergePolicy": "Merge",
+                "data": {crate::remote::CUSTOM_SECRETS: list},
+            });
+        }
         json!({
             "apiVersion": "external-secrets.io/v1",
             "kind": "ExternalSecret",
@@ -75,7 +97,7 @@ impl Manifests<'_> {
             "spec": {
                 "refreshInterval": "1h",
                 "secretStoreRef": {"name": self.store, "kind": "SecretStore"},
-                "target": {"name": self.name, "creationPolicy": "Owner"},
+                "target": target,
                 "data": data,
             },
         })

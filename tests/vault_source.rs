@@ -934,4 +934,98 @@ fn a_kubernetes_profile_logs_in_with_its_service_account_token() {
         "{}",
         out.stderr
     );
+    doctor_reads_with_the_pods_login(&server, p.path(), jwt);
+}
+
+/// The `ExternalSecret` of a profile with a custom key and a redirected key: the template lists
+/// the custom names (names only), and the redirected key maps to its own document's field.
+#[test]
+fn an_external_secret_lists_custom_names_and_follows_redirected_keys() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            support::repo().join("tests/fixtures/external-secrets/schema-v1.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let p = project("https://bao.example.test:8200");
+    // A custom key is listed in `SYSTEMPROMPT_CUSTOM_SECRETS` by the template (names only), and a
+    // redirected key (`secrets.vault.keys`) maps to its own document's field.
+    support::write(
+        p.path(),
+        &format!("{LOCAL}/secrets.json"),
+        &SECRETS.replace(
+            "  \"anthropic\"",
+            "  \"billing_webhook_secret\": \"whsec-CANARY\",\n  \"anthropic\"",
+        ),
+    );
+    let yaml = format!(
+        "{}    keys:\n      anthropic:\n        path: shared/ai\n        field: anthropic_key\ncloud:\n  provider: kubernetes\n",
+        profile_yaml("https://bao.example.test:8200", "")
+    );
+    support::write(p.path(), &format!("{LOCAL}/profile.yaml"), &yaml);
+    let out = sp(p.path(), &["export", "--format", "external-secret"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.all().contains("CANARY"), "names only: {out:?}");
+    let es: serde_json::Value = serde_norway::from_str(&out.stdout).expect("YAML");
+    conforms(&es, &schema["ExternalSecret"], "ExternalSecret").unwrap();
+    assert_eq!(
+        es["spec"]["target"]["template"],
+        serde_json::json!({"mergePolicy": "Merge", "data": {"SYSTEMPROMPT_CUSTOM_SECRETS": "BILLING_WEBHOOK_SECRET"}}),
+        "{es}"
+    );
+    let data = es["spec"]["data"].as_array().unwrap();
+    let of = |env: &str| data.iter().find(|d| d["secretKey"] == env).cloned();
+    assert_eq!(
+        of("ANTHROPIC_API_KEY").unwrap()["remoteRef"],
+        serde_json::json!({"key": "shared/ai", "property": "anthropic_key"})
+    );
+    assert_eq!(
+        of("BILLING_WEBHOOK_SECRET").unwrap()["remoteRef"],
+        serde_json::json!({"key": "team/app/local", "property": "billing_webhook_secret"})
+    );
+}
+
+/// `doctor --online` with the pod's login (the service-account token at `sa/token` in `dir`):
+/// the token may read the document; after its policy loses `read`, doctor says it may not.
+fn doctor_reads_with_the_pods_login(server: &DevServer, dir: &std::path::Path, jwt: &str) {
+    let p = dir;
+    let home = dir.to_string_lossy().into_owned();
+    support::write(p, "sa/token", jwt);
+    let doctor = || {
+        support::sp_env(
+            p,
+            &["doctor", "--online"],
+            &[
+                ("HOME", home.as_str()),
+                ("BAO_TOKEN", ""),
+                ("VAULT_TOKEN", ""),
+            ],
+        )
+    };
+    let out = doctor();
+    assert!(
+        out.all()
+            .contains("the token may read apps/data/team/app/local (create, read, update)"),
+        "{out:?}"
+    );
+    let policy = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        policy.path(),
+        "path \"apps/data/team/app/local\" { capabilities = [\"create\", \"update\"] }\n",
+    )
+    .unwrap();
+    bao_ok(
+        server,
+        &["policy", "write", "app", &policy.path().to_string_lossy()],
+    );
+    let out = doctor();
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.all().contains(
+            "the token may not read apps/data/team/app/local (capabilities: create, update)"
+        ),
+        "{out:?}"
+    );
+    assert!(!out.all().contains(jwt), "{out:?}");
 }

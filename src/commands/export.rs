@@ -496,7 +496,7 @@ fn write_output(path: &std::path::Path, bytes: &[u8], force: bool) -> Result<(),
 /// OpenBao document, for `cloud.provider: kubernetes | gke` (deploy pushes nothing there: the
 /// cluster's External Secrets provide the names). Names only, so a terminal may see it.
 fn external_secret(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Result<(), Error> {
-    use crate::external_secret::{Manifests, StoreAuth};
+    use crate::external_secret::{Manifests, Mapping, StoreAuth};
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
     let provider = profile.yaml.cloud_provider().unwrap_or("systemprompt");
@@ -518,17 +518,30 @@ fn external_secret(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Resul
     crate::trust::require_remote(&project, &profile, &flags)?;
     let location = crate::remote::kv_location(&project, &profile)?;
     let resolved = ctx.load(shell, &project, &profile)?;
-    let names: Vec<(String, String)> = resolved
+    let names: Vec<Mapping> = resolved
         .by_env_name()
         .into_iter()
-        .map(|(env, (key, _))| {
-            let property = match location.names {
-                crate::config::RemoteNames::Keys => key.to_owned(),
-                crate::config::RemoteNames::Env => env.clone(),
-            };
-            (env, property)
-        })
+        .map(
+            |(env, (key, _))| match location.redirects.iter().find(|r| r.key == key) {
+                // `secrets.vault.keys`: that document's field.
+                Some(r) => Mapping {
+                    env,
+                    path: r.path.trim_matches('/').to_owned(),
+                    property: r.field.clone(),
+                },
+                None => Mapping {
+                    property: match location.names {
+                        crate::config::RemoteNames::Keys => key.to_owned(),
+                        crate::config::RemoteNames::Env => env.clone(),
+                    },
+                    env,
+                    path: location.path.clone(),
+                },
+            },
+        )
         .collect();
+    let release = ctx.settings(&project, &profile).generation.release();
+    let custom_list = crate::remote::names::env_custom_list(names.iter().map(|m| &m.env), release);
     let auth = profile
         .yaml
         .secrets
@@ -561,6 +574,7 @@ fn external_secret(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Resul
         location: &location,
         auth,
         names,
+        custom_list,
     }
     .render();
     if args.store.is_none() {

@@ -186,6 +186,12 @@ pub trait RemoteStore: Send + Sync {
     /// A read-only question for `doctor --online`, answered in a few words.
     fn probe(&self) -> Result<String, Error>;
 
+    /// What the token may do on each document the app reads (API path, capabilities), for
+    /// `doctor`; empty for a store that cannot tell.
+    fn access(&self) -> Result<Vec<(String, Vec<String>)>, Error> {
+        Ok(Vec::new())
+    }
+
     /// The versions kept ([`Capability::Versions`]); `None` when nothing is stored yet.
     fn versions(&self) -> Result<Option<Metadata>, Error> {
         Err(self.lacks(Capability::Versions))

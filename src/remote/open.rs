@@ -474,6 +474,8 @@ pub struct KvLocation {
     pub namespace: Option<String>,
     /// How the document names its keys.
     pub names: crate::config::RemoteNames,
+    /// `secrets.vault.keys`: keys kept in a field of another document.
+    pub redirects: Vec<super::openbao::Redirect>,
 }
 
 /// The KV v2 document `profile` syncs to, as [`KvLocation`]; an error naming what is missing.
@@ -485,6 +487,7 @@ pub fn kv_location(project: &Project, profile: &Profile) -> Result<KvLocation, E
             path: v.path,
             namespace: v.namespace,
             names: crate::config::RemoteNames::Keys,
+            redirects: v.redirects,
         });
     }
     let table = &project.config.openbao;
@@ -505,6 +508,7 @@ pub fn kv_location(project: &Project, profile: &Profile) -> Result<KvLocation, E
         ),
         namespace: table.namespace.clone(),
         names: table.remote_names.unwrap_or_default(),
+        redirects: Vec::new(),
     })
 }
 

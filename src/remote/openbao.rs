@@ -644,6 +644,48 @@ impl BaoClient {
         }))
     }
 
+    /// What the token may do on each of `paths` (`POST sys/capabilities-self`), in order.
+    pub fn capabilities(&self, paths: &[String]) -> Result<Vec<(String, Vec<String>)>, BaoError> {
+        let api_path = "sys/capabilities-self";
+        let body = serde_json::json!({ "paths": paths }).to_string();
+        let r = self.request("POST", api_path, None, |rb| {
+            rb.header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+        })?;
+        if r.status != 200 {
+            return Err(self.fail("POST", api_path, "update", &r));
+        }
+        let answer: BTreeMap<String, serde_json::Value> =
+            serde_json::from_str(&r.body).map_err(|e| BaoError::BadResponse {
+                path: api_path.to_owned(),
+                why: unexpected(&r.body, "of sys/capabilities-self", &e),
+            })?;
+        let listed = |v: &serde_json::Value| -> Vec<String> {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect()
+        };
+        Ok(paths
+            .iter()
+            .map(|p| {
+                // One path: the answer may give it under `capabilities` only.
+                let caps = answer
+                    .get(p)
+                    .or_else(|| answer.get("data").and_then(|d| d.get(p)))
+                    .or_else(|| {
+                        (paths.len() == 1)
+                            .then(|| answer.get("capabilities"))
+                            .flatten()
+                    })
+                    .map(listed)
+                    .unwrap_or_default();
+                (p.clone(), caps)
+            })
+            .collect())
+    }
+
     /// Read-modify-write with CAS, re-read and retried on a conflict. `change` returns `false` when
     /// there is nothing to write. Returns the new version, or `None` when nothing changed.
     pub fn update(
@@ -790,15 +832,37 @@ impl RemoteStore for BaoClient {
         Ok(applied)
     }
 
+    /// The metadata's current version; for a token that may read the document but not its
+    /// metadata (an app's policy often grants only `data/`), the document's.
     fn probe(&self) -> Result<String, Error> {
-        Ok(match self.metadata()?.map_or(0, |m| m.current_version) {
-            0 => "nothing stored yet".to_owned(),
-            v => format!("version {v}"),
+        let (version, how) = match self.metadata() {
+            Ok(m) => (m.map_or(0, |m| m.current_version), ""),
+            Err(BaoError::PermissionDenied { .. }) => (
+                BaoClient::read(self, None)?.version,
+                "; this token may not read the metadata",
+            ),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(match version {
+            0 => format!("nothing stored yet{how}"),
+            v => format!("version {v}{how}"),
         })
     }
 
     fn versions(&self) -> Result<Option<Metadata>, Error> {
         Ok(self.metadata()?)
+    }
+
+    /// `sys/capabilities-self` for this document and each redirected key's document.
+    fn access(&self) -> Result<Vec<(String, Vec<String>)>, Error> {
+        let mut paths = vec![self.api_path("data")];
+        for r in &self.redirects {
+            let p = self.sibling(&r.path).api_path("data");
+            if !paths.contains(&p) {
+                paths.push(p);
+            }
+        }
+        Ok(self.capabilities(&paths)?)
     }
 
     /// An earlier version of this document; redirected keys as their documents hold them now

@@ -84,7 +84,7 @@ pub(super) fn online(
             continue;
         }
         let started = Instant::now();
-        match store.probe() {
+        let answered = match store.probe() {
             Ok(answer) => {
                 report.pass(
                     "online",
@@ -93,11 +93,61 @@ pub(super) fn online(
                         started.elapsed().as_millis()
                     ),
                 );
-                if profile.yaml.source() == crate::profile::SecretSource::Vault {
-                    boot_document(project, &profile, store.as_ref(), report);
-                }
+                true
             }
-            Err(e) => remote_failure(report, &what, &e),
+            Err(e) => {
+                remote_failure(report, &what, &e);
+                false
+            }
+        };
+        if profile.yaml.source() == crate::profile::SecretSource::Vault {
+            // What the app's own login may do, even when the probe was refused.
+            access(&profile, store.as_ref(), report);
+            if answered {
+                boot_document(project, &profile, store.as_ref(), report);
+            }
+        }
+    }
+}
+
+/// For a profile that boots from Vault: whether the token (the app's own login, which opening the
+/// store just did) may read each document the app reads (`sys/capabilities-self`).
+fn access(
+    profile: &crate::profile::Profile,
+    store: &dyn crate::remote::RemoteStore,
+    report: &mut Report,
+) {
+    let paths = match store.access() {
+        Ok(paths) => paths,
+        Err(e) => {
+            remote_failure(report, &format!("profile `{}`", profile.name), &e);
+            return;
+        }
+    };
+    for (path, caps) in paths {
+        let may_read = caps.iter().any(|c| c == "read" || c == "root");
+        let shown = if caps.is_empty() {
+            "none".to_owned()
+        } else {
+            caps.join(", ")
+        };
+        if may_read {
+            report.pass(
+                "online",
+                format!(
+                    "profile `{}`: the token may read {path} ({shown})",
+                    profile.name
+                ),
+            );
+        } else {
+            report.fail(
+                "online",
+                format!(
+                    "profile `{}`: the token may not read {path} (capabilities: {shown}); the app could not boot",
+                    profile.name
+                ),
+                format!("grant `read` on {path} to the policy of the app's login"),
+            );
         }
     }
 }
