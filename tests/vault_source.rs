@@ -1029,3 +1029,110 @@ fn doctor_reads_with_the_pods_login(server: &DevServer, dir: &std::path::Path, j
     );
     assert!(!out.all().contains(jwt), "{out:?}");
 }
+
+/// A profile whose server speaks TLS with a private CA (`ca_cert_path`), in a namespace
+/// (`X-Vault-Namespace`), at an address interpolated from the environment (`${VAR}`): `sync`,
+/// `set`, `versions` and `rollback` reach exactly that document. Without the CA the connection is
+/// refused, never downgraded.
+#[test]
+fn a_vault_profile_uses_its_ca_cert_namespace_and_interpolated_address() {
+    let server = DevServer::start_tls();
+    bao_ok(&server, &["namespace", "create", "team-a"]);
+    bao_ok(
+        &server,
+        &["secrets", "enable", "-ns=team-a", "-path=apps", "kv-v2"],
+    );
+    let p = project("${APP_VAULT_ADDR}");
+    let yaml = profile_yaml("${APP_VAULT_ADDR}", "").replace(
+        "    path: team/app/local\n",
+        "    path: team/app/local\n    namespace: team-a\n    ca_cert_path: certs/vault-ca.pem\n",
+    );
+    support::write(p.path(), &format!("{LOCAL}/profile.yaml"), &yaml);
+    std::fs::create_dir_all(p.path().join("certs")).unwrap();
+    std::fs::copy(
+        server.ca.as_ref().unwrap(),
+        p.path().join("certs/vault-ca.pem"),
+    )
+    .unwrap();
+    let home = p.path().to_string_lossy().into_owned();
+    let run = |args: &[&str]| {
+        support::sp_env(
+            p.path(),
+            args,
+            &[
+                ("HOME", home.as_str()),
+                ("APP_VAULT_ADDR", server.addr.as_str()),
+                ("APP_VAULT_TOKEN", "root"),
+                ("BAO_TOKEN", ""),
+                ("VAULT_TOKEN", ""),
+            ],
+        )
+    };
+    let get = || {
+        let out = bao_ok(
+            &server,
+            &[
+                "kv",
+                "get",
+                "-format=json",
+                "-ns=team-a",
+                "-mount=apps",
+                "team/app/local",
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["data"]["data"].clone()
+    };
+
+    let out = run(&["sync"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(get()["anthropic"], "sk-ant-api03-CANARY");
+
+    let mut c = support::cmd(p.path());
+    c.args(["set", "anthropic", "--stdin", "--yes"])
+        .env("HOME", p.path())
+        .env("APP_VAULT_ADDR", &server.addr)
+        .env("APP_VAULT_TOKEN", "root")
+        .env("BAO_TOKEN", "")
+        .env("VAULT_TOKEN", "");
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        b"sk-ant-api03-SECOND-CANARY",
+    )
+    .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("CANARY"),
+        "{o:?}"
+    );
+    assert_eq!(get()["anthropic"], "sk-ant-api03-SECOND-CANARY");
+
+    let out = run(&["versions", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("\"current_version\": 2")
+            || out.stdout.contains("\"current_version\":2"),
+        "{}",
+        out.stdout
+    );
+    let out = run(&["rollback", "--version", "1", "--yes"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(get()["anthropic"], "sk-ant-api03-CANARY");
+    assert!(!out.all().contains("CANARY"), "{out:?}");
+
+    // Without the profile's CA the server's certificate is not trusted: an error, no request.
+    let yaml = yaml.replace("    ca_cert_path: certs/vault-ca.pem\n", "");
+    support::write(p.path(), &format!("{LOCAL}/profile.yaml"), &yaml);
+    let out = run(&["diff"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        out.stderr
+    );
+}

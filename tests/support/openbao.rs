@@ -41,11 +41,22 @@ pub fn free_port() -> u16 {
 }
 
 fn get(url: &str, token: Option<&str>) -> Option<(u16, String)> {
+    get_trusting(url, token, None)
+}
+
+/// `get`, trusting the CA certificate at `ca` too.
+fn get_trusting(
+    url: &str,
+    token: Option<&str>,
+    ca: Option<&std::path::Path>,
+) -> Option<(u16, String)> {
     systemprompt_secrets::http::ensure_crypto_provider();
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .ok()?;
+    let mut builder = reqwest::blocking::Client::builder().timeout(Duration::from_secs(2));
+    if let Some(ca) = ca {
+        let pem = std::fs::read(ca).ok()?;
+        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem).ok()?);
+    }
+    let client = builder.build().ok()?;
     let mut rb = client.get(url);
     if let Some(t) = token {
         rb = rb.header("X-Vault-Token", t);
@@ -69,23 +80,42 @@ pub fn wait_until(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
 /// `bao server -dev` on a free loopback port, root token `root`, KV v2 at `secret/`.
 pub struct DevServer {
     pub addr: String,
+    /// With TLS (`start_tls`): the CA certificate the server's certificate is signed by.
+    pub ca: Option<PathBuf>,
     child: Child,
     _dir: tempfile::TempDir,
 }
 
 impl DevServer {
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// A dev server over TLS (`-dev-tls`): its certificate for 127.0.0.1 is signed by a CA it
+    /// writes to its folder ([`DevServer::ca`]).
+    pub fn start_tls() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let log = std::fs::File::create(dir.path().join("bao.log")).expect("log");
-        let child = Command::new(bao_bin())
+        let mut command = Command::new(bao_bin());
+        command
             .args([
                 "server",
                 "-dev",
                 "-dev-root-token-id=root",
                 "-dev-no-store-token",
             ])
-            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+            .arg(format!("-dev-listen-address=127.0.0.1:{port}"));
+        if tls {
+            command
+                .arg("-dev-tls")
+                .arg(format!("-dev-tls-cert-dir={}", dir.path().display()));
+        }
+        let child = command
             .env("HOME", dir.path())
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))
@@ -93,20 +123,32 @@ impl DevServer {
             .expect("start bao server -dev");
         // Built before waiting, so that a failed wait still stops the server (Drop).
         let server = Self {
-            addr: format!("http://127.0.0.1:{port}"),
+            addr: format!("{}://127.0.0.1:{port}", if tls { "https" } else { "http" }),
+            ca: tls.then(|| dir.path().join("vault-ca.pem")),
             child,
             _dir: dir,
         };
         let health = format!("{}/v1/sys/health", server.addr);
         wait_until(Duration::from_secs(30), "the OpenBao dev server", || {
-            get(&health, None).is_some_and(|(s, _)| s == 200)
+            get_trusting(&health, None, server.ca.as_deref()).is_some_and(|(s, _)| s == 200)
         });
         server
     }
 
     /// Runs the `bao` CLI against this server as root.
     pub fn bao(&self, args: &[&str]) -> Output {
-        bao(&self.addr, "root", args)
+        match &self.ca {
+            None => bao(&self.addr, "root", args),
+            Some(ca) => Command::new(bao_bin())
+                .args(args)
+                .env("BAO_ADDR", &self.addr)
+                .env("BAO_TOKEN", "root")
+                .env("BAO_CACERT", ca)
+                .env_remove("VAULT_ADDR")
+                .env_remove("VAULT_TOKEN")
+                .output()
+                .expect("run bao"),
+        }
     }
 
     /// The server's PID, to stop it.
