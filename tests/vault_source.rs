@@ -433,15 +433,15 @@ fn conforms(value: &serde_json::Value, schema: &serde_json::Value, at: &str) -> 
     Ok(())
 }
 
+/// The External Secrets Operator's v1 CRD schemas (v2.9.0), by kind.
+fn eso_schema() -> serde_json::Value {
+    let path = support::repo().join("tests/fixtures/external-secrets/schema-v1.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 #[test]
 fn a_kubernetes_profile_exports_an_external_secret_the_operator_accepts() {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            support::repo().join("tests/fixtures/external-secrets/schema-v1.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let schema = eso_schema();
     // The checker itself refuses what the operator would: an unknown field, a wrong enum.
     assert!(conforms(
         &serde_json::json!({"spec": {"secretStoreRef": {"name": "s", "kind": "Nope"}}}),
@@ -941,13 +941,7 @@ fn a_kubernetes_profile_logs_in_with_its_service_account_token() {
 /// the custom names (names only), and the redirected key maps to its own document's field.
 #[test]
 fn an_external_secret_lists_custom_names_and_follows_redirected_keys() {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            support::repo().join("tests/fixtures/external-secrets/schema-v1.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let schema = eso_schema();
     let p = project("https://bao.example.test:8200");
     // A custom key is listed in `SYSTEMPROMPT_CUSTOM_SECRETS` by the template (names only), and a
     // redirected key (`secrets.vault.keys`) maps to its own document's field.
