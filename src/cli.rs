@@ -47,14 +47,63 @@ impl CargoCli {
 
     /// Parses these arguments (see [`CargoCli::parse_args`]).
     pub fn parse_from_args(args: impl IntoIterator<Item = OsString>) -> Cli {
-        let CargoCli::SystempromptSecrets(cli) = Self::parse_from(normalize_args(args));
-        cli
+        Self::try_parse_args(args).unwrap_or_else(|e| e.exit())
     }
 
     /// Like [`CargoCli::parse_from_args`] but returns the clap error.
     pub fn try_parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
-        Self::try_parse_from(normalize_args(args)).map(|CargoCli::SystempromptSecrets(cli)| cli)
+        use clap::{CommandFactory, FromArgMatches};
+        let args = normalize_args(args);
+        let mut command = Self::command();
+        if let Some(only) = command_for_verb(&command, &args) {
+            command = only;
+        }
+        let matches = command.try_get_matches_from(args)?;
+        let (_, ours) = matches
+            .subcommand()
+            .ok_or_else(|| clap::Error::new(clap::error::ErrorKind::MissingSubcommand))?;
+        Cli::from_arg_matches(ours)
     }
+}
+
+/// The command line with only the verb `args` name (its options and the global ones): clap copies
+/// every global option into every command when it builds one, so parsing with the whole tree
+/// costs a few hundred KiB and as many page faults on each start. `None` (parse with the whole
+/// tree) when the verb is not plain: no verb, an unknown one, `help`, or `--help`/`--version`
+/// before it, so that help, suggestions and errors come from the whole tree.
+fn command_for_verb(full: &clap::Command, args: &[OsString]) -> Option<clap::Command> {
+    let ours = full.find_subcommand("systemprompt-secrets")?;
+    let takes_value = |name: &str| {
+        ours.get_arguments().any(|a| {
+            a.get_action().takes_values()
+                && (a.get_long() == name.strip_prefix("--")
+                    || a.get_short().is_some_and(|c| name == format!("-{c}")))
+        })
+    };
+    let mut rest = args.iter().skip(2);
+    let verb = loop {
+        let arg = rest.next()?.to_str()?;
+        if arg == "--" || matches!(arg, "-h" | "--help" | "-V" | "--version" | "help") {
+            return None;
+        }
+        if !arg.starts_with('-') || arg == "-" {
+            break arg;
+        }
+        if !arg.contains('=') && takes_value(arg) {
+            rest.next()?;
+        }
+    };
+    let verb = ours.find_subcommand(verb)?.clone();
+    let trimmed = <GlobalArgs as Args>::augment_args(clap::Command::new("systemprompt-secrets"))
+        .subcommand(verb)
+        .subcommand_required(true);
+    Some(
+        clap::Command::new("cargo")
+            .bin_name("cargo")
+            .styles(clap_cargo::style::CLAP_STYLING)
+            .subcommand(trimmed)
+            .subcommand_required(true),
+    )
 }
 
 /// Inserts `systemprompt-secrets` after the program name when the binary is run directly.
@@ -161,8 +210,10 @@ pub enum Format {
     Json,
 }
 
-/// The commands.
+/// The commands. `defer`: a command's own arguments are built only when it runs (or for help and
+/// completions), not for every start.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Create a profile with freshly generated secrets (what this systemprompt version's setup makes) and make sure git ignores secrets
     Init(init::InitArgs),

@@ -13,7 +13,7 @@ use crate::layers::{self, LoadOptions};
 use crate::shell::Shell;
 use crate::token::format_time;
 
-/// `cache`.
+/// Validate a profile and cache its secrets.json in the OS keyring (the lowest layer)
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets cache --profile local\n  cargo systemprompt-secrets cache --status\n  cargo systemprompt-secrets uncache --profile local"

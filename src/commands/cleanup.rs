@@ -9,7 +9,8 @@ use crate::error::Error;
 use crate::remote::{needs_cleanup, Edit};
 use crate::shell::Shell;
 
-/// `cleanup`.
+/// Delete remote names that must not be there (SYSTEMPROMPT_API_URL, system-managed names)
+#[allow(clippy::doc_markdown)] // Reason: this line is the command's help, where backticks show.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets cleanup --dry-run\n  cargo systemprompt-secrets cleanup --profile production --yes"

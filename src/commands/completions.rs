@@ -21,7 +21,7 @@ pub const BIN: &str = "cargo-systemprompt-secrets";
 /// The environment variable under which the binary answers a completion request.
 pub const COMPLETE_VAR: &str = "CARGO_SYSTEMPROMPT_SECRETS_COMPLETE";
 
-/// `completions`.
+/// Print a shell completion script
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets completions bash > ~/.local/share/bash-completion/completions/cargo-systemprompt-secrets\n  echo '. ~/.local/share/bash-completion/completions/cargo-systemprompt-secrets' >> ~/.bash_completion   (bash-completion loads files by command name: `cargo` would not load it)\n  echo 'source <(cargo systemprompt-secrets completions zsh)' >> ~/.zshrc     (after compinit)\n\nbash and zsh complete both `cargo systemprompt-secrets …` and `cargo-systemprompt-secrets …`, and leave cargo's completion of its other subcommands alone; the other shells complete `cargo-systemprompt-secrets …`. The binary must be on PATH (`cargo install` puts it there)."

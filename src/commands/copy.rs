@@ -9,7 +9,7 @@ use crate::secrets_file::{read_entries, set_entry, values, write_entries};
 use crate::shell::Shell;
 use clap::Args;
 
-/// `copy`.
+/// Copy keys from one local profile to another
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets copy --from local --to staging --create\n  cargo systemprompt-secrets copy --from local --to production jwt_secret --overwrite --yes"

@@ -15,7 +15,7 @@ use crate::remote::since::{Side, Since};
 use crate::secret_map::Compare;
 use crate::shell::Shell;
 
-/// `diff`.
+/// Compare local and remote: values by keyed hash where the remote returns them (OpenBao), names otherwise
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets diff --profile production\n  cargo systemprompt-secrets diff --format json\n  cargo systemprompt-secrets diff --exit-code              Exit 1 when local and remote differ, as `git diff --exit-code`\n\nOpenBao gives values back, so they are compared too (by a keyed hash; never shown): equal, changed, local-only, remote-only. The cloud API never returns values, so there only names are compared."

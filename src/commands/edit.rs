@@ -22,7 +22,7 @@ enum Next {
     Discard,
 }
 
-/// `edit`.
+/// Edit the profile's secrets.json in $VISUAL/$EDITOR; validated before it replaces the file
 #[derive(Debug, clap::Args)]
 pub struct EditArgs {
     /// Edit even when systemprompt reads this profile's secrets elsewhere (`secrets.source`)

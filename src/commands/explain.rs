@@ -11,7 +11,7 @@ use crate::layers::{Definition, Resolved};
 use crate::project::Project;
 use crate::shell::Shell;
 
-/// `explain`.
+/// Show every layer that defines a key and which one wins
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets explain anthropic\n  cargo systemprompt-secrets explain JWT_SECRET --format json\n\nExit codes: 0 when the key is set, 1 when no layer sets it (as `get`)."

@@ -36,7 +36,8 @@ pub enum ExportFormat {
     ExternalSecret,
 }
 
-/// `export`.
+/// Write the profile's secrets as dotenv, docker env, JSON, shell, $GITHUB_ENV or a Kubernetes Secret
+#[allow(clippy::doc_markdown)] // Reason: this line is the command's help, where backticks show.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets export -o .env.production            dotenv, the default format\n  cargo systemprompt-secrets export --format github-env >> \"$GITHUB_ENV\"\n  cargo systemprompt-secrets export --format k8s-secret --name gateway-ai-keys | kubectl apply -f -\n    then: helm install gw ./helm/gateway --set secrets.existingSecret=gateway-ai-keys\n  cargo systemprompt-secrets export --format docker-env -o .env.docker\n  cargo systemprompt-secrets export --format shell --reveal     To a terminal, on purpose"

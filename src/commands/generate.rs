@@ -7,7 +7,7 @@ use crate::keys;
 use crate::shell::Shell;
 use clap::Args;
 
-/// `generate`.
+/// Print a fresh random value from the OS CSPRNG (for piping)
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets generate                      48 bytes, base64 (like openssl rand -base64 48)\n  cargo systemprompt-secrets generate --bytes 32 --encoding hex\n  cargo systemprompt-secrets generate stripe_webhook        Uses the key's `generate` rule, if any"

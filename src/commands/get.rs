@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::keys;
 use crate::shell::Shell;
 
-/// `get`.
+/// Show where a key comes from; print its value only with --reveal
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets get database_url            Source and status only\n  cargo systemprompt-secrets get DATABASE_URL --reveal   The value, for scripts\n  psql \"$(cargo systemprompt-secrets get database_url --reveal)\""

@@ -12,7 +12,7 @@ use crate::keys;
 use crate::secrets_file::{read_entries, values, write_entries};
 use crate::shell::Shell;
 
-/// `import`.
+/// Import secrets from a dotenv file (or the environment) into secrets.json
 // Reason: doc comments are the help text people read; backticks would show up in it.
 #[allow(clippy::doc_markdown)]
 #[derive(Debug, Args)]

@@ -13,7 +13,7 @@ use crate::generation::Detected;
 use crate::secrets_file::{read_entries, set_entry, write_entries, Entries};
 use crate::shell::Shell;
 
-/// `init`.
+/// Create a profile with freshly generated secrets (what this systemprompt version's setup makes) and make sure git ignores secrets
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets init                        Create the `local` profile\n  cargo systemprompt-secrets init --profile staging      Create another profile\n  cargo systemprompt-secrets init --add-missing          Add the keys a newer systemprompt needs (e.g. after an upgrade to 0.77)\n  cargo systemprompt-secrets init --force                Replace an existing secrets.json\n\nWhat is generated follows the systemprompt version in Cargo.lock: the pepper (or jwt_secret on 0.10 and earlier); from 0.44 manifest_signing_secret_seed and signing_key_pem; from 0.62 encryption_master_key."

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::shell::Shell;
 use crate::source::Source;
 
-/// `list`.
+/// List keys with their source and status (never values); --remote compares with the remote
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets list\n  cargo systemprompt-secrets list --profile production --format json\n  cargo systemprompt-secrets list --remote --profile production"

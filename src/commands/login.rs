@@ -12,7 +12,7 @@ use crate::keyring::{api_token_account, Opened};
 use crate::shell::Shell;
 use crate::token::{self, format_time, jwt_expiry};
 
-/// `login`.
+/// Store the cloud API token (or an OpenBao token) in the OS keyring
 // Reason: doc comments are the help text people read; backticks would show up in it.
 #[allow(clippy::doc_markdown)]
 #[derive(Debug, Args)]

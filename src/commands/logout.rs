@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::shell::Shell;
 use clap::Args;
 
-/// `logout`.
+/// Remove a stored token from the OS keyring
 // Reason: doc comments are the help text people read; backticks would show up in it.
 #[allow(clippy::doc_markdown)]
 #[derive(Debug, Args)]

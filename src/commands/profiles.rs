@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::finding::Severity;
 use crate::shell::Shell;
 
-/// `profiles`.
+/// List the profiles with their key count and validation status
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets profiles\n  cargo systemprompt-secrets profiles --format json"

@@ -13,7 +13,7 @@ use crate::secret_map::SecretMap;
 use crate::secrets_file::{read_entries, values, write_entries};
 use crate::shell::Shell;
 
-/// `pull`.
+/// OpenBao: write the remote map into the profile's secrets.json (names of changes shown first)
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets pull --profile staging --dry-run\n  cargo systemprompt-secrets pull --profile staging --yes\n\nOnly for profiles with backend = \"openbao\": the systemprompt cloud never returns values."

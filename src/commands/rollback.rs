@@ -11,7 +11,7 @@ use crate::remote::{self, Capability, Edit};
 use crate::secret_map::{Compare, SecretMap};
 use crate::shell::Shell;
 
-/// `rollback`.
+/// OpenBao: restore an earlier version as a new write
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets rollback --version 3 --profile staging"

@@ -14,7 +14,7 @@ use crate::secrets_file::{read_entries, set_entry, write_entries};
 use crate::shell::Shell;
 use crate::source::Source;
 
-/// `rotate`.
+/// Replace a key's value with a fresh random one (the value is never printed)
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets rotate oauth_at_rest_pepper\n  cargo systemprompt-secrets rotate jwt_secret              (systemprompt 0.10 and earlier)\n  cargo systemprompt-secrets rotate session_key --bytes 32 --encoding hex --sync\n\noauth_at_rest_pepper (64 letters and digits, as upstream) and jwt_secret (48 bytes, base64) have built-in generators; other keys need --bytes or `generate = \"base64:48\"` in their rule."

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::keys;
 use crate::shell::Shell;
 
-/// `run`.
+/// Run a command with the profile's secrets in its environment (validated first)
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets run -- cargo run --bin server\n  cargo systemprompt-secrets run --only JWT_SECRET,DATABASE_URL -- ./migrate.sh\n  cargo systemprompt-secrets run --no-inherit-env --profile production -- env\n\nSecrets go into the environment under their env-style names, never into argv. The exit code is the command's;\non Unix the command replaces this process (exec), so it receives signals directly. A missing command exits 127."

@@ -28,7 +28,7 @@ pub enum ScanFormat {
     Sarif,
 }
 
-/// `scan`.
+/// Look through git-tracked files for secret values and key formats (never printing them)
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets scan                       Tracked files in the work tree\n  cargo systemprompt-secrets scan --staged              Only what is staged (the pre-commit hook)\n  cargo systemprompt-secrets scan --history --format sarif > scan.sarif\n  cargo systemprompt-secrets scan install-hook          Run `scan --staged` before each commit\n\nExit codes: 0 nothing found, 1 something found, 2 usage or configuration error."

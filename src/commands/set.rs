@@ -18,7 +18,7 @@ use crate::secrets_file;
 use crate::shell::Shell;
 use crate::source::Source;
 
-/// `set`.
+/// Set remote secrets; values come from a hidden prompt, stdin, or KEY=VALUE
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets set ANTHROPIC_API_KEY             Prompt for the value (hidden)\n  printf %s \"$KEY\" | cargo systemprompt-secrets set OPENAI_API_KEY --stdin\n  cargo systemprompt-secrets set FEATURE_FLAG=on --local      Also write it to secrets.json\n\nNames are upper-cased. Values given as KEY=VALUE end up in shell history; prefer the prompt or --stdin."

@@ -11,7 +11,7 @@ use crate::keyring;
 use crate::shell::Shell;
 use crate::token::{self, format_time, TokenError};
 
-/// `status`.
+/// Show the API URL, where the token comes from and when it expires (never the token)
 // Reason: doc comments are the help text people read; backticks would show up in it.
 #[allow(clippy::doc_markdown)]
 #[derive(Debug, Args)]

@@ -17,7 +17,7 @@ use crate::remote::{Applied, Remote, RemoteStore, Skip};
 use crate::secret_map::Compare;
 use crate::shell::Shell;
 
-/// `sync`.
+/// Push the profile's secrets.json to the remote in one request, after printing a plan
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets sync --profile production --dry-run\n  cargo systemprompt-secrets sync --profile production --yes\n  cargo systemprompt-secrets sync --prune                 Also delete remote-only names\n\nOnly secrets.json is pushed; the environment and .env only with --include-env."

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::shell::Shell;
 use crate::trust::{self, State};
 
-/// `trust`.
+/// Let this project's files decide where its secrets go (addresses, tenants, paths outside)
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets trust            Show the settings, then ask\n  cargo systemprompt-secrets trust --yes\n  cargo systemprompt-secrets trust --status\n  cargo systemprompt-secrets trust --revoke\n\nUntil a project is trusted, a verb that would send data where its files say (an OpenBao address,\na tenant, an API URL, a profile outside the workspace) stops before any request. A change to\nthose settings needs trust again. In CI, set SYSTEMPROMPT_SECRETS_TRUST_PROJECT=1 instead."

@@ -10,7 +10,7 @@ use crate::remote::plan::CustomList;
 use crate::remote::{kept_on_delete, Edit, CUSTOM_SECRETS};
 use crate::shell::Shell;
 
-/// `unset`.
+/// Delete remote secrets (a name that was not set is not an error)
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets unset OLD_API_KEY\n  cargo systemprompt-secrets unset A B C --profile production --yes"

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::finding::{Finding, Location, Mode, Severity};
 use crate::shell::{style, Shell};
 
-/// `validate`.
+/// Validate a profile's secrets and report every finding
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  cargo systemprompt-secrets validate\n  cargo systemprompt-secrets validate --strict --profile production\n  cargo systemprompt-secrets validate --all-profiles --format github\n  cargo systemprompt-secrets validate --env-only --strict --profile production   In CI\n\nExit codes: 0 clean (warnings allowed unless strict), 1 failing findings, 2 usage or configuration error."

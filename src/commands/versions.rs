@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::remote::{self, Capability};
 use crate::shell::Shell;
 
-/// `versions`.
+/// OpenBao: list the KV v2 versions of the profile's secret, with times and deletion state
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  cargo systemprompt-secrets versions --profile staging")]
 pub struct VersionsArgs {

@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::keyring::{self, KeyringChoice};
 use crate::shell::Shell;
 
-/// `doctor`.
+/// Check the whole setup: config, profiles, file modes, git, keyring, tokens, remotes, database
 // Reason: doc comments are the help text people read; backticks would show up in it.
 #[allow(clippy::doc_markdown)]
 #[derive(Debug, Args)]
