@@ -1,8 +1,13 @@
 //! Ctrl-C (SIGINT), SIGTERM and SIGHUP for the command line.
 //!
-//! - By default a signal ends the process (exit 128 + the signal: 130, 143, 129), but never in
-//!   the middle of a file write: a write in progress ([`writing`]) finishes first, so no temp file
-//!   full of secrets stays behind.
+//! - The handlers (and the thread that acts on a signal) are installed by the first write
+//!   ([`writing`]) or the first [`Defer`] guard, not at start: until then there is nothing to
+//!   finish or report, and the signal ends the process as it ends any program (the shell reports
+//!   130, 143 or 129). A read-only run never starts the thread; starting it cost every run about
+//!   a tenth of a millisecond, its memory set-up stalling the main thread's page faults.
+//! - Once installed, a signal ends the process (exit 128 + the signal: 130, 143, 129), but never
+//!   in the middle of a file write: a write in progress ([`writing`]) finishes first, so no temp
+//!   file full of secrets stays behind.
 //! - While a [`Defer`] guard lives, a signal is only recorded. A verb that makes many requests
 //!   stops between two of them ([`received`]) and says what was done and what was not; a second
 //!   signal ends it at once. `edit` takes a patient guard: Ctrl-C is the editor's, and SIGTERM
@@ -43,7 +48,7 @@ static EXITING: AtomicBool = AtomicBool::new(false);
 const WRITE_GRACE: Duration = Duration::from_secs(10);
 
 /// Handles SIGINT, SIGTERM and SIGHUP from now on (once per process; later calls do nothing).
-/// The command line calls it first thing; build scripts never do.
+/// [`writing`] and [`Defer`] call it; build scripts never write through them.
 pub fn install() {
     INSTALL.call_once(|| {
         #[cfg(unix)]
@@ -198,6 +203,7 @@ impl Drop for Defer {
 /// and when the guard goes, the process ends as the signal asked (unless a [`Defer`] guard
 /// lives).
 pub fn writing() -> Writing {
+    install();
     Writing(Some(WRITING.lock().unwrap_or_else(PoisonError::into_inner)))
 }
 

@@ -1,11 +1,12 @@
 //! The key formats of `key-formats.md`, in one table: `validate` checks a whole value against a
 //! format's shapes, `scan` looks for the same shapes inside file contents.
 //!
-//! Character classes are spelled out: `\w` is Unicode in `regex`.
+//! Character classes are spelled out: `\w` is Unicode in `regex`. A whole value is checked with
+//! `regex-lite` (compiled once per run, for one value), text is searched with `regex-automata`.
 
 use std::sync::OnceLock;
 
-use regex::Regex;
+use regex_lite::Regex;
 
 /// One key format.
 pub struct KeyFormat {
@@ -362,7 +363,9 @@ mod tests {
     #[test]
     fn every_shape_compiles_and_fits_an_example() {
         for f in every() {
+            // Both engines: `fits` uses regex-lite, `scan` regex-automata.
             assert!(Regex::new(&f.alternation()).is_ok(), "{}", f.id);
+            assert!(regex::Regex::new(&f.alternation()).is_ok(), "{}", f.id);
         }
         let ids: std::collections::BTreeSet<&str> = every().map(|f| f.id).collect();
         assert_eq!(ids.len(), every().count(), "rule ids are unique");

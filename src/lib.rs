@@ -34,6 +34,7 @@
 
 pub mod build;
 pub mod cache_layer;
+pub mod canon;
 pub mod config;
 pub mod dotenv;
 pub mod env;

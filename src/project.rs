@@ -305,9 +305,7 @@ fn absolute(path: &Path, cwd: &Path) -> PathBuf {
 /// `<folder name>-<16 hex digits of a stable hash of the canonical workspace root>`.
 #[must_use]
 pub fn project_id(workspace_root: &Path) -> String {
-    let canonical = workspace_root
-        .canonicalize()
-        .unwrap_or_else(|_| workspace_root.to_path_buf());
+    let canonical = crate::canon::canonical(workspace_root);
     let hash = crate::metadata_cache::fnv64(canonical.to_string_lossy().as_bytes());
     let name = canonical
         .file_name()

@@ -11,6 +11,7 @@
 //! `SYSTEMPROMPT_SECRETS_TRUST_PROJECT=1` in the process environment (not in a `.env` file) trusts
 //! the checkout for that run.
 
+use crate::canon::canonical;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -190,23 +191,6 @@ pub fn profile_settings(profile: &Profile, root: &Path) -> Vec<Setting> {
 /// judged by its nearest existing ancestor).
 fn inside(path: &Path, root: &Path) -> bool {
     canonical(path).starts_with(root)
-}
-
-fn canonical(path: &Path) -> PathBuf {
-    let mut missing = Vec::new();
-    let mut at = path;
-    loop {
-        if let Ok(c) = std::fs::canonicalize(at) {
-            return missing.iter().rev().fold(c, |acc, part| acc.join(part));
-        }
-        match (at.parent(), at.file_name()) {
-            (Some(parent), Some(name)) => {
-                missing.push(name.to_owned());
-                at = parent;
-            }
-            _ => return path.to_path_buf(),
-        }
-    }
 }
 
 /// The fingerprint of a set of settings.

@@ -1,13 +1,12 @@
 //! `cargo systemprompt-secrets`: parse the arguments, run the command, map the error to an exit code.
 
 use systemprompt_secrets::cli::CargoCli;
-use systemprompt_secrets::{commands, exit_code, harden, interrupt};
+use systemprompt_secrets::{commands, exit_code, harden};
 
 fn main() {
     // Before any secret is read: no core dump, no reading of this process's memory by others.
     harden::no_core_dumps();
-    // Ctrl-C, SIGTERM and SIGHUP: never in the middle of a write (see `interrupt`).
-    interrupt::install();
+    // Ctrl-C, SIGTERM and SIGHUP are handled from the first write or guard on (see `interrupt`).
     // A completion script asking what to offer: answered here, then the process exits.
     commands::completions::answer_if_asked();
     let cli = CargoCli::parse_args();
