@@ -237,7 +237,7 @@ pub enum Command {
     Unset(unset::UnsetArgs),
     /// Delete remote names that must not be there (SYSTEMPROMPT_API_URL, system-managed names)
     Cleanup(cleanup::CleanupArgs),
-    /// Compare local and remote: values by keyed hash where the remote returns them (OpenBao), names otherwise
+    /// Compare local and remote: values in constant time where the remote returns them (OpenBao), names otherwise
     Diff(diff::DiffArgs),
     /// OpenBao: write the remote map into the profile's secrets.json (names of changes shown first)
     Pull(pull::PullArgs),

@@ -1,4 +1,4 @@
-//! `diff` (and `list --remote`): local keys against the remote — by keyed hash where the remote
+//! `diff` (and `list --remote`): local keys against the remote — values compared in constant time where the remote
 //! gives values back, by name where it does not.
 
 use clap::Args;
@@ -15,10 +15,10 @@ use crate::remote::since::{Side, Since};
 use crate::secret_map::Compare;
 use crate::shell::Shell;
 
-/// Compare local and remote: values by keyed hash where the remote returns them (OpenBao), names otherwise
+/// Compare local and remote: values in constant time where the remote returns them (OpenBao), names otherwise
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  cargo systemprompt-secrets diff --profile production\n  cargo systemprompt-secrets diff --format json\n  cargo systemprompt-secrets diff --exit-code              Exit 1 when local and remote differ, as `git diff --exit-code`\n\nOpenBao gives values back, so they are compared too (by a keyed hash; never shown): equal, changed, local-only, remote-only. The cloud API never returns values, so there only names are compared."
+    after_help = "Examples:\n  cargo systemprompt-secrets diff --profile production\n  cargo systemprompt-secrets diff --format json\n  cargo systemprompt-secrets diff --exit-code              Exit 1 when local and remote differ, as `git diff --exit-code`\n\nOpenBao gives values back, so they are compared too (in constant time; never shown): equal, changed, local-only, remote-only. The cloud API never returns values, so there only names are compared."
 )]
 pub struct DiffArgs {
     /// Exit with 1 when there are differences (0 when none), as `git diff --exit-code`
@@ -30,7 +30,7 @@ pub struct DiffArgs {
 }
 
 const NAMES_NOTE: &str = "the cloud API never returns values, so values cannot be compared here";
-const VALUES_NOTE: &str = "values are compared by a keyed hash (HMAC-SHA256 with a key drawn for this run) and never shown";
+const VALUES_NOTE: &str = "values are compared in constant time and never shown";
 
 pub(crate) fn run(
     ctx: &Context,

@@ -166,7 +166,7 @@ impl CustomList {
     }
 }
 
-/// How `local` (remote names) compares with what the remote holds: by keyed hash where the
+/// How `local` (remote names) compares with what the remote holds: by value (constant time) where the
 /// store gives values back, by name otherwise.
 #[must_use]
 pub fn compare(local: &SecretMap, remote: &Remote) -> Comparison {
