@@ -288,22 +288,60 @@ pub struct YamlVaultAuth {
     pub jwt_path: Option<PathBuf>,
 }
 
+/// Upstream's default service-account token file (`secrets.vault.auth.jwt_path`).
+pub const DEFAULT_JWT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/// Each field with upstream's default (`systemprompt-manifest` 0.77 `profile/vault.rs`).
 impl YamlVaultAuth {
-    /// The environment variables the app reads to log in, as upstream defaults them.
+    /// `token` (the default), `approle` or `kubernetes`; another name is returned as written.
+    #[must_use]
+    pub fn method(&self) -> &str {
+        self.method.as_deref().unwrap_or("token")
+    }
+
+    /// `token`: the variable holding the token.
+    #[must_use]
+    pub fn token_env(&self) -> &str {
+        self.token_env.as_deref().unwrap_or("VAULT_TOKEN")
+    }
+
+    /// `approle`: the variable holding the role id.
+    #[must_use]
+    pub fn role_id_env(&self) -> &str {
+        self.role_id_env.as_deref().unwrap_or("VAULT_ROLE_ID")
+    }
+
+    /// `approle`: the variable holding the secret id.
+    #[must_use]
+    pub fn secret_id_env(&self) -> &str {
+        self.secret_id_env.as_deref().unwrap_or("VAULT_SECRET_ID")
+    }
+
+    /// The auth mount: `approle` or `kubernetes` after the method.
+    #[must_use]
+    pub fn mount(&self) -> &str {
+        self.mount.as_deref().unwrap_or(match self.method() {
+            "kubernetes" => "kubernetes",
+            _ => "approle",
+        })
+    }
+
+    /// `kubernetes`: the service-account token file, as written.
+    #[must_use]
+    pub fn jwt_path(&self) -> &Path {
+        self.jwt_path
+            .as_deref()
+            .unwrap_or_else(|| Path::new(DEFAULT_JWT_PATH))
+    }
+
+    /// The environment variables the app reads to log in.
     #[must_use]
     pub fn env_names(&self) -> Vec<String> {
-        match self.method.as_deref().unwrap_or("token") {
-            "token" => vec![self
-                .token_env
-                .clone()
-                .unwrap_or_else(|| "VAULT_TOKEN".to_owned())],
+        match self.method() {
+            "token" => vec![self.token_env().to_owned()],
             "approle" => vec![
-                self.role_id_env
-                    .clone()
-                    .unwrap_or_else(|| "VAULT_ROLE_ID".to_owned()),
-                self.secret_id_env
-                    .clone()
-                    .unwrap_or_else(|| "VAULT_SECRET_ID".to_owned()),
+                self.role_id_env().to_owned(),
+                self.secret_id_env().to_owned(),
             ],
             _ => Vec::new(),
         }

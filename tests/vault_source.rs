@@ -83,12 +83,20 @@ fn bao_ok(server: &DevServer, args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).trim().to_owned()
 }
 
+/// The policy `app` (which the test roles give their tokens) is now `rules`.
+fn write_policy(server: &DevServer, rules: &str) {
+    let policy = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(policy.path(), rules).unwrap();
+    bao_ok(
+        server,
+        &["policy", "write", "app", &policy.path().to_string_lossy()],
+    );
+}
+
 /// `AppRole` enabled, and a role whose tokens may read and write only the documents at `paths`
 /// under `apps`: its role id and a secret id.
 fn approle(server: &DevServer, paths: &[&str]) -> (String, String) {
     bao_ok(server, &["auth", "enable", "approle"]);
-    let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("app.hcl");
     let mut rules = String::new();
     for p in paths {
         let _ = writeln!(
@@ -97,11 +105,7 @@ fn approle(server: &DevServer, paths: &[&str]) -> (String, String) {
              path \"apps/metadata/{p}\" {{ capabilities = [\"read\"] }}"
         );
     }
-    std::fs::write(&policy, rules).unwrap();
-    bao_ok(
-        server,
-        &["policy", "write", "app", &policy.to_string_lossy()],
-    );
+    write_policy(server, &rules);
     bao_ok(
         server,
         &[
@@ -836,16 +840,9 @@ fn kubernetes_auth(server: &DevServer, api: &str) {
             &format!("kubernetes_ca_cert=@{ca}"),
         ],
     );
-    let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("app.hcl");
-    std::fs::write(
-        &policy,
-        "path \"apps/data/team/app/local\" { capabilities = [\"create\", \"read\", \"update\"] }\n",
-    )
-    .unwrap();
-    bao_ok(
+    write_policy(
         server,
-        &["policy", "write", "app", &policy.to_string_lossy()],
+        "path \"apps/data/team/app/local\" { capabilities = [\"create\", \"read\", \"update\"] }\n",
     );
     bao_ok(
         server,
@@ -1003,15 +1000,9 @@ fn doctor_reads_with_the_pods_login(server: &DevServer, dir: &std::path::Path, j
             .contains("the token may read apps/data/team/app/local (create, read, update)"),
         "{out:?}"
     );
-    let policy = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(
-        policy.path(),
-        "path \"apps/data/team/app/local\" { capabilities = [\"create\", \"update\"] }\n",
-    )
-    .unwrap();
-    bao_ok(
+    write_policy(
         server,
-        &["policy", "write", "app", &policy.path().to_string_lossy()],
+        "path \"apps/data/team/app/local\" { capabilities = [\"create\", \"update\"] }\n",
     );
     let out = doctor();
     assert_ne!(out.code, 0, "{out:?}");

@@ -550,13 +550,13 @@ fn external_secret(ctx: &Context, shell: &mut Shell, args: &ExportArgs) -> Resul
         .and_then(|s| s.vault.as_ref())
         .and_then(|v| v.auth.clone())
         .unwrap_or_default();
-    let auth = match auth.method.as_deref() {
-        Some("approle") => StoreAuth::AppRole {
-            mount: auth.mount.unwrap_or_else(|| "approle".to_owned()),
+    let auth = match auth.method() {
+        "approle" => StoreAuth::AppRole {
+            mount: auth.mount().to_owned(),
         },
-        Some("kubernetes") => StoreAuth::Kubernetes {
-            mount: auth.mount.unwrap_or_else(|| "kubernetes".to_owned()),
-            role: auth.role.unwrap_or_else(|| profile.name.clone()),
+        "kubernetes" => StoreAuth::Kubernetes {
+            mount: auth.mount().to_owned(),
+            role: auth.role.clone().unwrap_or_else(|| profile.name.clone()),
         },
         _ => StoreAuth::Token,
     };

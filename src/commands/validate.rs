@@ -344,7 +344,6 @@ fn check_vault_document(
     };
     let remote = store.read()?;
     let place = format!("OpenBao {}", store.location());
-    let resolved = remote_resolved(store.as_ref(), &remote, &checked.profile.secrets_path);
     let version = remote
         .version
         .filter(|v| *v > 0)
@@ -358,26 +357,41 @@ fn check_vault_document(
         ),
     );
     // The local file's own findings do not apply: the app reads the document.
-    checked.findings = crate::validate::validate_profile(
-        &resolved,
-        &checked.settings,
+    let (resolved, findings) = remote_findings(
+        store.as_ref(),
+        &remote,
         &checked.profile,
+        &checked.settings,
         checked.mode,
-    )
-    .into_iter()
-    .filter(|f| f.code != crate::finding::SECRETS_SOURCE)
-    .chain(unserved_findings(&remote, &place))
-    .collect();
+    );
+    checked.findings = findings;
     checked.resolved = Some(resolved);
     Ok(())
 }
 
+/// What the rules say of a remote document the app boots from (`validate`, `doctor --online`):
+/// the document as the layers would resolve it, and its findings, including each key the app
+/// reads from another document that is not there.
+pub(crate) fn remote_findings(
+    store: &dyn crate::remote::RemoteStore,
+    remote: &crate::remote::Remote,
+    profile: &crate::profile::Profile,
+    settings: &crate::config::ProfileSettings,
+    mode: Mode,
+) -> (crate::layers::Resolved, Vec<Finding>) {
+    let resolved = remote_resolved(store, remote, &profile.secrets_path);
+    let place = format!("OpenBao {}", store.location());
+    let findings = crate::validate::validate_profile(&resolved, settings, profile, mode)
+        .into_iter()
+        .filter(|f| f.code != crate::finding::SECRETS_SOURCE)
+        .chain(unserved_findings(remote, &place))
+        .collect();
+    (resolved, findings)
+}
+
 /// One error for each key the app reads from a field of another document (`secrets.vault.keys`)
 /// that is not there: upstream stops the boot on it.
-pub(crate) fn unserved_findings(
-    remote: &crate::remote::Remote,
-    place: &str,
-) -> Vec<crate::finding::Finding> {
+fn unserved_findings(remote: &crate::remote::Remote, place: &str) -> Vec<crate::finding::Finding> {
     remote
         .unserved
         .iter()
@@ -398,8 +412,8 @@ pub(crate) fn unserved_findings(
 }
 
 /// A remote document as the layers would resolve it, each key defined by the remote
-/// ([`crate::source::Source::Remote`]), for the rules of the local check (`validate`, `doctor`).
-pub(crate) fn remote_resolved(
+/// ([`crate::source::Source::Remote`]), for the rules of the local check.
+fn remote_resolved(
     store: &dyn crate::remote::RemoteStore,
     remote: &crate::remote::Remote,
     secrets_path: &Path,

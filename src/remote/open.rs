@@ -346,15 +346,11 @@ fn open_cloud(project: &Project, profile: &Profile, flags: &RemoteFlags) -> Resu
 /// Where a `secrets.source: vault` profile boots from, as its `secrets.vault` block says: the
 /// remote is exactly that document, under the secrets.json names.
 struct VaultSource {
-    address: String,
-    mount: String,
-    path: String,
-    namespace: Option<String>,
+    /// Its address, mount, path, namespace and `keys`, under the secrets.json names.
+    location: KvLocation,
     ca_cert: Option<PathBuf>,
-    /// `secrets.vault.auth`, for [`vault_login`] (only a verb that logs in needs it understood).
+    /// `secrets.vault.auth` (only a verb that logs in needs it understood).
     auth: crate::profile::YamlVaultAuth,
-    /// `secrets.vault.keys`.
-    redirects: Vec<super::openbao::Redirect>,
 }
 
 /// The profile's own Vault settings, when it boots from Vault. A manifest or command-line setting
@@ -450,13 +446,16 @@ fn vault_source(
         redirects.push(super::openbao::Redirect { key, path, field });
     }
     Ok(Some(VaultSource {
-        address,
-        mount,
-        path,
-        namespace: vault.namespace,
+        location: KvLocation {
+            address,
+            mount,
+            path,
+            namespace: vault.namespace,
+            names: crate::config::RemoteNames::Keys,
+            redirects,
+        },
         ca_cert: vault.ca_cert_path.map(|c| project.workspace_root.join(c)),
         auth: vault.auth.unwrap_or_default(),
-        redirects,
     }))
 }
 
@@ -481,21 +480,19 @@ pub struct KvLocation {
 /// The KV v2 document `profile` syncs to, as [`KvLocation`]; an error naming what is missing.
 pub fn kv_location(project: &Project, profile: &Profile) -> Result<KvLocation, Error> {
     if let Some(v) = vault_source(project, profile, &RemoteFlags::default())? {
-        return Ok(KvLocation {
-            address: v.address,
-            mount: v.mount,
-            path: v.path,
-            namespace: v.namespace,
-            names: crate::config::RemoteNames::Keys,
-            redirects: v.redirects,
-        });
+        return Ok(v.location);
     }
-    let table = &project.config.openbao;
-    let address = openbao_addresses(&[], Some(table), &ProcessEnv)
+    let address = openbao_addresses(&[], Some(&project.config.openbao), &ProcessEnv)
         .into_iter()
         .next()
         .ok_or_else(no_address)?;
-    Ok(KvLocation {
+    Ok(manifest_location(project, profile, address))
+}
+
+/// The document the manifest's `[…openbao]` table names for `profile`, on `address`.
+fn manifest_location(project: &Project, profile: &Profile, address: String) -> KvLocation {
+    let table = &project.config.openbao;
+    KvLocation {
         address,
         mount: table
             .mount
@@ -509,7 +506,7 @@ pub fn kv_location(project: &Project, profile: &Profile) -> Result<KvLocation, E
         namespace: table.namespace.clone(),
         names: table.remote_names.unwrap_or_default(),
         redirects: Vec::new(),
-    })
+    }
 }
 
 /// The token for an OpenBao run: a vault profile's own login first (its token variable or
@@ -551,7 +548,7 @@ fn open_openbao(
     let table = &project.config.openbao;
     let source = vault_source(project, profile, flags)?;
     let addresses = match &source {
-        Some(v) => vec![v.address.clone()],
+        Some(v) => vec![v.location.address.clone()],
         None => openbao_addresses(&flags.addresses, Some(table), &ProcessEnv),
     };
     let Some(first) = addresses.first() else {
@@ -576,7 +573,9 @@ fn open_openbao(
     let server = super::vault_login::Server {
         http: &http,
         base: &urls[0],
-        namespace: source.as_ref().and_then(|v| v.namespace.as_deref()),
+        namespace: source
+            .as_ref()
+            .and_then(|v| v.location.namespace.as_deref()),
         address: first,
     };
     let token = token_for_openbao(
@@ -587,41 +586,23 @@ fn open_openbao(
         flags,
         &mut warnings,
     )?;
-    let (mount, path) = match &source {
-        Some(v) => (v.mount.clone(), v.path.clone()),
-        None => (
-            table
-                .mount
-                .clone()
-                .unwrap_or_else(|| DEFAULT_MOUNT.to_owned()),
-            expand_path(
-                table.path.as_deref().unwrap_or(DEFAULT_PATH),
-                &project.name,
-                &profile.name,
-            ),
-        ),
+    let own = if source.is_some() {
+        " (the profile's own `secrets.vault`)"
+    } else {
+        ""
     };
+    let location = match source {
+        Some(v) => v.location,
+        None => manifest_location(project, profile, first.clone()),
+    };
+    let (mount, path) = (&location.mount, &location.path);
     let mut notes = vec![format!(
-        "OpenBao {} at {mount}/{path}{}, token from {}",
+        "OpenBao {} at {mount}/{path}{own}, token from {}",
         addresses.join(", "),
-        if source.is_some() {
-            " (the profile's own `secrets.vault`)"
-        } else {
-            ""
-        },
         token.source
     )];
     notes.extend(proxy_note(&http));
-    let namespace = match &source {
-        Some(v) => v.namespace.clone(),
-        None => table.namespace.clone(),
-    };
-    let names = match &source {
-        Some(_) => crate::config::RemoteNames::Keys,
-        None => table.remote_names.unwrap_or_default(),
-    };
-    let redirects = source.map(|v| v.redirects).unwrap_or_default();
-    for r in &redirects {
+    for r in &location.redirects {
         notes.push(format!(
             "`{}` is read and written at {mount}/{} (field `{}`), as `secrets.vault.keys` says",
             r.key,
@@ -629,10 +610,10 @@ fn open_openbao(
             r.field
         ));
     }
-    let client = BaoClient::new(http, urls, &mount, &path, namespace, token.value)
+    let client = BaoClient::new(http, urls, mount, path, location.namespace, token.value)
         .with_token_source(token.source.to_string())
-        .with_remote_names(names)
-        .with_redirects(redirects);
+        .with_remote_names(location.names)
+        .with_redirects(location.redirects);
     Ok(Opened {
         store: Box::new(client),
         notes,

@@ -4,8 +4,6 @@
 //! Tokens a login mints are for this run only, and join (with the secret id and the
 //! service-account token) the values scrubbed from every message.
 
-use std::path::PathBuf;
-
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::env::{Env, ProcessEnv};
@@ -15,9 +13,6 @@ use crate::profile::{Profile, YamlVaultAuth};
 use crate::project::Project;
 use crate::source::rel;
 use crate::token::{self, Token, TokenSource};
-
-/// Upstream's default service-account token file (`secrets.vault.auth.jwt_path`).
-pub const DEFAULT_JWT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
 /// The largest service-account token read (they are a few KiB).
 const JWT_LIMIT: u64 = 64 * 1024;
@@ -55,21 +50,16 @@ pub(super) fn own_token(
     server: &Server<'_>,
 ) -> Result<Own, Error> {
     let in_root = |p: &std::path::Path| project.workspace_root.join(p);
-    match auth.method.as_deref().unwrap_or("token") {
+    match auth.method() {
         "token" => {
-            let env = auth
-                .token_env
-                .clone()
-                .unwrap_or_else(|| "VAULT_TOKEN".to_owned());
             let file = auth.token_file.as_deref().map(in_root);
-            Ok(match token::from_profile(&env, file.as_deref(), &ProcessEnv) {
+            Ok(match token::from_profile(auth.token_env(), file.as_deref(), &ProcessEnv) {
                 Some(t) => Own::Token(t),
                 None => Own::Chain { instead: None },
             })
         }
         "approle" => approle(auth, server).map(Own::Token),
         "kubernetes" => {
-            let mount = auth.mount.as_deref().unwrap_or("kubernetes");
             let Some(role) = auth.role.as_deref().filter(|r| !r.trim().is_empty()) else {
                 return Err(Error::usage(format!(
                     "profile `{}` logs in to Vault with `kubernetes` but names no `role`",
@@ -80,12 +70,12 @@ pub(super) fn own_token(
                     rel(&profile.dir.join("profile.yaml"))
                 )));
             };
-            let jwt_path = auth
-                .jwt_path
-                .as_deref()
-                .map_or_else(|| PathBuf::from(DEFAULT_JWT_PATH), in_root);
+            // An absolute path (the default) stays as it is.
+            let jwt_path = in_root(auth.jwt_path());
             match service_account_token(&jwt_path)? {
-                Some(jwt) => kubernetes(server, mount, role, &jwt, &jwt_path).map(Own::Token),
+                Some(jwt) => {
+                    kubernetes(server, auth.mount(), role, &jwt, &jwt_path).map(Own::Token)
+                }
                 None => Ok(Own::Chain {
                     instead: Some(outside_pod(profile, &jwt_path, server.address)),
                 }),
@@ -143,9 +133,8 @@ fn service_account_token(path: &std::path::Path) -> Result<Option<SecretString>,
 
 /// `AppRole`: the role id and secret id from their variables, `POST auth/<mount>/login`.
 fn approle(auth: &YamlVaultAuth, server: &Server<'_>) -> Result<Token, Error> {
-    let role_id_env = auth.role_id_env.as_deref().unwrap_or("VAULT_ROLE_ID");
-    let secret_id_env = auth.secret_id_env.as_deref().unwrap_or("VAULT_SECRET_ID");
-    let mount = auth.mount.as_deref().unwrap_or("approle");
+    let (role_id_env, secret_id_env, mount) =
+        (auth.role_id_env(), auth.secret_id_env(), auth.mount());
     let var = |name: &str| {
         ProcessEnv
             .var(name)

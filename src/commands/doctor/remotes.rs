@@ -167,23 +167,18 @@ fn boot_document(
             return;
         }
     };
-    let resolved =
-        crate::commands::validate::remote_resolved(store, &remote, &profile.secrets_path);
-    let settings = project.settings(profile);
-    let refusals: Vec<String> = crate::validate::validate_profile(
-        &resolved,
-        &settings,
-        profile,
-        crate::finding::Mode::Strict,
-    )
-    .into_iter()
-    .chain(crate::commands::validate::unserved_findings(
+    let (_, findings) = crate::commands::validate::remote_findings(
+        store,
         &remote,
-        &store.location(),
-    ))
-    .filter(|f| f.refuses_boot)
-    .map(|f| f.key.unwrap_or(f.code))
-    .collect();
+        profile,
+        &project.settings(profile),
+        crate::finding::Mode::Strict,
+    );
+    let refusals: Vec<String> = findings
+        .into_iter()
+        .filter(|f| f.refuses_boot)
+        .map(|f| f.key.unwrap_or(f.code))
+        .collect();
     if refusals.is_empty() {
         report.pass(
             "online",
