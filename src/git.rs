@@ -39,42 +39,42 @@ pub fn work_tree(dir: &Path) -> Option<PathBuf> {
     Some(PathBuf::from(text.trim_end_matches(['\n', '\r'])))
 }
 
-/// Where `file` stands in git. The file need not exist. Two git runs in the usual case (ignored):
-/// `ls-files` (exit 0 tracked, 1 not tracked, 128 no repository) and `check-ignore`.
+/// Where `file` stands in git. The file need not exist. Outside a repository no git runs; inside
+/// one, whether it is tracked is answered as for `validate` (cached against the index), and one
+/// `check-ignore` run judges an untracked file.
 #[must_use]
 pub fn state(file: &Path) -> GitState {
-    let Some(dir) = existing_ancestor(file) else {
+    let Some((repo, absolute)) = repository_of(file) else {
         return GitState::NoRepository;
     };
-    let tracked = git(&dir)
-        .args(["ls-files", "--error-unmatch", "--"])
-        .arg(file)
+    if !tracked_in(&repo, &[(0, absolute.clone())]).is_empty() {
+        return GitState::Tracked { root: repo };
+    }
+    let Some(dir) = existing_ancestor(&absolute) else {
+        return GitState::NoRepository;
+    };
+    // `--no-index`: judge by the ignore rules alone. Exit 0: ignored, 1: not; else git cannot say.
+    let ignored = git(&dir)
+        .args(["check-ignore", "-q", "--no-index", "--"])
+        .arg(&absolute)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .ok()
         .and_then(|s| s.code());
-    match tracked {
-        Some(0) => {
-            return work_tree(&dir)
-                .map_or(GitState::NoRepository, |root| GitState::Tracked { root });
-        }
-        Some(1) => {}
-        _ => return GitState::NoRepository,
+    match ignored {
+        Some(0) => GitState::Ignored,
+        Some(1) => GitState::NotIgnored,
+        _ => GitState::NoRepository,
     }
-    // `--no-index`: judge by the ignore rules alone.
-    let ignored = git(&dir)
-        .args(["check-ignore", "-q", "--no-index", "--"])
-        .arg(file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.code() == Some(0));
-    if ignored {
-        GitState::Ignored
-    } else {
-        GitState::NotIgnored
-    }
+}
+
+/// The work tree that holds `file` (the nearest ancestor with a `.git`), and `file` made absolute.
+fn repository_of(file: &Path) -> Option<(PathBuf, PathBuf)> {
+    let absolute = std::path::absolute(file).ok()?;
+    let dir = existing_ancestor(&absolute)?;
+    let repo = dir.ancestors().find(|d| d.join(".git").exists())?;
+    Some((repo.to_path_buf(), absolute))
 }
 
 /// For each of `files`, the work tree root when git tracks it. One `ls-files` run per repository
@@ -88,17 +88,8 @@ pub fn tracked_roots(files: &[&Path]) -> Vec<Option<PathBuf>> {
     let mut by_repo: std::collections::BTreeMap<PathBuf, Vec<(usize, PathBuf)>> =
         std::collections::BTreeMap::new();
     for (i, file) in files.iter().enumerate() {
-        let Ok(absolute) = std::path::absolute(file) else {
-            continue;
-        };
-        let Some(dir) = existing_ancestor(&absolute) else {
-            continue;
-        };
-        if let Some(repo) = dir.ancestors().find(|d| d.join(".git").exists()) {
-            by_repo
-                .entry(repo.to_path_buf())
-                .or_default()
-                .push((i, absolute));
+        if let Some((repo, absolute)) = repository_of(file) {
+            by_repo.entry(repo).or_default().push((i, absolute));
         }
     }
     for (repo, asked) in by_repo {

@@ -207,3 +207,48 @@ fn scan_history_finds_a_secret_only_a_merge_brought_in_one_git_log() {
         .count();
     assert_eq!(logs, 1, "one `git log` for every finding: {text}");
 }
+
+/// The programs a command executes besides the binary itself.
+fn others(root: &Path, args: &[&str]) -> Vec<String> {
+    let (out, trace) = traced(root, args, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    trace
+        .lines()
+        .filter(|l| l.contains("execve(") && !l.contains("= -1"))
+        .skip(1)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_write_guard_asks_git_only_inside_a_repository() {
+    // Outside a repository, a writer (`set`, `sync`, `pull`…) starts no git at all.
+    let p = project(&[(SECRETS, GOOD)]);
+    others(p.path(), &["set", "GUARDED=zero", "--local", "--yes"]); // the manifest cache, warmed
+    let execs = others(p.path(), &["set", "GUARDED=one", "--local", "--yes"]);
+    assert!(execs.is_empty(), "{execs:#?}");
+
+    // Inside one, with the index settled: whether git tracks the file comes from the cached
+    // answer, and one `check-ignore` judges the untracked file.
+    std::fs::write(p.path().join(".gitignore"), "/target\nsecrets.json\n").unwrap();
+    git(p.path(), &["init", "-q"]);
+    git(p.path(), &["add", ".gitignore", "Cargo.toml", "src"]);
+    git(p.path(), &["commit", "-qm", "init"]);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    others(p.path(), &["set", "GUARDED=two", "--local", "--yes"]);
+    let execs = others(p.path(), &["set", "GUARDED=three", "--local", "--yes"]);
+    assert_eq!(execs.len(), 1, "{execs:#?}");
+    assert!(execs[0].contains("check-ignore"), "{execs:#?}");
+
+    // A tracked file still stops the writer, the index having changed.
+    git(p.path(), &["add", "-f", SECRETS]);
+    let mut c = cmd(p.path());
+    c.args(["set", "GUARDED=four", "--local", "--yes"]);
+    let out = run(c);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("is tracked by git"), "{out:?}");
+}
