@@ -80,7 +80,8 @@ impl Slot {
             .unwrap_or_default()
     }
 
-    /// Changes the record with `change` and stores it (atomically, 0600 in a 0700 folder).
+    /// Changes the record with `change` and stores it (atomically, 0600 in a 0700 folder); a
+    /// record that `change` leaves as it was is not written again.
     ///
     /// # Errors
     /// When there is no state folder or it cannot be written; the message names the file.
@@ -89,7 +90,11 @@ impl Slot {
             .file()
             .ok_or("no state folder: set HOME, XDG_STATE_HOME or SYSTEMPROMPT_SECRETS_STATE_DIR")?;
         let mut record = self.load();
+        let before = record.clone();
         change(&mut record);
+        if record == before {
+            return Ok(());
+        }
         if let Some(dir) = file.parent() {
             crate::atomic::create_private_dir(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -148,6 +153,17 @@ mod tests {
                 custom_names: Some(["X".to_owned()].into())
             }
         );
+        // The same record again is not written again (no rename, no fsync).
+        let file = a.file().unwrap();
+        let written = std::fs::metadata(&file).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        a.update(|r| r.version = Some(7)).unwrap();
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().modified().unwrap(),
+            written
+        );
+        a.update(|r| r.version = Some(8)).unwrap();
+        assert_eq!(a.load().version, Some(8));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
