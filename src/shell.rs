@@ -48,7 +48,12 @@ pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
                     | '\u{feff}'
             )
     };
-    if !text.chars().any(hidden) {
+    // Printable ASCII, the usual case, is seen at once, without decoding a character.
+    if text
+        .bytes()
+        .all(|b| matches!(b, b' '..=b'~' | b'\n' | b'\t'))
+        || !text.chars().any(hidden)
+    {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
