@@ -66,9 +66,54 @@ pub struct Scrubber {
 
 #[derive(Default)]
 struct State {
-    known: Vec<SecretString>,
+    known: Known,
     /// Built from `known` when first needed after a change.
     matcher: Option<std::sync::Arc<Matcher>>,
+}
+
+/// The values known, end to end in one buffer (one copy for thousands of values, not one
+/// allocation each), zeroized when dropped or outgrown.
+#[derive(Default)]
+struct Known {
+    text: secrecy::zeroize::Zeroizing<String>,
+    /// Where each value ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl Known {
+    fn add<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) {
+        let values: Vec<&str> = values
+            .into_iter()
+            .filter(|v| v.len() >= MIN_NEEDLE)
+            .collect();
+        let wanted = self.text.len() + values.iter().map(|v| v.len()).sum::<usize>();
+        if wanted > self.text.capacity() {
+            let mut bigger = secrecy::zeroize::Zeroizing::new(String::with_capacity(
+                wanted.max(self.text.capacity() * 2),
+            ));
+            bigger.push_str(&self.text);
+            self.text = bigger;
+        }
+        for v in values {
+            self.text.push_str(v);
+            self.ends.push(self.text.len());
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, &end)| &self.text[start..end])
+    }
 }
 
 impl std::fmt::Debug for Scrubber {
@@ -80,17 +125,18 @@ impl std::fmt::Debug for Scrubber {
 impl Scrubber {
     /// Remembers a value or token.
     pub fn know(&self, value: &SecretString) {
-        if value.expose_secret().len() >= MIN_NEEDLE {
-            let mut state = self.lock();
-            state.known.push(value.clone());
-            state.matcher = None;
-        }
+        self.know_all([value]);
     }
 
-    /// Remembers several.
+    /// Remembers several (under one lock, in one copy).
     pub fn know_all<'a>(&self, values: impl IntoIterator<Item = &'a SecretString>) {
-        for v in values {
-            self.know(v);
+        let mut state = self.lock();
+        let before = state.known.len();
+        state
+            .known
+            .add(values.into_iter().map(ExposeSecret::expose_secret));
+        if state.known.len() != before {
+            state.matcher = None;
         }
     }
 
@@ -106,7 +152,7 @@ impl Scrubber {
             return None;
         }
         if state.matcher.is_none() {
-            state.matcher = Some(std::sync::Arc::new(Matcher::new(&state.known)));
+            state.matcher = Some(std::sync::Arc::new(Matcher::new(state.known.iter())));
         }
         state.matcher.clone()
     }
@@ -160,12 +206,12 @@ struct Matcher {
 }
 
 impl Matcher {
-    fn new(known: &[SecretString]) -> Self {
+    fn new<'a>(known: impl Iterator<Item = &'a str>) -> Self {
         let mut patterns: Vec<Vec<u8>> = Vec::new();
         let mut widen = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for value in known {
-            for form in forms(value.expose_secret()) {
+            for form in forms(value) {
                 let form = form.as_bytes();
                 if form.len() < MIN_NEEDLE {
                     continue;
@@ -312,6 +358,27 @@ mod tests {
         assert!(clean.ends_with('…'));
         let huge = format!("{}CANARY-value-1", "y".repeat(MAX_READ + 10));
         assert!(!s.clean(&huge).contains("CANARY"));
+    }
+
+    #[test]
+    fn values_known_in_many_batches_are_all_blanked() {
+        let s = Scrubber::default();
+        let batches: Vec<Vec<SecretString>> = (0..5)
+            .map(|b| {
+                (0..(1 << (2 * b)))
+                    .map(|i| SecretString::from(format!("CANARY-{b}-{i:04}-value")))
+                    .collect()
+            })
+            .collect();
+        for batch in &batches {
+            s.know_all(batch);
+        }
+        s.know(&SecretString::from("abc")); // too short to search for
+        let echoed: Vec<String> = (0..5)
+            .map(|b| format!("CANARY-{b}-{:04}-value", (1 << (2 * b)) - 1))
+            .collect();
+        let clean = s.clean(&format!("{} abc", echoed.join(" ")));
+        assert_eq!(clean, "*** *** *** *** *** abc");
     }
 
     #[test]
