@@ -1,4 +1,4 @@
-//! Criterion benchmarks: load and validate a profile of 10, 1,000 and 10,000 keys.
+//! Criterion benchmarks: load and validate a profile of 10, 1,000 and 10,000 keys; load alone.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -47,6 +47,27 @@ fn bench(c: &mut Criterion) {
                 };
                 let resolved = load(path, &settings, "local", &opts).expect("load");
                 black_box(validate(&resolved, &settings))
+            });
+        });
+    }
+    group.finish();
+    // The local side of `diff` and `sync`: the layers alone, without the environment.
+    let mut group = c.benchmark_group("load");
+    for keys in [10usize, 10_000] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("secrets.json");
+        std::fs::write(&path, secrets_json(keys)).expect("write");
+        group.bench_with_input(BenchmarkId::from_parameter(keys), &path, |b, path| {
+            b.iter(|| {
+                let opts = LoadOptions {
+                    env: &ProcessEnv,
+                    use_env: false,
+                    read_file: true,
+                    env_files: vec![],
+                    cache: &NoCache,
+                    project_id: "bench",
+                };
+                black_box(load(path, &settings, "local", &opts).expect("load"))
             });
         });
     }

@@ -261,12 +261,8 @@ impl Check {
         if lock.is_file() {
             files.push(lock);
         }
-        let keys = generation::file_keys(&profile.secrets_path);
-        let detected = generation::detect(
-            config.generation,
-            locked.as_ref(),
-            keys.iter().map(String::as_str),
-        );
+        let keys = generation::marker_keys(&profile.secrets_path);
+        let detected = generation::detect(config.generation, locked.as_ref(), keys);
         let mut settings = config.for_profile(&profile.name, detected);
         settings.boot = profile.yaml.boot_conditions();
         let dotenv = manifests.root.join(".env");

@@ -48,6 +48,12 @@ impl Resolution {
     pub fn definitions(&self) -> impl Iterator<Item = &Definition> {
         std::iter::once(&self.winner).chain(&self.shadowed)
     }
+
+    /// Puts `definition` above the others: it wins, the old winner is shadowed first.
+    fn put_on_top(&mut self, definition: Definition) {
+        let below = std::mem::replace(&mut self.winner, definition);
+        self.shadowed.insert(0, below);
+    }
 }
 
 /// What to read.
@@ -278,7 +284,6 @@ pub fn load(
             secrets_path: secrets_path.to_path_buf(),
             ..Resolved::default()
         },
-        by_key: BTreeMap::new(),
     };
     // Lowest first; each layer's definitions go in front of the ones below it.
     if opts.read_file {
@@ -292,19 +297,26 @@ pub fn load(
         }
         layers.environment(opts.env, &universe);
     }
-    Ok(layers.finish())
+    Ok(layers.resolved)
 }
 
-/// The definitions gathered so far, by key (highest layer first), and what the load found.
+/// The definitions gathered so far (in `resolved.entries`, highest layer first), and what the
+/// load found.
 struct Layers {
     resolved: Resolved,
-    by_key: BTreeMap<String, Vec<Definition>>,
 }
 
 impl Layers {
     /// Puts `definition` above what lower layers defined for `key`.
     fn define(&mut self, key: String, definition: Definition) {
-        self.by_key.entry(key).or_default().insert(0, definition);
+        use std::collections::btree_map::Entry;
+        match self.resolved.entries.entry(key) {
+            Entry::Occupied(mut e) => e.get_mut().put_on_top(definition),
+            Entry::Vacant(e) => {
+                let key = e.key().clone();
+                e.insert(Resolution::single(key, definition));
+            }
+        }
     }
 
     /// The lowest layer: the profile's cached secrets.json in the OS keyring.
@@ -340,16 +352,28 @@ impl Layers {
         self.resolved.files_read.push(path.to_path_buf());
         let file = secrets_file::read(path)?;
         self.resolved.notes = file_notes(path, file.warnings);
+        let mut defined = Vec::with_capacity(file.entries.len());
         for entry in file.entries {
             let source = Source::SecretsFile {
                 path: path.to_path_buf(),
                 line: Some(entry.line),
             };
             match entry.value {
-                Some(value) => self.define(entry.key, Definition { source, value }),
+                Some(value) => defined.push((entry.key, Definition { source, value })),
                 None => {
                     self.resolved.blanks.insert(entry.key, source);
                 }
+            }
+        }
+        if self.resolved.entries.is_empty() {
+            // Nothing below (no keyring cache), and the file's keys are unique: one bulk build.
+            self.resolved.entries = defined
+                .into_iter()
+                .map(|(key, d)| (key.clone(), Resolution::single(key, d)))
+                .collect();
+        } else {
+            for (key, definition) in defined {
+                self.define(key, definition);
             }
         }
         Ok(())
@@ -377,7 +401,7 @@ impl Layers {
                     .map(|k| (*k).to_owned()),
             );
         }
-        universe.extend(self.by_key.keys().cloned());
+        universe.extend(self.resolved.entries.keys().cloned());
         universe.extend(self.resolved.blanks.keys().cloned());
         universe.extend(settings.required.iter().cloned());
         universe.extend(settings.rules.keys().cloned());
@@ -409,10 +433,18 @@ impl Layers {
                 line: entry.line,
                 var: entry.var,
             };
-            let defs = self.by_key.entry(key).or_default();
-            defs.retain(|d| d.source.path() != Some(file.path.as_path()));
-            defs.insert(
-                0,
+            // Within one file the last assignment wins: an earlier one of this file is dropped.
+            if let Some(r) = self.resolved.entries.get_mut(&key) {
+                if r.winner.source.path() == Some(file.path.as_path()) {
+                    r.winner = Definition {
+                        source,
+                        value: entry.value,
+                    };
+                    continue;
+                }
+            }
+            self.define(
+                key,
                 Definition {
                     source,
                     value: entry.value,
@@ -435,25 +467,6 @@ impl Layers {
                 self.define(key.clone(), Definition { source, value });
             }
         }
-    }
-
-    fn finish(self) -> Resolved {
-        let mut resolved = self.resolved;
-        resolved.entries = self
-            .by_key
-            .into_iter()
-            .filter_map(|(key, defs)| {
-                let mut defs = defs.into_iter();
-                let winner = defs.next()?;
-                let resolution = Resolution {
-                    key: key.clone(),
-                    winner,
-                    shadowed: defs.collect(),
-                };
-                Some((key, resolution))
-            })
-            .collect();
-        resolved
     }
 }
 
@@ -571,6 +584,38 @@ mod tests {
         assert!(!r.entries.contains_key("path"));
         assert_eq!(r.ignored_dotenv, ["HTTP_PORT"]);
         assert_eq!(cache.reads(), 1);
+    }
+
+    #[test]
+    fn in_a_dotenv_file_the_last_assignment_wins_and_a_later_file_shadows_it() {
+        let d = tempfile::tempdir().unwrap();
+        let secrets = d.path().join("secrets.json");
+        std::fs::write(&secrets, "{\"openai\": \"file\"}").unwrap();
+        let first = d.path().join(".env");
+        std::fs::write(&first, "OPENAI_API_KEY=one\nOPENAI_API_KEY=two\n").unwrap();
+        let second = d.path().join("more.env");
+        std::fs::write(&second, "OPENAI_API_KEY=three\n").unwrap();
+        let files = [&first, &second]
+            .into_iter()
+            .map(|path| DotEnvFile {
+                path: path.clone(),
+                required: true,
+            })
+            .collect();
+        let env = MapEnv::from_pairs([("PATH", "/bin")]);
+        let settings = Config::default().for_profile(
+            "x",
+            crate::generation::Detected::fixed(crate::generation::Generation::JwtSecret),
+        );
+        let r = load(&secrets, &settings, "x", &opts(&env, &NoCache, files)).unwrap();
+        let values: Vec<(&str, Option<usize>)> = r.entries["openai"]
+            .definitions()
+            .map(|d| (d.value.expose_secret(), d.source.line()))
+            .collect();
+        assert_eq!(
+            values,
+            [("three", Some(1)), ("two", Some(2)), ("file", Some(1))]
+        );
     }
 
     #[test]

@@ -38,15 +38,11 @@ impl Project {
     #[must_use]
     pub fn generation(&self, profile: &Profile) -> Detected {
         let keys = if self.config.generation.is_none() && self.locked.is_none() {
-            generation::file_keys(&profile.secrets_path)
+            generation::marker_keys(&profile.secrets_path)
         } else {
             Vec::new()
         };
-        generation::detect(
-            self.config.generation,
-            self.locked.as_ref(),
-            keys.iter().map(String::as_str),
-        )
+        generation::detect(self.config.generation, self.locked.as_ref(), keys)
     }
 
     /// The settings of `profile`: the manifest's, for the profile's generation.

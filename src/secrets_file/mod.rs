@@ -248,11 +248,20 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
     // last definition of pair i's key.
     let last: Vec<usize> = {
         let mut at: HashMap<&str, usize> = HashMap::with_capacity(pairs.len());
+        let mut twice = false;
         for (index, (key, _)) in pairs.iter().enumerate() {
-            at.insert(key, index);
+            twice |= at.insert(key, index).is_some();
         }
-        pairs.iter().map(|(key, _)| at[key.as_str()]).collect()
+        if twice {
+            pairs.iter().map(|(key, _)| at[key.as_str()]).collect()
+        } else {
+            (0..pairs.len()).collect()
+        }
     };
+    // Keys that differ only in case need an upper-case letter somewhere.
+    let mixed_case = pairs
+        .iter()
+        .any(|(key, _)| key.bytes().any(|b| b.is_ascii_uppercase()));
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let mut folded: HashMap<Cow<'_, str>, (&str, usize)> = HashMap::new();
@@ -275,7 +284,9 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<SecretsFile, SecretsFileError>
             );
             continue;
         }
-        problems.extend(case_twin(&mut folded, key, line));
+        if mixed_case {
+            problems.extend(case_twin(&mut folded, key, line));
+        }
         problems.extend(unusable_name(key, line));
         if let RawValue::Other(kind) = value {
             problems.push(
@@ -513,7 +524,8 @@ enum Top {
     Other(&'static str),
 }
 
-enum RawValue {
+/// A JSON value where a secret string belongs: the string, `null`, or what else it is.
+pub(crate) enum RawValue {
     Str(SecretString),
     Null,
     Other(&'static str),

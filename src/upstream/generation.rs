@@ -298,6 +298,57 @@ pub fn file_keys(path: &std::path::Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The keys of a secrets file that tell the generation ([`PEPPER`] and [`JWT_SECRET`], in any
+/// case), for [`detect`]; nothing when it cannot be read (the real load reports why). The other
+/// names are looked at and let go; values are skipped unparsed.
+#[must_use]
+pub fn marker_keys(path: &std::path::Path) -> Vec<&'static str> {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    /// One name of the file: a marker, or `None`.
+    struct Marker(Option<&'static str>);
+    impl<'de> Deserialize<'de> for Marker {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = Marker;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a key")
+                }
+                fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Marker, E> {
+                    Ok(Marker(
+                        [PEPPER, JWT_SECRET]
+                            .into_iter()
+                            .find(|m| key.eq_ignore_ascii_case(m)),
+                    ))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+    struct Markers;
+    impl<'de> Visitor<'de> for Markers {
+        type Value = Vec<&'static str>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut found = Vec::new();
+            while let Some(Marker(marker)) = map.next_key()? {
+                map.next_value::<IgnoredAny>()?;
+                found.extend(marker.filter(|m| !found.contains(m)));
+            }
+            Ok(found)
+        }
+    }
+    let Ok(bytes) = crate::regular_file::read(path, crate::secrets_file::MAX_SIZE) else {
+        return Vec::new();
+    };
+    serde_json::Deserializer::from_slice(&bytes)
+        .deserialize_map(Markers)
+        .unwrap_or_default()
+}
+
 /// The systemprompt crate in `<workspace_root>/Cargo.lock`, if any.
 #[must_use]
 pub fn read_lock(workspace_root: &std::path::Path) -> Option<LockedCrate> {
@@ -367,6 +418,31 @@ pub fn detect<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn marker_keys_are_found_in_any_case_and_the_rest_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secrets.json");
+        let read = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            marker_keys(&path)
+        };
+        assert_eq!(
+            read(r#"{"a": "1", "JWT_Secret": {"nested": [1, 2]}, "b\u0022": null}"#),
+            [JWT_SECRET]
+        );
+        assert_eq!(
+            read(r#"{"jwt_secret": "x", "OAUTH_AT_REST_PEPPER": "y", "jwt_secret": "z"}"#),
+            [JWT_SECRET, PEPPER]
+        );
+        assert!(read(r#"{"anthropic": "sk"}"#).is_empty());
+        assert!(
+            read(r#"{"jwt_secret": "x", "#).is_empty(),
+            "not JSON: the load says why"
+        );
+        assert!(read("[1]").is_empty());
+        assert!(marker_keys(&dir.path().join("missing.json")).is_empty());
+    }
 
     const LOCK: &str = r#"
 version = 4
