@@ -82,11 +82,56 @@ impl Comparison {
         self.0.iter().map(|(k, c)| (k.as_str(), *c))
     }
 
+    /// What changed from this side to the other, by name.
+    fn changes(&self) -> Changes {
+        Changes {
+            added: self.names(Compare::RemoteOnly),
+            changed: self.names(Compare::Changed),
+            removed: self.names(Compare::LocalOnly),
+        }
+    }
+
     /// Whether every name is [`Compare::Equal`].
     #[must_use]
     pub fn all_equal(&self) -> bool {
         self.0.iter().all(|(_, c)| *c == Compare::Equal)
     }
+}
+
+/// Every name of two sequences sorted by name, with how it compares: one merge, without a lookup.
+fn merge<'a>(
+    mine: impl Iterator<Item = (&'a str, &'a SecretString)>,
+    theirs: impl Iterator<Item = (&'a str, &'a SecretString)>,
+    capacity: usize,
+) -> Comparison {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let (mut mine, mut theirs) = (mine.peekable(), theirs.peekable());
+    let mut out = Vec::with_capacity(capacity);
+    loop {
+        let order = match (mine.peek(), theirs.peek()) {
+            (Some((a, _)), Some((b, _))) => a.cmp(b),
+            (Some(_), None) => Less,
+            (None, Some(_)) => Greater,
+            (None, None) => break,
+        };
+        let row = match order {
+            Less => mine.next().map(|(k, _)| (k, Compare::LocalOnly)),
+            Greater => theirs.next().map(|(k, _)| (k, Compare::RemoteOnly)),
+            Equal => mine.next().zip(theirs.next()).map(|((k, a), (_, b))| {
+                let same = same_value(a, b);
+                (
+                    k,
+                    if same {
+                        Compare::Equal
+                    } else {
+                        Compare::Changed
+                    },
+                )
+            }),
+        };
+        out.extend(row.map(|(k, c)| (k.to_owned(), c)));
+    }
+    Comparison(out)
 }
 
 impl SecretMap {
@@ -167,17 +212,28 @@ impl SecretMap {
         self,
         rename: impl Fn(&str) -> String,
     ) -> Result<Self, (String, String, String)> {
-        let mut from: BTreeMap<String, String> = BTreeMap::new();
-        let mut out = SecretMap::default();
-        for (k, v) in self.0 {
-            let new = rename(&k);
-            if let Some(first) = from.get(&new) {
-                return Err((first.clone(), k, new));
-            }
-            from.insert(new.clone(), k);
-            out.insert(new, v);
+        let names: Vec<String> = self.0.keys().map(|k| rename(k)).collect();
+        if names.iter().eq(self.0.keys()) {
+            // Every name is its own (the usual case): the map stays as it is.
+            return Ok(self);
         }
-        Ok(out)
+        // Sorted by the new name (stably: two that share one stay in this map's order), so that
+        // a shared name shows as two neighbours.
+        let mut renamed: Vec<(String, String, SecretString)> = names
+            .into_iter()
+            .zip(self.0)
+            .map(|(new, (k, v))| (new, k, v))
+            .collect();
+        renamed.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(pair) = renamed.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+            return Err((pair[0].1.clone(), pair[1].1.clone(), pair[0].0.clone()));
+        }
+        Ok(Self(
+            renamed
+                .into_iter()
+                .map(|(name, _, value)| (name, value))
+                .collect(),
+        ))
     }
 
     /// Sets every name of `other`; returns whether any value was new or different.
@@ -196,33 +252,35 @@ impl SecretMap {
     /// shown in the clear.
     #[must_use]
     pub fn compare(&self, other: &SecretMap) -> Comparison {
-        let mut all: Vec<&String> = self.0.keys().chain(other.0.keys()).collect();
-        all.sort();
-        all.dedup();
-        Comparison(
-            all.into_iter()
-                .map(|k| {
-                    let c = match (self.get(k), other.get(k)) {
-                        (Some(a), Some(b)) if same_value(a, b) => Compare::Equal,
-                        (Some(_), Some(_)) => Compare::Changed,
-                        (Some(_), None) => Compare::LocalOnly,
-                        _ => Compare::RemoteOnly,
-                    };
-                    (k.clone(), c)
-                })
-                .collect(),
+        merge(
+            self.iter().map(|(k, v)| (k.as_str(), v)),
+            other.iter().map(|(k, v)| (k.as_str(), v)),
+            self.len().max(other.len()),
         )
+    }
+
+    /// The names added, changed and removed from `before` (names and values in any order, each
+    /// name once, such as a secrets file's entries) to this map, in constant time.
+    #[must_use]
+    pub fn changes_from<'a>(
+        &self,
+        before: impl IntoIterator<Item = (&'a str, &'a SecretString)>,
+    ) -> Changes {
+        let mut before: Vec<(&str, &SecretString)> = before.into_iter().collect();
+        before.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let capacity = before.len().max(self.len());
+        let cmp = merge(
+            before.into_iter(),
+            self.iter().map(|(k, v)| (k.as_str(), v)),
+            capacity,
+        );
+        cmp.changes()
     }
 
     /// The names added, changed and removed from this map to `after` (in constant time).
     #[must_use]
     pub fn changes_to(&self, after: &SecretMap) -> Changes {
-        let cmp = self.compare(after);
-        Changes {
-            added: cmp.names(Compare::RemoteOnly),
-            changed: cmp.names(Compare::Changed),
-            removed: cmp.names(Compare::LocalOnly),
-        }
+        self.compare(after).changes()
     }
 
     /// Whether both maps hold the same names with the same values (in constant time).
@@ -316,6 +374,51 @@ mod tests {
     }
 
     #[test]
+    fn compare_runs_out_either_side_first() {
+        let a = SecretMap::of(&[("a", "1"), ("x", "2"), ("y", "3")]);
+        let b = SecretMap::of(&[("b", "1"), ("c", "2")]);
+        let statuses = |m: &SecretMap, n: &SecretMap| -> Vec<(String, Compare)> {
+            m.compare(n)
+                .iter()
+                .map(|(k, c)| (k.to_owned(), c))
+                .collect()
+        };
+        let names =
+            |all: &[(String, Compare)]| all.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&statuses(&a, &b)), ["a", "b", "c", "x", "y"]);
+        assert_eq!(statuses(&a, &b)[4], ("y".to_owned(), Compare::LocalOnly));
+        assert_eq!(statuses(&b, &a)[4], ("y".to_owned(), Compare::RemoteOnly));
+        assert!(statuses(&SecretMap::new(), &SecretMap::new()).is_empty());
+        assert!(statuses(&SecretMap::new(), &a)
+            .iter()
+            .all(|(_, c)| *c == Compare::RemoteOnly));
+    }
+
+    #[test]
+    fn changes_from_entries_in_file_order() {
+        let after = SecretMap::of(&[("a", "1"), ("b", "new"), ("d", "4")]);
+        let (one, old, three) = (
+            SecretString::from("1"),
+            SecretString::from("old"),
+            SecretString::from("3"),
+        );
+        let before = [("c", &three), ("b", &old), ("a", &one)];
+        assert_eq!(
+            after.changes_from(before),
+            Changes {
+                added: vec!["d".to_owned()],
+                changed: vec!["b".to_owned()],
+                removed: vec!["c".to_owned()],
+            }
+        );
+        let same = [("a", &one)];
+        assert_eq!(
+            SecretMap::of(&[("a", "1")]).changes_from(same),
+            Changes::default()
+        );
+    }
+
+    #[test]
     fn set_all_reports_whether_anything_changed() {
         let mut m = SecretMap::of(&[("a", "1")]);
         assert!(!m.set_all(&SecretMap::of(&[("a", "1")])));
@@ -351,6 +454,22 @@ mod tests {
             )
         );
         let fine = SecretMap::of(&[("A", "1"), ("B", "2")]).renamed_unique(str::to_ascii_lowercase);
-        assert_eq!(fine.unwrap().len(), 2);
+        assert_eq!(fine.unwrap().names().collect::<Vec<_>>(), ["a", "b"]);
+        let same = SecretMap::of(&[("a", "1"), ("b", "2")]).renamed_unique(str::to_owned);
+        assert_eq!(
+            same.unwrap().get("b").map(ExposeSecret::expose_secret),
+            Some("2")
+        );
+        // Renamed into another order: the new names are sorted.
+        let flipped = SecretMap::of(&[("a", "1"), ("b", "2")])
+            .renamed_unique(|n| {
+                if n == "a" {
+                    "z".to_owned()
+                } else {
+                    n.to_owned()
+                }
+            })
+            .unwrap();
+        assert_eq!(flipped.names().collect::<Vec<_>>(), ["b", "z"]);
     }
 }

@@ -40,21 +40,23 @@ pub(crate) fn run(
 ) -> Result<(), Error> {
     let project = ctx.project(shell)?;
     let profile = ctx.select(shell, &project)?;
-    let settings = ctx.settings(&project, &profile);
-    let opts = LoadOptions {
-        env: &ProcessEnv,
-        use_env: false,
-        read_file: true,
-        env_files: Vec::new(),
-        cache: &NoCache,
-        project_id: &project.id,
-    };
-    let resolved = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)?;
-    super::remember(&resolved);
     let store = ctx.remote(shell, &project, &profile, args)?;
-    // Local names as `sync` would push them: never the system-managed or deploy-owned ones.
-    let local = Outgoing::new(&resolved, store.as_ref(), settings.generation.release()).push;
-    let remote = store.read()?;
+    let (local, remote) = super::read_beside(store.as_ref(), || {
+        let settings = ctx.settings(&project, &profile);
+        let opts = LoadOptions {
+            env: &ProcessEnv,
+            use_env: false,
+            read_file: true,
+            env_files: Vec::new(),
+            cache: &NoCache,
+            project_id: &project.id,
+        };
+        let resolved = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)?;
+        super::remember(&resolved);
+        // Local names as `sync` would push them: never the system-managed or deploy-owned ones.
+        Ok::<_, Error>(Outgoing::new(&resolved, store.as_ref(), settings.generation.release()).push)
+    });
+    let (local, remote) = (local?, remote?);
     log_requests(shell, store.as_ref());
     remote.listed("compare with the remote")?;
     let cmp = compare(&local, &remote);
@@ -146,24 +148,23 @@ fn print_rows(
     side: &dyn Fn(&str) -> Option<Side>,
 ) {
     for (label, which) in rows {
-        let names: Vec<String> = cmp
-            .names(*which)
-            .into_iter()
-            .map(|n| match side(&n) {
-                Some(Side::Local) => format!("{n} (changed here)"),
-                Some(Side::Remote) => format!("{n} (changed on the remote)"),
-                Some(Side::Both) => format!("{n} (changed on both sides)"),
-                None => n,
-            })
-            .collect();
-        shell.out(format_args!(
-            "{label:12}  {}",
-            if names.is_empty() {
-                "-".to_owned()
-            } else {
-                names.join(", ")
+        let mut names = String::new();
+        for (name, _) in cmp.iter().filter(|(_, c)| c == which) {
+            if !names.is_empty() {
+                names.push_str(", ");
             }
-        ));
+            names.push_str(name);
+            names.push_str(match side(name) {
+                Some(Side::Local) => " (changed here)",
+                Some(Side::Remote) => " (changed on the remote)",
+                Some(Side::Both) => " (changed on both sides)",
+                None => "",
+            });
+        }
+        if names.is_empty() {
+            names.push('-');
+        }
+        shell.out(format_args!("{label:12}  {names}"));
     }
 }
 

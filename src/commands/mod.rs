@@ -873,6 +873,22 @@ pub(crate) fn remember(resolved: &Resolved) {
 }
 
 /// Prints every request a store made (method, URL, status, attempts, time) with `-v`.
+/// Runs `local` while the remote is read on another thread, so that the request's round trip and
+/// the server's work overlap the local load (`sync`, `diff`, `pull`). Both are waited for.
+pub(crate) fn read_beside<T>(
+    store: &dyn RemoteStore,
+    local: impl FnOnce() -> T,
+) -> (T, Result<remote::Remote, Error>) {
+    std::thread::scope(|s| {
+        let remote = s.spawn(|| store.read());
+        let local = local();
+        (
+            local,
+            remote.join().expect("the remote read does not panic"),
+        )
+    })
+}
+
 pub(crate) fn log_requests(shell: &mut Shell, store: &dyn RemoteStore) {
     for note in store.notes() {
         shell.verbose(note);

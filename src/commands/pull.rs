@@ -10,7 +10,7 @@ use crate::cli::{BaoArgs, Format, WriteArgs};
 use crate::error::Error;
 use crate::remote::{self, Capability, RemoteStore};
 use crate::secret_map::SecretMap;
-use crate::secrets_file::{read_entries, values, write_entries};
+use crate::secrets_file::{read_entries, write_entries};
 use crate::shell::Shell;
 
 /// OpenBao: write the remote map into the profile's secrets.json (names of changes shown first)
@@ -33,7 +33,13 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &PullArgs) -> Result<(
     remote::require(&project, &profile, Capability::Values, "pull")?;
     crate::git::guard(shell, &profile.secrets_path)?;
     let store = ctx.remote(shell, &project, &profile, &args.target.remote())?;
-    let read = store.read()?;
+    // The lock is held from the local read to the rename: a concurrent writer's update is read,
+    // not lost.
+    let (local, read) = super::read_beside(store.as_ref(), || {
+        let lock = crate::secrets_file::lock(&profile.secrets_path)?;
+        Ok::<_, Error>((lock, read_entries(&profile.secrets_path)?))
+    });
+    let read = read?;
     let version = read.version.unwrap_or_default();
     // Two remote names that become one key (`ANTHROPIC` and `ANTHROPIC_API_KEY` with
     // `remote-names = "env"`): which value wins is not for `pull` to pick.
@@ -54,11 +60,12 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &PullArgs) -> Result<(
             .help("keep one of them in OpenBao (`diff` shows each with its own state), then pull again")
         })?;
     check_remote(store.as_ref(), version, &remote)?;
-
-    // Held from the read to the rename: a concurrent writer's update is read, not lost.
-    let _lock = crate::secrets_file::lock(&profile.secrets_path)?;
-    let existing = read_entries(&profile.secrets_path)?;
-    let changes = values(&existing).changes_to(&remote);
+    let (_lock, existing) = local?;
+    let changes = remote.changes_from(
+        existing
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.as_ref()?))),
+    );
 
     shell.status(
         "Plan",

@@ -55,13 +55,8 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &SyncArgs) -> Result<(
     crate::git::guard(shell, &profile.secrets_path)?;
     let store = ctx.remote(shell, &project, &profile, &args.target)?;
     // The remote read runs while the local file is loaded and validated.
-    let (local, remote) = std::thread::scope(|s| {
-        let remote = s.spawn(|| store.read());
-        let local = collect(ctx, shell, &project, &profile, store.as_ref(), args);
-        (
-            local,
-            remote.join().expect("the remote read does not panic"),
-        )
+    let (local, remote) = super::read_beside(store.as_ref(), || {
+        collect(ctx, shell, &project, &profile, store.as_ref(), args)
     });
     let (mut local, remote) = (local?, remote?);
     if args.prune {

@@ -473,23 +473,18 @@ impl BaoClient {
                 why: "no `data`".to_owned(),
             })?;
         let version = data.metadata.map_or(0, |m| m.version);
-        let mut map = SecretMap::new();
-        for (k, v) in data.data.unwrap_or_default() {
-            match v {
-                serde_json::Value::String(s) => {
-                    let value = SecretString::from(s);
-                    crate::scrub::global().know(&value);
-                    map.insert(k, value);
-                }
-                _ => {
-                    return Err(BaoError::NotAString {
-                        path: self.location(),
-                        key: k,
-                        version,
-                    })
-                }
+        let map = match data.data {
+            None => SecretMap::new(),
+            Some(Fields(Ok(map))) => map,
+            Some(Fields(Err(key))) => {
+                return Err(BaoError::NotAString {
+                    path: self.location(),
+                    key,
+                    version,
+                })
             }
-        }
+        };
+        crate::scrub::global().know_all(map.iter().map(|(_, v)| v));
         Ok(Snapshot { version, data: map })
     }
 
@@ -907,8 +902,46 @@ struct ReadBody {
 
 #[derive(Deserialize)]
 struct ReadData {
-    data: Option<BTreeMap<String, serde_json::Value>>,
+    data: Option<Fields>,
     metadata: Option<VersionMeta>,
+}
+
+/// A document's fields, read straight into a map of secrets: the values, or the first field that
+/// is not a string.
+struct Fields(Result<SecretMap, String>);
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use crate::secrets_file::RawValue;
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Fields;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of fields")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Fields, A::Error> {
+                // Gathered, then built at once (a later field of the same name wins).
+                let mut values = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                let mut not_a_string = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match map.next_value::<RawValue>()? {
+                        RawValue::Str(value) => values.push((key, value)),
+                        RawValue::Null | RawValue::Other(_) => {
+                            not_a_string.get_or_insert(key);
+                        }
+                    }
+                }
+                Ok(Fields(match not_a_string {
+                    None => Ok(values.into_iter().collect()),
+                    Some(key) => Err(key),
+                }))
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 #[derive(Deserialize)]

@@ -30,6 +30,8 @@ impl Outgoing {
         let mut out = Self::default();
         let deploy = store.deploy_naming();
         let internal = resolved.entries.contains_key("internal_database_url");
+        // Gathered, then built at once (a later value under the same name wins, as on insert).
+        let mut push = Vec::with_capacity(resolved.entries.len());
         for (key, resolution) in &resolved.entries {
             let name = keys::env_name(key);
             if let Some(skip) = protected_name_in(&name, release) {
@@ -42,12 +44,11 @@ impl Outgoing {
                 Some(store.remote_name(key))
             };
             match remote {
-                Some(remote) => {
-                    out.push.insert(remote, resolution.winner.value.clone());
-                }
+                Some(remote) => push.push((remote, resolution.winner.value.clone())),
                 None => out.skipped.push((name, Skip::Shadowed)),
             }
         }
+        out.push = push.into_iter().collect();
         for key in resolved.blanks.keys() {
             if !resolved.entries.contains_key(key) {
                 out.skipped.push((keys::env_name(key), Skip::Empty));
