@@ -41,10 +41,17 @@ pub fn aliases(key: &str) -> impl Iterator<Item = &'static str> + '_ {
 /// ```
 #[must_use]
 pub fn env_name(key: &str) -> String {
+    named_env(key).map_or_else(|| key.to_ascii_uppercase(), str::to_owned)
+}
+
+/// The env name of a key whose name is not simply its key in upper case (`anthropic` →
+/// `ANTHROPIC_API_KEY`); `None` for every other key.
+#[must_use]
+pub fn named_env(key: &str) -> Option<&'static str> {
     ENV_NAMES
         .iter()
         .find(|(k, _)| *k == key)
-        .map_or_else(|| key.to_ascii_uppercase(), |(_, env)| (*env).to_owned())
+        .map(|(_, env)| *env)
 }
 
 /// The key for an env-style name: `ANTHROPIC_API_KEY` → `anthropic`, `FOO_BAR` → `foo_bar`.

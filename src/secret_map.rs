@@ -39,14 +39,14 @@ pub struct Changes {
     pub removed: Vec<String>,
 }
 
-/// Every name of two maps with how it compares, sorted.
+/// Every name of two maps with how it compares, sorted (the names borrowed from the maps).
 #[derive(Debug, Clone, Default)]
-pub struct Comparison(Vec<(String, Compare)>);
+pub struct Comparison<'a>(Vec<(&'a str, Compare)>);
 
-impl Comparison {
+impl<'a> Comparison<'a> {
     /// Compares names only: a name on both sides is [`Compare::Both`].
     #[must_use]
-    pub fn of_names<'a>(
+    pub fn of_names(
         local: impl IntoIterator<Item = &'a String>,
         remote: impl IntoIterator<Item = &'a String>,
     ) -> Self {
@@ -61,7 +61,7 @@ impl Comparison {
                         (true, false) => Compare::LocalOnly,
                         _ => Compare::RemoteOnly,
                     };
-                    ((*k).clone(), c)
+                    (k.as_str(), c)
                 })
                 .collect(),
         )
@@ -73,13 +73,13 @@ impl Comparison {
         self.0
             .iter()
             .filter(|(_, c)| *c == which)
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| (*k).to_owned())
             .collect()
     }
 
     /// Every name with its status.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, Compare)> {
-        self.0.iter().map(|(k, c)| (k.as_str(), *c))
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, Compare)> + '_ {
+        self.0.iter().copied()
     }
 
     /// What changed from this side to the other, by name.
@@ -103,7 +103,7 @@ fn merge<'a>(
     mine: impl Iterator<Item = (&'a str, &'a SecretString)>,
     theirs: impl Iterator<Item = (&'a str, &'a SecretString)>,
     capacity: usize,
-) -> Comparison {
+) -> Comparison<'a> {
     use std::cmp::Ordering::{Equal, Greater, Less};
     let (mut mine, mut theirs) = (mine.peekable(), theirs.peekable());
     let mut out = Vec::with_capacity(capacity);
@@ -129,7 +129,7 @@ fn merge<'a>(
                 )
             }),
         };
-        out.extend(row.map(|(k, c)| (k.to_owned(), c)));
+        out.extend(row);
     }
     Comparison(out)
 }
@@ -251,7 +251,7 @@ impl SecretMap {
     /// Compares this map (the local side) with `other` in constant time: no value is compared or
     /// shown in the clear.
     #[must_use]
-    pub fn compare(&self, other: &SecretMap) -> Comparison {
+    pub fn compare<'a>(&'a self, other: &'a SecretMap) -> Comparison<'a> {
         merge(
             self.iter().map(|(k, v)| (k.as_str(), v)),
             other.iter().map(|(k, v)| (k.as_str(), v)),

@@ -33,9 +33,9 @@ pub(crate) fn run(ctx: &Context, shell: &mut Shell, args: &CleanupArgs) -> Resul
     if remote.unlisted.is_some() {
         super::log_requests(shell, store.as_ref());
     }
+    remote.listed("clean up")?;
     let targets: Vec<String> = remote
-        .listed("clean up")?
-        .iter()
+        .names()
         .filter(|n| needs_cleanup(n))
         .cloned()
         .collect();

@@ -54,7 +54,7 @@ pub(crate) fn run(
         let resolved = layers::load(&profile.secrets_path, &settings, &profile.name, &opts)?;
         super::remember(&resolved);
         // Local names as `sync` would push them: never the system-managed or deploy-owned ones.
-        Ok::<_, Error>(Outgoing::new(&resolved, store.as_ref(), settings.generation.release()).push)
+        Ok::<_, Error>(Outgoing::new(resolved, store.as_ref(), settings.generation.release()).push)
     });
     let (local, remote) = (local?, remote?);
     log_requests(shell, store.as_ref());
@@ -144,7 +144,7 @@ pub(crate) fn run(
 fn print_rows(
     shell: &mut Shell,
     rows: &[(&str, Compare)],
-    cmp: &crate::secret_map::Comparison,
+    cmp: &crate::secret_map::Comparison<'_>,
     side: &dyn Fn(&str) -> Option<Side>,
 ) {
     for (label, which) in rows {
@@ -169,7 +169,7 @@ fn print_rows(
 }
 
 /// Whether local and remote differ: a changed, local-only or remote-only key.
-fn differs(cmp: &crate::secret_map::Comparison) -> bool {
+fn differs(cmp: &crate::secret_map::Comparison<'_>) -> bool {
     cmp.iter().any(|(_, c)| {
         matches!(
             c,

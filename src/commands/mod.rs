@@ -692,7 +692,7 @@ pub(crate) fn add_custom_list(
         let settings = project.settings(profile);
         layers::load(&profile.secrets_path, &settings, &profile.name, &opts)
             .ok()
-            .map(|r| remote::plan::Outgoing::new(&r, store, settings.generation.release()))
+            .map(|r| remote::plan::Outgoing::new(r, store, settings.generation.release()))
     } else {
         None
     };

@@ -417,7 +417,7 @@ fn collect(
     let mode = settings.mode(profile.yaml.validation());
     super::gate(shell, &findings, mode, args.force, &profile.name, "synced")?;
 
-    let local = Outgoing::new(&resolved, store, settings.generation.release());
+    let local = Outgoing::new(resolved, store, settings.generation.release());
     for (name, why) in &local.skipped {
         shell.info(format_args!("note: skipped {name}: {why}"));
     }

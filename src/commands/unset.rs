@@ -187,7 +187,7 @@ fn relist(
             set: crate::secret_map::SecretMap::from_iter([(CUSTOM_SECRETS.to_owned(), value)]),
             ..Edit::default()
         },
-        None if remote.names.contains(CUSTOM_SECRETS) => Edit {
+        None if remote.has_name(CUSTOM_SECRETS) => Edit {
             delete: vec![CUSTOM_SECRETS.to_owned()],
             ..Edit::default()
         },

@@ -149,7 +149,7 @@ impl RemoteStore for MemoryStore {
         Ok(if self.values {
             Remote::values(current, state.version())
         } else {
-            Remote::names(current.names().cloned())
+            Remote::listing(current.names().cloned())
         })
     }
 
@@ -304,13 +304,8 @@ mod tests {
             ("SYSTEMPROMPT_API_TOKEN", "t"),
             ("KEEP", "k"),
         ]));
-        let targets: Vec<String> = store
-            .read()
-            .unwrap()
-            .names
-            .into_iter()
-            .filter(|n| needs_cleanup(n))
-            .collect();
+        let read = store.read().unwrap();
+        let targets: Vec<String> = read.names().filter(|n| needs_cleanup(n)).cloned().collect();
         assert_eq!(targets, ["FLY_APP_NAME", "SYSTEMPROMPT_API_URL"]);
         let applied = store
             .apply(

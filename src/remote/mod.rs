@@ -42,8 +42,9 @@ pub enum Capability {
 /// What a store read: its names, and where the store gives them back, its values and version.
 #[derive(Debug, Clone, Default)]
 pub struct Remote {
-    /// Every remote name.
-    pub names: BTreeSet<String>,
+    /// Every remote name of a store that gives names only (with values, the names are theirs:
+    /// [`Remote::names`]).
+    listed: BTreeSet<String>,
     /// The values, by remote name, for a store with [`Capability::Values`].
     pub values: Option<SecretMap>,
     /// The version read (0: nothing stored yet), for a store with [`Capability::Versions`].
@@ -59,11 +60,25 @@ pub struct Remote {
 impl Remote {
     /// A read of names only.
     #[must_use]
-    pub fn names(names: impl IntoIterator<Item = String>) -> Self {
+    pub fn listing(names: impl IntoIterator<Item = String>) -> Self {
         Self {
-            names: names.into_iter().collect(),
+            listed: names.into_iter().collect(),
             ..Self::default()
         }
+    }
+
+    /// Every remote name, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.values
+            .iter()
+            .flat_map(SecretMap::names)
+            .chain(&self.listed)
+    }
+
+    /// Whether the remote holds `name`.
+    #[must_use]
+    pub fn has_name(&self, name: &str) -> bool {
+        self.listed.contains(name) || self.values.as_ref().is_some_and(|v| v.contains(name))
     }
 
     /// A read that learnt no names: the server does not list them, for the reason given.
@@ -75,10 +90,11 @@ impl Remote {
         }
     }
 
-    /// The names, or an error for `verb` when the server does not list them.
-    pub fn listed(&self, verb: &str) -> Result<&BTreeSet<String>, Error> {
+    /// Nothing when the names are known, or an error for `verb` when the server does not list
+    /// them.
+    pub fn listed(&self, verb: &str) -> Result<(), Error> {
         match &self.unlisted {
-            None => Ok(&self.names),
+            None => Ok(()),
             Some(why) => Err(Error::failed(format!(
                 "cannot {verb}: the server does not list remote names ({why}); nothing was changed"
             ))
@@ -90,7 +106,7 @@ impl Remote {
     #[must_use]
     pub fn values(values: SecretMap, version: u64) -> Self {
         Self {
-            names: values.names().cloned().collect(),
+            listed: BTreeSet::new(),
             values: Some(values),
             version: Some(version),
             unlisted: None,
@@ -218,5 +234,31 @@ impl Capability {
             Capability::Values => "give values back",
             Capability::Versions => "keep versions",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_the_values_or_the_listing() {
+        let read = Remote::values(
+            SecretMap::from_iter([("b".to_owned(), "2".into()), ("a".to_owned(), "1".into())]),
+            3,
+        );
+        assert_eq!(read.names().collect::<Vec<_>>(), ["a", "b"]);
+        assert!(read.has_name("a") && !read.has_name("c"));
+        let listing = Remote::listing(["Y".to_owned(), "X".to_owned()]);
+        assert_eq!(listing.names().collect::<Vec<_>>(), ["X", "Y"]);
+        assert!(listing.has_name("Y") && !listing.has_name("a"));
+        assert!(listing.listed("prune").is_ok());
+        let unlisted = Remote::unlisted("a 404".to_owned());
+        assert_eq!(unlisted.names().count(), 0);
+        let err = unlisted.listed("prune").unwrap_err().to_string();
+        assert!(
+            err.contains("cannot prune") && err.contains("a 404"),
+            "{err}"
+        );
     }
 }

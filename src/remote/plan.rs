@@ -20,40 +20,44 @@ pub struct Outgoing {
 
 impl Outgoing {
     /// The resolved keys as `store` names them, without the names the platform (of `release`) or
-    /// the deploy pipeline owns, nor blank ones.
+    /// the deploy pipeline owns, nor blank ones. The values are moved, not copied.
     #[must_use]
     pub fn new(
-        resolved: &Resolved,
+        resolved: Resolved,
         store: &dyn RemoteStore,
         release: &crate::upstream::Release,
     ) -> Self {
         let mut out = Self::default();
         let deploy = store.deploy_naming();
         let internal = resolved.entries.contains_key("internal_database_url");
+        let blank: Vec<String> = resolved
+            .blanks
+            .keys()
+            .filter(|key| !resolved.entries.contains_key(*key))
+            .map(|key| keys::env_name(key))
+            .collect();
         // Gathered, then built at once (a later value under the same name wins, as on insert).
         let mut push = Vec::with_capacity(resolved.entries.len());
-        for (key, resolution) in &resolved.entries {
-            let name = keys::env_name(key);
-            if let Some(skip) = protected_name_in(&name, release) {
-                out.skipped.push((name, skip));
+        for (key, resolution) in resolved.entries {
+            // The names are compared without regard to case: the key stands for its env name.
+            let env = keys::named_env(&key).unwrap_or(&key);
+            if let Some(skip) = protected_name_in(env, release) {
+                out.skipped.push((keys::env_name(&key), skip));
                 continue;
             }
             let remote = if deploy {
-                names::deploy_name(key, internal)
+                names::deploy_name(&key, internal)
             } else {
-                Some(store.remote_name(key))
+                Some(store.remote_name(&key))
             };
             match remote {
-                Some(remote) => push.push((remote, resolution.winner.value.clone())),
-                None => out.skipped.push((name, Skip::Shadowed)),
+                Some(remote) => push.push((remote, resolution.winner.value)),
+                None => out.skipped.push((keys::env_name(&key), Skip::Shadowed)),
             }
         }
         out.push = push.into_iter().collect();
-        for key in resolved.blanks.keys() {
-            if !resolved.entries.contains_key(key) {
-                out.skipped.push((keys::env_name(key), Skip::Empty));
-            }
-        }
+        out.skipped
+            .extend(blank.into_iter().map(|name| (name, Skip::Empty)));
         if deploy {
             out.list_custom();
         }
@@ -111,7 +115,7 @@ impl CustomList {
         let listed: Option<std::collections::BTreeSet<String>> = remote
             .unlisted
             .is_none()
-            .then(|| remote.names.iter().filter(custom).cloned().collect());
+            .then(|| remote.names().filter(custom).cloned().collect());
         let (mut after, basis) = match (&listed, recorded) {
             (Some(l), _) => (l.clone(), ListBasis::Listed),
             (None, Some(r)) => (r.clone(), ListBasis::Recorded),
@@ -170,10 +174,10 @@ impl CustomList {
 /// How `local` (remote names) compares with what the remote holds: by value (constant time) where the
 /// store gives values back, by name otherwise.
 #[must_use]
-pub fn compare(local: &SecretMap, remote: &Remote) -> Comparison {
+pub fn compare<'a>(local: &'a SecretMap, remote: &'a Remote) -> Comparison<'a> {
     match &remote.values {
         Some(values) => local.compare(values),
-        None => Comparison::of_names(local.names(), &remote.names),
+        None => Comparison::of_names(local.names(), remote.names()),
     }
 }
 
@@ -257,7 +261,7 @@ mod tests {
 
     #[test]
     fn names_only_plan_cannot_compare_values() {
-        let remote = Remote::names(["A".to_owned(), "OLD".to_owned(), "FLY_APP_NAME".to_owned()]);
+        let remote = Remote::listing(["A".to_owned(), "OLD".to_owned(), "FLY_APP_NAME".to_owned()]);
         let plan = SyncPlan::new(&SecretMap::of(&[("A", "1"), ("B", "2")]), &remote, true);
         assert_eq!(plan.new, ["B"]);
         assert_eq!(plan.existing, ["A"]);
@@ -342,9 +346,9 @@ mod tests {
             "local",
             crate::generation::Detected::fixed(crate::generation::Generation::JwtSecret),
         );
-        let resolved = crate::layers::load(&path, &settings, "local", &opts).unwrap();
+        let resolved = || crate::layers::load(&path, &settings, "local", &opts).unwrap();
         let cloud_like = MemoryStore::names_only(SecretMap::new());
-        let out = Outgoing::new(&resolved, &cloud_like, crate::upstream::Release::latest());
+        let out = Outgoing::new(resolved(), &cloud_like, crate::upstream::Release::latest());
         assert_eq!(out.push.names().collect::<Vec<_>>(), ["ANTHROPIC_API_KEY"]);
         assert_eq!(
             out.skipped,
@@ -354,7 +358,7 @@ mod tests {
             ]
         );
         let bao_like = MemoryStore::versioned(SecretMap::new());
-        let out = Outgoing::new(&resolved, &bao_like, crate::upstream::Release::latest());
+        let out = Outgoing::new(resolved(), &bao_like, crate::upstream::Release::latest());
         assert_eq!(out.push.names().collect::<Vec<_>>(), ["anthropic"]);
     }
 }

@@ -61,7 +61,6 @@ pub(super) fn serve(client: &BaoClient, remote: &mut Remote) -> Result<(), Error
         for r in redirects {
             let name = client.remote_name(&r.key);
             if let Some(value) = data.get(&r.field) {
-                remote.names.insert(name.clone());
                 remote
                     .values
                     .get_or_insert_with(SecretMap::new)
@@ -70,7 +69,6 @@ pub(super) fn serve(client: &BaoClient, remote: &mut Remote) -> Result<(), Error
                 if let Some(values) = remote.values.as_mut() {
                     values.remove(&name);
                 }
-                remote.names.remove(&name);
                 let why = if version == 0 {
                     format!("{} does not exist", other.location())
                 } else {

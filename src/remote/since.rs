@@ -76,7 +76,7 @@ impl Since {
         &self,
         local: &SecretMap,
         remote: &SecretMap,
-        compared: Option<&crate::secret_map::Comparison>,
+        compared: Option<&crate::secret_map::Comparison<'_>>,
     ) -> Option<Sides> {
         let moved = |from: &SecretMap, to: &SecretMap| -> BTreeSet<String> {
             from.compare(to)

@@ -580,7 +580,7 @@ impl RemoteStore for CloudClient {
 
     fn read(&self) -> Result<Remote, Error> {
         match self.list() {
-            Ok(names) => Ok(Remote::names(names)),
+            Ok(names) => Ok(Remote::listing(names)),
             Err(e @ CloudError::NotOffered { .. }) => Ok(Remote::unlisted(e.to_string())),
             Err(e) => Err(e.into()),
         }
