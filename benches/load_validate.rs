@@ -22,6 +22,18 @@ fn secrets_json(keys: usize) -> String {
     s
 }
 
+/// The file, and the process environment with `use_env`; no keyring cache.
+fn opts(use_env: bool) -> LoadOptions<'static> {
+    LoadOptions {
+        env: &ProcessEnv,
+        use_env,
+        read_file: true,
+        env_files: vec![],
+        cache: &NoCache,
+        project_id: "bench",
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("load_validate");
     let config = Config::default();
@@ -37,15 +49,7 @@ fn bench(c: &mut Criterion) {
         std::fs::write(&path, secrets_json(keys)).expect("write");
         group.bench_with_input(BenchmarkId::from_parameter(keys), &path, |b, path| {
             b.iter(|| {
-                let opts = LoadOptions {
-                    env: &ProcessEnv,
-                    use_env: true,
-                    read_file: true,
-                    env_files: vec![],
-                    cache: &NoCache,
-                    project_id: "bench",
-                };
-                let resolved = load(path, &settings, "local", &opts).expect("load");
+                let resolved = load(path, &settings, "local", &opts(true)).expect("load");
                 black_box(validate(&resolved, &settings))
             });
         });
@@ -58,17 +62,7 @@ fn bench(c: &mut Criterion) {
         let path = dir.path().join("secrets.json");
         std::fs::write(&path, secrets_json(keys)).expect("write");
         group.bench_with_input(BenchmarkId::from_parameter(keys), &path, |b, path| {
-            b.iter(|| {
-                let opts = LoadOptions {
-                    env: &ProcessEnv,
-                    use_env: false,
-                    read_file: true,
-                    env_files: vec![],
-                    cache: &NoCache,
-                    project_id: "bench",
-                };
-                black_box(load(path, &settings, "local", &opts).expect("load"))
-            });
+            b.iter(|| black_box(load(path, &settings, "local", &opts(false)).expect("load")));
         });
     }
     group.finish();

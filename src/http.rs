@@ -574,14 +574,7 @@ fn read_body(
         match response.read(&mut chunk[..]) {
             Ok(0) => break Ok(()),
             Ok(n) => {
-                if bytes.capacity() - bytes.len() < n {
-                    // Grown by hand: a buffer outgrown is zeroized, never freed holding the answer.
-                    let wanted = (bytes.len() + n).max(bytes.capacity() * 2);
-                    let mut bigger = secrecy::zeroize::Zeroizing::new(Vec::with_capacity(wanted));
-                    bigger.extend_from_slice(&bytes);
-                    bytes = bigger;
-                }
-                bytes.extend_from_slice(&chunk[..n]);
+                crate::zeroized::append(&mut bytes, &chunk[..n]);
                 if bytes.len() as u64 > MAX_BODY {
                     return Err(Attempt::TooLarge);
                 }

@@ -52,6 +52,7 @@ pub mod regular_file;
 pub mod secrets_file;
 pub mod source;
 pub mod validate;
+pub mod zeroized;
 
 pub use finding::{Finding, Location, Mode, Severity};
 pub use layers::{load, LoadOptions, Resolved};

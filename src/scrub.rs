@@ -75,28 +75,16 @@ struct State {
 /// allocation each), zeroized when dropped or outgrown.
 #[derive(Default)]
 struct Known {
-    text: secrecy::zeroize::Zeroizing<String>,
-    /// Where each value ends in `text`.
+    bytes: secrecy::zeroize::Zeroizing<Vec<u8>>,
+    /// Where each value ends in `bytes`.
     ends: Vec<usize>,
 }
 
 impl Known {
     fn add<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) {
-        let values: Vec<&str> = values
-            .into_iter()
-            .filter(|v| v.len() >= MIN_NEEDLE)
-            .collect();
-        let wanted = self.text.len() + values.iter().map(|v| v.len()).sum::<usize>();
-        if wanted > self.text.capacity() {
-            let mut bigger = secrecy::zeroize::Zeroizing::new(String::with_capacity(
-                wanted.max(self.text.capacity() * 2),
-            ));
-            bigger.push_str(&self.text);
-            self.text = bigger;
-        }
-        for v in values {
-            self.text.push_str(v);
-            self.ends.push(self.text.len());
+        for v in values.into_iter().filter(|v| v.len() >= MIN_NEEDLE) {
+            crate::zeroized::append(&mut self.bytes, v.as_bytes());
+            self.ends.push(self.bytes.len());
         }
     }
 
@@ -108,11 +96,12 @@ impl Known {
         self.ends.len()
     }
 
+    /// Each value (each was added whole, as text).
     fn iter(&self) -> impl Iterator<Item = &str> {
         let starts = std::iter::once(0).chain(self.ends.iter().copied());
         starts
             .zip(&self.ends)
-            .map(|(start, &end)| &self.text[start..end])
+            .filter_map(|(start, &end)| std::str::from_utf8(&self.bytes[start..end]).ok())
     }
 }
 

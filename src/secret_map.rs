@@ -102,11 +102,10 @@ impl<'a> Comparison<'a> {
 fn merge<'a>(
     mine: impl Iterator<Item = (&'a str, &'a SecretString)>,
     theirs: impl Iterator<Item = (&'a str, &'a SecretString)>,
-    capacity: usize,
 ) -> Comparison<'a> {
     use std::cmp::Ordering::{Equal, Greater, Less};
+    let mut out = Vec::with_capacity(mine.size_hint().0.max(theirs.size_hint().0));
     let (mut mine, mut theirs) = (mine.peekable(), theirs.peekable());
-    let mut out = Vec::with_capacity(capacity);
     loop {
         let order = match (mine.peek(), theirs.peek()) {
             (Some((a, _)), Some((b, _))) => a.cmp(b),
@@ -255,7 +254,6 @@ impl SecretMap {
         merge(
             self.iter().map(|(k, v)| (k.as_str(), v)),
             other.iter().map(|(k, v)| (k.as_str(), v)),
-            self.len().max(other.len()),
         )
     }
 
@@ -268,13 +266,11 @@ impl SecretMap {
     ) -> Changes {
         let mut before: Vec<(&str, &SecretString)> = before.into_iter().collect();
         before.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let capacity = before.len().max(self.len());
-        let cmp = merge(
+        merge(
             before.into_iter(),
             self.iter().map(|(k, v)| (k.as_str(), v)),
-            capacity,
-        );
-        cmp.changes()
+        )
+        .changes()
     }
 
     /// The names added, changed and removed from this map to `after` (in constant time).

@@ -34,12 +34,10 @@ fn traced(root: &Path, args: &[&str], env: &[(&str, &str)]) -> (std::process::Ou
     (out, std::fs::read_to_string(trace.path()).unwrap())
 }
 
-/// The programs `validate` executes, as `strace` sees them (the first is the binary itself).
-fn executed(root: &Path, cache: &Path, args: &[&str]) -> Vec<String> {
-    let mut all = vec!["validate"];
-    all.extend_from_slice(args);
-    let cache = cache.to_string_lossy();
-    let (out, trace) = traced(root, &all, &[("SYSTEMPROMPT_SECRETS_CACHE_DIR", &cache)]);
+/// The programs the binary executes with `args` and `env`, as `strace` sees them (the first is
+/// the binary itself), once it succeeded.
+fn execs(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Vec<String> {
+    let (out, trace) = traced(root, args, env);
     assert!(
         out.status.success(),
         "{}",
@@ -50,6 +48,14 @@ fn executed(root: &Path, cache: &Path, args: &[&str]) -> Vec<String> {
         .filter(|l| l.contains("execve(") && !l.contains("= -1"))
         .map(str::to_owned)
         .collect()
+}
+
+/// The programs `validate` executes (the first is the binary itself).
+fn executed(root: &Path, cache: &Path, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["validate"];
+    all.extend_from_slice(args);
+    let cache = cache.to_string_lossy();
+    execs(root, &all, &[("SYSTEMPROMPT_SECRETS_CACHE_DIR", &cache)])
 }
 
 #[test]
@@ -210,18 +216,7 @@ fn scan_history_finds_a_secret_only_a_merge_brought_in_one_git_log() {
 
 /// The programs a command executes besides the binary itself.
 fn others(root: &Path, args: &[&str]) -> Vec<String> {
-    let (out, trace) = traced(root, args, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    trace
-        .lines()
-        .filter(|l| l.contains("execve(") && !l.contains("= -1"))
-        .skip(1)
-        .map(str::to_owned)
-        .collect()
+    execs(root, args, &[]).split_off(1)
 }
 
 #[test]

@@ -259,11 +259,7 @@ fn is_stdin(file: &std::path::Path) -> bool {
 
 /// A dotenv text from the standard input, at most [`crate::dotenv::MAX_SIZE`] bytes.
 fn read_stdin() -> Result<Vec<crate::dotenv::DotEnvEntry>, Error> {
-    use std::io::Read;
-    let mut bytes = secrecy::zeroize::Zeroizing::new(Vec::new());
-    std::io::stdin()
-        .take(crate::dotenv::MAX_SIZE + 1)
-        .read_to_end(&mut bytes)
+    let bytes = crate::zeroized::read_to_end(std::io::stdin(), crate::dotenv::MAX_SIZE)
         .map_err(|e| Error::io("cannot read stdin", e))?;
     if bytes.len() as u64 > crate::dotenv::MAX_SIZE {
         return Err(Error::failed(

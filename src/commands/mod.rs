@@ -651,14 +651,19 @@ pub(crate) use crate::source::rel;
 /// Reads a whole value from stdin into memory that is wiped when dropped; one trailing newline
 /// (`\n` or `\r\n`) is removed.
 pub(crate) fn read_stdin_secret(what: &str) -> Result<SecretString, Error> {
-    use std::io::Read;
-    let mut buf = secrecy::zeroize::Zeroizing::new(String::new());
-    std::io::stdin()
-        .read_to_string(&mut buf)
-        .map_err(|e| Error::io(format!("cannot read {what} from stdin"), e))?;
+    let context = || format!("cannot read {what} from stdin");
+    let bytes = crate::zeroized::read_to_end(std::io::stdin(), u64::MAX)
+        .map_err(|e| Error::io(context(), e))?;
+    let buf = std::str::from_utf8(&bytes).map_err(|_| {
+        let e = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        );
+        Error::io(context(), e)
+    })?;
     let trimmed = buf
         .strip_suffix('\n')
-        .map_or(buf.as_str(), |s| s.strip_suffix('\r').unwrap_or(s));
+        .map_or(buf, |s| s.strip_suffix('\r').unwrap_or(s));
     Ok(SecretString::from(trimmed))
 }
 
@@ -872,7 +877,6 @@ pub(crate) fn remember(resolved: &Resolved) {
     );
 }
 
-/// Prints every request a store made (method, URL, status, attempts, time) with `-v`.
 /// Runs `local` while the remote is read on another thread, so that the request's round trip and
 /// the server's work overlap the local load (`sync`, `diff`, `pull`). Both are waited for.
 pub(crate) fn read_beside<T>(
@@ -889,6 +893,7 @@ pub(crate) fn read_beside<T>(
     })
 }
 
+/// Prints every request a store made (method, URL, status, attempts, time) with `-v`.
 pub(crate) fn log_requests(shell: &mut Shell, store: &dyn RemoteStore) {
     for note in store.notes() {
         shell.verbose(note);

@@ -293,6 +293,7 @@ pub fn file_keys(path: &std::path::Path) -> Vec<String> {
     let Ok(bytes) = crate::regular_file::read(path, crate::secrets_file::MAX_SIZE) else {
         return Vec::new();
     };
+    let bytes = secrecy::zeroize::Zeroizing::new(bytes);
     serde_json::from_slice::<std::collections::HashMap<String, serde::de::IgnoredAny>>(&bytes)
         .map(|keys| keys.into_keys().collect())
         .unwrap_or_default()
@@ -344,6 +345,8 @@ pub fn marker_keys(path: &std::path::Path) -> Vec<&'static str> {
     let Ok(bytes) = crate::regular_file::read(path, crate::secrets_file::MAX_SIZE) else {
         return Vec::new();
     };
+    // The bytes hold the values too: wiped when dropped.
+    let bytes = secrecy::zeroize::Zeroizing::new(bytes);
     serde_json::Deserializer::from_slice(&bytes)
         .deserialize_map(Markers)
         .unwrap_or_default()
